@@ -1,0 +1,116 @@
+// knockd's command line (getopt "4vDdli:c:p:g:hV" and its long names) read with yargs.
+// As in knockd, an unknown option prints the usage and exits 0; -h and -V exit 0.
+
+import yargs from 'yargs';
+import { DEFAULTS } from '../config/types.js';
+
+export interface KnockdArgs {
+  readonly config: string;
+  /** Interfaces named on the command line (repeatable: a Sesame extension); beat `Interface`. */
+  readonly interfaces: readonly string[] | undefined;
+  readonly daemon: boolean;
+  readonly debug: boolean;
+  readonly lookup: boolean;
+  readonly pidFile: string | undefined;
+  readonly logFile: string | undefined;
+  readonly verbose: boolean;
+  readonly onlyIPv4: boolean;
+  readonly check: boolean;
+}
+
+export type ArgsResult =
+  | { kind: 'run'; args: KnockdArgs }
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'bad'; message: string };
+
+function last(v: unknown): string | undefined {
+  if (Array.isArray(v)) return v.length ? String(v[v.length - 1]) : undefined;
+  return v === undefined ? undefined : String(v);
+}
+
+function all(v: unknown): string[] | undefined {
+  if (v === undefined) return undefined;
+  return (Array.isArray(v) ? v : [v]).flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean);
+}
+
+export function parseKnockdArgs(argv: readonly string[], prog = 'knockd'): ArgsResult {
+  let failure: string | undefined;
+  const parsed = yargs([...argv])
+    .scriptName(prog)
+    .version(false)
+    .help(false)
+    .parserConfiguration({
+      'camel-case-expansion': false,
+      'duplicate-arguments-array': true,
+      'boolean-negation': false,
+      'strip-aliased': true,
+      'greedy-arrays': false,
+    })
+    .option('i', { alias: 'interface', type: 'string', requiresArg: true })
+    .option('c', { alias: 'config', type: 'string', requiresArg: true })
+    .option('p', { alias: 'pidfile', type: 'string', requiresArg: true })
+    .option('g', { alias: 'logfile', type: 'string', requiresArg: true })
+    .option('d', { alias: 'daemon', type: 'boolean' })
+    .option('D', { alias: 'debug', type: 'boolean' })
+    .option('l', { alias: 'lookup', type: 'boolean' })
+    .option('v', { alias: 'verbose', type: 'boolean' })
+    .option('4', { alias: 'only-ip-v4', type: 'boolean' })
+    .option('V', { alias: 'version', type: 'boolean' })
+    .option('h', { alias: 'help', type: 'boolean' })
+    .option('check', { type: 'boolean' })
+    .strictOptions()
+    .exitProcess(false)
+    .fail((m) => { failure = m; })
+    .parseSync();
+
+  if (failure !== undefined) return { kind: 'bad', message: getoptMessage(argv, prog) ?? `${prog}: ${failure}` };
+  if (parsed['h']) return { kind: 'help' };
+  if (parsed['V']) return { kind: 'version' };
+  const bool = (k: string) => Boolean(Array.isArray(parsed[k]) ? (parsed[k] as unknown[]).at(-1) : parsed[k]);
+  return {
+    kind: 'run',
+    args: {
+      config: last(parsed['c']) ?? DEFAULTS.configFile,
+      interfaces: all(parsed['i']),
+      daemon: bool('d'),
+      debug: bool('D'),
+      lookup: bool('l'),
+      pidFile: last(parsed['p']),
+      logFile: last(parsed['g']),
+      verbose: bool('v'),
+      onlyIPv4: bool('4'),
+      check: bool('check'),
+    },
+  };
+}
+
+const SHORT_WITH_ARG = new Set(['i', 'c', 'p', 'g']);
+const SHORT_FLAGS = new Set(['d', 'D', 'l', 'v', '4', 'V', 'h']);
+const LONG = new Set(['interface', 'config', 'pidfile', 'logfile', 'daemon', 'debug', 'lookup', 'verbose',
+  'only-ip-v4', 'version', 'help', 'check']);
+
+/** The complaint glibc's getopt would print for the first bad option, as knockd shows it. */
+function getoptMessage(argv: readonly string[], prog: string): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (a.startsWith('--')) {
+      const name = a.slice(2).split('=')[0]!;
+      if (!LONG.has(name)) return `${prog}: unrecognized option '${a}'`;
+      if (['interface', 'config', 'pidfile', 'logfile'].includes(name) && !a.includes('=') && i + 1 >= argv.length) {
+        return `${prog}: option '--${name}' requires an argument`;
+      }
+    } else if (a.startsWith('-') && a.length > 1) {
+      for (let j = 1; j < a.length; j++) {
+        const c = a[j]!;
+        if (SHORT_WITH_ARG.has(c)) {
+          if (j === a.length - 1 && i + 1 >= argv.length) return `${prog}: option requires an argument -- '${c}'`;
+          break;
+        }
+        if (!SHORT_FLAGS.has(c)) return `${prog}: invalid option -- '${c}'`;
+      }
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,52 @@
+// Entry point of the knockd launcher.
+
+import { readFileSync } from 'node:fs';
+import { parseKnockdArgs } from './knockd-args.js';
+import { KNOCKD_USAGE, KNOCKD_VERSION_TEXT } from './knockd-usage.js';
+import { loadConfig } from '../config/parser.js';
+import { ConfigError } from '../config/errors.js';
+import { describeConfig } from '../config/describe.js';
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Prints a config error as knockd does (its exact first line), then where it is. */
+export function reportConfigError(err: ConfigError): void {
+  process.stderr.write(`${err.message}\n`);
+  const where = err.line !== undefined ? `${err.file}, line ${err.line}` : err.file;
+  if (!err.message.startsWith(`${err.file}:`)) process.stderr.write(`  (in ${where})\n`);
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const r = parseKnockdArgs(argv);
+  switch (r.kind) {
+    case 'help':
+      process.stdout.write(KNOCKD_USAGE);
+      return 0;
+    case 'version':
+      process.stdout.write(KNOCKD_VERSION_TEXT(packageVersion()));
+      return 0;
+    case 'bad':
+      // knockd (getopt) prints the complaint and the usage, and exits 0.
+      process.stderr.write(`${r.message}\n`);
+      process.stdout.write(KNOCKD_USAGE);
+      return 0;
+  }
+  const args = r.args;
+  let config;
+  try {
+    config = loadConfig(args.config);
+  } catch (err) {
+    if (err instanceof ConfigError) { reportConfigError(err); return 1; }
+    throw err;
+  }
+  for (const w of config.warnings) process.stderr.write(`warning: ${w}\n`);
+  if (args.check) {
+    process.stdout.write(describeConfig(config));
+    return 0;
+  }
+  process.stderr.write('knockd: packet capture is not available in this build yet; use --check\n');
+  return 1;
+}

@@ -1,0 +1,21 @@
+// knockd's usage text, byte for byte (spec 4.1), plus Sesame's additions at the end.
+
+export const KNOCKD_USAGE = `usage: knockd [options]
+options:
+  -i, --interface <int>  network interface to listen on (default "eth0")
+  -d, --daemon           run as a daemon
+  -c, --config <file>    use an alternate config file
+  -D, --debug            output debug messages
+  -l, --lookup           lookup DNS names (may be a security risk)
+  -p, --pidfile          use an alternate pidfile
+  -g, --logfile          use an alternate logfile
+  -v, --verbose          be verbose
+  -4, --only-ip-v4       do not track ipv6
+  -V, --version          display version
+  -h, --help             this help
+      --check            check the config file, print it as understood, and exit
+
+`;
+
+export const KNOCKD_VERSION_TEXT = (version: string) =>
+  `knockd 0.8 compatible (Sesame ${version})\n`;

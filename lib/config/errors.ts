@@ -1,0 +1,47 @@
+// Config errors carry knockd's exact message text (its users grep for it) plus where it happened.
+
+export class ConfigError extends Error {
+  /** Config file the error belongs to. */
+  readonly file: string;
+  /** 1-based line, when the error has one. */
+  readonly line: number | undefined;
+
+  constructor(message: string, file: string, line?: number) {
+    super(message);
+    this.name = 'ConfigError';
+    this.file = file;
+    this.line = line;
+  }
+}
+
+export const msg = {
+  badSection: (line: number) => `config: line ${line}: bad section name`,
+  outsideSection: (line: number) => `config: line ${line}: all directives must belong to a section`,
+  syntax: (line: number) => `config: line ${line}: syntax error`,
+  badFlag: (line: number, flag: string) => `config: line ${line}: unrecognized flag "${flag}"`,
+  badPort: (door: string, port: string) => `config: section ${door}: port ${port} is invalid`,
+  badProtocol: (door: string) => `config: section ${door}: unknown protocol in knock sequence`,
+  tooManyPorts: (door: string) => `config: section ${door}: too many ports in knock sequence`,
+  emptySequence: (door: string) => `error: section '${door}' has an empty knock sequence`,
+  noMoreSequences: (door: string) =>
+    `no more sequences left in the one time sequences file for door ${door} --> disabling the door`,
+  // Sesame-only checks (documented differences): same "config: line N:" prefix so tools still match.
+  badTarget: (line: number, value: string) => `config: line ${line}: invalid target address "${value}"`,
+  negativeTimeout: (line: number, key: string) => `config: line ${line}: ${key} cannot be negative`,
+  sysError: (path: string, reason: string) => `${path}: ${reason}`,
+} as const;
+
+/** strerror()-style text for a Node fs error, as perror() would print it. */
+export function strerror(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT': return 'No such file or directory';
+    case 'EACCES': return 'Permission denied';
+    case 'EISDIR': return 'Is a directory';
+    case 'ENOTDIR': return 'Not a directory';
+    case 'EROFS': return 'Read-only file system';
+    case 'ELOOP': return 'Too many levels of symbolic links';
+    case 'EPERM': return 'Operation not permitted';
+    default: return err instanceof Error ? err.message : String(err);
+  }
+}

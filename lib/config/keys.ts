@@ -1,0 +1,158 @@
+// The table of configuration keys. Each entry names its section, its spellings (knockd's aliases
+// included) and how it folds a value into the draft. Later features add entries here; a key not
+// in the table stays a syntax error, as in knockd.
+
+import { atoi } from './atoi.js';
+import { ConfigError, msg } from './errors.js';
+import { parseSequence } from './sequence.js';
+import { applyTcpFlags } from './tcpflags.js';
+import { canonicalAddress } from './address.js';
+import type { KnockStep, OneTimeSource, TcpFlagRule } from './types.js';
+
+export interface DoorDraft {
+  name: string;
+  line: number;
+  sequence: KnockStep[] | undefined;
+  seqTimeout: number;
+  cmdTimeout: number;
+  startCommand: string | undefined;
+  startCommand6: string | undefined;
+  stopCommand: string | undefined;
+  stopCommand6: string | undefined;
+  tcpFlags: TcpFlagRule;
+  target: string | undefined;
+  oneTime: OneTimeSource | undefined;
+}
+
+export interface OptionsDraft {
+  useSyslog: boolean;
+  logFile: string | undefined;
+  pidFile: string | undefined;
+  interfaces: string[] | undefined;
+}
+
+/** What a key handler may read and change while the file is parsed. */
+export interface KeyContext {
+  readonly file: string;
+  readonly line: number;
+  readonly options: OptionsDraft;
+  readonly warnings: string[];
+  /** Loads the first sequence of a one-time file for `door`; provided by the parser. */
+  loadOneTime(door: DoorDraft, path: string): void;
+}
+
+export interface DoorKey {
+  readonly names: readonly string[];
+  apply(door: DoorDraft, value: string, ctx: KeyContext): void;
+}
+
+export interface OptionKey {
+  readonly names: readonly string[];
+  apply(value: string, ctx: KeyContext): void;
+}
+
+function fail(ctx: KeyContext, message: string): never {
+  throw new ConfigError(message, ctx.file, ctx.line);
+}
+
+/** knockd reads numbers with atoi(); keep that, but say so when the text was not a plain number. */
+function seconds(ctx: KeyContext, key: string, value: string): number {
+  const { value: n, exact } = atoi(value);
+  if (!exact) ctx.warnings.push(`${ctx.file}: line ${ctx.line}: ${key} value "${value}" read as ${n}, as knockd does`);
+  return n;
+}
+
+export const OPTION_KEYS: readonly OptionKey[] = [
+  {
+    names: ['LOGFILE'],
+    apply(value, ctx) { ctx.options.logFile = value; },
+  },
+  {
+    names: ['PIDFILE'],
+    apply(value, ctx) { ctx.options.pidFile = value; },
+  },
+  {
+    names: ['INTERFACE'],
+    // knockd keeps the first Interface line. Sesame also reads a comma list (eth0,wg0).
+    apply(value, ctx) {
+      if (ctx.options.interfaces !== undefined) return;
+      const names = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      if (names.length === 0) fail(ctx, msg.syntax(ctx.line));
+      ctx.options.interfaces = names;
+    },
+  },
+];
+
+export const DOOR_KEYS: readonly DoorKey[] = [
+  {
+    names: ['SEQUENCE'],
+    apply(door, value, ctx) {
+      const r = parseSequence(door.name, value);
+      if (!r.ok) fail(ctx, r.message);
+      door.sequence = r.steps;
+    },
+  },
+  {
+    names: ['ONE_TIME_SEQUENCES'],
+    apply(door, value, ctx) { ctx.loadOneTime(door, value); },
+  },
+  {
+    names: ['SEQ_TIMEOUT', 'TIMEOUT'],
+    apply(door, value, ctx) {
+      door.seqTimeout = seconds(ctx, 'seq_timeout', value);
+      if (door.seqTimeout < 0) {
+        ctx.warnings.push(`${ctx.file}: line ${ctx.line}: negative seq_timeout: every multi-port sequence times out`);
+      }
+    },
+  },
+  {
+    names: ['START_COMMAND', 'COMMAND'],
+    apply(door, value) { door.startCommand = value; },
+  },
+  {
+    names: ['START_COMMAND_6', 'COMMAND_6'],
+    apply(door, value) { door.startCommand6 = value; },
+  },
+  {
+    names: ['CMD_TIMEOUT'],
+    apply(door, value, ctx) {
+      const n = seconds(ctx, 'cmd_timeout', value);
+      // knockd would sleep ~136 years and never run the stop command: refuse instead.
+      if (n < 0) fail(ctx, msg.negativeTimeout(ctx.line, 'cmd_timeout'));
+      door.cmdTimeout = n;
+    },
+  },
+  {
+    names: ['STOP_COMMAND'],
+    apply(door, value) { door.stopCommand = value; },
+  },
+  {
+    names: ['STOP_COMMAND_6'],
+    apply(door, value) { door.stopCommand6 = value; },
+  },
+  {
+    names: ['TCPFLAGS'],
+    apply(door, value, ctx) {
+      const r = applyTcpFlags(door.tcpFlags, value, ctx.line);
+      if (!r.ok) fail(ctx, r.message);
+      door.tcpFlags = r.rule;
+    },
+  },
+  {
+    names: ['TARGET'],
+    apply(door, value, ctx) {
+      const addr = canonicalAddress(value);
+      if (addr === undefined) fail(ctx, msg.badTarget(ctx.line, value));
+      door.target = addr;
+    },
+  },
+];
+
+function index<T extends { names: readonly string[] }>(keys: readonly T[]): ReadonlyMap<string, T> {
+  const m = new Map<string, T>();
+  for (const k of keys) for (const n of k.names) m.set(n, k);
+  return m;
+}
+
+export const OPTION_KEY_INDEX = index(OPTION_KEYS);
+export const DOOR_KEY_INDEX = index(DOOR_KEYS);

@@ -1,0 +1,125 @@
+// knockd.conf parser: knockd 0.8's grammar, line for line (spec section 1). Comments only where
+// '#' starts a line; values keep ';', '#', quotes and '='; keys are case-insensitive, `[options]`
+// is not. The result is a deeply frozen Config; the first error throws a ConfigError.
+
+import { readFileSync, accessSync, constants as fsc } from 'node:fs';
+import { dirname } from 'node:path';
+import { ConfigError, msg, strerror } from './errors.js';
+import { DOOR_KEY_INDEX, OPTION_KEY_INDEX, type DoorDraft, type KeyContext, type OptionsDraft } from './keys.js';
+import { logicalLines } from './lines.js';
+import { DEFAULTS, deepFreeze, type Config, type Door } from './types.js';
+import { nextOneTimeSequence } from '../onetime/scan.js';
+
+/** The file access the parser needs, so tests and the daemon can supply their own. */
+export interface ConfigIO {
+  readFile(path: string): Buffer;
+  /** Throws (with an errno code) unless `path` can be rewritten in place by temp file + rename. */
+  checkRewritable(path: string): void;
+}
+
+export const nodeIO: ConfigIO = {
+  readFile: (path) => readFileSync(path),
+  checkRewritable(path) {
+    accessSync(path, fsc.R_OK | fsc.W_OK);
+    accessSync(dirname(path), fsc.W_OK | fsc.X_OK);
+  },
+};
+
+const SECTION_NAME_MAX = 127; // knockd truncates door names to 127 bytes
+
+function newDoor(name: string, line: number): DoorDraft {
+  return {
+    name, line, sequence: undefined,
+    seqTimeout: DEFAULTS.seqTimeout, cmdTimeout: DEFAULTS.cmdTimeout,
+    startCommand: undefined, startCommand6: undefined, stopCommand: undefined, stopCommand6: undefined,
+    tcpFlags: { set: 0, clear: 0 }, target: undefined, oneTime: undefined,
+  };
+}
+
+function truncateBytes(s: string, max: number): string {
+  const b = Buffer.from(s, 'utf8');
+  return b.length <= max ? s : b.subarray(0, max).toString('utf8');
+}
+
+export function parseConfig(data: Buffer | string, file: string, io: ConfigIO = nodeIO): Config {
+  const options: OptionsDraft = { useSyslog: false, logFile: undefined, pidFile: undefined, interfaces: undefined };
+  const doors: DoorDraft[] = [];
+  const warnings: string[] = [];
+  let section: 'none' | 'options' | 'door' = 'none';
+  let door: DoorDraft | undefined;
+
+  for (const { number, text } of logicalLines(data)) {
+    if (text === '' || text.startsWith('#')) continue;
+
+    if (text.startsWith('[') && text.endsWith(']') && text.length >= 2) {
+      const name = text.slice(1, -1); // not trimmed: `[ a ]` is the door " a "
+      if (name === '') throw new ConfigError(msg.badSection(number), file, number);
+      if (name === 'options') { section = 'options'; door = undefined; continue; }
+      section = 'door';
+      door = newDoor(truncateBytes(name, SECTION_NAME_MAX), number);
+      doors.push(door);
+      continue;
+    }
+
+    if (section === 'none') throw new ConfigError(msg.outsideSection(number), file, number);
+
+    const eq = text.indexOf('=');
+    if (eq === -1) {
+      // Only the bare word UseSyslog lives without '=', and knockd takes it in any section.
+      if (text.toUpperCase() === 'USESYSLOG') { options.useSyslog = true; continue; }
+      throw new ConfigError(msg.syntax(number), file, number);
+    }
+    const key = text.slice(0, eq).replace(/^[ \t\n\v\f\r]+|[ \t\n\v\f\r]+$/g, '').toUpperCase();
+    const value = text.slice(eq + 1).replace(/^[ \t\n\v\f\r]+/, '');
+
+    const ctx: KeyContext = {
+      file, line: number, options, warnings,
+      loadOneTime: (d, path) => loadOneTime(d, path, io, ctx),
+    };
+    if (section === 'options') {
+      const spec = OPTION_KEY_INDEX.get(key);
+      if (!spec) throw new ConfigError(msg.syntax(number), file, number);
+      spec.apply(value, ctx);
+    } else {
+      const spec = DOOR_KEY_INDEX.get(key);
+      if (!spec) throw new ConfigError(msg.syntax(number), file, number);
+      spec.apply(door!, value, ctx);
+    }
+  }
+
+  for (const d of doors) {
+    if (!d.sequence || d.sequence.length === 0) throw new ConfigError(msg.emptySequence(d.name), file, d.line);
+  }
+
+  return deepFreeze({
+    path: file,
+    options: { ...options },
+    doors: doors.map((d): Door => ({ ...d, sequence: d.sequence! })),
+    warnings,
+  });
+}
+
+function loadOneTime(door: DoorDraft, path: string, io: ConfigIO, ctx: KeyContext): void {
+  let text: string;
+  try {
+    text = io.readFile(path).toString('utf8');
+    io.checkRewritable(path);
+  } catch (err) {
+    throw new ConfigError(msg.sysError(path, strerror(err)), ctx.file, ctx.line);
+  }
+  const { entry, skipped } = nextOneTimeSequence(door.name, path, text);
+  ctx.warnings.push(...skipped);
+  if (!entry) throw new ConfigError(msg.noMoreSequences(door.name), ctx.file, ctx.line);
+  door.sequence = [...entry.steps];
+  door.oneTime = { path, line: entry.line };
+}
+
+export function loadConfig(path: string, io: ConfigIO = nodeIO): Config {
+  let data: Buffer;
+  try {
+    data = io.readFile(path);
+  } catch (err) {
+    throw new ConfigError(msg.sysError(path, strerror(err)), path);
+  }
+  return parseConfig(data, path, io);
+}

@@ -1,0 +1,35 @@
+// knockd's port sequence grammar: `port[:proto],port[:proto],...`, parsed field by field with
+// C atoi() so `8000 # comment` is 8000 and `-1` is 65535, exactly as knockd reads it.
+
+import { atoi, toUint16 } from './atoi.js';
+import { msg } from './errors.js';
+import { DEFAULTS, type KnockStep } from './types.js';
+
+export type SequenceResult =
+  | { ok: true; steps: KnockStep[] }
+  | { ok: false; message: string };
+
+export function parseSequence(door: string, text: string): SequenceResult {
+  const steps: KnockStep[] = [];
+  // Empty fields are kept: a trailing comma adds port 0, as in knockd.
+  for (const field of text.split(',')) {
+    if (steps.length >= DEFAULTS.maxSequence) return { ok: false, message: msg.tooManyPorts(door) };
+    const parts = field.split(':');
+    const portText = parts[0] ?? '';
+    const port = atoi(portText).value;
+    if (port > 65535) return { ok: false, message: msg.badPort(door, portText) };
+    let protocol: KnockStep['protocol'] = 'tcp';
+    if (parts.length > 1) {
+      // Text after a second ':' is ignored, as knockd does.
+      const proto = (parts[1] ?? '').trim().toUpperCase();
+      if (proto === 'UDP') protocol = 'udp';
+      else if (proto !== 'TCP') return { ok: false, message: msg.badProtocol(door) };
+    }
+    steps.push({ port: toUint16(port), protocol });
+  }
+  return { ok: true, steps };
+}
+
+export function formatSequence(steps: readonly KnockStep[]): string {
+  return steps.map((s) => `${s.port}:${s.protocol}`).join(',');
+}

@@ -1,0 +1,90 @@
+// The parsed configuration: plain, deeply frozen data. Nothing here does I/O.
+
+export type Protocol = 'tcp' | 'udp';
+
+export interface KnockStep {
+  readonly port: number;
+  readonly protocol: Protocol;
+}
+
+/** TCP flag bits as they sit in the TCP header's flags byte. */
+export const TCP_FLAG_BITS = {
+  FIN: 0x01,
+  SYN: 0x02,
+  RST: 0x04,
+  PSH: 0x08,
+  ACK: 0x10,
+  URG: 0x20,
+} as const;
+
+export type TcpFlagName = keyof typeof TCP_FLAG_BITS;
+
+/** knockd's order when it prints or compiles flags. */
+export const TCP_FLAG_ORDER: readonly TcpFlagName[] = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG'];
+
+/** Per-flag tri-state folded into two masks: bits that must be set, bits that must be clear. */
+export interface TcpFlagRule {
+  readonly set: number;
+  readonly clear: number;
+}
+
+export interface OneTimeSource {
+  /** Path of the one-time sequences file. */
+  readonly path: string;
+  /** 1-based line of the file the current sequence came from. */
+  readonly line: number;
+}
+
+export interface Door {
+  /** Section name, verbatim (spaces kept), as knockd logs it. */
+  readonly name: string;
+  /** 1-based config line of the section header. */
+  readonly line: number;
+  readonly sequence: readonly KnockStep[];
+  /** Seconds; knockd's atoi semantics, default 25. */
+  readonly seqTimeout: number;
+  /** Seconds; default 10. */
+  readonly cmdTimeout: number;
+  /** undefined = not configured; '' = configured empty (runs nothing). */
+  readonly startCommand: string | undefined;
+  readonly startCommand6: string | undefined;
+  readonly stopCommand: string | undefined;
+  readonly stopCommand6: string | undefined;
+  readonly tcpFlags: TcpFlagRule;
+  /** Destination address (canonical text) the knocks must be sent to; undefined = local addresses. */
+  readonly target: string | undefined;
+  readonly oneTime: OneTimeSource | undefined;
+}
+
+export interface Options {
+  readonly useSyslog: boolean;
+  readonly logFile: string | undefined;
+  readonly pidFile: string | undefined;
+  /** Interface names; undefined when the file names none (the CLI or the default decides). */
+  readonly interfaces: readonly string[] | undefined;
+}
+
+export interface Config {
+  readonly path: string;
+  readonly options: Options;
+  readonly doors: readonly Door[];
+  /** Non-fatal remarks (values knockd reads leniently), each naming its line. */
+  readonly warnings: readonly string[];
+}
+
+export const DEFAULTS = Object.freeze({
+  seqTimeout: 25,
+  cmdTimeout: 10,
+  interface: 'eth0',
+  pidFile: '/var/run/knockd.pid',
+  configFile: '/etc/knockd.conf',
+  maxSequence: 32,
+});
+
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as object)) deepFreeze(v);
+  }
+  return value;
+}
