@@ -3,6 +3,7 @@
 
 import yargs from 'yargs';
 import { DEFAULTS } from '../config/types.js';
+import { expandShortGroups } from './short-groups.js';
 
 export interface KnockdArgs {
   readonly config: string;
@@ -36,7 +37,7 @@ function all(v: unknown): string[] | undefined {
 
 export function parseKnockdArgs(argv: readonly string[], prog = 'knockd'): ArgsResult {
   let failure: string | undefined;
-  const parsed = yargs([...argv])
+  const parsed = yargs(expandShortGroups(argv, SHORT_WITH_ARG))
     .scriptName(prog)
     .version(false)
     .help(false)

@@ -1,0 +1,68 @@
+// The pending-stop journal: a small JSON file in the state directory, replaced atomically (temp
+// file, fsync, rename) on every change. Reading is forgiving: a torn or foreign file never stops
+// the daemon, it only loses what cannot be trusted. The commands in it reach a shell, so the file
+// must belong to us and be writable by nobody else.
+
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, join, basename } from 'node:path';
+import type { PendingStop } from './runner.js';
+
+const VERSION = 1;
+
+export function writeJournal(path: string, stops: readonly PendingStop[]): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, JSON.stringify({ version: VERSION, stops }) + '\n');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+export interface JournalRead {
+  readonly stops: PendingStop[];
+  /** Why entries or the whole file were ignored, for the log. */
+  readonly problems: string[];
+}
+
+function isStop(v: unknown): v is PendingStop {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return typeof o['door'] === 'string' && typeof o['knocker'] === 'string' && typeof o['command'] === 'string'
+    && typeof o['dueAt'] === 'number' && Number.isFinite(o['dueAt']);
+}
+
+export function readJournal(path: string): JournalRead {
+  const problems: string[] = [];
+  let text: string;
+  try {
+    const st = statSync(path);
+    const uid = process.getuid?.();
+    if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
+      return { stops: [], problems: [`${path}: not owned by us or writable by others; ignored`] };
+    }
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { stops: [], problems };
+    return { stops: [], problems: [`${path}: ${(err as Error).message}`] };
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return { stops: [], problems: [`${path}: unreadable journal (torn write?); ignored`] };
+  }
+  const list = (data as { version?: unknown; stops?: unknown })?.stops;
+  if ((data as { version?: unknown })?.version !== VERSION || !Array.isArray(list)) {
+    return { stops: [], problems: [`${path}: unknown journal format; ignored`] };
+  }
+  const stops = list.filter(isStop).map((s) => ({ door: s.door, knocker: s.knocker, command: s.command, dueAt: s.dueAt }));
+  if (stops.length !== list.length) problems.push(`${path}: ${list.length - stops.length} malformed entries ignored`);
+  return { stops, problems };
+}
+
+export function removeJournal(path: string): void {
+  try { unlinkSync(path); } catch { /* already gone */ }
+}

@@ -1,0 +1,176 @@
+// The command runner: runs a door's start command when it opens and its stop command Cmd_Timeout
+// seconds after the start command finished (knockd's child sleeps after system() returns). The
+// stop is a timer in the daemon, not a sleeping child, so the runner knows every pending stop: it
+// can run them all at shutdown and hand them to a journal that survives a crash.
+
+import type { Door } from '../config/types.js';
+import { logMsg, type LogSink } from '../log/messages.js';
+import { commandsFor, substituteIP, tooLong } from './commands.js';
+import { runShell, type ShellRunner } from './shell.js';
+
+export interface PendingStop {
+  readonly door: string;
+  /** What the log shows for the knocker: `ip` or `ip (name)`. */
+  readonly knocker: string;
+  /** The stop command with %IP% already substituted ('' = log the timeout, run nothing). */
+  readonly command: string;
+  /** Wall-clock time (ms since the epoch) at which it is due: it must survive a restart. */
+  readonly dueAt: number;
+}
+
+export interface Timers {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+export interface RunnerOptions {
+  readonly log: LogSink;
+  readonly shell?: ShellRunner;
+  /** Wall clock in ms. */
+  readonly now?: () => number;
+  readonly timers?: Timers;
+  /** Called after every change of the pending list, e.g. to journal it. */
+  readonly onPendingChange?: (pending: readonly PendingStop[]) => void;
+}
+
+export interface OpenRequest {
+  readonly door: Door;
+  /** Numeric source address: the only thing %IP% becomes. */
+  readonly ip: string;
+  readonly family: 4 | 6;
+  readonly knocker?: string;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout's limit; longer waits are chained
+
+const realTimers: Timers = {
+  set: (fn, ms) => { const t = setTimeout(fn, ms); t.unref?.(); return t; },
+  clear: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+interface Entry {
+  stop: PendingStop;
+  /** False while the start command still runs: the countdown starts when it ends. */
+  armed: boolean;
+  timer: unknown;
+  running: boolean;
+}
+
+export class CommandRunner {
+  private readonly log: LogSink;
+  private readonly shell: ShellRunner;
+  private readonly now: () => number;
+  private readonly timers: Timers;
+  private readonly onChange: ((p: readonly PendingStop[]) => void) | undefined;
+  private readonly entries = new Set<Entry>();
+  private readonly children = new Set<Promise<unknown>>();
+
+  constructor(opts: RunnerOptions) {
+    this.log = opts.log;
+    this.shell = opts.shell ?? runShell;
+    this.now = opts.now ?? Date.now;
+    this.timers = opts.timers ?? realTimers;
+    this.onChange = opts.onPendingChange;
+  }
+
+  /** A door opened for `ip`: run its start command and schedule its stop command. */
+  open(req: OpenRequest): void {
+    const { start, stop } = commandsFor(req.door, req.family);
+    if (start === undefined || start === '') return; // knockd forks nothing without a start command
+    const startCmd = substituteIP(start, req.ip);
+    const stopCmd = stop === undefined ? undefined : substituteIP(stop, req.ip);
+    if (tooLong(startCmd)) { this.log.log(logMsg.startTruncated()); return; }
+    if (stopCmd !== undefined && tooLong(stopCmd)) { this.log.log(logMsg.stopTruncated()); return; }
+
+    const cmdTimeoutMs = req.door.cmdTimeout * 1000;
+    let entry: Entry | undefined;
+    if (stopCmd !== undefined) {
+      // Journalled before the start command runs, so a crash in between still closes the door.
+      entry = {
+        stop: { door: req.door.name, knocker: req.knocker ?? req.ip, command: stopCmd, dueAt: this.now() + cmdTimeoutMs },
+        armed: false, timer: undefined, running: false,
+      };
+      this.entries.add(entry);
+      this.changed();
+    }
+    const done = this.run(req.door.name, startCmd).then(() => {
+      if (!entry || !this.entries.has(entry) || entry.running) return;
+      entry.stop = { ...entry.stop, dueAt: this.now() + cmdTimeoutMs };
+      this.arm(entry);
+      this.changed();
+    });
+    this.track(done);
+  }
+
+  /** Stop commands not yet run, soonest first. */
+  pending(): PendingStop[] {
+    return [...this.entries].map((e) => e.stop).sort((a, b) => a.dueAt - b.dueAt);
+  }
+
+  /** Takes over stops from a journal: the overdue ones run now, the rest on time. */
+  restore(stops: readonly PendingStop[]): void {
+    for (const stop of stops) {
+      const entry: Entry = { stop, armed: false, timer: undefined, running: false };
+      this.entries.add(entry);
+      this.arm(entry);
+    }
+    this.changed();
+  }
+
+  /** Runs every pending stop command now (shutdown) and waits for all children to finish. */
+  async flush(): Promise<void> {
+    // Let start commands still running finish first: a stop must not overtake its start.
+    await this.idle();
+    for (const e of [...this.entries]) this.fire(e);
+    await this.idle();
+  }
+
+  /** Resolves when no command started by this runner is still running. */
+  async idle(): Promise<void> {
+    while (this.children.size > 0) await Promise.allSettled([...this.children]);
+  }
+
+  /** Drops all timers without running anything (tests, or handing over to a journal). */
+  dispose(): void {
+    for (const e of this.entries) if (e.timer !== undefined) this.timers.clear(e.timer);
+    this.entries.clear();
+  }
+
+  private arm(entry: Entry): void {
+    entry.armed = true;
+    const wait = entry.stop.dueAt - this.now();
+    if (wait <= 0) { this.fire(entry); return; }
+    entry.timer = this.timers.set(() => {
+      entry.timer = undefined;
+      if (entry.stop.dueAt - this.now() > 0) this.arm(entry); // chained long wait
+      else this.fire(entry);
+    }, Math.min(wait, MAX_TIMER_MS));
+  }
+
+  private fire(entry: Entry): void {
+    if (entry.running || !this.entries.has(entry)) return;
+    entry.running = true;
+    if (entry.timer !== undefined) { this.timers.clear(entry.timer); entry.timer = undefined; }
+    const { stop } = entry;
+    this.log.log(logMsg.commandTimeout(stop.knocker, stop.door));
+    const ran = stop.command === '' ? Promise.resolve() : this.run(stop.door, stop.command);
+    // Forget it only once it has run: after a crash mid-way it runs again rather than never.
+    this.track(ran.then(() => { this.entries.delete(entry); this.changed(); }));
+  }
+
+  private async run(door: string, command: string): Promise<void> {
+    this.log.log(logMsg.runningCommand(door, command));
+    const r = await this.shell(command);
+    if (r.error) this.log.log(logMsg.forkFailed(), { stderr: true });
+    else if (r.code !== 0) this.log.log(logMsg.nonZero(door, r.code), { stderr: true });
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.children.add(p);
+    void p.finally(() => this.children.delete(p));
+  }
+
+  private changed(): void {
+    this.onChange?.(this.pending());
+  }
+}
