@@ -1,0 +1,61 @@
+// The BPF filter from the doors, shaped like knockd's (spec section 3): only door ports, each
+// door's TCP flags, and local (or Target) destinations reach user space. The matcher checks the
+// same conditions again, so the filter is an optimisation, never the only guard.
+
+import { TCP_FLAG_ORDER, TCP_FLAG_BITS, type KnockStep, type TcpFlagRule } from '../config/types.js';
+
+export interface FilterDoor {
+  readonly sequence: readonly KnockStep[];
+  readonly tcpFlags: TcpFlagRule;
+  readonly target: string | undefined;
+}
+
+const PCAP_FLAG: Record<string, string> = { FIN: 'tcp-fin', SYN: 'tcp-syn', RST: 'tcp-rst', PSH: 'tcp-push', ACK: 'tcp-ack', URG: 'tcp-urg' };
+
+function flagTests(rule: TcpFlagRule, family: 4 | 6): string {
+  // BPF cannot walk IPv6 extension headers: the flag byte is read at the fixed offset, as knockd does.
+  const field = family === 4 ? 'tcp[tcpflags]' : 'ip6[13+40]';
+  let out = '';
+  for (const name of TCP_FLAG_ORDER) {
+    const bit = TCP_FLAG_BITS[name];
+    if (rule.set & bit) out += ` and ${field} & ${PCAP_FLAG[name]} != 0`;
+    else if (rule.clear & bit) out += ` and ${field} & ${PCAP_FLAG[name]} == 0`;
+  }
+  return out;
+}
+
+function doorFilter(d: FilterDoor, hosts: readonly string[], family: 4 | 6): string | undefined {
+  if (hosts.length === 0) return undefined;
+  const tcp = d.sequence.filter((s) => s.protocol === 'tcp').map((s) => s.port);
+  const udp = d.sequence.filter((s) => s.protocol === 'udp').map((s) => s.port);
+  const parts: string[] = [];
+  if (tcp.length) parts.push(`((tcp dst port ${tcp.join(' or ')})${flagTests(d.tcpFlags, family)})`);
+  if (udp.length) parts.push(`(udp dst port ${udp.join(' or ')})`);
+  return `((${hosts.map((h) => `dst host ${h}`).join(' or ')}) and (${parts.join(' or ')}))`;
+}
+
+export interface FilterInput {
+  readonly doors: readonly FilterDoor[];
+  /** Local addresses, canonical text. */
+  readonly local: readonly string[];
+  readonly onlyIPv4: boolean;
+}
+
+/** A filter that lets nothing through, for when no door can match (an empty filter would pass all). */
+export const MATCH_NOTHING = 'less 1';
+
+export function buildFilter({ doors, local, onlyIPv4 }: FilterInput): string {
+  const v4 = local.filter((a) => !a.includes(':'));
+  const v6 = onlyIPv4 ? [] : local.filter((a) => a.includes(':'));
+  const parts: string[] = [];
+  for (const d of doors) {
+    for (const family of [4, 6] as const) {
+      const hosts = d.target !== undefined
+        ? ((d.target.includes(':') ? 6 : 4) === family && !(family === 6 && onlyIPv4) ? [d.target] : [])
+        : family === 4 ? v4 : v6;
+      const f = doorFilter(d, hosts, family);
+      if (f) parts.push(f);
+    }
+  }
+  return parts.length ? parts.join(' or ') : MATCH_NOTHING;
+}

@@ -1,0 +1,117 @@
+// Frame decoding: every link type and IP version, extension headers, and total robustness.
+
+import t from 'tap';
+import { randomBytes } from 'node:crypto';
+import { decodeFrame, isPacket, type LinkType } from '../../lib/capture/decode.js';
+
+const v4 = (proto: number, l4: number[], o: { frag?: number; ihl?: number } = {}) => {
+  const ihl = o.ihl ?? 5;
+  const h = [0x40 | ihl, 0, 0, 0, 0, 0, (o.frag ?? 0) >> 8, (o.frag ?? 0) & 0xff, 64, proto, 0, 0, 10, 77, 0, 2, 10, 77, 0, 1];
+  while (h.length < ihl * 4) h.push(1);
+  return [...h, ...l4];
+};
+const v6 = (next: number, rest: number[]) => [
+  0x60, 0, 0, 0, 0, rest.length, next, 64,
+  0xfd, 0x77, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2,
+  0xfd, 0x77, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+  ...rest,
+];
+const tcpHdr = (dport: number, flags: number) => [0x9c, 0x40, dport >> 8, dport & 0xff, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0];
+const udpHdr = (dport: number) => [0x9c, 0x40, dport >> 8, dport & 0xff, 0, 9, 0, 0, 0];
+const eth = (type: number, payload: number[]) => [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, type >> 8, type & 0xff, ...payload];
+const sll = (type: number, payload: number[]) => [0, 0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, type >> 8, type & 0xff, ...payload];
+const dec = (link: LinkType, bytes: number[]) => decodeFrame(link, Buffer.from(bytes), bytes.length);
+
+t.test('Ethernet IPv4 TCP SYN', async (t) => {
+  t.same(dec('ethernet', eth(0x0800, v4(6, tcpHdr(7000, 0x02)))), { src: '10.77.0.2', dst: '10.77.0.1', family: 4, protocol: 'tcp', dport: 7000, tcpFlags: 0x02 });
+});
+
+t.test('IPv4 options are skipped by the header length', async (t) => {
+  t.same(dec('ethernet', eth(0x0800, v4(17, udpHdr(53), { ihl: 7 }))), { src: '10.77.0.2', dst: '10.77.0.1', family: 4, protocol: 'udp', dport: 53, tcpFlags: 0 });
+});
+
+t.test('Linux cooked (-i any) and raw links', async (t) => {
+  t.match(dec('sll', sll(0x0800, v4(17, udpHdr(2222)))), { protocol: 'udp', dport: 2222 });
+  t.match(dec('raw', v4(6, tcpHdr(9000, 0x12))), { protocol: 'tcp', dport: 9000, tcpFlags: 0x12 });
+  t.match(dec('sll', sll(0x86dd, v6(6, tcpHdr(7000, 2)))), { src: 'fd77::2', dst: 'fd77::1', family: 6 }, 'IPv6 on SLL works (knockd 0.8: unsupported)');
+  t.match(dec('raw', v6(17, udpHdr(1))), { family: 6, protocol: 'udp', dport: 1 });
+});
+
+t.test('IPv6 addresses are RFC 5952 text', async (t) => {
+  t.match(dec('ethernet', eth(0x86dd, v6(6, tcpHdr(7000, 2)))), { src: 'fd77::2', dst: 'fd77::1' });
+});
+
+t.test('IPv6 extension headers are walked', async (t) => {
+  const hop = [6, 0, 0, 0, 0, 0, 0, 0];          // hop-by-hop, next = TCP, 8 bytes
+  const dstopts = [17, 1, ...Array(14).fill(0)]; // destination options, next = UDP, 16 bytes
+  t.match(dec('ethernet', eth(0x86dd, v6(0, [...hop, ...tcpHdr(8000, 2)]))), { protocol: 'tcp', dport: 8000 });
+  t.match(dec('ethernet', eth(0x86dd, v6(60, [...dstopts, ...udpHdr(4444)]))), { protocol: 'udp', dport: 4444 });
+  const firstFrag = [6, 0, 0, 0, 0, 0, 0, 1];
+  t.match(dec('ethernet', eth(0x86dd, v6(44, [...firstFrag, ...tcpHdr(7000, 2)]))), { dport: 7000 }, 'first fragment decodes');
+  t.equal(dec('ethernet', eth(0x86dd, v6(44, [6, 0, 0, 8, 0, 0, 0, 1, ...tcpHdr(7000, 2)]))), 'fragment');
+  t.equal(dec('ethernet', eth(0x86dd, v6(58, [128, 0, 0, 0]))), 'other-proto', 'ICMPv6');
+  const loop = Array.from({ length: 12 }, () => [0, 0, 0, 0, 0, 0, 0, 0]).flat();
+  t.equal(dec('ethernet', eth(0x86dd, v6(0, loop))), 'other-proto', 'too many extension headers');
+});
+
+t.test('drops: not IP, ICMP, later fragments, bad versions', async (t) => {
+  t.equal(dec('ethernet', eth(0x0806, Array(28).fill(0))), 'not-ip', 'ARP');
+  t.equal(dec('ethernet', eth(0x8100, [0, 1, 8, 0, ...v4(6, tcpHdr(7000, 2))])), 'not-ip', 'VLAN-tagged (as knockd)');
+  t.equal(dec('ethernet', eth(0x0800, v4(1, [8, 0, 0, 0]))), 'other-proto', 'ICMP');
+  t.equal(dec('ethernet', eth(0x0800, v4(6, tcpHdr(7000, 2), { frag: 0x0010 }))), 'fragment');
+  t.match(dec('ethernet', eth(0x0800, v4(6, tcpHdr(7000, 2), { frag: 0x2000 }))), { dport: 7000 }, 'more-fragments bit on the first fragment is fine');
+  t.equal(dec('ethernet', eth(0x0800, [0x45 & 0x0f | 0x60, ...v4(6, tcpHdr(1, 2)).slice(1)])), 'bad-ip', 'version 6 in an IPv4 frame');
+  t.equal(dec('ethernet', eth(0x0800, [0x43, ...v4(6, tcpHdr(1, 2)).slice(1)])), 'bad-ip', 'IHL < 5');
+});
+
+t.test('every truncation of valid frames is refused, never thrown', async (t) => {
+  const frames: [LinkType, number[]][] = [
+    ['ethernet', eth(0x0800, v4(6, tcpHdr(7000, 2)))],
+    ['ethernet', eth(0x0800, v4(17, udpHdr(7000)))],
+    ['ethernet', eth(0x86dd, v6(0, [6, 0, 0, 0, 0, 0, 0, 0, ...tcpHdr(8000, 2)]))],
+    ['sll', sll(0x86dd, v6(44, [17, 0, 0, 0, 0, 0, 0, 1, ...udpHdr(1)]))],
+    ['raw', v4(6, tcpHdr(1, 2))],
+  ];
+  let checked = 0;
+  for (const [link, bytes] of frames) {
+    const full = dec(link, bytes);
+    t.ok(isPacket(full), `${link} frame decodes whole`);
+    // The capture length may be shorter than the buffer (cap reuses one big buffer).
+    const big = Buffer.alloc(2048, 0xee);
+    Buffer.from(bytes).copy(big);
+    const need = minLen(link, bytes);
+    for (let n = 0; n < need; n++) {
+      const r = decodeFrame(link, big, n);
+      if (r !== 'truncated') { t.fail(`${link} cut at ${n}: ${JSON.stringify(r)}`); return; }
+      checked++;
+    }
+  }
+  t.ok(checked > 100, `${checked} truncations refused`);
+});
+
+// Length of the frame up to the last byte the decoder needs (TCP flags / UDP port).
+function minLen(link: LinkType, bytes: number[]): number {
+  for (let n = 0; n <= bytes.length; n++) if (isPacket(decodeFrame(link, Buffer.from(bytes), n))) return n;
+  return bytes.length;
+}
+
+t.test('fuzz: 200,000 random and mutated frames never throw', async (t) => {
+  const seeds = [eth(0x0800, v4(6, tcpHdr(7000, 2))), eth(0x86dd, v6(0, [6, 0, 0, 0, 0, 0, 0, 0, ...tcpHdr(1, 2)])), sll(0x0800, v4(17, udpHdr(5)))];
+  const links: LinkType[] = ['ethernet', 'sll', 'raw'];
+  let packets = 0;
+  for (let i = 0; i < 200_000; i++) {
+    let buf: Buffer;
+    if (i % 2) buf = randomBytes(i % 97);
+    else {
+      buf = Buffer.from(seeds[i % seeds.length]!);
+      const flips = 1 + (i % 5);
+      for (let f = 0; f < flips; f++) { const at = (i * 7919 + f * 104729) % buf.length; buf[at] = buf[at]! ^ (1 << (f % 8)); }
+    }
+    const r = decodeFrame(links[i % 3]!, buf, buf.length);
+    if (isPacket(r)) {
+      packets++;
+      if (r.dport < 0 || r.dport > 65535 || (r.protocol !== 'tcp' && r.protocol !== 'udp')) { t.fail(`bad packet ${JSON.stringify(r)}`); return; }
+    }
+  }
+  t.ok(packets > 0, `${packets} mutated frames still decoded`);
+});
