@@ -4,6 +4,9 @@
 import yargs from 'yargs';
 import { DEFAULTS } from '../config/types.js';
 import { expandShortGroups } from './short-groups.js';
+import { DEFAULT_MAX_ATTEMPTS } from '../matcher/matcher.js';
+
+export const DEFAULT_STATE_DIR = '/var/lib/sesame';
 
 export interface KnockdArgs {
   readonly config: string;
@@ -17,6 +20,10 @@ export interface KnockdArgs {
   readonly verbose: boolean;
   readonly onlyIPv4: boolean;
   readonly check: boolean;
+  /** Where pending stop commands are journalled (Sesame). */
+  readonly stateDir: string;
+  /** Cap on live knock attempts (Sesame). */
+  readonly maxAttempts: number;
 }
 
 export type ArgsResult =
@@ -60,6 +67,8 @@ export function parseKnockdArgs(argv: readonly string[], prog = 'knockd'): ArgsR
     .option('V', { alias: 'version', type: 'boolean' })
     .option('h', { alias: 'help', type: 'boolean' })
     .option('check', { type: 'boolean' })
+    .option('state-dir', { type: 'string', requiresArg: true })
+    .option('max-attempts', { type: 'number', requiresArg: true })
     .strictOptions()
     .exitProcess(false)
     .fail((m) => { failure = m; })
@@ -68,6 +77,8 @@ export function parseKnockdArgs(argv: readonly string[], prog = 'knockd'): ArgsR
   if (failure !== undefined) return { kind: 'bad', message: getoptMessage(argv, prog) ?? `${prog}: ${failure}` };
   if (parsed['h']) return { kind: 'help' };
   if (parsed['V']) return { kind: 'version' };
+  const max = maxAttempts(parsed['max-attempts']);
+  if (!Number.isInteger(max) || max < 1) return { kind: 'bad', message: `${prog}: --max-attempts needs a positive whole number` };
   const bool = (k: string) => Boolean(Array.isArray(parsed[k]) ? (parsed[k] as unknown[]).at(-1) : parsed[k]);
   return {
     kind: 'run',
@@ -82,6 +93,8 @@ export function parseKnockdArgs(argv: readonly string[], prog = 'knockd'): ArgsR
       verbose: bool('v'),
       onlyIPv4: bool('4'),
       check: bool('check'),
+      stateDir: last(parsed['state-dir']) ?? DEFAULT_STATE_DIR,
+      maxAttempts: max,
     },
   };
 }
@@ -89,7 +102,12 @@ export function parseKnockdArgs(argv: readonly string[], prog = 'knockd'): ArgsR
 const SHORT_WITH_ARG = new Set(['i', 'c', 'p', 'g']);
 const SHORT_FLAGS = new Set(['d', 'D', 'l', 'v', '4', 'V', 'h']);
 const LONG = new Set(['interface', 'config', 'pidfile', 'logfile', 'daemon', 'debug', 'lookup', 'verbose',
-  'only-ip-v4', 'version', 'help', 'check']);
+  'only-ip-v4', 'version', 'help', 'check', 'state-dir', 'max-attempts']);
+
+function maxAttempts(v: unknown): number {
+  const n = Number(Array.isArray(v) ? v.at(-1) : v);
+  return v === undefined ? DEFAULT_MAX_ATTEMPTS : n;
+}
 
 /** The complaint glibc's getopt would print for the first bad option, as knockd shows it. */
 function getoptMessage(argv: readonly string[], prog: string): string | undefined {
@@ -99,7 +117,7 @@ function getoptMessage(argv: readonly string[], prog: string): string | undefine
     if (a.startsWith('--')) {
       const name = a.slice(2).split('=')[0]!;
       if (!LONG.has(name)) return `${prog}: unrecognized option '${a}'`;
-      if (['interface', 'config', 'pidfile', 'logfile'].includes(name) && !a.includes('=') && i + 1 >= argv.length) {
+      if (['interface', 'config', 'pidfile', 'logfile', 'state-dir', 'max-attempts'].includes(name) && !a.includes('=') && i + 1 >= argv.length) {
         return `${prog}: option '--${name}' requires an argument`;
       }
     } else if (a.startsWith('-') && a.length > 1) {

@@ -6,6 +6,7 @@ import { KNOCKD_USAGE, KNOCKD_VERSION_TEXT } from './knockd-usage.js';
 import { loadConfig } from '../config/parser.js';
 import { ConfigError } from '../config/errors.js';
 import { describeConfig } from '../config/describe.js';
+import { runDaemon } from '../daemon/run.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -14,6 +15,7 @@ function packageVersion(): string {
 
 /** Prints a config error as knockd does (its exact first line), then where it is. */
 export function reportConfigError(err: ConfigError): void {
+  for (const p of err.preceding) process.stderr.write(`warning: ${p}\n`);
   process.stderr.write(`${err.message}\n`);
   const where = err.line !== undefined ? `${err.file}, line ${err.line}` : err.file;
   if (!err.message.startsWith(`${err.file}:`)) process.stderr.write(`  (in ${where})\n`);
@@ -35,18 +37,17 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
   }
   const args = r.args;
-  let config;
-  try {
-    config = loadConfig(args.config);
-  } catch (err) {
-    if (err instanceof ConfigError) { reportConfigError(err); return 1; }
-    throw err;
-  }
-  for (const w of config.warnings) process.stderr.write(`warning: ${w}\n`);
   if (args.check) {
+    let config;
+    try {
+      config = loadConfig(args.config);
+    } catch (err) {
+      if (err instanceof ConfigError) { reportConfigError(err); return 1; }
+      throw err;
+    }
+    for (const w of config.warnings) process.stderr.write(`warning: ${w}\n`);
     process.stdout.write(describeConfig(config));
     return 0;
   }
-  process.stderr.write('knockd: packet capture is not available in this build yet; use --check\n');
-  return 1;
+  return runDaemon(args, argv);
 }

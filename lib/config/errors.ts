@@ -6,11 +6,15 @@ export class ConfigError extends Error {
   /** 1-based line, when the error has one. */
   readonly line: number | undefined;
 
-  constructor(message: string, file: string, line?: number) {
+  /** Lines knockd prints before the error itself (one-time file lines it skipped). */
+  readonly preceding: readonly string[];
+
+  constructor(message: string, file: string, line?: number, preceding: readonly string[] = []) {
     super(message);
     this.name = 'ConfigError';
     this.file = file;
     this.line = line;
+    this.preceding = preceding;
   }
 }
 
@@ -28,7 +32,8 @@ export const msg = {
   // Sesame-only checks (documented differences): same "config: line N:" prefix so tools still match.
   badTarget: (line: number, value: string) => `config: line ${line}: invalid target address "${value}"`,
   negativeTimeout: (line: number, key: string) => `config: line ${line}: ${key} cannot be negative`,
-  sysError: (path: string, reason: string) => `${path}: ${reason}`,
+  // perror(path): a bare reason when the path is empty.
+  sysError: (path: string, reason: string) => (path === '' ? reason : `${path}: ${reason}`),
 } as const;
 
 /** strerror()-style text for a Node fs error, as perror() would print it. */

@@ -77,8 +77,7 @@ export const OPTION_KEYS: readonly OptionKey[] = [
     apply(value, ctx) {
       if (ctx.options.interfaces !== undefined) return;
       const names = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
-      if (names.length === 0) fail(ctx, msg.syntax(ctx.line));
-      ctx.options.interfaces = names;
+      if (names.length > 0) ctx.options.interfaces = names; // `Interface =` is ignored, as knockd does
     },
   },
 ];

@@ -30,3 +30,8 @@ export function logicalLines(data: Buffer | string): LogicalLine[] {
   }
   return out;
 }
+
+/** C toupper() in the "C" locale: ASCII letters only (JS would turn 'ſ' into 'S'). */
+export function upperC(s: string): string {
+  return s.replace(/[a-z]+/g, (m) => m.toUpperCase());
+}

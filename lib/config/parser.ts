@@ -6,7 +6,7 @@ import { readFileSync, accessSync, constants as fsc } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError, msg, strerror } from './errors.js';
 import { DOOR_KEY_INDEX, OPTION_KEY_INDEX, type DoorDraft, type KeyContext, type OptionsDraft } from './keys.js';
-import { logicalLines } from './lines.js';
+import { logicalLines, trimC, upperC } from './lines.js';
 import { DEFAULTS, deepFreeze, type Config, type Door } from './types.js';
 import { nextOneTimeSequence } from '../onetime/scan.js';
 
@@ -66,10 +66,10 @@ export function parseConfig(data: Buffer | string, file: string, io: ConfigIO = 
     const eq = text.indexOf('=');
     if (eq === -1) {
       // Only the bare word UseSyslog lives without '=', and knockd takes it in any section.
-      if (text.toUpperCase() === 'USESYSLOG') { options.useSyslog = true; continue; }
+      if (upperC(text) === 'USESYSLOG') { options.useSyslog = true; continue; }
       throw new ConfigError(msg.syntax(number), file, number);
     }
-    const key = text.slice(0, eq).replace(/^[ \t\n\v\f\r]+|[ \t\n\v\f\r]+$/g, '').toUpperCase();
+    const key = upperC(trimC(text.slice(0, eq)));
     const value = text.slice(eq + 1).replace(/^[ \t\n\v\f\r]+/, '');
 
     const ctx: KeyContext = {
@@ -109,7 +109,7 @@ function loadOneTime(door: DoorDraft, path: string, io: ConfigIO, ctx: KeyContex
   }
   const { entry, skipped } = nextOneTimeSequence(door.name, path, text);
   ctx.warnings.push(...skipped);
-  if (!entry) throw new ConfigError(msg.noMoreSequences(door.name), ctx.file, ctx.line);
+  if (!entry) throw new ConfigError(msg.noMoreSequences(door.name), ctx.file, ctx.line, skipped);
   door.sequence = [...entry.steps];
   door.oneTime = { path, line: entry.line };
 }

@@ -2,6 +2,7 @@
 // C atoi() so `8000 # comment` is 8000 and `-1` is 65535, exactly as knockd reads it.
 
 import { atoi, toUint16 } from './atoi.js';
+import { trimC, upperC } from './lines.js';
 import { msg } from './errors.js';
 import { DEFAULTS, type KnockStep } from './types.js';
 
@@ -21,7 +22,7 @@ export function parseSequence(door: string, text: string): SequenceResult {
     let protocol: KnockStep['protocol'] = 'tcp';
     if (parts.length > 1) {
       // Text after a second ':' is ignored, as knockd does.
-      const proto = (parts[1] ?? '').trim().toUpperCase();
+      const proto = upperC(trimC(parts[1] ?? ''));
       if (proto === 'UDP') protocol = 'udp';
       else if (proto !== 'TCP') return { ok: false, message: msg.badProtocol(door) };
     }

@@ -2,6 +2,7 @@
 // word for a flag wins (`syn` then `!syn` means SYN must be clear), as in knockd.
 
 import { msg } from './errors.js';
+import { trimC, upperC } from './lines.js';
 import { TCP_FLAG_BITS, TCP_FLAG_ORDER, type TcpFlagName, type TcpFlagRule } from './types.js';
 
 export type FlagsResult = { ok: true; rule: TcpFlagRule } | { ok: false; message: string };
@@ -10,8 +11,8 @@ export type FlagsResult = { ok: true; rule: TcpFlagRule } | { ok: false; message
 // the token as knockd would.
 export function applyTcpFlags(rule: TcpFlagRule, value: string, line: number): FlagsResult {
   let { set, clear } = rule;
-  for (const raw of value.toUpperCase().split(',')) {
-    const token = raw.trim();
+  for (const raw of upperC(value).split(',')) {
+    const token = trimC(raw);
     const negated = token.startsWith('!');
     const name = negated ? token.slice(1) : token;
     if (!Object.hasOwn(TCP_FLAG_BITS, name)) return { ok: false, message: msg.badFlag(line, raw) };

@@ -1,0 +1,99 @@
+// Runs and watches one capture process per interface. The first open is awaited so start-up
+// errors (no such interface, no permission) reach the user as one line. Afterwards, a capture
+// process that dies (interface deleted: cap aborts) is logged and restarted once the interface
+// exists again, instead of ending the daemon.
+
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { Packet } from '../matcher/types.js';
+import type { FromWorker, ToWorker } from './protocol.js';
+
+export interface SupervisorEvents {
+  packets(packets: Packet[]): void;
+  /** A line for the log (interface lost / back). */
+  notice(message: string): void;
+  dropped(counts: Record<string, number>): void;
+}
+
+const WORKER = new URL('./worker.js', import.meta.url);
+const RETRY_MS = 1000;
+
+export function interfaceExists(name: string): boolean {
+  return name === 'any' || existsSync(`/sys/class/net/${name}`);
+}
+
+export class CaptureSupervisor {
+  private child: ChildProcess | undefined;
+  private stopped = false;
+  private retry: NodeJS.Timeout | undefined;
+  private linkType = '';
+
+  constructor(
+    readonly iface: string,
+    private filter: string,
+    private readonly on: SupervisorEvents,
+    private readonly bufferSize = 1 << 20,
+  ) {}
+
+  /** Opens the capture; rejects with knockd's message (`could not open eth0: ...`). */
+  start(): Promise<string> {
+    return this.spawn();
+  }
+
+  setFilter(filter: string): void {
+    this.filter = filter;
+    this.send({ type: 'filter', filter });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.retry) clearTimeout(this.retry);
+    const c = this.child;
+    this.child = undefined;
+    if (c && c.exitCode === null) { c.disconnect?.(); c.kill('SIGTERM'); }
+  }
+
+  get link(): string { return this.linkType; }
+
+  private send(m: ToWorker): void {
+    if (this.child?.connected) this.child.send(m);
+  }
+
+  private spawn(): Promise<string> {
+    return new Promise((resolve, reject) => {
+      let opened = false;
+      const child = fork(WORKER, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced', execArgv: [] });
+      this.child = child;
+      let stderr = '';
+      child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); if (stderr.length > 4096) stderr = stderr.slice(-4096); });
+      child.on('message', (m: FromWorker) => {
+        switch (m.type) {
+          case 'opened': opened = true; this.linkType = m.linkType; resolve(m.linkType); break;
+          case 'error': if (!opened) reject(new Error(m.message)); else this.on.notice(m.message); break;
+          case 'packets': this.on.packets(m.packets.map(([src, dst, family, protocol, dport, tcpFlags]) => ({ src, dst, family, protocol, dport, tcpFlags }))); break;
+          case 'dropped': this.on.dropped(m.counts); break;
+        }
+      });
+      child.on('exit', (code, signal) => {
+        if (this.child !== child) return;
+        this.child = undefined;
+        if (!opened) { reject(new Error(`could not open ${this.iface}: capture process ended (${signal ?? code})${stderr ? `: ${stderr.trim().split('\n').at(-1)}` : ''}`)); return; }
+        if (this.stopped) return;
+        this.on.notice(`pcap: capture on ${this.iface} stopped (${interfaceExists(this.iface) ? `capture process ended: ${signal ?? code}` : 'the interface disappeared'}); waiting for it`);
+        this.scheduleReopen();
+      });
+      child.send({ type: 'open', iface: this.iface, filter: this.filter, bufferSize: this.bufferSize } satisfies ToWorker);
+    });
+  }
+
+  private scheduleReopen(): void {
+    this.retry = setTimeout(() => {
+      if (this.stopped) return;
+      if (!interfaceExists(this.iface)) { this.scheduleReopen(); return; }
+      this.spawn().then(
+        () => this.on.notice(`re-opened ${this.iface}, listening again`),
+        () => this.scheduleReopen(),
+      );
+    }, RETRY_MS);
+  }
+}

@@ -1,0 +1,69 @@
+// Capture process: opens one interface with libpcap (cap), decodes each frame inside the packet
+// handler (cap reuses one buffer) and sends batches to the daemon. It is a separate process
+// because cap aborts the whole process when its interface disappears; the daemon survives that,
+// logs it and starts a new capture process when the interface is back.
+
+import { createRequire } from 'node:module';
+import { decodeFrame, isPacket, linkTypeOf, type LinkType } from './decode.js';
+import type { FromWorker, ToWorker, WirePacket } from './protocol.js';
+
+interface CapHandle {
+  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
+  close(): void;
+  on(event: 'packet', fn: (nbytes: number, truncated: boolean) => void): void;
+}
+const { Cap } = createRequire(import.meta.url)('cap') as { Cap: new () => CapHandle };
+
+const MAX_BATCH = 512;
+const send = (m: FromWorker) => process.send?.(m);
+const buffer = Buffer.alloc(65535);
+let cap: CapHandle | undefined;
+let iface = '';
+let bufferSize = 1 << 20;
+let batch: WirePacket[] = [];
+let flushScheduled = false;
+let drops: Record<string, number> = {};
+
+function flush(): void {
+  flushScheduled = false;
+  if (batch.length) { send({ type: 'packets', packets: batch }); batch = []; }
+  if (Object.keys(drops).length) { send({ type: 'dropped', counts: drops }); drops = {}; }
+}
+
+function open(filter: string): void {
+  cap?.close();
+  const c = new Cap();
+  let name: string;
+  try {
+    name = c.open(iface, filter, bufferSize, buffer);
+  } catch (err) {
+    send({ type: 'error', message: `could not open ${iface}: ${(err as Error).message}` });
+    process.exit(1);
+  }
+  const link: LinkType | undefined = linkTypeOf(name);
+  if (!link) {
+    send({ type: 'error', message: `error: unsupported link-layer type: ${name}` });
+    process.exit(1);
+  }
+  c.on('packet', (nbytes) => {
+    const d = decodeFrame(link, buffer, nbytes);
+    if (isPacket(d)) {
+      // Backpressure: past one full batch per turn, further packets are counted, not queued.
+      if (batch.length < MAX_BATCH * 8) batch.push([d.src, d.dst, d.family, d.protocol, d.dport, d.tcpFlags]);
+      else drops['overflow'] = (drops['overflow'] ?? 0) + 1;
+    } else {
+      drops[d] = (drops[d] ?? 0) + 1;
+    }
+    if (batch.length >= MAX_BATCH) flush();
+    else if (!flushScheduled) { flushScheduled = true; setImmediate(flush); }
+  });
+  cap = c;
+  send({ type: 'opened', linkType: name });
+}
+
+process.on('message', (m: ToWorker) => {
+  if (m.type === 'open') { iface = m.iface; bufferSize = m.bufferSize; open(m.filter); }
+  else if (m.type === 'filter') open(m.filter);
+});
+// The daemon went away: so do we.
+process.on('disconnect', () => process.exit(0));

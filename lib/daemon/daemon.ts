@@ -1,0 +1,264 @@
+// The running knockd: capture → matcher → log lines and commands. One object owns the pieces and
+// their order of start and stop; each piece does one job (see lib/*).
+
+import { performance } from 'node:perf_hooks';
+import { loadConfig } from '../config/parser.js';
+import { ConfigError } from '../config/errors.js';
+import { DEFAULTS, type Config } from '../config/types.js';
+import { Matcher } from '../matcher/matcher.js';
+import type { MatchEvent, Packet } from '../matcher/types.js';
+import { OneTimeDoors } from '../onetime/doors.js';
+import { CommandRunner } from '../actions/runner.js';
+import { Logger } from '../log/logger.js';
+import { logMsg } from '../log/messages.js';
+import { buildFilter } from '../capture/filter.js';
+import { localAddresses, watchAddresses } from '../capture/addresses.js';
+import { CaptureSupervisor } from '../capture/supervisor.js';
+import { StateStore } from './state.js';
+import { Resolver } from './resolver.js';
+import type { KnockdArgs } from '../cli/knockd-args.js';
+
+/** A start-up failure: one line for the user, exit status 1. */
+export class StartError extends Error {}
+
+const MAX_QUEUE = 10_000; // packets waiting for -l name lookups
+
+export class Daemon {
+  private config: Config;
+  private matcher: Matcher;
+  private onetime: OneTimeDoors;
+  private readonly runner: CommandRunner;
+  private readonly logger: Logger;
+  private readonly state: StateStore;
+  private readonly resolver: Resolver | undefined;
+  private readonly captures: CaptureSupervisor[] = [];
+  private readonly interfaces: readonly string[];
+  private local: string[];
+  private timer: NodeJS.Timeout | undefined;
+  private stopWatching: (() => void) | undefined;
+  private queue: Packet[] = [];
+  private draining = false;
+  private evictionsLogged = 0;
+  private closing = false;
+
+  private constructor(private readonly args: KnockdArgs, config: Config) {
+    this.config = config;
+    this.interfaces = args.interfaces ?? config.options.interfaces ?? [DEFAULTS.interface];
+    this.logger = new Logger({
+      logFile: config.options.logFile ?? args.logFile,
+      useSyslog: config.options.useSyslog,
+      verbose: args.verbose,
+      debug: args.debug,
+    });
+    this.state = new StateStore(args.stateDir, (m) => this.logger.log(m, { stderr: true }));
+    this.runner = new CommandRunner({ log: this.logger, onPendingChange: (p) => this.state.save(p) });
+    this.resolver = args.lookup ? new Resolver() : undefined;
+    this.local = localAddresses(this.interfaces, args.onlyIPv4);
+    this.matcher = this.newMatcher(config);
+    this.onetime = new OneTimeDoors(config.doors, this.logger);
+  }
+
+  /** Parses the config and opens the captures; throws ConfigError or StartError. */
+  static async start(args: KnockdArgs): Promise<Daemon> {
+    const config = loadConfig(args.config);
+    const d = new Daemon(args, config);
+    for (const w of config.warnings) d.logger.log(`warning: ${w}`, { stderr: true });
+    await d.openCaptures();
+    // Stops journalled by a previous run that was killed: overdue ones run now.
+    d.runner.restore(d.state.load());
+    d.stopWatching = watchAddresses(d.interfaces, args.onlyIPv4, (addrs) => d.addressesChanged(addrs));
+    const names = d.interfaces.join(',');
+    d.logger.verbose(`listening on ${names}...`);
+    d.logger.log(logMsg.startingUp(names));
+    return d;
+  }
+
+  private newMatcher(config: Config): Matcher {
+    return new Matcher(config.doors, { localAddresses: this.local, maxAttempts: this.args.maxAttempts });
+  }
+
+  private filter(): string {
+    const doors = this.config.doors
+      .map((d, i) => ({ ...d, sequence: this.matcher.sequenceOf(i), enabled: this.matcher.isEnabled(i) }))
+      .filter((d) => d.enabled);
+    return buildFilter({ doors, local: this.local, onlyIPv4: this.args.onlyIPv4 });
+  }
+
+  private async openCaptures(): Promise<void> {
+    const filter = this.filter();
+    this.logger.debug(`adding pcap expression: ${filter}`);
+    for (const iface of this.interfaces) {
+      const sup = new CaptureSupervisor(iface, filter, {
+        packets: (ps) => this.onPackets(ps),
+        notice: (m) => this.logger.log(m, { stderr: true }),
+        dropped: (counts) => this.logger.debug(`dropped frames: ${JSON.stringify(counts)}`),
+      });
+      try {
+        const link = await sup.start();
+        this.logger.debug(link === 'ETHERNET' ? 'ethernet interface detected' : `${link} interface detected`);
+      } catch (err) {
+        for (const c of this.captures) c.stop();
+        sup.stop();
+        throw new StartError((err as Error).message);
+      }
+      this.captures.push(sup);
+    }
+    for (const a of this.local) this.logger.debug(`local IP: ${a}`);
+  }
+
+  private refreshFilter(): void {
+    const f = this.filter();
+    this.logger.debug(`new pcap expression: ${f}`);
+    for (const c of this.captures) c.setFilter(f);
+  }
+
+  private addressesChanged(addrs: string[]): void {
+    this.local = addrs;
+    this.matcher.setLocalAddresses(addrs);
+    this.logger.verbose(`local addresses changed: ${addrs.join(' ')}`);
+    this.refreshFilter();
+  }
+
+  private onPackets(packets: Packet[]): void {
+    if (this.closing) return;
+    if (this.args.onlyIPv4) packets = packets.filter((p) => p.family === 4);
+    if (!this.resolver) {
+      for (const p of packets) this.handle(p);
+      return;
+    }
+    // -l: a knocker's first packet waits for its name, so every log line can carry it.
+    const room = MAX_QUEUE - this.queue.length;
+    this.queue.push(...packets.slice(0, Math.max(0, room)));
+    void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length) {
+        const p = this.queue[0]!;
+        if (!this.resolver!.known(p.src)) await this.resolver!.resolve(p.src);
+        this.queue.shift();
+        if (!this.closing) this.handle(p);
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private handle(p: Packet): void {
+    this.logger.debug(`${p.protocol}: ${p.src} -> ${p.dst}:${p.dport}`);
+    this.dispatch(this.matcher.handle(p, performance.now()));
+    this.schedule();
+  }
+
+  private knocker(ip: string): string {
+    return this.resolver ? this.resolver.display(ip) : ip;
+  }
+
+  private dispatch(events: MatchEvent[]): void {
+    let sequencesChanged = false;
+    for (const e of events) {
+      const who = this.knocker(e.src);
+      switch (e.type) {
+        case 'stage':
+          this.logger.log(logMsg.stage(who, e.door.name, e.stage));
+          break;
+        case 'open':
+          this.logger.log(logMsg.openSesame(who, e.door.name));
+          this.runner.open({ door: e.door, ip: e.src, family: e.family, knocker: who });
+          if (e.door.oneTime && this.onetime.used(e.doorIndex, this.matcher)) sequencesChanged = true;
+          break;
+        case 'timeout':
+          this.logger.log(logMsg.sequenceTimeout(who, e.door.name, e.stage));
+          break;
+        case 'reset':
+          this.logger.debug(`removing failed knock attempt (${e.src})`);
+          break;
+        case 'flags-ignored':
+          this.logger.debug(`packet does not match the tcpflags of ${e.door.name}, ignoring...`);
+          break;
+        case 'evicted':
+          // One line per power of two, so a flood cannot flood the log too.
+          if (this.matcher.evictions >= this.evictionsLogged * 2 || this.evictionsLogged === 0) {
+            this.evictionsLogged = this.matcher.evictions;
+            this.logger.log(`attempt table full: ${this.matcher.evictions} oldest attempts evicted so far`);
+          }
+          break;
+      }
+    }
+    if (sequencesChanged) this.refreshFilter();
+  }
+
+  /** Ruling 2: a timer reports an expired attempt without waiting for the next packet. */
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const next = this.matcher.nextDeadline();
+    if (next === undefined || this.closing) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.dispatch(this.matcher.expire(performance.now()));
+      this.schedule();
+    }, Math.max(0, Math.ceil(next - performance.now())));
+  }
+
+  /** SIGHUP: re-read the config; a broken file is logged and the running config stays. */
+  reload(): void {
+    this.logger.log(logMsg.rereading(this.args.config));
+    let config: Config;
+    try {
+      config = loadConfig(this.args.config);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      const where = err.line !== undefined ? ` (${err.file}, line ${err.line})` : '';
+      this.logger.log(`${err.message}${where}`, { stderr: true });
+      this.logger.log('config not reloaded: keeping the running configuration');
+      return;
+    }
+    for (const w of config.warnings) this.logger.log(`warning: ${w}`, { stderr: true });
+    this.config = config;
+    this.matcher = this.newMatcher(config); // in-progress knocks are dropped, as knockd does
+    this.onetime = new OneTimeDoors(config.doors, this.logger);
+    this.logger.verbose(`re-opening log file`);
+    this.logger.openFile();
+    this.refreshFilter();
+    this.schedule();
+  }
+
+  /** SIGTERM/SIGINT: every pending stop command runs before exit; nothing stays open. */
+  async shutdown(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.stopWatching?.();
+    for (const c of this.captures) c.stop();
+    this.logger.verbose('waiting for child processes...');
+    await this.runner.flush();
+    this.state.flush();
+    this.logger.verbose('closing...');
+    this.logger.log(logMsg.shuttingDown());
+    await new Promise((r) => setImmediate(r)); // let the log transports drain
+    this.logger.close();
+  }
+
+  /** PidFile from the config, else the -p value. */
+  pidFileFrom(cliValue: string | undefined): string | undefined {
+    return this.config.options.pidFile ?? cliValue;
+  }
+
+  /** A line for the log and stderr. */
+  note(message: string): void {
+    this.logger.log(message, { stderr: true });
+  }
+
+  /** Best effort after a crash: close what is open, quickly. */
+  async emergencyStop(reason: string): Promise<void> {
+    this.logger.log(`error: ${reason}`, { stderr: true });
+    this.closing = true;
+    for (const c of this.captures) c.stop();
+    await Promise.race([this.runner.flush(), new Promise((r) => setTimeout(r, 5000).unref())]);
+    this.state.flush();
+  }
+}

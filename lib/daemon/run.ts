@@ -1,0 +1,66 @@
+// knockd as a process: start, signals, pid file, exit status (spec section 6).
+//   SIGHUP  reload (a bad file keeps the old config: knockd 0.8 exits)
+//   SIGINT  run pending stops, exit 2;  SIGTERM  the same, exit 15 (Debian: SuccessExitStatus=0 2 15)
+
+import { ConfigError } from '../config/errors.js';
+import { DEFAULTS } from '../config/types.js';
+import type { KnockdArgs } from '../cli/knockd-args.js';
+import { Daemon, StartError } from './daemon.js';
+import { CHILD_ENV, reportToParent, runInBackground } from './background.js';
+import { removePidFile, writePidFile } from './pidfile.js';
+
+const SIGNAL_EXIT = { SIGINT: 2, SIGTERM: 15 } as const;
+
+function configErrorText(err: ConfigError): string {
+  const where = err.line !== undefined ? `${err.file}, line ${err.line}` : err.file;
+  const text = err.message.startsWith(`${err.file}:`) ? err.message : `${err.message}\n  (in ${where})`;
+  return [...err.preceding.map((p) => `warning: ${p}`), text].join('\n');
+}
+
+export async function runDaemon(args: KnockdArgs, argv: readonly string[]): Promise<number> {
+  const isChild = process.env[CHILD_ENV] === '1';
+  if (args.daemon && !isChild) return runInBackground(argv);
+
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start(args);
+  } catch (err) {
+    let message: string;
+    if (err instanceof ConfigError) message = configErrorText(err);
+    else if (err instanceof StartError) message = err.message;
+    else throw err;
+    if (isChild) reportToParent({ ok: false, message, code: 1 });
+    else process.stderr.write(`${message}\n`);
+    return 1;
+  }
+
+  let pidFile: string | undefined;
+  if (args.daemon) {
+    // PidFile in the config beats -p, as in knockd.
+    pidFile = daemon.pidFileFrom(args.pidFile) ?? DEFAULTS.pidFile;
+    const problem = writePidFile(pidFile);
+    if (problem) daemon.note(problem);
+  }
+  if (isChild) reportToParent({ ok: true });
+
+  return new Promise<number>((resolve) => {
+    const stop = (signal: keyof typeof SIGNAL_EXIT) => {
+      void daemon.shutdown().then(() => {
+        if (pidFile) removePidFile(pidFile);
+        resolve(SIGNAL_EXIT[signal]);
+      });
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGHUP', () => daemon.reload());
+    process.on('SIGPIPE', () => { /* a closed stdout must not end the daemon */ });
+    const crash = (err: unknown) => {
+      void daemon.emergencyStop(err instanceof Error ? err.stack ?? err.message : String(err)).finally(() => {
+        if (pidFile) removePidFile(pidFile);
+        resolve(1);
+      });
+    };
+    process.on('uncaughtException', crash);
+    process.on('unhandledRejection', crash);
+  });
+}
