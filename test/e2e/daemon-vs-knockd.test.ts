@@ -1,0 +1,225 @@
+// Sesame's knockd and the real Debian knockd, side by side on one interface of a server
+// namespace, knocked by the real knock client (and raw segments for flag cases). Spec section 8
+// cases 1–12 and 14–23: where the outcome is meant to be identical the two logs (minus time
+// stamps) and command effects are compared; where a ruling applies, each side is checked.
+
+import t from 'tap';
+import { Lab, REAL_KNOCKD, SESAME, logLines, sleep } from '../helpers/lab.js';
+
+t.setTimeout(600_000);
+const lab = new Lab(11, 'kv');
+if (process.getuid?.() !== 0) {
+  t.fail('end-to-end tests need root (network namespaces)');
+} else {
+  lab.up();
+}
+t.teardown(() => lab.cleanup());
+
+const BASE = (flags = '\ttcpflags = syn\n', timeout = 5) => `[options]
+	LogFile = @LOG@
+	Interface = ${lab.sif}
+[openSSH]
+	sequence = 7000,8000,9000
+	seq_timeout = ${timeout}
+	command = echo OPEN %IP% >> "$KOUT"
+${flags}[closeSSH]
+	sequence = 9000,8000,7000
+	seq_timeout = ${timeout}
+	command = echo CLOSE %IP% >> "$KOUT"
+${flags}`;
+
+let run = 0;
+interface Outcome { sesame: string[]; knockd: string[]; sOut: string; kOut: string }
+
+/** Starts both daemons with the same config, performs `act`, stops them, returns logs and effects. */
+async function both(conf: string, act: () => Promise<void> | void, settle = 400): Promise<Outcome> {
+  const id = ++run;
+  const sLog = lab.file(`s${id}.log`), kLog = lab.file(`k${id}.log`);
+  const sConf = lab.file(`s${id}.conf`, conf.replaceAll('@LOG@', sLog));
+  const kConf = lab.file(`k${id}.conf`, conf.replaceAll('@LOG@', kLog));
+  const sOut = lab.file(`s${id}.out`), kOut = lab.file(`k${id}.out`);
+  const s = await lab.start(SESAME, ['-c', sConf, '--state-dir', lab.file(`state${id}`)], sLog, { KOUT: sOut });
+  const k = await lab.start(REAL_KNOCKD, ['-c', kConf], kLog, { KOUT: kOut });
+  try {
+    await act();
+    await sleep(settle);
+  } finally {
+    await lab.stop(s);
+    await lab.stop(k);
+  }
+  const body = (name: string) => logLines(lab.read(name)).filter((l) => !l.startsWith('starting up') && l !== 'shutting down');
+  return { sesame: body(`s${id}.log`), knockd: body(`k${id}.log`), sOut: lab.read(`s${id}.out`), kOut: lab.read(`k${id}.out`) };
+}
+
+/** knockd writes `running command` from a forked child, so its place among other lines varies. */
+const sorted = (l: string[]) => [...l].sort();
+
+function same(t: Tap, o: Outcome, expectSesame?: string[]): void {
+  t.same(sorted(o.sesame), sorted(o.knockd), 'same log lines as knockd');
+  t.equal(o.sOut, o.kOut, 'same command effects');
+  if (expectSesame) t.same(o.sesame, expectSesame, 'exact log');
+}
+type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
+
+const ip = () => lab.client4;
+const srv = () => lab.server4;
+const open = (door: string, who = ip()) => [`${who}: ${door}: Stage 1`, `${who}: ${door}: Stage 2`, `${who}: ${door}: Stage 3`, `${who}: ${door}: OPEN SESAME`];
+
+t.test('case 1: knock 7000 8000 9000 opens', async (t) => {
+  const o = await both(BASE(), () => { lab.knock([srv(), '7000', '8000', '9000']); });
+  same(t, o, [...open('openSSH'), 'openSSH: running command: echo OPEN ' + ip() + ' >> "$KOUT"', '']);
+  t.equal(o.sOut, `OPEN ${ip()}\n`);
+});
+
+t.test('case 2: 7000 9000 8000', async (t) => {
+  same(t, await both(BASE(), () => { lab.knock([srv(), '7000', '9000', '8000']); }), [`${ip()}: openSSH: Stage 1`]);
+});
+
+t.test('case 3: 7000 7000 8000 9000', async (t) => {
+  same(t, await both(BASE(), () => { lab.knock([srv(), '7000', '7000', '8000', '9000']); }), [`${ip()}: openSSH: Stage 1`, `${ip()}: closeSSH: Stage 1`]);
+});
+
+t.test('case 4: 7000 7000 7000 8000 9000', async (t) => {
+  const o = await both(BASE(), () => { lab.knock([srv(), '7000', '7000', '7000', '8000', '9000']); });
+  same(t, o);
+  t.equal(o.sOut, `OPEN ${ip()}\n`);
+});
+
+t.test('case 5: a port in no door does not reset', async (t) => {
+  const o = await both(BASE(), () => { lab.knock([srv(), '7000', '1234', '8000', '9000']); });
+  same(t, o);
+  t.equal(o.sOut, `OPEN ${ip()}\n`);
+});
+
+t.test('case 6: raw 7000/S 8000/A 8000/S 9000/S opens', async (t) => {
+  const o = await both(BASE(), () => { lab.raw(7000, 'S'); lab.raw(8000, 'A'); lab.raw(8000, 'S'); lab.raw(9000, 'S'); });
+  same(t, o);
+  t.equal(o.sOut, `OPEN ${ip()}\n`);
+});
+
+t.test('case 7: without tcpflags any segment counts', async (t) => {
+  const o = await both(BASE(''), () => { lab.raw(7000, 'A'); lab.raw(8000, 'FA'); lab.raw(9000, 'R'); });
+  same(t, o);
+  t.equal(o.sOut, `OPEN ${ip()}\n`);
+});
+
+t.test('case 8: flag mismatch through another door\'s filter is ignored', async (t) => {
+  const conf = `[options]\n\tLogFile = @LOG@\n\tInterface = ${lab.sif}\n[A]\n\tsequence = 7000,8000,9000\n\ttcpflags = syn\n\tcommand = echo A %IP% >> "$KOUT"\n[B]\n\tsequence = 5000,8000\n\tcommand = echo B %IP% >> "$KOUT"\n`;
+  const o = await both(conf, () => { lab.raw(7000, 'S'); lab.raw(8000, 'A'); lab.raw(8000, 'S'); lab.raw(9000, 'S'); });
+  same(t, o);
+  t.equal(o.sOut, `A ${ip()}\n`);
+});
+
+t.test('case 9: tcpflags = SYN,!ack', async (t) => {
+  const o = await both(BASE('\ttcpflags = SYN,!ack\n'), () => { lab.raw(7000, 'S'); lab.raw(8000, 'SA'); lab.raw(8000, 'S'); lab.raw(9000, 'S'); });
+  same(t, o);
+  t.equal(o.sOut, `OPEN ${ip()}\n`);
+});
+
+t.test('case 10: 7000, 3.5 s, 8000 9000 → timeout, no open', async (t) => {
+  const o = await both(BASE(undefined, 3), async () => { lab.knock([srv(), '7000']); await sleep(3500); lab.knock([srv(), '8000', '9000']); });
+  t.same(o.sesame, [`${ip()}: openSSH: Stage 1`, `${ip()}: openSSH: sequence timeout (stage 1)`, '', `${ip()}: closeSSH: Stage 1`]);
+  same(t, o);
+});
+
+t.test('case 11: 7000, +1.7 s 8000, +1.7 s 9000 → timeout (stage 2)', async (t) => {
+  const o = await both(BASE(undefined, 3), async () => { lab.knock([srv(), '7000']); await sleep(1700); lab.knock([srv(), '8000']); await sleep(1700); lab.knock([srv(), '9000']); });
+  t.same(o.sesame.slice(0, 4), [`${ip()}: openSSH: Stage 1`, `${ip()}: openSSH: Stage 2`, `${ip()}: openSSH: sequence timeout (stage 2)`, '']);
+  t.equal(o.sOut, '');
+  same(t, o);
+});
+
+t.test('case 12 (ruling 2): 2.2 s across a second boundary — Sesame opens, knockd 0.8 times out', async (t) => {
+  const o = await both(BASE(undefined, 3), async () => {
+    while (Date.now() % 1000 < 880 || Date.now() % 1000 > 920) await sleep(5);
+    lab.knock([srv(), '7000']);
+    await sleep(2200);
+    lab.knock([srv(), '8000', '9000']);
+  });
+  t.equal(o.sOut, `OPEN ${ip()}\n`, 'Sesame opens');
+  t.equal(o.kOut, '', 'knockd 0.8 does not (whole-second arithmetic)');
+});
+
+const MIXED = `[options]\n\tLogFile = @LOG@\n\tInterface = @IF@\n[mixed]\n\tsequence = 2222:udp,3333:tcp,4444:UDP\n\ttcpflags = syn,ack\n\tcommand = echo MIXED %IP% >> "$KOUT"\n`;
+const mixed = () => MIXED.replace('@IF@', lab.sif);
+
+t.test('case 14: knock 2222:udp 3333:tcp 4444:udp → Stage 1 only', async (t) => {
+  same(t, await both(mixed(), () => { lab.knock([srv(), '2222:udp', '3333:tcp', '4444:udp']); }), [`${ip()}: mixed: Stage 1`]);
+});
+
+t.test('case 15: raw 2222/udp, 3333/SYN+ACK, 4444/udp opens', async (t) => {
+  const o = await both(mixed(), () => { lab.udpFrom(ip(), 2222); lab.raw(3333, 'SA'); lab.udpFrom(ip(), 4444); });
+  same(t, o);
+  t.equal(o.sOut, `MIXED ${ip()}\n`);
+});
+
+t.test('case 16: knock -u 2222 3333 4444 → Stage 1 only', async (t) => {
+  same(t, await both(mixed(), () => { lab.knock(['-u', srv(), '2222', '3333', '4444']); }), [`${ip()}: mixed: Stage 1`]);
+});
+
+t.test('case 17: knock -v 2222:UDP 3333 4444:udp → nothing', async (t) => {
+  let out = '';
+  same(t, await both(mixed(), () => { out = lab.knock(['-v', srv(), '2222:UDP', '3333', '4444:udp']); }), []);
+  t.match(out, `hitting tcp ${srv()}:2222`);
+});
+
+const pair = (first: string, second: string) => `[options]\n\tLogFile = @LOG@\n\tInterface = ${lab.sif}\n${first}${second}`;
+const door = (name: string, seq: string) => `[${name}]\n\tsequence = ${seq}\n\tcommand = echo ${name} %IP% >> "$KOUT"\n`;
+
+t.test('case 18 (ruling 1): [Y] before [X] — Sesame opens X, knockd 0.8 never does', async (t) => {
+  const o = await both(pair(door('Y', '7000,6000,5000'), door('X', '7000,8000,9000')), () => { lab.knock([srv(), '7000', '8000', '9000']); });
+  t.equal(o.sOut, `X ${ip()}\n`);
+  t.equal(o.kOut, '');
+  t.same(o.knockd, [`${ip()}: Y: Stage 1`, `${ip()}: X: Stage 1`, `${ip()}: X: Stage 2`]);
+});
+
+t.test('case 19: [X] before [Y] — both open X', async (t) => {
+  const o = await both(pair(door('X', '7000,8000,9000'), door('Y', '7000,6000,5000')), () => { lab.knock([srv(), '7000', '8000', '9000']); });
+  same(t, o);
+  t.equal(o.sOut, `X ${ip()}\n`);
+});
+
+t.test('case 20 (ruling 1): [short] before [long] — Sesame opens both, knockd 0.8 only short', async (t) => {
+  const o = await both(pair(door('short', '7000,8000'), door('long', '7000,8000,9000')), () => { lab.knock([srv(), '7000', '8000', '9000']); });
+  t.equal(o.sOut, `short ${ip()}\nlong ${ip()}\n`);
+  t.equal(o.kOut, `short ${ip()}\n`);
+});
+
+t.test('case 21: [long] before [short] — both open, both daemons', async (t) => {
+  const o = await both(pair(door('long', '7000,8000,9000'), door('short', '7000,8000')), () => { lab.knock([srv(), '7000', '8000', '9000']); });
+  same(t, o);
+  t.equal(o.sOut.split('\n').sort().join('\n'), `\nlong ${ip()}\nshort ${ip()}`);
+});
+
+t.test('case 22 (ruling 1): two clients interleaved — Sesame opens both, knockd 0.8 loses .3', async (t) => {
+  const a = lab.client4, b = lab.client4b;
+  const o = await both(BASE(), () => {
+    lab.synFrom(a, 7000); lab.synFrom(b, 7000); lab.synFrom(a, 8000); lab.synFrom(a, 9000); lab.synFrom(b, 8000); lab.synFrom(b, 9000);
+  });
+  t.equal(o.sOut, `OPEN ${a}\nOPEN ${b}\n`);
+  t.equal(o.kOut, `OPEN ${a}\n`);
+  t.ok(o.knockd.includes(`${b}: closeSSH: Stage 1`), 'knockd 0.8 starts closeSSH from .3\'s 9000');
+});
+
+t.test('case 23: two clients, other order — both open, both daemons', async (t) => {
+  const a = lab.client4, b = lab.client4b;
+  const o = await both(BASE(), () => {
+    lab.synFrom(a, 7000); lab.synFrom(b, 7000); lab.synFrom(b, 8000); lab.synFrom(b, 9000); lab.synFrom(a, 8000); lab.synFrom(a, 9000);
+  });
+  same(t, o);
+  t.equal(o.sOut, `OPEN ${b}\nOPEN ${a}\n`);
+});
+
+t.test('case 13 (ruling 2): a lone first knock is reported as timed out, knockd 0.8 never says so', async (t) => {
+  const o = await both(BASE(undefined, 2), async () => { lab.knock([srv(), '7000']); await sleep(3000); });
+  t.same(o.sesame, [`${ip()}: openSSH: Stage 1`, `${ip()}: openSSH: sequence timeout (stage 1)`, '']);
+  t.same(o.knockd, [`${ip()}: openSSH: Stage 1`]);
+});
+
+t.test('IPv6 knocks: same lines and commands', async (t) => {
+  const o = await both(BASE(), () => { lab.knock(['-6', lab.server6, '7000', '8000', '9000']); });
+  same(t, o);
+  t.equal(o.sOut, `OPEN ${lab.client6}\n`);
+});
+
+void REAL_KNOCKD;
