@@ -5,6 +5,7 @@
 import winston from 'winston';
 import type { LogSink } from './messages.js';
 import { KnockdFileTransport, StreamTransport } from './transports.js';
+import { SyslogTransport } from './syslog.js';
 
 export interface LoggerOptions {
   readonly logFile: string | undefined;
@@ -33,6 +34,7 @@ export class Logger implements LogSink {
     this.debugOn = opts.debug;
     this.logger = winston.createLogger({ level: 'info', transports: [...(opts.extra ?? [])], exitOnError: false });
     this.openFile();
+    if (opts.useSyslog) this.logger.add(new SyslogTransport());
     if (!this.file && !opts.useSyslog) this.logger.add(new StreamTransport(this.stderr));
   }
 
