@@ -307,3 +307,50 @@ t.test('start errors are one clear line and exit 1', async (t) => {
   t.equal(code, 1);
   t.match(err, /^could not open nosuch0: .+\n$/);
 });
+
+t.test('case 24: one-time sequences in turn, replay ignored, exhaustion disables the door and the daemon runs on', async (t) => {
+  const ots = lab.file('ots24', '# c\n 1001,1002,1003\n2001,2002:udp,2003\n\n 3001,3002\n');
+  const h = await sesame(`${HEAD}[d]\n\tone_time_sequences = ${ots}\n\tcommand = echo OPEN %IP% >> @OUT@\n`);
+  const opens = () => readIf(h.out).split('\n').filter(Boolean).length;
+  lab.knock([srv(), '1001', '1002', '1003']);
+  t.ok(await waitFor(() => opens() === 1, 3000));
+  await sleep(300);
+  lab.knock([srv(), '1001', '1002', '1003']);
+  lab.knock([srv(), '2001', '2002:udp', '2003']);
+  t.ok(await waitFor(() => opens() === 2, 3000));
+  await sleep(300);
+  lab.knock([srv(), '3001', '3002']);
+  t.ok(await waitFor(() => opens() === 3, 3000), 'each sequence opened once; the replay did not');
+  t.ok(await waitFor(() => h.lines().includes('no more sequences left in the one time sequences file for door d --> disabling the door'), 3000));
+  t.equal(readFileSync(ots, 'utf8'), '# c\n# 1001,1002,1003\n#2001,2002:udp,2003\n\n# 3001,3002\n');
+  t.equal(h.d.proc.exitCode, null, 'still running (knockd 0.8 aborts with a double free)');
+  t.equal(await lab.stop(h.d), 15);
+});
+
+t.test('case 25: an invalid line before the used one is not marked; the used sequence opens once', async (t) => {
+  const ots = lab.file('ots25', ' 1001,70000\n 2001,2002\n 3001,3002\n');
+  const h = await sesame(`${HEAD}[d]\n\tone_time_sequences = ${ots}\n\tcommand = echo OPEN >> @OUT@\n`);
+  for (let i = 0; i < 3; i++) { lab.knock([srv(), '2001', '2002']); await sleep(300); }
+  await lab.stop(h.d);
+  t.equal(readIf(h.out), 'OPEN\n');
+  t.equal(readFileSync(ots, 'utf8'), ' 1001,70000\n# 2001,2002\n 3001,3002\n');
+});
+
+t.test('case 26: a one-time file with only comments: knockd\'s message, exit 1', async (t) => {
+  const ots = lab.file('ots26', '# a\n#b\n');
+  const conf = lab.file('ots26.conf', `[d]\n\tone_time_sequences = ${ots}\n`);
+  const r = spawn('ip', ['netns', 'exec', lab.srv, SESAME, '-c', conf, '-i', lab.sif, '--state-dir', lab.file('ots26-state')]);
+  let err = '';
+  r.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+  t.equal(await new Promise((res) => r.on('exit', res)), 1);
+  t.equal(err.split('\n')[0], 'no more sequences left in the one time sequences file for door d --> disabling the door');
+});
+
+t.test('-i any: Linux cooked capture, IPv4 and IPv6', async (t) => {
+  const h = await sesame(`[options]\n\tLogFile = @LOG@\n[d]\n\tsequence = 7000,8000\n\tcommand = echo OPEN %IP% >> @OUT@\n`, ['-i', 'any']);
+  lab.knock([srv(), '7000', '8000']);
+  lab.knock(['-6', lab.server6, '7000', '8000']);
+  t.ok(await waitFor(() => readIf(h.out).split('\n').length === 3, 3000), readIf(h.out));
+  await lab.stop(h.d);
+  t.equal(readIf(h.out), `OPEN ${ip()}\nOPEN ${lab.client6}\n`);
+});
