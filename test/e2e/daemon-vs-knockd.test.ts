@@ -224,3 +224,63 @@ t.test('IPv6 knocks: same lines and commands', async (t) => {
 });
 
 void REAL_KNOCKD;
+
+const HEAD = () => `[options]\n\tLogFile = @LOG@\n\tInterface = ${lab.sif}\n`;
+
+t.test('case 27: start/stop commands with %IP%, non-zero status, _6 variants — same as knockd', async (t) => {
+  const conf = `${HEAD()}[d]\n\tsequence = 7000,8000\n\tStart_Command = echo START %IP% %IP% >> "$KOUT"; exit 3\n\tCMD_TIMEOUT = 2\n\tstop_command = echo STOP %IP% >> "$KOUT"\n\tstop_command_6 = echo STOP6 [%IP%] >> "$KOUT"\n`;
+  const o = await both(conf, async () => {
+    lab.knock([srv(), '7000', '8000']);
+    lab.knock(['-6', lab.server6, '7000', '8000']);
+    await sleep(2800);
+  });
+  same(t, o);
+  t.same(o.sOut.split('\n').sort(), ['', `START ${ip()} ${ip()}`, `START ${lab.client6} ${lab.client6}`, `STOP ${ip()}`, `STOP6 [${lab.client6}]`]);
+});
+
+t.test('case 29: empty command_6 runs nothing for IPv6 — same as knockd', async (t) => {
+  const o = await both(`${HEAD()}[d]\n\tsequence = 7000,8000\n\tcommand = echo V4 %IP% >> "$KOUT"\n\tcommand_6 =\n`, () => {
+    lab.knock(['-6', lab.server6, '7000', '8000']);
+    lab.knock([srv(), '7000', '8000']);
+  });
+  same(t, o);
+  t.equal(o.sOut, `V4 ${ip()}\n`);
+});
+
+t.test('case 31: Target — same as knockd', async (t) => {
+  const mac = lab.exec(lab.srv, ['cat', `/sys/class/net/${lab.sif}/address`]).trim();
+  lab.exec(lab.cli, ['ip', 'neigh', 'replace', `10.77.${lab.n}.50`, 'lladdr', mac, 'dev', lab.cif]);
+  const o = await both(`${HEAD()}[d]\n\tsequence = 7000,8000\n\ttarget = 10.77.${lab.n}.50\n\tcommand = echo OPEN %IP% >> "$KOUT"\n`, () => {
+    lab.knock([srv(), '7000', '8000']);
+    lab.knock([`10.77.${lab.n}.50`, '7000', '8000']);
+  });
+  same(t, o);
+  t.equal(o.sOut, `OPEN ${ip()}\n`);
+});
+
+t.test('case 33: empty command — same as knockd', async (t) => {
+  const o = await both(`${HEAD()}[d]\n\tsequence = 7000\n\tcommand =\n`, () => { lab.knock([srv(), '7000']); });
+  same(t, o, [`${ip()}: d: Stage 1`, `${ip()}: d: OPEN SESAME`]);
+});
+
+t.test('case 39: a listening service on a sequence port — same as knockd, with and without tcpflags', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const server = spawn('ip', ['netns', 'exec', lab.srv, 'python3', '-c',
+    `import socket,time\ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(('0.0.0.0',2222));s.listen(8)\nend=time.time()+60\nwhile time.time()<end:\n  c,_=s.accept();c.close()`]);
+  t.teardown(() => { server.kill('SIGKILL'); });
+  await sleep(500);
+  const plain = await both(`${HEAD()}[d]\n\tsequence = 7000,2222,8000\n\tcommand = echo OPEN >> "$KOUT"\n`, () => { lab.knock([srv(), '7000', '2222', '8000']); });
+  same(t, plain);
+  t.equal(plain.sOut, '');
+  const syn = await both(`${HEAD()}[d]\n\tsequence = 7000,2222,8000\n\ttcpflags = syn\n\tcommand = echo OPEN >> "$KOUT"\n`, () => { lab.knock([srv(), '7000', '2222', '8000']); });
+  same(t, syn);
+  t.equal(syn.sOut, 'OPEN\n');
+});
+
+t.test('case 40: ports dropped by the server\'s nftables — same as knockd', async (t) => {
+  lab.exec(lab.srv, ['sh', '-c', "printf 'table inet kvdrop {\\n chain input {\\n type filter hook input priority 0;\\n tcp dport 7000-9000 drop\\n }\\n}\\n' | nft -f -"]);
+  t.teardown(() => { lab.exec(lab.srv, ['nft', 'delete', 'table', 'inet', 'kvdrop'], true); });
+  const o = await both(BASE(), () => { lab.knock([srv(), '7000', '8000', '9000']); });
+  same(t, o);
+  t.equal(o.sOut, `OPEN ${ip()}\n`);
+});
