@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseKnockdArgs } from './knockd-args.js';
 import { KNOCKD_USAGE, KNOCKD_VERSION_TEXT } from './knockd-usage.js';
 import { loadConfig } from '../config/parser.js';
-import { ConfigError } from '../config/errors.js';
+import { ConfigError, configErrorLines } from '../config/errors.js';
 import { describeConfig } from '../config/describe.js';
 import { runDaemon } from '../daemon/run.js';
 
@@ -13,13 +13,6 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-/** Prints a config error as knockd does (its exact first line), then where it is. */
-export function reportConfigError(err: ConfigError): void {
-  for (const p of err.preceding) process.stderr.write(`warning: ${p}\n`);
-  process.stderr.write(`${err.message}\n`);
-  const where = err.line !== undefined ? `${err.file}, line ${err.line}` : err.file;
-  if (!err.message.startsWith(`${err.file}:`)) process.stderr.write(`  (in ${where})\n`);
-}
 
 export async function main(argv: readonly string[]): Promise<number> {
   const r = parseKnockdArgs(argv);
@@ -42,7 +35,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     try {
       config = loadConfig(args.config);
     } catch (err) {
-      if (err instanceof ConfigError) { reportConfigError(err); return 1; }
+      if (err instanceof ConfigError) { process.stderr.write(`${configErrorLines(err).join('\n')}\n`); return 1; }
       throw err;
     }
     for (const w of config.warnings) process.stderr.write(`warning: ${w}\n`);

@@ -18,6 +18,18 @@ export class ConfigError extends Error {
   }
 }
 
+/** `file, line N` (or just the file) for the line Sesame adds after knockd's message. */
+export function errorLocation(err: ConfigError): string {
+  return err.line !== undefined ? `${err.file}, line ${err.line}` : err.file;
+}
+
+/** What the user sees: skipped one-time lines as warnings, knockd's exact message, then where. */
+export function configErrorLines(err: ConfigError): string[] {
+  const lines = [...err.preceding.map((p) => `warning: ${p}`), err.message];
+  if (!err.message.startsWith(`${err.file}:`)) lines.push(`  (in ${errorLocation(err)})`);
+  return lines;
+}
+
 export const msg = {
   badSection: (line: number) => `config: line ${line}: bad section name`,
   outsideSection: (line: number) => `config: line ${line}: all directives must belong to a section`,

@@ -3,7 +3,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../config/parser.js';
-import { ConfigError } from '../config/errors.js';
+import { ConfigError, errorLocation } from '../config/errors.js';
 import { DEFAULTS, type Config } from '../config/types.js';
 import { Matcher } from '../matcher/matcher.js';
 import type { MatchEvent, Packet } from '../matcher/types.js';
@@ -212,7 +212,8 @@ export class Daemon {
       config = loadConfig(this.args.config);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      const where = err.line !== undefined ? ` (${err.file}, line ${err.line})` : '';
+      // One log line: knockd's message, then where (unless the message already names the file).
+      const where = err.message.startsWith(`${err.file}:`) ? '' : ` (${errorLocation(err)})`;
       this.logger.log(`${err.message}${where}`, { stderr: true });
       this.logger.log('config not reloaded: keeping the running configuration');
       return;

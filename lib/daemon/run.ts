@@ -2,7 +2,7 @@
 //   SIGHUP  reload (a bad file keeps the old config: knockd 0.8 exits)
 //   SIGINT  run pending stops, exit 2;  SIGTERM  the same, exit 15 (Debian: SuccessExitStatus=0 2 15)
 
-import { ConfigError } from '../config/errors.js';
+import { ConfigError, configErrorLines } from '../config/errors.js';
 import { DEFAULTS } from '../config/types.js';
 import type { KnockdArgs } from '../cli/knockd-args.js';
 import { Daemon, StartError } from './daemon.js';
@@ -10,12 +10,6 @@ import { CHILD_ENV, reportToParent, runInBackground } from './background.js';
 import { removePidFile, writePidFile } from './pidfile.js';
 
 const SIGNAL_EXIT = { SIGINT: 2, SIGTERM: 15 } as const;
-
-function configErrorText(err: ConfigError): string {
-  const where = err.line !== undefined ? `${err.file}, line ${err.line}` : err.file;
-  const text = err.message.startsWith(`${err.file}:`) ? err.message : `${err.message}\n  (in ${where})`;
-  return [...err.preceding.map((p) => `warning: ${p}`), text].join('\n');
-}
 
 export async function runDaemon(args: KnockdArgs, argv: readonly string[]): Promise<number> {
   const isChild = process.env[CHILD_ENV] === '1';
@@ -26,7 +20,7 @@ export async function runDaemon(args: KnockdArgs, argv: readonly string[]): Prom
     daemon = await Daemon.start(args);
   } catch (err) {
     let message: string;
-    if (err instanceof ConfigError) message = configErrorText(err);
+    if (err instanceof ConfigError) message = configErrorLines(err).join('\n');
     else if (err instanceof StartError) message = err.message;
     else throw err;
     if (isChild) reportToParent({ ok: false, message, code: 1 });
