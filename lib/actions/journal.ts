@@ -3,22 +3,15 @@
 // the daemon, it only loses what cannot be trusted. The commands in it reach a shell, so the file
 // must belong to us and be writable by nobody else.
 
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname, join, basename } from 'node:path';
+import { readFileSync, statSync, unlinkSync } from 'node:fs';
+import { writeFileAtomic } from '../fs/atomic-write.js';
 import type { PendingStop } from './runner.js';
 
 const VERSION = 1;
 
 export function writeJournal(path: string, stops: readonly PendingStop[]): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, JSON.stringify({ version: VERSION, stops }) + '\n');
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+  // Always 0600, whatever mode an older file had: readJournal refuses group/world-writable ones.
+  writeFileAtomic(path, JSON.stringify({ version: VERSION, stops }) + '\n', 0o600);
 }
 
 export interface JournalRead {
