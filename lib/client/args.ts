@@ -23,6 +23,7 @@ export type KnockArgsResult =
   | { kind: 'bad'; message: string };
 
 const WITH_ARG = new Set(['d', 'i', 's']);
+const LONG_WITH_ARG = new Set(['--delay', '--interface', '--source']);
 
 export function parseKnockArgs(argv: readonly string[]): KnockArgsResult {
   let failure: string | undefined;
@@ -63,7 +64,7 @@ export function parseKnockArgs(argv: readonly string[]): KnockArgsResult {
   for (let i = 0; i < words.length; i++) {
     const a = words[i]!;
     if (a === '--') break;
-    if (['-d', '-i', '-s', '--delay', '--interface', '--source'].includes(a)) { i++; continue; }
+    if (LONG_WITH_ARG.has(a) || (a.length === 2 && a[0] === '-' && WITH_ARG.has(a[1]!))) { i++; continue; } // skip the value
     if (a === '-4' || a === '--ipv4') family = 4;
     if (a === '-6' || a === '--ipv6') family = 6;
   }

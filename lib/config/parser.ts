@@ -70,7 +70,7 @@ export function parseConfig(data: Buffer | string, file: string, io: ConfigIO = 
       throw new ConfigError(msg.syntax(number), file, number);
     }
     const key = upperC(trimC(text.slice(0, eq)));
-    const value = text.slice(eq + 1).replace(/^[ \t\n\v\f\r]+/, '');
+    const value = trimC(text.slice(eq + 1));
 
     const ctx: KeyContext = {
       file, line: number, options, warnings,
