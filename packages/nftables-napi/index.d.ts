@@ -1,0 +1,24 @@
+export interface RunResult {
+  /** nft_run_cmd_from_buffer returned 0. */
+  ok: boolean;
+  /** What nft printed (JSON text with `{ json: true }`). */
+  output: string;
+  /** nft's error messages ("Error: ..." lines), empty on success. */
+  error: string;
+}
+
+export interface RunOptions {
+  /** JSON input and output (NFT_CTX_OUTPUT_JSON). */
+  json?: boolean;
+}
+
+/** One libnftables context (nft_ctx). Calls run one at a time, off the event loop. */
+export declare class NftContext {
+  constructor();
+  run(text: string, opts?: RunOptions): Promise<RunResult>;
+  listSetJson(family: string, table: string, set: string): Promise<{ nftables: Array<Record<string, unknown>> }>;
+  close(): void;
+}
+
+declare const _default: { NftContext: typeof NftContext };
+export default _default;

@@ -1,0 +1,54 @@
+// ESM loader for the compiled addon, and the JavaScript half of NftContext: calls on one context
+// are queued here (one in flight at a time), so they run in order and waiting calls do not hold
+// thread-pool threads. The C++ side also serialises every use of libnftables with a mutex.
+
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const native = require('./build/Release/nftables_napi.node');
+
+export class NftContext {
+  #ctx;
+  #tail = Promise.resolve();
+  #closed = false;
+
+  constructor() {
+    this.#ctx = new native.NftContext();
+  }
+
+  /**
+   * Runs one nft command buffer (several commands, one per line or `;`-separated, form one
+   * atomic batch). With `{ json: true }` input and output are JSON.
+   */
+  run(text, opts = {}) {
+    if (typeof text !== 'string') return Promise.reject(new TypeError('run: text must be a string'));
+    if (this.#closed) return Promise.reject(new Error('run: context is closed'));
+    const json = Boolean(opts && opts.json);
+    const ctx = this.#ctx;
+    const p = this.#tail.then(() => ctx.run(text, json));
+    this.#tail = p.then(() => undefined, () => undefined);
+    return p;
+  }
+
+  /** `list set FAMILY TABLE SET` as parsed JSON (`{ nftables: [...] }`); rejects with nft's error text. */
+  async listSetJson(family, table, set) {
+    for (const [what, v] of [['family', family], ['table', table], ['set', set]]) {
+      if (typeof v !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(v)) {
+        throw new TypeError(`listSetJson: bad ${what} name`);
+      }
+    }
+    const r = await this.run(`list set ${family} ${table} ${set}`, { json: true });
+    if (!r.ok) throw new Error(r.error.trim() || 'nft: list set failed');
+    return JSON.parse(r.output);
+  }
+
+  /** Frees the context after the calls already queued; later calls reject. */
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    const ctx = this.#ctx;
+    this.#tail.then(() => ctx.close());
+  }
+}
+
+export default { NftContext };
