@@ -1,0 +1,84 @@
+// The access part of an SPA message, "<allow_ip>,<proto>/<port>[,…]", and the proto/port lists
+// of the config and the client. Strict: only dotted-quad IPv4 (fwknop sends nothing else), tcp or
+// udp, ports 1..65535 in plain decimal. Anything that could reach a shell is checked here.
+
+export type SpaProto = 'tcp' | 'udp';
+
+export interface ProtoPort {
+  readonly proto: SpaProto;
+  readonly port: number;
+}
+
+const OCTET = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/;
+const PORT = /^[1-9][0-9]{0,4}$/;
+
+/** Dotted-quad IPv4, four decimal octets without leading zeros (no octal readings). */
+export function isDottedQuad(s: string): boolean {
+  if (s.length < 7 || s.length > 15) return false;
+  const parts = s.split('.');
+  return parts.length === 4 && parts.every((p) => OCTET.test(p));
+}
+
+/** `tcp/22` → {tcp, 22}; undefined for anything else (icmp, none/0, 0, 65536, spaces). */
+export function parseProtoPort(s: string): ProtoPort | undefined {
+  const slash = s.indexOf('/');
+  if (slash === -1) return undefined;
+  const proto = s.slice(0, slash);
+  const port = s.slice(slash + 1);
+  if ((proto !== 'tcp' && proto !== 'udp') || !PORT.test(port)) return undefined;
+  const n = Number(port);
+  return n <= 65535 ? { proto, port: n } : undefined;
+}
+
+export function formatProtoPort(p: ProtoPort): string {
+  return `${p.proto}/${p.port}`;
+}
+
+/** A comma list such as `tcp/22, udp/1194` (config and command line): spaces around items allowed. */
+export function parsePortList(text: string): { ok: true; ports: ProtoPort[] } | { ok: false; bad: string } {
+  const items = text.split(',').map((s) => s.trim());
+  const ports: ProtoPort[] = [];
+  for (const item of items) {
+    const p = parseProtoPort(item.toLowerCase());
+    if (!p) return { ok: false, bad: item };
+    if (!ports.some((q) => q.proto === p.proto && q.port === p.port)) ports.push(p);
+  }
+  return ports.length ? { ok: true, ports } : { ok: false, bad: text };
+}
+
+export interface AccessRequest {
+  readonly allowIp: string;
+  readonly ports: readonly ProtoPort[];
+}
+
+/** Decoded message of an access type: no spaces, no empty items, at least one proto/port. */
+export function parseAccessMessage(msg: string): AccessRequest | undefined {
+  const parts = msg.split(',');
+  if (parts.length < 2 || !isDottedQuad(parts[0]!)) return undefined;
+  const ports: ProtoPort[] = [];
+  for (const item of parts.slice(1)) {
+    const p = parseProtoPort(item);
+    if (!p) return undefined;
+    ports.push(p);
+  }
+  return { allowIp: parts[0]!, ports };
+}
+
+/** Decoded message of a command type: "<allow_ip>,<command>" (decoded for completeness; never run). */
+export function parseCommandMessage(msg: string): { allowIp: string; command: string } | undefined {
+  const comma = msg.indexOf(',');
+  if (comma === -1) return undefined;
+  const allowIp = msg.slice(0, comma);
+  const command = msg.slice(comma + 1);
+  return isDottedQuad(allowIp) && command.length > 0 ? { allowIp, command } : undefined;
+}
+
+/** NAT access "<host>,<port>": one comma, a host of at most 70 harmless characters, a port. */
+export function parseNatAccess(s: string): { host: string; port: number } | undefined {
+  const parts = s.split(',');
+  if (parts.length !== 2) return undefined;
+  const [host, port] = parts as [string, string];
+  if (host.length === 0 || host.length > 70 || /[ /?"'\\]/.test(host)) return undefined;
+  if (!PORT.test(port) || Number(port) > 65535) return undefined;
+  return { host, port: Number(port) };
+}

@@ -1,0 +1,25 @@
+// fwknop's base64: the standard alphabet with every '=' stripped. Node's decoder skips characters
+// outside the alphabet instead of failing, so text is checked against the alphabet first.
+
+const ALPHABET = /^[A-Za-z0-9+/]*$/;
+
+export function isBase64Text(s: string): boolean {
+  return ALPHABET.test(s);
+}
+
+/** base64 without '=' padding, as fwknop sends every field. */
+export function b64(data: Uint8Array | string): string {
+  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const s = buf.toString('base64');
+  const eq = s.indexOf('=');
+  return eq === -1 ? s : s.slice(0, eq);
+}
+
+/**
+ * Strict decode of unpadded base64: undefined for any character outside the alphabet or a length
+ * that no encoder produces (a lone trailing character, which fwknop silently drops).
+ */
+export function unb64(s: string): Buffer | undefined {
+  if (!isBase64Text(s) || s.length % 4 === 1) return undefined;
+  return Buffer.from(s, 'base64');
+}

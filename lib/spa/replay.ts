@@ -1,0 +1,97 @@
+// The replay cache: SHA-256 of the received wire text, checked before any crypto. Every packet
+// that passes the shape check is recorded at once; packets that also pass an HMAC are "kept"
+// (persisted, held for the whole age window), the rest sit in a bounded tier so a flood of junk
+// can neither grow memory nor push a real packet's digest out. Pure: the caller brings the clock.
+
+import { createHash } from 'node:crypto';
+import { b64 } from './base64.js';
+
+export function replayDigest(wire: string): string {
+  return b64(createHash('sha256').update(wire, 'latin1').digest());
+}
+
+export interface ReplayEntry {
+  readonly digest: string;
+  /** Wall-clock ms when first seen. */
+  readonly firstSeen: number;
+  /** Source address of the first packet, for the log. */
+  readonly source: string;
+}
+
+export interface ReplayOptions {
+  /** How long an authenticated digest is kept: past it, the timestamp check refuses the packet. */
+  readonly windowMs: number;
+  readonly maxUnauthenticated?: number;
+  readonly maxAuthenticated?: number;
+}
+
+export class ReplayCache {
+  private readonly unauth = new Map<string, ReplayEntry>();
+  private readonly auth = new Map<string, ReplayEntry>();
+  private readonly windowMs: number;
+  private readonly maxUnauth: number;
+  private readonly maxAuth: number;
+  /** Authenticated entries dropped early because the cache was full (a bound that should never bite). */
+  evicted = 0;
+
+  constructor(opts: ReplayOptions) {
+    this.windowMs = opts.windowMs;
+    this.maxUnauth = opts.maxUnauthenticated ?? 65_536;
+    this.maxAuth = opts.maxAuthenticated ?? 65_536;
+  }
+
+  get size(): number {
+    return this.unauth.size + this.auth.size;
+  }
+
+  seen(digest: string, now: number): ReplayEntry | undefined {
+    const a = this.auth.get(digest);
+    if (a && now - a.firstSeen <= this.windowMs) return a;
+    return this.unauth.get(digest);
+  }
+
+  /** Records a digest the first time a packet is looked at. */
+  record(digest: string, source: string, now: number): void {
+    if (this.auth.has(digest) || this.unauth.has(digest)) return;
+    this.unauth.set(digest, { digest, firstSeen: now, source });
+    if (this.unauth.size > this.maxUnauth) this.unauth.delete(this.unauth.keys().next().value!);
+  }
+
+  /** The packet passed an HMAC: keep its digest for the whole window. True if it was new there. */
+  keep(digest: string, source: string, now: number): boolean {
+    if (this.auth.has(digest)) return false;
+    const e = this.unauth.get(digest) ?? { digest, firstSeen: now, source };
+    this.unauth.delete(digest);
+    this.auth.set(digest, e);
+    this.prune(now);
+    while (this.auth.size > this.maxAuth) {
+      this.auth.delete(this.auth.keys().next().value!);
+      this.evicted++;
+    }
+    return true;
+  }
+
+  /** Drops authenticated entries older than the window (their packets are stale anyway). */
+  prune(now: number): void {
+    for (const [d, e] of this.auth) {
+      if (now - e.firstSeen > this.windowMs) this.auth.delete(d);
+    }
+  }
+
+  kept(): ReplayEntry[] {
+    return [...this.auth.values()];
+  }
+
+  /** Loads persisted entries, skipping expired ones and any that are not well-formed. */
+  load(entries: readonly unknown[], now: number): void {
+    for (const x of entries) {
+      const e = x as Partial<ReplayEntry> | null;
+      if (!e || typeof e.digest !== 'string' || !/^[A-Za-z0-9+/]{43}$/.test(e.digest)) continue;
+      if (typeof e.firstSeen !== 'number' || !Number.isFinite(e.firstSeen)) continue;
+      if (now - e.firstSeen > this.windowMs || e.firstSeen > now + this.windowMs) continue;
+      const source = typeof e.source === 'string' && e.source.length <= 64 ? e.source : '?';
+      this.auth.set(e.digest, { digest: e.digest, firstSeen: e.firstSeen, source });
+    }
+    while (this.auth.size > this.maxAuth) this.auth.delete(this.auth.keys().next().value!);
+  }
+}

@@ -1,0 +1,118 @@
+// The SPA packet on the wire: base64(Salted__‖salt‖ciphertext) minus its first 10 characters,
+// then the HMAC (base64, no separator) over the ciphertext text with those 10 characters put back.
+// Encrypt-then-MAC: the HMAC is checked in constant time before anything is decrypted.
+
+import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { b64, isBase64Text, unb64 } from './base64.js';
+import { DIGESTS, hmacB64, type DigestName } from './digests.js';
+import { decrypt, encrypt, type CipherMode } from './cipher.js';
+import { decodePlaintext, encodePlaintext, PROTOCOL_VERSION, type FieldError, type SpaFields } from './message.js';
+
+/** base64("Salted__") minus its last, salt-mixed character: stripped by senders, re-added here. */
+export const SALTED_PREFIX = 'U2FsdGVkX1';
+/** fwknopd ignores payloads outside these bounds without a word. */
+export const WIRE_MIN = 140;
+export const WIRE_MAX = 1500;
+/** fwknop treats 400 characters or more as GnuPG data and never tries Rijndael on them. */
+export const RIJNDAEL_WIRE_MAX = 399;
+
+export interface SpaKeys {
+  /** The passphrase bytes (KEY text, or KEY_BASE64 decoded): 1..32 bytes. */
+  readonly key: Uint8Array;
+  /** HMAC key bytes; a door without one is refused by the config, but old vectors have none. */
+  readonly hmacKey: Uint8Array | undefined;
+  readonly hmacDigest: DigestName;
+  readonly mode: CipherMode;
+}
+
+export type ShapeError = 'too-short' | 'too-long' | 'prefix' | 'not-base64';
+
+/** Cheap checks on the received text before any hashing or crypto. */
+export function checkShape(wire: string): ShapeError | undefined {
+  if (wire.length < WIRE_MIN) return 'too-short';
+  if (wire.length > RIJNDAEL_WIRE_MAX) return 'too-long';
+  // A captured packet with the prefix put back must not pass as a new packet (fwknop 2.0.2).
+  if (wire.startsWith(SALTED_PREFIX)) return 'prefix';
+  if (!isBase64Text(wire)) return 'not-base64';
+  return undefined;
+}
+
+/** Splits off the HMAC and compares it in constant time; the ciphertext text on success. */
+export function verifyHmac(wire: string, hmacKey: Uint8Array, digest: DigestName): string | undefined {
+  const len = DIGESTS[digest].b64Length;
+  if (wire.length - len < 36) return undefined;
+  const ct = wire.slice(0, wire.length - len);
+  const expected = Buffer.from(hmacB64(digest, hmacKey, SALTED_PREFIX + ct), 'latin1');
+  const got = Buffer.from(wire.slice(wire.length - len), 'latin1');
+  return got.length === expected.length && timingSafeEqual(got, expected) ? ct : undefined;
+}
+
+export type OpenError = 'hmac' | 'decrypt' | FieldError;
+export type OpenResult = { ok: true; fields: SpaFields; digest: DigestName } | { ok: false; error: OpenError };
+
+/** Decrypts ciphertext text (wire minus HMAC) and checks its fields. */
+export function openCiphertext(ct: string, keys: SpaKeys): OpenResult {
+  const raw = unb64(SALTED_PREFIX + ct);
+  if (!raw) return { ok: false, error: 'decrypt' };
+  const pt = decrypt(raw, keys.key, keys.mode);
+  if (!pt) return { ok: false, error: 'decrypt' };
+  const r = decodePlaintext(pt.toString('latin1'));
+  return r.ok ? r : { ok: false, error: r.error };
+}
+
+/** The whole decode for one key set: HMAC (when the keys have one), decrypt, fields. Never throws. */
+export function decodeWire(wire: string, keys: SpaKeys): OpenResult {
+  let ct = wire;
+  if (keys.hmacKey) {
+    const v = verifyHmac(wire, keys.hmacKey, keys.hmacDigest);
+    if (v === undefined) return { ok: false, error: 'hmac' };
+    ct = v;
+  }
+  return openCiphertext(ct, keys);
+}
+
+export interface EncodeOptions {
+  readonly digest?: DigestName;
+  /** Fixed salt and rand, for reproducible vectors; random otherwise. */
+  readonly salt?: Buffer;
+}
+
+/** 16 random decimal digits, like fwknop's rand field. */
+export function randomDigits(): string {
+  let s = '';
+  while (s.length < 16) s += String(randomInt(0, 10));
+  return s;
+}
+
+export interface MessageInput {
+  readonly username: string;
+  readonly timestamp: number;
+  readonly message: string;
+  readonly clientTimeout?: number;
+  readonly rand?: string;
+}
+
+/** Builds the wire text of an access request (type 1, or 3 with a client timeout). */
+export function encodeAccess(m: MessageInput, keys: SpaKeys, opts: EncodeOptions = {}): string {
+  const timeout = m.clientTimeout ?? 0;
+  const fields: SpaFields = {
+    rand: m.rand ?? randomDigits(),
+    username: m.username,
+    timestamp: m.timestamp,
+    version: PROTOCOL_VERSION,
+    messageType: timeout > 0 ? 3 : 1,
+    message: m.message,
+    natAccess: null,
+    serverAuth: null,
+    clientTimeout: timeout,
+  };
+  return encodeFields(fields, keys, opts);
+}
+
+export function encodeFields(fields: SpaFields, keys: SpaKeys, opts: EncodeOptions = {}): string {
+  const pt = encodePlaintext(fields, opts.digest ?? 'sha256');
+  const raw = encrypt(Buffer.from(pt, 'latin1'), keys.key, keys.mode, opts.salt ?? randomBytes(8));
+  const full = b64(raw);
+  const ct = full.slice(SALTED_PREFIX.length);
+  return keys.hmacKey ? ct + hmacB64(keys.hmacDigest, keys.hmacKey, full) : ct;
+}
