@@ -1,0 +1,138 @@
+// The nft batches of the grant table, as text, and the reading of its JSON listings. Pure: every
+// value is checked (validate.ts) before it is written into a command.
+
+import { checkAddress, checkName, checkPort, checkProto, checkTimeout, type Proto } from './validate.js';
+
+export type { Proto } from './validate.js';
+
+/** A port that only granted sources may open new connections to. */
+export interface Guard { proto: Proto; port: number }
+
+export interface Grant {
+  /** Canonical IPv4 or IPv6 text. */
+  address: string;
+  proto: Proto;
+  port: number;
+  /** Seconds the grant lasts (as given; from the kernel: 0 for an element without timeout). */
+  timeout: number;
+  /** Seconds remaining, as the kernel reports them (whole seconds, rounded down). */
+  expires?: number;
+}
+
+export const ALLOW4 = 'allow4';
+export const ALLOW6 = 'allow6';
+export const GUARDED = 'guarded';
+export const CHAIN = 'input';
+
+interface Element { set: typeof ALLOW4 | typeof ALLOW6; key: string; timeout: number }
+
+function element(g: Grant): Element {
+  const a = checkAddress(g.address);
+  const key = `${a.text} . ${checkProto(g.proto)} . ${checkPort(g.port)}`;
+  return { set: a.family === 4 ? ALLOW4 : ALLOW6, key, timeout: checkTimeout(g.timeout) };
+}
+
+/**
+ * Creates what is missing (table, sets, chain) without touching existing grants, and replaces the
+ * guarded ports and the chain's rules: one atomic batch, so running it again changes nothing.
+ */
+export function installBatch(table: string, guards: readonly Guard[]): string {
+  const t = `inet ${checkName(table)}`;
+  const keys = [...new Set(guards.map((g) => `${checkProto(g.proto)} . ${checkPort(g.port)}`))];
+  const match = 'meta l4proto . th dport';
+  const lines = [
+    `add table ${t}`,
+    `add set ${t} ${ALLOW4} { type ipv4_addr . inet_proto . inet_service; flags timeout; }`,
+    `add set ${t} ${ALLOW6} { type ipv6_addr . inet_proto . inet_service; flags timeout; }`,
+    `add set ${t} ${GUARDED} { type inet_proto . inet_service; }`,
+    `add chain ${t} ${CHAIN} { type filter hook input priority filter - 1; policy accept; }`,
+    `flush chain ${t} ${CHAIN}`,
+    `flush set ${t} ${GUARDED}`,
+  ];
+  if (keys.length > 0) lines.push(`add element ${t} ${GUARDED} { ${keys.join(', ')} }`);
+  lines.push(
+    `add rule ${t} ${CHAIN} ct state established,related accept`,
+    `add rule ${t} ${CHAIN} ${match} @${GUARDED} ip saddr . ${match} @${ALLOW4} accept`,
+    `add rule ${t} ${CHAIN} ${match} @${GUARDED} ip6 saddr . ${match} @${ALLOW6} accept`,
+    `add rule ${t} ${CHAIN} ${match} @${GUARDED} drop`,
+  );
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * Adds or refreshes grants in one atomic batch. A second `add element` would not reset an
+ * element's timer, so each element is added (so that it exists), deleted and added again with
+ * its timeout: a new grant and a re-grant both end as one element with a fresh timer. The same
+ * key given twice counts once, with the last timeout.
+ */
+export function grantBatch(table: string, grants: readonly Grant[]): string {
+  const t = `inet ${checkName(table)}`;
+  const byKey = new Map<string, Element>();
+  for (const g of grants) {
+    const e = element(g);
+    byKey.delete(`${e.set} ${e.key}`);
+    byKey.set(`${e.set} ${e.key}`, e);
+  }
+  const lines: string[] = [];
+  for (const e of byKey.values()) {
+    lines.push(
+      `add element ${t} ${e.set} { ${e.key} }`,
+      `delete element ${t} ${e.set} { ${e.key} }`,
+      `add element ${t} ${e.set} { ${e.key} timeout ${e.timeout}s }`,
+    );
+  }
+  return lines.length > 0 ? lines.join('\n') + '\n' : '';
+}
+
+/** Deletes the table; adding it first makes this work whether or not it exists. */
+export function flushBatch(table: string): string {
+  const t = `inet ${checkName(table)}`;
+  return `add table ${t}\ndelete table ${t}\n`;
+}
+
+/** One set's listing (nft 1.0.6 fails a batch of several `list` commands: one per run). */
+export function listSetCommand(table: string, set: typeof ALLOW4 | typeof ALLOW6): string {
+  return `list set inet ${checkName(table)} ${set}\n`;
+}
+
+function protoOf(v: unknown): Proto | undefined {
+  if (v === 'tcp' || v === 6) return 'tcp';
+  if (v === 'udp' || v === 17) return 'udp';
+  return undefined;
+}
+
+function portOf(v: unknown): number | undefined {
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 65535 ? n : undefined;
+}
+
+/**
+ * The grants in one set's JSON listing (`nft -j list set`). Elements that are not
+ * address . tcp|udp . port (added by hand) are left out.
+ */
+export function parseSetListing(json: string): Grant[] {
+  const doc = JSON.parse(json) as { nftables?: unknown };
+  if (!Array.isArray(doc.nftables)) throw new Error('nft listing: no "nftables" array');
+  const grants: Grant[] = [];
+  for (const item of doc.nftables as Array<Record<string, unknown>>) {
+    const set = item?.['set'] as { elem?: unknown } | undefined;
+    if (!set || !Array.isArray(set.elem)) continue;
+    for (const raw of set.elem as unknown[]) {
+      const wrapped = (raw as { elem?: Record<string, unknown> })?.elem;
+      const body = wrapped ?? (raw as Record<string, unknown>);
+      const val = (wrapped ? wrapped['val'] : raw) as { concat?: unknown } | undefined;
+      const parts = val?.concat;
+      if (!Array.isArray(parts) || parts.length !== 3) continue;
+      let address: string;
+      try { address = checkAddress(parts[0]).text; } catch { continue; }
+      const proto = protoOf(parts[1]);
+      const port = portOf(parts[2]);
+      if (proto === undefined || port === undefined) continue;
+      const timeout = typeof body['timeout'] === 'number' ? body['timeout'] : 0;
+      const g: Grant = { address, proto, port, timeout };
+      if (typeof body['expires'] === 'number') g.expires = body['expires'];
+      grants.push(g);
+    }
+  }
+  return grants;
+}

@@ -1,0 +1,55 @@
+// The grant table: nftables sets whose elements (source . protocol . port) let a source open new
+// connections to guarded ports until the kernel expires them. Works through any NftBackend.
+//
+//   table inet sesame
+//     set allow4  { ipv4_addr . inet_proto . inet_service; flags timeout }
+//     set allow6  { ipv6_addr . inet_proto . inet_service; flags timeout }
+//     set guarded { inet_proto . inet_service }
+//     chain input { filter hook input priority filter - 1; policy accept
+//       ct state established,related accept
+//       guarded port, source granted (allow4 / allow6): accept
+//       guarded port: drop }
+
+import { ALLOW4, ALLOW6, flushBatch, grantBatch, installBatch, listSetCommand, parseSetListing, type Grant, type Guard } from './commands.js';
+import { checkName } from './validate.js';
+import { isNoEntry, type NftBackend } from './types.js';
+
+export type { Grant, Guard, Proto } from './commands.js';
+
+export class GrantTable {
+  readonly table: string;
+
+  constructor(private readonly backend: NftBackend, table = 'sesame') {
+    this.table = checkName(table);
+  }
+
+  /** Creates the table if missing and sets the guarded ports and rules; existing grants stay. */
+  async install(guards: Guard[]): Promise<void> {
+    await this.backend.run(installBatch(this.table, guards));
+  }
+
+  /** Adds or refreshes grants, all in one atomic batch (all or none). */
+  async grant(grants: Grant[]): Promise<void> {
+    const batch = grantBatch(this.table, grants);
+    if (batch !== '') await this.backend.run(batch);
+  }
+
+  /** The grants in the kernel, with the seconds they have left; none when the table is missing. */
+  async list(): Promise<Grant[]> {
+    const read = async (set: typeof ALLOW4 | typeof ALLOW6) => {
+      try {
+        return parseSetListing(await this.backend.run(listSetCommand(this.table, set), { json: true }));
+      } catch (err) {
+        if (isNoEntry(err)) return [];
+        throw err;
+      }
+    };
+    const [v4, v6] = await Promise.all([read(ALLOW4), read(ALLOW6)]);
+    return [...v4, ...v6];
+  }
+
+  /** Deletes the table and every grant in it; no error if it does not exist. */
+  async flush(): Promise<void> {
+    await this.backend.run(flushBatch(this.table));
+  }
+}

@@ -1,0 +1,45 @@
+// Every value that goes into an nft command is checked here first; nothing else is ever
+// interpolated into a batch.
+
+import { canonicalAddress } from '../config/address.js';
+
+export type Proto = 'tcp' | 'udp';
+
+/** The longest grant: a week. Knock doors open for seconds or minutes. */
+export const MAX_TIMEOUT = 7 * 24 * 3600;
+
+export class FirewallInputError extends TypeError {
+  override readonly name = 'FirewallInputError';
+}
+
+/** An address in canonical text and its family; IPv4-mapped IPv6 (::ffff:a.b.c.d) is IPv4. */
+export interface Address { family: 4 | 6; text: string }
+
+export function checkAddress(value: unknown): Address {
+  const text = typeof value === 'string' ? canonicalAddress(value) : undefined;
+  if (text === undefined) throw new FirewallInputError(`not an IP address: ${JSON.stringify(value)}`);
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (mapped) return { family: 4, text: mapped[1]! };
+  return { family: text.includes(':') ? 6 : 4, text };
+}
+
+export function checkProto(value: unknown): Proto {
+  if (value === 'tcp' || value === 'udp') return value;
+  throw new FirewallInputError(`protocol must be tcp or udp: ${JSON.stringify(value)}`);
+}
+
+export function checkPort(value: unknown): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535) return value;
+  throw new FirewallInputError(`port must be an integer 1..65535: ${JSON.stringify(value)}`);
+}
+
+export function checkTimeout(value: unknown): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_TIMEOUT) return value;
+  throw new FirewallInputError(`timeout must be an integer 1..${MAX_TIMEOUT} seconds: ${JSON.stringify(value)}`);
+}
+
+/** nft identifiers we create: a letter, then letters, digits, `_`; at most 32 characters. */
+export function checkName(value: unknown): string {
+  if (typeof value === 'string' && /^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(value)) return value;
+  throw new FirewallInputError(`not a usable nftables name: ${JSON.stringify(value)}`);
+}
