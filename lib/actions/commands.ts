@@ -33,6 +33,29 @@ export function substituteIP(command: string, ip: string): string {
   return command.split('%IP%').join(ip);
 }
 
+/** What an SPA grant adds to %IP%: one requested proto/port and the granted time. */
+export interface SpaVars {
+  readonly proto: 'tcp' | 'udp';
+  readonly port: number;
+  readonly timeout: number;
+}
+
+/**
+ * %IP% plus, for SPA grants, %PROTO%, %PORT% and %TIMEOUT%. Each value is checked to be what it
+ * claims (a protocol name, whole numbers) before it goes anywhere near the shell.
+ */
+export function substitute(command: string, ip: string, spa?: SpaVars): string {
+  if (!spa) return substituteIP(command, ip);
+  const { proto, port, timeout } = spa;
+  if (isIP(ip) === 0 || (proto !== 'tcp' && proto !== 'udp') || !Number.isInteger(port) || port < 1 || port > 65535
+    || !Number.isInteger(timeout) || timeout < 0) {
+    throw new TypeError(`refusing to substitute invalid values: ${JSON.stringify({ ip, ...spa })}`);
+  }
+  const values: Record<string, string> = { IP: ip, PROTO: proto, PORT: String(port), TIMEOUT: String(timeout) };
+  // One pass over the template: a substituted value is never scanned for tokens again.
+  return command.replace(/%(IP|PROTO|PORT|TIMEOUT)%/g, (_, name: string) => values[name]!);
+}
+
 export function tooLong(command: string): boolean {
   return Buffer.byteLength(command, 'utf8') >= MAX_COMMAND_BYTES;
 }

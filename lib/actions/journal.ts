@@ -3,8 +3,9 @@
 // the daemon, it only loses what cannot be trusted. The commands in it reach a shell, so the file
 // must belong to us and be writable by nobody else.
 
-import { readFileSync, statSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { writeFileAtomic } from '../fs/atomic-write.js';
+import { readTrustedFile } from '../fs/trusted-read.js';
 import type { PendingStop } from './runner.js';
 
 const VERSION = 1;
@@ -29,18 +30,10 @@ function isStop(v: unknown): v is PendingStop {
 
 export function readJournal(path: string): JournalRead {
   const problems: string[] = [];
-  let text: string;
-  try {
-    const st = statSync(path);
-    const uid = process.getuid?.();
-    if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
-      return { stops: [], problems: [`${path}: not owned by us or writable by others; ignored`] };
-    }
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { stops: [], problems };
-    return { stops: [], problems: [`${path}: ${(err as Error).message}`] };
-  }
+  const read = readTrustedFile(path);
+  if ('missing' in read) return { stops: [], problems };
+  if ('problem' in read) return { stops: [], problems: [read.problem] };
+  const text = read.text;
   let data: unknown;
   try {
     data = JSON.parse(text);

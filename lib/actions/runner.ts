@@ -5,7 +5,7 @@
 
 import type { Door } from '../config/types.js';
 import { logMsg, type LogSink } from '../log/messages.js';
-import { commandsFor, substituteIP, tooLong } from './commands.js';
+import { commandsFor, substitute, tooLong, type SpaVars } from './commands.js';
 import { runShell, type ShellRunner } from './shell.js';
 
 export interface PendingStop {
@@ -39,6 +39,8 @@ export interface OpenRequest {
   readonly ip: string;
   readonly family: 4 | 6;
   readonly knocker?: string;
+  /** An SPA grant: one requested proto/port; its timeout replaces Cmd_Timeout. */
+  readonly spa?: SpaVars;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout's limit; longer waits are chained
@@ -77,12 +79,12 @@ export class CommandRunner {
   open(req: OpenRequest): void {
     const { start, stop } = commandsFor(req.door, req.family);
     if (start === undefined || start === '') return; // knockd forks nothing without a start command
-    const startCmd = substituteIP(start, req.ip);
-    const stopCmd = stop === undefined ? undefined : substituteIP(stop, req.ip);
+    const startCmd = substitute(start, req.ip, req.spa);
+    const stopCmd = stop === undefined ? undefined : substitute(stop, req.ip, req.spa);
     if (tooLong(startCmd)) { this.log.log(logMsg.startTruncated()); return; }
     if (stopCmd !== undefined && tooLong(stopCmd)) { this.log.log(logMsg.stopTruncated()); return; }
 
-    const cmdTimeoutMs = req.door.cmdTimeout * 1000;
+    const cmdTimeoutMs = (req.spa ? req.spa.timeout : req.door.cmdTimeout) * 1000;
     let entry: Entry | undefined;
     if (stopCmd !== undefined) {
       // Journalled before the start command runs, so a crash in between still closes the door.

@@ -23,6 +23,8 @@ const PROTO_UDP = 17;
 // IPv6 extension headers walked to find the transport header (knockd 0.8 does not walk them).
 const V6_HOP = 0, V6_ROUTING = 43, V6_FRAGMENT = 44, V6_DSTOPTS = 60, V6_AH = 51;
 const MAX_V6_EXT = 8;
+// UDP payload sizes fwknopd looks at (smaller or larger ones it drops without a word).
+const SPA_PAYLOAD_MIN = 140, SPA_PAYLOAD_MAX = 1500;
 
 /** cap's link-type strings → ours; undefined = unsupported. */
 export function linkTypeOf(capName: string): LinkType | undefined {
@@ -107,7 +109,12 @@ function transport(buf: Uint8Array, p: number, len: number, proto: number, src: 
   }
   if (proto === PROTO_UDP) {
     if (len < p + 4) return 'truncated';
-    return { src, dst, family, protocol: 'udp', dport: (buf[p + 2]! << 8) | buf[p + 3]!, tcpFlags: 0 };
+    const packet = { src, dst, family, protocol: 'udp', dport: (buf[p + 2]! << 8) | buf[p + 3]!, tcpFlags: 0 } as const;
+    // The payload travels on only when it could be an SPA packet: knocks stay small and cheap.
+    const udpLen = len >= p + 6 ? (buf[p + 4]! << 8) | buf[p + 5]! : 0;
+    const size = Math.min(udpLen - 8, len - (p + 8));
+    if (size < SPA_PAYLOAD_MIN || size > SPA_PAYLOAD_MAX) return packet;
+    return { ...packet, payload: Buffer.from(buf.buffer, buf.byteOffset + p + 8, size).toString('latin1') };
   }
   return 'other-proto';
 }

@@ -70,7 +70,8 @@ export class CaptureSupervisor {
         switch (m.type) {
           case 'opened': opened = true; this.linkType = m.linkType; resolve(m.linkType); break;
           case 'error': if (!opened) reject(new Error(m.message)); else this.on.notice(m.message); break;
-          case 'packets': this.on.packets(m.packets.map(([src, dst, family, protocol, dport, tcpFlags]) => ({ src, dst, family, protocol, dport, tcpFlags }))); break;
+          case 'packets': this.on.packets(m.packets.map(([src, dst, family, protocol, dport, tcpFlags, payload]) =>
+            (payload === undefined ? { src, dst, family, protocol, dport, tcpFlags } : { src, dst, family, protocol, dport, tcpFlags, payload }))); break;
           case 'dropped': this.on.dropped(m.counts); break;
         }
       });

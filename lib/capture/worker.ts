@@ -49,7 +49,11 @@ function open(filter: string): void {
     const d = decodeFrame(link, buffer, nbytes);
     if (isPacket(d)) {
       // Backpressure: past one full batch per turn, further packets are counted, not queued.
-      if (batch.length < MAX_BATCH * 8) batch.push([d.src, d.dst, d.family, d.protocol, d.dport, d.tcpFlags]);
+      if (batch.length < MAX_BATCH * 8) {
+        const w: WirePacket = [d.src, d.dst, d.family, d.protocol, d.dport, d.tcpFlags];
+        if (d.payload !== undefined) w.push(d.payload);
+        batch.push(w);
+      }
       else drops['overflow'] = (drops['overflow'] ?? 0) + 1;
     } else {
       drops[d] = (drops[d] ?? 0) + 1;

@@ -14,7 +14,7 @@ function show(v: string | undefined): string {
 export function describeDoor(d: Door): string[] {
   const lines = [
     `door '${d.name}' (line ${d.line}):`,
-    `  sequence: ${formatSequence(d.sequence)}`,
+    `  sequence: ${d.sequence.length ? formatSequence(d.sequence) : NONE}`,
     `  seq_timeout: ${d.seqTimeout}`,
     `  tcpflags: ${formatTcpFlags(d.tcpFlags) || NONE}`,
     `  start_command: ${show(d.startCommand)}`,
@@ -25,6 +25,19 @@ export function describeDoor(d: Door): string[] {
     `  target: ${d.target ?? NONE}`,
   ];
   if (d.oneTime) lines.push(`  one_time_sequences: ${d.oneTime.path} (line ${d.oneTime.line})`);
+  if (d.spa) {
+    const s = d.spa;
+    // Key material is never printed: only its size.
+    lines.push(
+      `  spa_port: udp/${s.port}`,
+      `  spa_key: ${s.key.length} bytes, mode ${s.mode}`,
+      `  spa_hmac: ${s.hmacDigest}, ${s.hmacKey.length}-byte key`,
+      `  spa_open_ports: ${s.openPorts.map((p) => `${p.protocol}/${p.port}`).join(', ')}`,
+      `  spa_max_age: ${s.maxAge}`,
+      `  spa_max_timeout: ${s.maxTimeout}`,
+      `  spa_require_source_address: ${s.requireSource ? 'yes' : 'no'}`,
+    );
+  }
   return lines;
 }
 

@@ -8,6 +8,7 @@ import { parseSequence } from './sequence.js';
 import { applyTcpFlags } from './tcpflags.js';
 import { canonicalAddress } from './address.js';
 import type { KnockStep, OneTimeSource, TcpFlagRule } from './types.js';
+import { SPA_DOOR_KEYS, type SpaDraft } from './spa-keys.js';
 
 export interface DoorDraft {
   name: string;
@@ -22,6 +23,7 @@ export interface DoorDraft {
   tcpFlags: TcpFlagRule;
   target: string | undefined;
   oneTime: OneTimeSource | undefined;
+  spa: SpaDraft | undefined;
 }
 
 export interface OptionsDraft {
@@ -145,6 +147,7 @@ export const DOOR_KEYS: readonly DoorKey[] = [
       door.target = addr;
     },
   },
+  ...SPA_DOOR_KEYS,
 ];
 
 function index<T extends { names: readonly string[] }>(keys: readonly T[]): ReadonlyMap<string, T> {

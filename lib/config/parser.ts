@@ -9,6 +9,7 @@ import { DOOR_KEY_INDEX, OPTION_KEY_INDEX, type DoorDraft, type KeyContext, type
 import { logicalLines, trimC, upperC } from './lines.js';
 import { DEFAULTS, deepFreeze, type Config, type Door } from './types.js';
 import { nextOneTimeSequence } from '../onetime/scan.js';
+import { finishSpa } from './spa-keys.js';
 
 /** The file access the parser needs, so tests and the daemon can supply their own. */
 export interface ConfigIO {
@@ -32,7 +33,7 @@ function newDoor(name: string, line: number): DoorDraft {
     name, line, sequence: undefined,
     seqTimeout: DEFAULTS.seqTimeout, cmdTimeout: DEFAULTS.cmdTimeout,
     startCommand: undefined, startCommand6: undefined, stopCommand: undefined, stopCommand6: undefined,
-    tcpFlags: { set: 0, clear: 0 }, target: undefined, oneTime: undefined,
+    tcpFlags: { set: 0, clear: 0 }, target: undefined, oneTime: undefined, spa: undefined,
   };
 }
 
@@ -87,16 +88,14 @@ export function parseConfig(data: Buffer | string, file: string, io: ConfigIO = 
     }
   }
 
-  for (const d of doors) {
-    if (!d.sequence || d.sequence.length === 0) throw new ConfigError(msg.emptySequence(d.name), file, d.line);
-  }
-
-  return deepFreeze({
-    path: file,
-    options: { ...options },
-    doors: doors.map((d): Door => ({ ...d, sequence: d.sequence! })),
-    warnings,
+  const finished = doors.map((d): Door => {
+    const spa = finishSpa(d, file);
+    // An SPA door needs no sequence; any other door does, as in knockd.
+    if (!spa && (!d.sequence || d.sequence.length === 0)) throw new ConfigError(msg.emptySequence(d.name), file, d.line);
+    return { ...d, sequence: d.sequence ?? [], spa };
   });
+
+  return deepFreeze({ path: file, options: { ...options }, doors: finished, warnings });
 }
 
 function loadOneTime(door: DoorDraft, path: string, io: ConfigIO, ctx: KeyContext): void {

@@ -35,6 +35,25 @@ export interface OneTimeSource {
   readonly line: number;
 }
 
+/** Single Packet Authorization settings of a door (fwknop wire format). */
+export interface SpaDoor {
+  /** Encryption passphrase bytes (SPA_Key text or SPA_Key_Base64 decoded): 1..32 bytes. */
+  readonly key: Uint8Array;
+  readonly hmacKey: Uint8Array;
+  readonly hmacDigest: 'md5' | 'sha1' | 'sha256' | 'sha384' | 'sha512' | 'sha3_256' | 'sha3_512';
+  readonly mode: 'cbc' | 'ctr' | 'cfb' | 'ofb' | 'ecb';
+  /** UDP port the packet is sniffed on (nothing is bound). */
+  readonly port: number;
+  /** What a client may ask for. */
+  readonly openPorts: readonly KnockStep[];
+  /** Seconds a packet's timestamp may differ from now, either way. */
+  readonly maxAge: number;
+  /** Cap for a client-requested timeout, seconds. */
+  readonly maxTimeout: number;
+  /** Refuse requests for 0.0.0.0 ("use the packet's source"). */
+  readonly requireSource: boolean;
+}
+
 export interface Door {
   /** Section name, verbatim (spaces kept), as knockd logs it. */
   readonly name: string;
@@ -54,6 +73,8 @@ export interface Door {
   /** Destination address (canonical text) the knocks must be sent to; undefined = local addresses. */
   readonly target: string | undefined;
   readonly oneTime: OneTimeSource | undefined;
+  /** undefined = a sequence-only door. A door may have a sequence, SPA, or both. */
+  readonly spa: SpaDoor | undefined;
 }
 
 export interface Options {
@@ -79,10 +100,13 @@ export const DEFAULTS = Object.freeze({
   pidFile: '/var/run/knockd.pid',
   configFile: '/etc/knockd.conf',
   maxSequence: 32,
+  spaPort: 62201,
+  spaMaxAge: 120,
 });
 
 export function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+  // Typed arrays (key bytes) cannot be frozen; they stay private to the config.
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value) && !ArrayBuffer.isView(value)) {
     Object.freeze(value);
     for (const v of Object.values(value as object)) deepFreeze(v);
   }

@@ -14,7 +14,10 @@ import { logMsg } from '../log/messages.js';
 import { buildFilter } from '../capture/filter.js';
 import { localAddresses, watchAddresses } from '../capture/addresses.js';
 import { CaptureSupervisor } from '../capture/supervisor.js';
-import { StateStore } from './state.js';
+import { ReplayStore, StateStore } from './state.js';
+import { SpaGate } from '../spa/gate.js';
+import { ReplayCache } from '../spa/replay.js';
+import { LogRateLimit } from '../log/rate-limit.js';
 import { Resolver } from './resolver.js';
 import type { KnockdArgs } from '../cli/knockd-args.js';
 
@@ -27,6 +30,10 @@ export class Daemon {
   private config: Config;
   private matcher: Matcher;
   private onetime: OneTimeDoors;
+  private gate: SpaGate;
+  private replay: ReplayCache;
+  private readonly replayStore: ReplayStore;
+  private readonly spaLogLimit = new LogRateLimit(20, 50);
   private readonly runner: CommandRunner;
   private readonly logger: Logger;
   private readonly state: StateStore;
@@ -56,6 +63,16 @@ export class Daemon {
     this.local = localAddresses(this.interfaces, args.onlyIPv4);
     this.matcher = this.newMatcher(config);
     this.onetime = new OneTimeDoors(config.doors, this.logger);
+    this.replayStore = new ReplayStore(args.stateDir, (m) => this.logger.log(m, { stderr: true }));
+    this.replay = Daemon.newReplayCache(config);
+    this.replay.load(this.replayStore.load(), Date.now());
+    this.gate = new SpaGate(config.doors, this.replay, this.local);
+  }
+
+  /** Digests are held twice the widest age window: a packet may be stamped up to SPA_Max_Age ahead. */
+  private static newReplayCache(config: Config): ReplayCache {
+    const maxAge = Math.max(DEFAULTS.spaMaxAge, ...config.doors.map((d) => d.spa?.maxAge ?? 0));
+    return new ReplayCache({ windowMs: 2 * maxAge * 1000 });
   }
 
   /** Parses the config and opens the captures; throws ConfigError or StartError. */
@@ -80,7 +97,14 @@ export class Daemon {
   private filter(): string {
     const doors = this.config.doors
       .map((d, i) => ({ ...d, sequence: this.matcher.sequenceOf(i), enabled: this.matcher.isEnabled(i) }))
-      .filter((d) => d.enabled);
+      .filter((d) => d.enabled && d.sequence.length > 0);
+    // An SPA door is, for the filter, a one-step UDP sequence on its SPA port.
+    const spa = new Set<string>();
+    for (const d of this.config.doors) {
+      if (!d.spa || spa.has(`${d.spa.port} ${d.target}`)) continue;
+      spa.add(`${d.spa.port} ${d.target}`);
+      doors.push({ ...d, sequence: [{ protocol: 'udp', port: d.spa.port }], tcpFlags: { set: 0, clear: 0 }, enabled: true });
+    }
     return buildFilter({ doors, local: this.local, onlyIPv4: this.args.onlyIPv4 });
   }
 
@@ -115,6 +139,7 @@ export class Daemon {
   private addressesChanged(addrs: string[]): void {
     this.local = addrs;
     this.matcher.setLocalAddresses(addrs);
+    this.gate.setLocalAddresses(addrs);
     this.logger.verbose(`local addresses changed: ${addrs.join(' ')}`);
     this.refreshFilter();
   }
@@ -149,8 +174,40 @@ export class Daemon {
 
   private handle(p: Packet): void {
     this.logger.debug(`${p.protocol}: ${p.src} -> ${p.dst}:${p.dport}`);
+    if (p.protocol === 'udp' && this.spaPorts.has(p.dport)) this.handleSpa(p);
     this.dispatch(this.matcher.handle(p, performance.now()));
     this.schedule();
+  }
+
+  private get spaPorts(): Set<number> {
+    return (this.spaPortCache ??= this.gate.ports());
+  }
+  private spaPortCache: Set<number> | undefined;
+
+  private handleSpa(p: Packet): void {
+    const { verdict, kept } = this.gate.handle({ ...p, payload: p.payload ?? '' }, Date.now());
+    // The digest is on disk before anything is opened: a replay after a crash is still refused.
+    if (kept) this.replayStore.save(this.replay.kept());
+    const who = this.knocker(p.src);
+    switch (verdict.type) {
+      case 'ignored':
+        this.logger.debug(`SPA: ${p.src}: ignored: ${verdict.why}`);
+        break;
+      case 'refused':
+        this.spaLogLimit.line(logMsg.spaRefused(who, verdict.door?.name, verdict.reason), (l) => this.logger.log(l));
+        break;
+      case 'granted': {
+        const ports = verdict.ports.map((s) => `${s.protocol}/${s.port}`).join(',');
+        this.logger.log(logMsg.spaOpen(who, verdict.door.name, verdict.ip, ports, verdict.fields.username, verdict.timeout));
+        for (const s of verdict.ports) {
+          this.runner.open({
+            door: verdict.door, ip: verdict.ip, family: verdict.family, knocker: who,
+            spa: { proto: s.protocol, port: s.port, timeout: verdict.timeout },
+          });
+        }
+        break;
+      }
+    }
   }
 
   private knocker(ip: string): string {
@@ -222,6 +279,11 @@ export class Daemon {
     this.config = config;
     this.matcher = this.newMatcher(config); // in-progress knocks are dropped, as knockd does
     this.onetime = new OneTimeDoors(config.doors, this.logger);
+    const kept = this.replay.kept();
+    this.replay = Daemon.newReplayCache(config);
+    this.replay.load(kept, Date.now());
+    this.gate = new SpaGate(config.doors, this.replay, this.local);
+    this.spaPortCache = undefined;
     this.logger.verbose(`re-opening log file`);
     this.logger.openFile();
     this.refreshFilter();

@@ -1,10 +1,13 @@
-// The state directory and the pending-stop journal in it. Writes are coalesced to one per event
+// The state directory, the pending-stop journal and the SPA replay cache in it. Writes are coalesced to one per event
 // loop turn; a state directory that cannot be made is a warning, not a reason to stay down.
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJournal, writeJournal } from '../actions/journal.js';
 import type { PendingStop } from '../actions/runner.js';
+import { readTrustedFile } from '../fs/trusted-read.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
+import type { ReplayEntry } from '../spa/replay.js';
 
 export class StateStore {
   readonly journalPath: string;
@@ -47,5 +50,35 @@ export class StateStore {
       this.warn(`warning: cannot write ${this.journalPath}: ${(err as Error).message}`);
     }
     this.pending = undefined;
+  }
+}
+
+/** The SPA replay cache's authenticated digests, kept across restarts (spa-replay.json). */
+export class ReplayStore {
+  readonly path: string;
+
+  constructor(dir: string, private readonly warn: (m: string) => void) {
+    this.path = join(dir, 'spa-replay.json');
+  }
+
+  load(): unknown[] {
+    const r = readTrustedFile(this.path);
+    if ('missing' in r) return [];
+    if ('problem' in r) { this.warn(`warning: ${r.problem}`); return []; }
+    try {
+      const data = JSON.parse(r.text) as { version?: unknown; entries?: unknown };
+      if (data?.version === 1 && Array.isArray(data.entries)) return data.entries;
+    } catch { /* fall through */ }
+    this.warn(`warning: ${this.path}: unreadable replay cache; ignored`);
+    return [];
+  }
+
+  /** Written before the grant is acted on, so a replay after a crash is still refused. */
+  save(entries: readonly ReplayEntry[]): void {
+    try {
+      writeFileAtomic(this.path, JSON.stringify({ version: 1, entries }) + '\n', 0o600);
+    } catch (err) {
+      this.warn(`warning: cannot write ${this.path}: ${(err as Error).message}`);
+    }
   }
 }

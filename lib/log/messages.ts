@@ -23,6 +23,11 @@ export const logMsg = {
     `no more sequences left in the one time sequences file for door ${door} --> disabling the door\n`,
   disableFailed: (door: string) =>
     `error while disabling used one time sequence for door ${door} --> disabling the door\n`,
+  // Sesame's SPA lines, in knockd's `ip: door: …` shape so log parsers can split them the same way.
+  spaOpen: (src: Knocker, door: string, ip: string, ports: string, user: string, timeout: number) =>
+    `${src}: ${door}: SPA: OPEN SESAME for ${ip} ${ports} (user ${user}, timeout ${timeout}s)`,
+  spaRefused: (src: Knocker, door: string | undefined, reason: string) =>
+    (door === undefined ? `${src}: SPA: refused: ${reason}` : `${src}: ${door}: SPA: refused: ${reason}`),
 } as const;
 
 /** Where the command runner and the daemon send log lines (a file, syslog, stderr: the log layer decides). */

@@ -142,7 +142,8 @@ export class Matcher {
 
     for (const d of this.doors) {
       if (!d.enabled || !this.dstMatches(d, p.dst)) continue;
-      const first = d.steps[0]!;
+      const first = d.steps[0];
+      if (!first) continue; // an SPA-only door has no sequence
       if (first.protocol !== p.protocol || first.port !== p.dport) continue;
       if (p.protocol === 'tcp' && !tcpFlagsMatch(d.door.tcpFlags, p.tcpFlags)) continue;
       if (this.live >= this.maxAttempts) this.evictOldest(events);

@@ -9,6 +9,8 @@ export interface Packet {
   readonly dport: number;
   /** TCP flags byte (FIN=0x01 … URG=0x20); ignored for UDP. */
   readonly tcpFlags: number;
+  /** UDP payload as latin1 text, only when its size could be an SPA packet (140..1500 bytes). */
+  readonly payload?: string;
 }
 
 interface EventBase {

@@ -125,6 +125,9 @@ export class Lab {
 
   /** Starts a daemon in the server namespace; resolves once its log says it is listening. */
   async start(bin: string, args: string[], logFile: string, env: Record<string, string> = {}): Promise<Daemon> {
+    // A restarted daemon may append to the same log: wait for one more start-up line than before.
+    const starts = () => readIf(logFile).split('starting up, listening on').length;
+    const before = starts();
     const proc = spawn('ip', ['netns', 'exec', this.srv, bin, ...args], {
       env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -136,7 +139,7 @@ export class Lab {
     proc.stderr!.on('data', (b: Buffer) => { d.stderr += b.toString(); });
     this.daemons.add(d);
     void d.exit.then(() => this.daemons.delete(d));
-    const ok = await waitFor(() => readIf(logFile).includes('starting up, listening on'), 15_000, () => proc.exitCode !== null);
+    const ok = await waitFor(() => starts() > before, 15_000, () => proc.exitCode !== null);
     if (!ok) throw new Error(`${bin} did not start: ${d.stderr}`);
     await sleep(200); // capture is open before the log line; give libpcap a moment anyway
     return d;

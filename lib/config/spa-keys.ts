@@ -1,0 +1,171 @@
+// Door keys for Single Packet Authorization (SPA_*): each value checked where it is read, the
+// door as a whole checked when the file is done (no SPA without an HMAC key, keys of legal
+// lengths, something to open). Errors name the line, like every config error.
+
+import { ConfigError } from './errors.js';
+import { atoi } from './atoi.js';
+import { DEFAULTS, type KnockStep, type SpaDoor } from './types.js';
+import type { DoorDraft, DoorKey, KeyContext } from './keys.js';
+
+export interface SpaDraft {
+  /** Line of the first SPA_ key: where door-level SPA errors point. */
+  line: number;
+  key?: { bytes: Buffer; line: number };
+  hmacKey?: { bytes: Buffer; line: number };
+  hmacDigest?: SpaDoor['hmacDigest'];
+  mode?: SpaDoor['mode'];
+  port?: number;
+  openPorts?: KnockStep[];
+  maxAge?: number;
+  maxTimeout?: number;
+  requireSource?: boolean;
+}
+
+const DIGESTS = ['md5', 'sha1', 'sha256', 'sha384', 'sha512', 'sha3_256', 'sha3_512'] as const;
+const MODES = ['cbc', 'ctr', 'cfb', 'ofb', 'ecb'] as const;
+const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
+const MAX_KEY = 32;
+const MAX_HMAC_KEY = 128;
+
+function fail(ctx: KeyContext, text: string): never {
+  throw new ConfigError(`config: line ${ctx.line}: ${text}`, ctx.file, ctx.line);
+}
+
+function draft(door: DoorDraft, ctx: KeyContext): SpaDraft {
+  door.spa ??= { line: ctx.line };
+  return door.spa;
+}
+
+function base64(ctx: KeyContext, key: string, value: string): Buffer {
+  if (value === '' || !B64.test(value)) fail(ctx, `${key} is not valid base64`);
+  return Buffer.from(value, 'base64');
+}
+
+function seconds(ctx: KeyContext, key: string, value: string, min: number): number {
+  const { value: n, exact } = atoi(value);
+  if (!exact || n < min || n > 2 ** 23) fail(ctx, `${key} must be a whole number of seconds from ${min} to ${2 ** 23}, not "${value}"`);
+  return n;
+}
+
+/** `tcp/22, udp/1194` → steps; the protocol must be tcp or udp and the port 1..65535. */
+export function parseOpenPorts(ctx: KeyContext, key: string, value: string): KnockStep[] {
+  const out: KnockStep[] = [];
+  for (const raw of value.split(',')) {
+    const item = raw.trim().toLowerCase();
+    const m = /^(tcp|udp)\/([0-9]{1,5})$/.exec(item);
+    if (!m) {
+      const proto = item.split('/')[0];
+      if (item.includes('/') && proto !== 'tcp' && proto !== 'udp') fail(ctx, `${key}: unknown protocol "${proto}" (use tcp or udp)`);
+      fail(ctx, `${key}: "${raw.trim()}" is not protocol/port (e.g. tcp/22)`);
+    }
+    const port = Number(m[2]);
+    if (port < 1 || port > 65535) fail(ctx, `${key}: port ${port} is out of range (1-65535)`);
+    const step: KnockStep = { protocol: m[1] as 'tcp' | 'udp', port };
+    if (!out.some((s) => s.protocol === step.protocol && s.port === step.port)) out.push(step);
+  }
+  return out;
+}
+
+function yesNo(ctx: KeyContext, key: string, value: string): boolean {
+  const v = value.toLowerCase();
+  if (['y', 'yes', 'true', 'on', '1'].includes(v)) return true;
+  if (['n', 'no', 'false', 'off', '0'].includes(v)) return false;
+  fail(ctx, `${key} must be yes or no, not "${value}"`);
+}
+
+export const SPA_DOOR_KEYS: readonly DoorKey[] = [
+  {
+    names: ['SPA_KEY'],
+    apply(door, value, ctx) {
+      const s = draft(door, ctx);
+      if (s.key) fail(ctx, 'SPA_Key and SPA_Key_Base64 given twice; a door has one encryption key');
+      s.key = { bytes: Buffer.from(value, 'utf8'), line: ctx.line };
+    },
+  },
+  {
+    names: ['SPA_KEY_BASE64'],
+    apply(door, value, ctx) {
+      const s = draft(door, ctx);
+      if (s.key) fail(ctx, 'SPA_Key and SPA_Key_Base64 given twice; a door has one encryption key');
+      s.key = { bytes: base64(ctx, 'SPA_Key_Base64', value), line: ctx.line };
+    },
+  },
+  {
+    names: ['SPA_HMAC_KEY_BASE64'],
+    apply(door, value, ctx) {
+      const s = draft(door, ctx);
+      if (s.hmacKey) fail(ctx, 'SPA_HMAC_Key_Base64 given twice');
+      s.hmacKey = { bytes: base64(ctx, 'SPA_HMAC_Key_Base64', value), line: ctx.line };
+    },
+  },
+  {
+    names: ['SPA_HMAC_DIGEST'],
+    apply(door, value, ctx) {
+      const v = value.toLowerCase().replace('-', '_');
+      const d = DIGESTS.find((x) => x === v);
+      if (!d) fail(ctx, `SPA_HMAC_Digest "${value}" is not one of ${DIGESTS.join(', ')}`);
+      draft(door, ctx).hmacDigest = d;
+    },
+  },
+  {
+    names: ['SPA_ENCRYPTION_MODE'],
+    apply(door, value, ctx) {
+      const v = value.toLowerCase();
+      const m = MODES.find((x) => x === v);
+      if (!m) fail(ctx, `SPA_Encryption_Mode "${value}" is not one of ${MODES.join(', ')} (legacy mode has no HMAC and is not served)`);
+      draft(door, ctx).mode = m;
+    },
+  },
+  {
+    names: ['SPA_PORT'],
+    apply(door, value, ctx) {
+      const n = /^[0-9]{1,5}$/.test(value) ? Number(value) : NaN;
+      if (!(n >= 1 && n <= 65535)) fail(ctx, `SPA_Port "${value}" is not a UDP port (1-65535)`);
+      draft(door, ctx).port = n;
+    },
+  },
+  {
+    names: ['SPA_OPEN_PORTS'],
+    apply(door, value, ctx) { draft(door, ctx).openPorts = parseOpenPorts(ctx, 'SPA_Open_Ports', value); },
+  },
+  {
+    names: ['SPA_MAX_AGE'],
+    apply(door, value, ctx) { draft(door, ctx).maxAge = seconds(ctx, 'SPA_Max_Age', value, 1); },
+  },
+  {
+    names: ['SPA_MAX_TIMEOUT'],
+    apply(door, value, ctx) { draft(door, ctx).maxTimeout = seconds(ctx, 'SPA_Max_Timeout', value, 1); },
+  },
+  {
+    names: ['SPA_REQUIRE_SOURCE_ADDRESS', 'SPA_REQUIRE_SOURCE'],
+    apply(door, value, ctx) { draft(door, ctx).requireSource = yesNo(ctx, 'SPA_Require_Source_Address', value); },
+  },
+];
+
+/** The whole door's SPA settings, once the file is read; undefined when the door has no SPA key. */
+export function finishSpa(door: DoorDraft, file: string): SpaDoor | undefined {
+  const s = door.spa;
+  if (!s) return undefined;
+  const err = (line: number, text: string): never => {
+    throw new ConfigError(`config: section ${door.name}: ${text}`, file, line);
+  };
+  if (!s.key) err(s.line, 'SPA needs SPA_Key or SPA_Key_Base64');
+  if (!s.hmacKey) err(s.line, 'SPA needs SPA_HMAC_Key_Base64: Sesame serves no SPA without HMAC');
+  const key = s.key!.bytes;
+  const hmacKey = s.hmacKey!.bytes;
+  if (key.length < 1 || key.length > MAX_KEY) err(s.key!.line, `the SPA encryption key is ${key.length} bytes; fwknop allows 1 to ${MAX_KEY}`);
+  if (hmacKey.length < 1 || hmacKey.length > MAX_HMAC_KEY) err(s.hmacKey!.line, `the SPA HMAC key is ${hmacKey.length} bytes; fwknop allows 1 to ${MAX_HMAC_KEY}`);
+  if (key.equals(hmacKey)) err(s.hmacKey!.line, 'the SPA HMAC key must differ from the encryption key');
+  if (!s.openPorts?.length) err(s.line, 'SPA needs SPA_Open_Ports (what a client may open, e.g. tcp/22)');
+  return {
+    key: new Uint8Array(key),
+    hmacKey: new Uint8Array(hmacKey),
+    hmacDigest: s.hmacDigest ?? 'sha256',
+    mode: s.mode ?? 'cbc',
+    port: s.port ?? DEFAULTS.spaPort,
+    openPorts: s.openPorts!,
+    maxAge: s.maxAge ?? DEFAULTS.spaMaxAge,
+    maxTimeout: s.maxTimeout ?? door.cmdTimeout,
+    requireSource: s.requireSource ?? false,
+  };
+}

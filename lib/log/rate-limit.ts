@@ -1,0 +1,27 @@
+// A token bucket for log lines a remote sender can cause (SPA refusals): a flood of junk must not
+// become a flood of log lines. Lines over the budget are counted and reported in one line later.
+
+export class LogRateLimit {
+  private tokens: number;
+  private last: number;
+  private suppressed = 0;
+
+  constructor(private readonly perSecond: number, private readonly burst: number, private readonly now: () => number = Date.now) {
+    this.tokens = burst;
+    this.last = now();
+  }
+
+  /** Calls `write` for the line if the budget allows, first with a summary of what was dropped. */
+  line(text: string, write: (line: string) => void): void {
+    const t = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) / 1000) * this.perSecond);
+    this.last = t;
+    if (this.tokens < 1) { this.suppressed++; return; }
+    this.tokens -= 1;
+    if (this.suppressed > 0) {
+      write(`${this.suppressed} similar lines not logged (rate limit)`);
+      this.suppressed = 0;
+    }
+    write(text);
+  }
+}

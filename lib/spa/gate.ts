@@ -1,0 +1,147 @@
+// The SPA gate: a received payload and a clock in, one verdict out. Checks run cheapest first and
+// stop at the first refusal: shape, replay cache (digest recorded before anything else), HMAC per
+// door in constant time, then decryption, fields, message type, age, source and ports. Pure apart
+// from the replay cache it is given; the daemon persists that and acts on the verdict.
+
+import type { Door, KnockStep } from '../config/types.js';
+import { checkShape, openCiphertext, verifyHmac, type SpaKeys } from './wire.js';
+import { MSG_TYPE, type SpaFields } from './message.js';
+import { parseAccessMessage } from './access.js';
+import { replayDigest, type ReplayCache } from './replay.js';
+
+export interface SpaPacket {
+  readonly src: string;
+  readonly dst: string;
+  readonly family: 4 | 6;
+  readonly dport: number;
+  readonly payload: string;
+}
+
+export interface SpaGrant {
+  readonly type: 'granted';
+  readonly src: string;
+  readonly door: Door;
+  readonly doorIndex: number;
+  /** Address that gets access: the message's, or the packet's source for 0.0.0.0. */
+  readonly ip: string;
+  readonly family: 4 | 6;
+  readonly ports: readonly KnockStep[];
+  /** Seconds: the client's request capped by SPA_Max_Timeout, else Cmd_Timeout. */
+  readonly timeout: number;
+  readonly fields: SpaFields;
+}
+
+export interface SpaRefusal {
+  readonly type: 'refused';
+  readonly src: string;
+  /** The door whose HMAC matched, when one did. */
+  readonly door: Door | undefined;
+  readonly reason: string;
+}
+
+/** Not an SPA packet for any door (wrong port or address, or too short to be one: fwknopd is silent too). */
+export interface SpaIgnored { readonly type: 'ignored'; readonly why: string }
+
+export type SpaVerdict = SpaGrant | SpaRefusal | SpaIgnored;
+
+export interface GateResult {
+  readonly verdict: SpaVerdict;
+  /** A digest joined the authenticated part of the replay cache: persist it. */
+  readonly kept: boolean;
+}
+
+const FIELD_TEXT: Record<string, string> = {
+  decrypt: 'decryption failed',
+  digest: 'bad message digest',
+};
+
+function isNat(t: number): boolean {
+  return t === MSG_TYPE.NAT_ACCESS || t === MSG_TYPE.CLIENT_TIMEOUT_NAT_ACCESS
+    || t === MSG_TYPE.LOCAL_NAT_ACCESS || t === MSG_TYPE.CLIENT_TIMEOUT_LOCAL_NAT_ACCESS;
+}
+
+export class SpaGate {
+  private local: ReadonlySet<string>;
+
+  constructor(private readonly doors: readonly Door[], private readonly cache: ReplayCache, localAddresses: Iterable<string> = []) {
+    this.local = new Set(localAddresses);
+  }
+
+  setLocalAddresses(addrs: Iterable<string>): void {
+    this.local = new Set(addrs);
+  }
+
+  /** UDP ports some SPA door listens on. */
+  ports(): Set<number> {
+    return new Set(this.doors.flatMap((d) => (d.spa ? [d.spa.port] : [])));
+  }
+
+  handle(p: SpaPacket, nowMs: number): GateResult {
+    const candidates = this.doors
+      .map((door, index) => ({ door, index }))
+      .filter(({ door }) => door.spa && door.spa.port === p.dport
+        && (door.target !== undefined ? door.target === p.dst : this.local.has(p.dst)));
+    if (candidates.length === 0) return { verdict: { type: 'ignored', why: 'no SPA door for this port and address' }, kept: false };
+
+    const refuse = (reason: string, door?: Door): SpaRefusal => ({ type: 'refused', src: p.src, door, reason });
+    const shape = checkShape(p.payload);
+    if (shape === 'too-short') return { verdict: { type: 'ignored', why: 'too short for SPA' }, kept: false };
+    if (shape === 'too-long') return { verdict: refuse('packet too long for Rijndael SPA'), kept: false };
+    if (shape === 'prefix') return { verdict: refuse('bad packet format (starts with the Salted__ prefix)'), kept: false };
+    if (shape === 'not-base64') return { verdict: refuse('not an SPA packet (not base64)'), kept: false };
+
+    const digest = replayDigest(p.payload);
+    const seen = this.cache.seen(digest, nowMs);
+    if (seen) {
+      const when = new Date(seen.firstSeen).toISOString();
+      return { verdict: refuse(`replay detected (first seen from ${seen.source} at ${when})`), kept: false };
+    }
+    this.cache.record(digest, p.src, nowMs);
+
+    let kept = false;
+    let first: SpaRefusal | undefined;
+    for (const { door, index } of candidates) {
+      const spa = door.spa!;
+      const ct = verifyHmac(p.payload, spa.hmacKey, spa.hmacDigest);
+      if (ct === undefined) continue;
+      // Authenticated: from here its digest is held for the whole age window, even if refused below.
+      if (!kept) kept = this.cache.keep(digest, p.src, nowMs);
+      const v = this.judge(p, door, index, ct, nowMs);
+      if (v.type === 'granted') return { verdict: v, kept };
+      first ??= v;
+    }
+    return { verdict: first ?? refuse('HMAC mismatch'), kept };
+  }
+
+  private judge(p: SpaPacket, door: Door, doorIndex: number, ct: string, nowMs: number): SpaGrant | SpaRefusal {
+    const spa = door.spa!;
+    const refuse = (reason: string): SpaRefusal => ({ type: 'refused', src: p.src, door, reason });
+    const keys: SpaKeys = { key: spa.key, hmacKey: spa.hmacKey, hmacDigest: spa.hmacDigest, mode: spa.mode };
+    const r = openCiphertext(ct, keys);
+    if (!r.ok) return refuse(FIELD_TEXT[r.error] ?? `bad field (${r.error})`);
+    const f = r.fields;
+    if (f.messageType === MSG_TYPE.COMMAND) return refuse('command messages are not allowed');
+    if (isNat(f.messageType)) return refuse('NAT access is not supported');
+
+    const off = Math.round(nowMs / 1000) - f.timestamp;
+    if (Math.abs(off) > spa.maxAge) return refuse(`stale packet (${Math.abs(off)} seconds ${off > 0 ? 'old' : 'in the future'})`);
+
+    const access = parseAccessMessage(f.message);
+    if (!access) return refuse('bad field (message)'); // decodePlaintext checked it already
+    let ip = access.allowIp;
+    let family: 4 | 6 = 4;
+    if (ip === '0.0.0.0') {
+      if (spa.requireSource) return refuse('0.0.0.0 requested but SPA_Require_Source_Address is set');
+      ip = p.src;
+      family = p.family;
+    }
+    const denied = access.ports.filter((q) => !spa.openPorts.some((o) => o.protocol === q.proto && o.port === q.port));
+    if (denied.length) return refuse(`port not allowed (${denied.map((d) => `${d.proto}/${d.port}`).join(',')})`);
+
+    const timeout = f.clientTimeout > 0 ? Math.min(f.clientTimeout, spa.maxTimeout) : door.cmdTimeout;
+    const ports = access.ports
+      .map((q): KnockStep => ({ protocol: q.proto, port: q.port }))
+      .filter((s, i, all) => all.findIndex((o) => o.protocol === s.protocol && o.port === s.port) === i);
+    return { type: 'granted', src: p.src, door, doorIndex, ip, family, ports, timeout, fields: f };
+  }
+}
