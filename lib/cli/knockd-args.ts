@@ -20,6 +20,10 @@ export interface KnockdArgs {
   readonly verbose: boolean;
   readonly onlyIPv4: boolean;
   readonly check: boolean;
+  /** List live firewall grants (Sesame). */
+  readonly status: boolean;
+  /** Remove Sesame's firewall table: guards and grants (Sesame). */
+  readonly flush: boolean;
   /** Where pending stop commands are journalled (Sesame). */
   readonly stateDir: string;
   /** Cap on live knock attempts (Sesame). */
@@ -67,6 +71,8 @@ export function parseKnockdArgs(argv: readonly string[], prog = 'knockd'): ArgsR
     .option('V', { alias: 'version', type: 'boolean' })
     .option('h', { alias: 'help', type: 'boolean' })
     .option('check', { type: 'boolean' })
+    .option('status', { type: 'boolean' })
+    .option('flush', { type: 'boolean' })
     .option('state-dir', { type: 'string', requiresArg: true })
     .option('max-attempts', { type: 'number', requiresArg: true })
     .strictOptions()
@@ -93,6 +99,8 @@ export function parseKnockdArgs(argv: readonly string[], prog = 'knockd'): ArgsR
       verbose: bool('v'),
       onlyIPv4: bool('4'),
       check: bool('check'),
+      status: bool('status'),
+      flush: bool('flush'),
       stateDir: last(parsed['state-dir']) ?? DEFAULT_STATE_DIR,
       maxAttempts: max,
     },
@@ -102,7 +110,7 @@ export function parseKnockdArgs(argv: readonly string[], prog = 'knockd'): ArgsR
 const SHORT_WITH_ARG = new Set(['i', 'c', 'p', 'g']);
 const SHORT_FLAGS = new Set(['d', 'D', 'l', 'v', '4', 'V', 'h']);
 const LONG = new Set(['interface', 'config', 'pidfile', 'logfile', 'daemon', 'debug', 'lookup', 'verbose',
-  'only-ip-v4', 'version', 'help', 'check', 'state-dir', 'max-attempts']);
+  'only-ip-v4', 'version', 'help', 'check', 'status', 'flush', 'state-dir', 'max-attempts']);
 
 function maxAttempts(v: unknown): number {
   const n = Number(Array.isArray(v) ? v.at(-1) : v);

@@ -7,6 +7,7 @@ import { loadConfig } from '../config/parser.js';
 import { ConfigError, configErrorLines } from '../config/errors.js';
 import { describeConfig } from '../config/describe.js';
 import { runDaemon } from '../daemon/run.js';
+import { flushGrants, showGrants } from './knockd-firewall.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -30,6 +31,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
   }
   const args = r.args;
+  if (args.status) return showGrants();
+  if (args.flush) return flushGrants();
   if (args.check) {
     let config;
     try {

@@ -14,6 +14,8 @@ options:
   -V, --version          display version
   -h, --help             this help
       --check            check the config file, print it as understood, and exit
+      --status           list the firewall grants of Open doors, with the time left, and exit
+      --flush            remove Sesame's firewall table (guards and grants) and exit
       --state-dir <dir>  where pending stop commands are kept (default /var/lib/sesame)
       --max-attempts <n> most knock attempts tracked at once (default 65536)
 

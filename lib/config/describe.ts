@@ -24,6 +24,7 @@ export function describeDoor(d: Door): string[] {
     `  stop_command_6: ${show(d.stopCommand6)}`,
     `  target: ${d.target ?? NONE}`,
   ];
+  if (d.open) lines.push(`  open: ${d.open.map((p) => `${p.protocol}/${p.port}`).join(', ')} (nftables grants)`);
   if (d.oneTime) lines.push(`  one_time_sequences: ${d.oneTime.path} (line ${d.oneTime.line})`);
   if (d.spa) {
     const s = d.spa;

@@ -8,7 +8,7 @@ import { parseSequence } from './sequence.js';
 import { applyTcpFlags } from './tcpflags.js';
 import { canonicalAddress } from './address.js';
 import type { KnockStep, OneTimeSource, TcpFlagRule } from './types.js';
-import { SPA_DOOR_KEYS, type SpaDraft } from './spa-keys.js';
+import { SPA_DOOR_KEYS, parseOpenPorts, type SpaDraft } from './spa-keys.js';
 
 export interface DoorDraft {
   name: string;
@@ -24,6 +24,8 @@ export interface DoorDraft {
   target: string | undefined;
   oneTime: OneTimeSource | undefined;
   spa: SpaDraft | undefined;
+  open: KnockStep[] | undefined;
+  openLine: number | undefined;
 }
 
 export interface OptionsDraft {
@@ -145,6 +147,14 @@ export const DOOR_KEYS: readonly DoorKey[] = [
       const addr = canonicalAddress(value);
       if (addr === undefined) fail(ctx, msg.badTarget(ctx.line, value));
       door.target = addr;
+    },
+  },
+  {
+    names: ['OPEN'],
+    // Sesame's own firewall grants: the ports this door opens, guarded and granted in nftables.
+    apply(door, value, ctx) {
+      door.open = parseOpenPorts(ctx, 'Open', value);
+      door.openLine = ctx.line;
     },
   },
   ...SPA_DOOR_KEYS,

@@ -34,6 +34,7 @@ function newDoor(name: string, line: number): DoorDraft {
     seqTimeout: DEFAULTS.seqTimeout, cmdTimeout: DEFAULTS.cmdTimeout,
     startCommand: undefined, startCommand6: undefined, stopCommand: undefined, stopCommand6: undefined,
     tcpFlags: { set: 0, clear: 0 }, target: undefined, oneTime: undefined, spa: undefined,
+    open: undefined, openLine: undefined,
   };
 }
 

@@ -156,14 +156,16 @@ export function finishSpa(door: DoorDraft, file: string): SpaDoor | undefined {
   if (key.length < 1 || key.length > MAX_KEY) err(s.key!.line, `the SPA encryption key is ${key.length} bytes; fwknop allows 1 to ${MAX_KEY}`);
   if (hmacKey.length < 1 || hmacKey.length > MAX_HMAC_KEY) err(s.hmacKey!.line, `the SPA HMAC key is ${hmacKey.length} bytes; fwknop allows 1 to ${MAX_HMAC_KEY}`);
   if (key.equals(hmacKey)) err(s.hmacKey!.line, 'the SPA HMAC key must differ from the encryption key');
-  if (!s.openPorts?.length) err(s.line, 'SPA needs SPA_Open_Ports (what a client may open, e.g. tcp/22)');
+  // What a client may ask for: SPA_Open_Ports, else the door's Open ports.
+  const openPorts = s.openPorts ?? door.open;
+  if (!openPorts?.length) err(s.line, 'SPA needs SPA_Open_Ports or Open (what a client may open, e.g. tcp/22)');
   return {
     key: new Uint8Array(key),
     hmacKey: new Uint8Array(hmacKey),
     hmacDigest: s.hmacDigest ?? 'sha256',
     mode: s.mode ?? 'cbc',
     port: s.port ?? DEFAULTS.spaPort,
-    openPorts: s.openPorts!,
+    openPorts: openPorts!,
     maxAge: s.maxAge ?? DEFAULTS.spaMaxAge,
     maxTimeout: s.maxTimeout ?? door.cmdTimeout,
     requireSource: s.requireSource ?? false,

@@ -75,6 +75,10 @@ export interface Door {
   readonly oneTime: OneTimeSource | undefined;
   /** undefined = a sequence-only door. A door may have a sequence, SPA, or both. */
   readonly spa: SpaDoor | undefined;
+  /** `Open =`: ports Sesame guards and grants itself in nftables (kernel-expiring elements). */
+  readonly open: readonly KnockStep[] | undefined;
+  /** Config line of the `Open` key, for errors found at start-up (no firewall access). */
+  readonly openLine: number | undefined;
 }
 
 export interface Options {

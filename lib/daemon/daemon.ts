@@ -18,6 +18,7 @@ import { ReplayStore, StateStore } from './state.js';
 import { SpaGate } from '../spa/gate.js';
 import { ReplayCache } from '../spa/replay.js';
 import { LogRateLimit } from '../log/rate-limit.js';
+import { DoorFirewall } from './door-firewall.js';
 import { Resolver } from './resolver.js';
 import type { KnockdArgs } from '../cli/knockd-args.js';
 
@@ -34,6 +35,7 @@ export class Daemon {
   private replay: ReplayCache;
   private readonly replayStore: ReplayStore;
   private readonly spaLogLimit = new LogRateLimit(20, 50);
+  private firewall: DoorFirewall | undefined;
   private readonly runner: CommandRunner;
   private readonly logger: Logger;
   private readonly state: StateStore;
@@ -80,6 +82,8 @@ export class Daemon {
     const config = loadConfig(args.config);
     const d = new Daemon(args, config);
     for (const w of config.warnings) d.logger.log(`warning: ${w}`, { stderr: true });
+    // The guard goes up before anything listens, so no knock can be granted into a missing table.
+    d.firewall = await DoorFirewall.start(config, (m) => d.logger.log(m));
     await d.openCaptures();
     // Stops journalled by a previous run that was killed: overdue ones run now.
     d.runner.restore(d.state.load());
@@ -199,6 +203,7 @@ export class Daemon {
       case 'granted': {
         const ports = verdict.ports.map((s) => `${s.protocol}/${s.port}`).join(',');
         this.logger.log(logMsg.spaOpen(who, verdict.door.name, verdict.ip, ports, verdict.fields.username, verdict.timeout));
+        void this.firewall?.grant(who, verdict.door, verdict.ip, verdict.timeout, verdict.ports);
         for (const s of verdict.ports) {
           this.runner.open({
             door: verdict.door, ip: verdict.ip, family: verdict.family, knocker: who,
@@ -225,6 +230,7 @@ export class Daemon {
         case 'open':
           this.logger.log(logMsg.openSesame(who, e.door.name));
           this.runner.open({ door: e.door, ip: e.src, family: e.family, knocker: who });
+          void this.firewall?.grant(who, e.door, e.src, e.door.cmdTimeout);
           if (e.door.oneTime && this.onetime.used(e.doorIndex, this.matcher)) sequencesChanged = true;
           break;
         case 'timeout':
@@ -276,7 +282,12 @@ export class Daemon {
       return;
     }
     for (const w of config.warnings) this.logger.log(`warning: ${w}`, { stderr: true });
+    if (config.doors.some((d) => d.open) && !this.firewall) {
+      this.logger.log('config not reloaded: Open was added; restart knockd to set up the firewall table', { stderr: true });
+      return;
+    }
     this.config = config;
+    void this.firewall?.reload(config).catch((err: unknown) => this.logger.log(`firewall: reload failed: ${(err as Error).message}`, { stderr: true }));
     this.matcher = this.newMatcher(config); // in-progress knocks are dropped, as knockd does
     this.onetime = new OneTimeDoors(config.doors, this.logger);
     const kept = this.replay.kept();
