@@ -9,6 +9,8 @@ import { KNOCK_USAGE, KNOCK_VERSION_TEXT } from './usage.js';
 import { parseHit, type Hit } from './ports.js';
 import { hit, type Endpoint } from './hit.js';
 import { loadProfile } from './profiles.js';
+import { wantsSpa } from './spa-args.js';
+import { spaMain } from './spa-main.js';
 
 const GAI_TEXT: Record<string, string> = {
   ENOTFOUND: 'Name or service not known',
@@ -30,6 +32,7 @@ function sourceOf(iface: string, family: 4 | 6): string | undefined {
 }
 
 export async function knockMain(argv: readonly string[], out = process.stdout, err = process.stderr): Promise<number> {
+  if (wantsSpa(argv)) return spaMain(argv, out, err, version());
   const r = parseKnockArgs(argv);
   if (r.kind === 'version') { out.write(KNOCK_VERSION_TEXT(version())); return 0; }
   if (r.kind === 'usage') { out.write(KNOCK_USAGE); return 1; } // knock 0.8 exits 1, even for -h

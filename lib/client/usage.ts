@@ -12,9 +12,39 @@ options:
   -i, --interface <if> send from the address of interface <if>
   -s, --source <addr>  send from address <addr>
       @profile         knock the host and ports saved as [profile] in knock.ini
+      --spa ...        send one fwknop SPA packet instead (knock --spa --help)
+      --spa-keygen     print a new SPA key pair
 
 example:  knock myserver.example.com 123:tcp 456:udp 789:tcp
 
+`;
+
+export const SPA_USAGE = `usage: knock --spa -A proto/port[,proto/port...] (-a IP | -s) [options] [host]
+       knock --spa --fwknoprc [FILE] -n STANZA [options]
+       knock --spa-keygen [--hmac-digest DIGEST]
+Sends one fwknop-compatible SPA packet (Rijndael + HMAC) over UDP.
+options:
+  -A, --access <list>          ports to open, e.g. tcp/22,udp/1194
+  -a, --allow-ip <ipv4>        address the server should let in
+  -s, --source-ip              let the server take the packet's source address (0.0.0.0)
+  -D, --destination <host>     the SPA server (or give host as the argument)
+  -p, --server-port <port>     UDP port of the server (default 62201)
+      --key-base64 <key>       encryption key, base64 (or --key <passphrase>)
+      --hmac-key-base64 <key>  HMAC key, base64 (or --hmac-key <text>); required
+      --hmac-digest <digest>   md5, sha1, sha256 (default), sha384, sha512, sha3_256, sha3_512
+  -m, --digest <digest>        digest inside the message (default sha256)
+  -M, --encryption-mode <m>    cbc (default), ctr, cfb, ofb, ecb
+  -f, --fw-timeout <seconds>   ask for this access time (1-65536)
+  -U, --spoof-user <name>      user name in the packet (default $SPOOF_USER, $LOGNAME, $USER)
+      --time-offset-plus <t>   move the timestamp forward (90, 5min, 2hours, 1days)
+      --time-offset-minus <t>  move the timestamp back
+      --fwknoprc [file]        read fwknop's rc file (default ~/.fwknoprc; also --rc-file <file>)
+  -n, --named-config <name>    use stanza [name] of the rc file over [default]
+  -S, --source-port <port>     send from this UDP port
+      --source <addr>          send from address <addr> (or -i, --interface <if>)
+  -4, -6                       resolve host to IPv4 / IPv6 only
+  -v, --verbose                print the request and the packet
+Options on the command line override the rc file's. See knock(1).
 `;
 
 export const KNOCK_VERSION_TEXT = (version: string) => `knock 0.8 compatible (Sesame ${version})\n`;

@@ -1,0 +1,224 @@
+// What `knock --spa` sends, from the command line over the rc file over the defaults, with every
+// value checked before a packet is built. Pure: the environment and the clock come in.
+
+import { isIP } from 'node:net';
+import { parsePortList, isDottedQuad, formatProtoPort, type ProtoPort } from '../spa/access.js';
+import { digestByName, DIGEST_NAMES, type DigestName } from '../spa/digests.js';
+import { MAX_KEY_BYTES, type CipherMode } from '../spa/cipher.js';
+import { validUsername } from '../spa/message.js';
+import { encodeAccess, RIJNDAEL_WIRE_MAX, WIRE_MIN, type SpaKeys } from '../spa/wire.js';
+import { MAX_HMAC_KEY_BYTES } from '../spa/keygen.js';
+import type { Raw } from './fwknoprc.js';
+
+export const DEFAULT_SPA_PORT = 62201;
+export const MAX_CLIENT_TIMEOUT = 65536;
+const MODES = ['cbc', 'ctr', 'cfb', 'ofb', 'ecb'] as const;
+const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
+
+/** Every setting as text with its origin; command-line values replace rc values setting by setting. */
+export interface SpaSettings {
+  host?: Raw;
+  port?: Raw;
+  proto?: Raw;
+  sourcePort?: Raw;
+  access?: Raw;
+  /** An IPv4 address, `source` (0.0.0.0: the server uses the packet's source) or `resolve`. */
+  allow?: Raw;
+  key?: Raw;
+  keyBase64?: Raw;
+  hmacKey?: Raw;
+  hmacKeyBase64?: Raw;
+  hmacDigest?: Raw;
+  digest?: Raw;
+  mode?: Raw;
+  timeout?: Raw;
+  user?: Raw;
+  /** Signed offset (rc TIME_OFFSET). */
+  timeOffset?: Raw;
+  /** Command line: these replace timeOffset when either is given. */
+  timeOffsetPlus?: Raw;
+  timeOffsetMinus?: Raw;
+  family?: Raw;
+  useHmac?: Raw;
+}
+
+export interface SpaRequest {
+  readonly host: string;
+  readonly port: number;
+  readonly family: 0 | 4 | 6;
+  readonly sourcePort: number | undefined;
+  readonly ports: readonly ProtoPort[];
+  readonly allowIp: string;
+  readonly username: string;
+  readonly timestamp: number;
+  /** Seconds asked for (-f), 0 for the server's default. */
+  readonly clientTimeout: number;
+  readonly keys: SpaKeys;
+  readonly digest: DigestName;
+  /** The SPA message: `<allow_ip>,<proto>/<port>,…`. */
+  readonly message: string;
+  readonly warnings: readonly string[];
+}
+
+export class SpaInputError extends Error {
+  override name = 'SpaInputError';
+}
+
+const fail = (raw: Raw | string, problem: string): never => {
+  throw new SpaInputError(`${typeof raw === 'string' ? raw : raw.origin}: ${problem}`);
+};
+
+function portNumber(raw: Raw, min: number): number {
+  const t = raw.text.trim();
+  if (!/^[0-9]{1,5}$/.test(t) || Number(t) < min || Number(t) > 65535) fail(raw, `"${raw.text}" is not a port number (${min}-65535)`);
+  return Number(t);
+}
+
+const UNITS: Readonly<Record<string, number>> = {
+  '': 1, s: 1, sec: 1, secs: 1, second: 1, seconds: 1,
+  m: 60, min: 60, mins: 60, minute: 60, minutes: 60,
+  h: 3600, hr: 3600, hrs: 3600, hour: 3600, hours: 3600,
+  d: 86400, day: 86400, days: 86400,
+};
+
+/** fwknop's time offsets: `90`, `90s`, `5min`, `2hours`, `1days` (with a sign when `signed`). */
+export function parseTimeOffset(raw: Raw, signed: boolean): number {
+  const m = /^([+-]?)([0-9]{1,10})([A-Za-z]*)$/.exec(raw.text.trim());
+  const unit = m ? UNITS[m[3]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined || (!signed && m[1] !== '')) {
+    fail(raw, `"${raw.text}" is not a time offset (seconds, or a number with min, hours or days: 90, 5min, 2hours, 1days)`);
+  }
+  const n = Number(m![2]) * unit!;
+  if (n >= 2 ** 31) fail(raw, `"${raw.text}" is too large`);
+  return m![1] === '-' ? -n : n;
+}
+
+export function parseDigest(raw: Raw): DigestName {
+  const d = digestByName(raw.text);
+  if (!d) fail(raw, `unknown digest "${raw.text}" (${DIGEST_NAMES.join(', ')})`);
+  return d!;
+}
+
+function parseMode(raw: Raw): CipherMode {
+  const v = raw.text.trim().toLowerCase();
+  if (v === 'legacy') fail(raw, 'legacy encryption mode is incompatible with HMAC (and knock --spa always sends an HMAC)');
+  const m = MODES.find((x) => x === v);
+  if (!m) fail(raw, `unknown encryption mode "${raw.text}" (${MODES.join(', ')})`);
+  return m!;
+}
+
+function keyBytes(text: Raw | undefined, base64: Raw | undefined): { bytes: Buffer; raw: Raw } | undefined {
+  if (base64) {
+    if (base64.text === '' || !B64.test(base64.text)) fail(base64, 'not valid base64');
+    return { bytes: Buffer.from(base64.text, 'base64'), raw: base64 };
+  }
+  return text ? { bytes: Buffer.from(text.text, 'utf8'), raw: text } : undefined;
+}
+
+/** The user name fwknop would send: SPOOF_USER, LOGNAME, USER from the environment, else NO_USER. */
+export function defaultUser(env: NodeJS.ProcessEnv): Raw {
+  for (const name of ['SPOOF_USER', 'LOGNAME', 'USER']) {
+    const v = env[name];
+    if (v) return { text: v, origin: `$${name}` };
+  }
+  return { text: 'NO_USER', origin: 'default user name' };
+}
+
+export interface BuildContext {
+  readonly env: NodeJS.ProcessEnv;
+  /** Unix seconds. */
+  readonly now: number;
+}
+
+/** Checks and combines the settings; throws SpaInputError with a message naming the culprit. */
+export function buildRequest(s: SpaSettings, ctx: BuildContext, refused: readonly Raw[] = []): SpaRequest {
+  const warnings: string[] = [];
+  for (const r of refused) fail(r, r.text);
+
+  if (!s.host || s.host.text.trim() === '') throw new SpaInputError('no SPA server: give a host (or SPA_SERVER in the rc file)');
+  const host = s.host.text.trim();
+  if (host.startsWith('@')) fail(s.host, 'knock profiles (@name) are for knock sequences; use --fwknoprc -n STANZA with --spa');
+  const port = s.port ? portNumber(s.port, 1) : DEFAULT_SPA_PORT;
+  if (s.proto && s.proto.text.trim().toLowerCase() !== 'udp') fail(s.proto, `"${s.proto.text}": knock sends SPA over UDP only`);
+  const sourcePort = s.sourcePort ? portNumber(s.sourcePort, 0) : undefined;
+
+  let family: 0 | 4 | 6 = 0;
+  if (s.family) family = s.family.text === '6' ? 6 : 4;
+  const literal = isIP(host);
+  if (literal && family && literal !== family) fail(s.family!, `${host} is not an IPv${family} address`);
+
+  if (!s.access) throw new SpaInputError('no access request: give -A proto/port[,proto/port…] (e.g. -A tcp/22), or ACCESS in the rc file');
+  const list = parsePortList(s.access.text);
+  if (!list.ok) fail(s.access, `"${list.bad}" is not tcp/PORT or udp/PORT with a port from 1 to 65535`);
+  const ports = (list as { ports: ProtoPort[] }).ports;
+
+  if (!s.allow) {
+    throw new SpaInputError('no address to allow: give -a IP (the IPv4 address the server should let in) or -s (the packet\'s source address)');
+  }
+  const allowText = s.allow.text.trim();
+  let allowIp: string;
+  if (allowText.toLowerCase() === 'source') allowIp = '0.0.0.0';
+  else if (allowText.toLowerCase() === 'resolve') {
+    return fail(s.allow, 'resolving the external address over HTTPS (fwknop -R) is not supported: give -a IP or -s');
+  } else if (isDottedQuad(allowText)) allowIp = allowText;
+  else return fail(s.allow, `"${s.allow.text}" is not an IPv4 address in dotted-quad form (an SPA message carries IPv4 only; use -s to let the server take the packet's source, IPv6 included)`);
+
+  const enc = keyBytes(s.key, s.keyBase64);
+  if (!enc) throw new SpaInputError('no encryption key: give --key-base64 KEY or --key PASSPHRASE (or KEY_BASE64 / KEY in the rc file)');
+  if (enc.bytes.length < 1 || enc.bytes.length > MAX_KEY_BYTES) fail(enc.raw, `the encryption key is ${enc.bytes.length} bytes; fwknop allows 1 to ${MAX_KEY_BYTES}`);
+  const mac = keyBytes(s.hmacKey, s.hmacKeyBase64);
+  if (!mac) {
+    throw new SpaInputError('no HMAC key: SPA without HMAC is refused; give --hmac-key-base64 KEY (or HMAC_KEY_BASE64 in the rc file; knock --spa-keygen makes a pair)');
+  }
+  if (mac.bytes.length < 1 || mac.bytes.length > MAX_HMAC_KEY_BYTES) fail(mac.raw, `the HMAC key is ${mac.bytes.length} bytes; fwknop allows 1 to ${MAX_HMAC_KEY_BYTES}`);
+  if (mac.bytes.equals(enc.bytes)) fail(mac.raw, `the HMAC key must differ from the encryption key (${enc.raw.origin}); fwknop refuses identical keys`);
+  if (s.useHmac && !/^y/i.test(s.useHmac.text)) warnings.push(`${s.useHmac.origin}: ignored: knock --spa always sends an HMAC`);
+  const hmacDigest = s.hmacDigest ? parseDigest(s.hmacDigest) : 'sha256';
+  const digest = s.digest ? parseDigest(s.digest) : 'sha256';
+  const mode = s.mode ? parseMode(s.mode) : 'cbc';
+
+  let clientTimeout = 0;
+  if (s.timeout) {
+    const t = s.timeout.text.trim();
+    // The rc file's FW_TIMEOUT 0 means "the server's default", as with fwknop; -f must ask for something.
+    const min = s.timeout.cli ? 1 : 0;
+    if (!/^[0-9]{1,6}$/.test(t) || Number(t) < min || Number(t) > MAX_CLIENT_TIMEOUT) {
+      fail(s.timeout, `"${s.timeout.text}" is not a timeout in seconds from ${min} to ${MAX_CLIENT_TIMEOUT}`);
+    }
+    clientTimeout = Number(t);
+  }
+
+  const user = s.user ?? defaultUser(ctx.env);
+  if (!validUsername(user.text)) {
+    fail(user, `the user name "${user.text}" cannot go in an SPA packet (1 to 48 printable ASCII characters, none of " / \\ [ ] : ; | = , + * ? < >); give --spoof-user NAME`);
+  }
+
+  let offset = 0;
+  if (s.timeOffsetPlus || s.timeOffsetMinus) {
+    offset = (s.timeOffsetPlus ? parseTimeOffset(s.timeOffsetPlus, false) : 0) - (s.timeOffsetMinus ? parseTimeOffset(s.timeOffsetMinus, false) : 0);
+  } else if (s.timeOffset) {
+    offset = parseTimeOffset(s.timeOffset, true);
+  }
+  const timestamp = Math.floor(ctx.now) + offset;
+  if (timestamp < 0 || timestamp >= 2 ** 31) throw new SpaInputError(`the time offset puts the timestamp (${timestamp}) outside 0..2^31-1`);
+
+  return {
+    host, port, family, sourcePort, ports, allowIp, username: user.text, timestamp, clientTimeout, digest,
+    keys: { key: new Uint8Array(enc.bytes), hmacKey: new Uint8Array(mac.bytes), hmacDigest, mode },
+    message: [allowIp, ...ports.map(formatProtoPort)].join(','),
+    warnings,
+  };
+}
+
+/** The wire text, refused when fwknopd would not try to decrypt it. */
+export function encodeRequest(r: SpaRequest): string {
+  const wire = encodeAccess(
+    { username: r.username, timestamp: r.timestamp, message: r.message, clientTimeout: r.clientTimeout },
+    r.keys, { digest: r.digest },
+  );
+  if (wire.length > RIJNDAEL_WIRE_MAX) {
+    throw new SpaInputError(`the SPA packet would be ${wire.length} characters; fwknopd takes 400 or more for GnuPG data and never decrypts it as Rijndael: ask for fewer ports, or use shorter digests (--digest, --hmac-digest) or a shorter user name`);
+  }
+  if (wire.length < WIRE_MIN) throw new SpaInputError(`the SPA packet would be ${wire.length} characters; fwknopd ignores packets under ${WIRE_MIN}`);
+  return wire;
+}
