@@ -309,6 +309,7 @@ export class Daemon {
     this.stopWatching?.();
     for (const c of this.captures) c.stop();
     this.logger.verbose('waiting for child processes...');
+    await this.firewall?.idle();
     await this.runner.flush();
     this.state.flush();
     this.logger.verbose('closing...');

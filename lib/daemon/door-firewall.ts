@@ -24,6 +24,8 @@ function guardsOf(config: Config): Guard[] {
 const firstOpen = (config: Config) => config.doors.find((d) => d.open !== undefined);
 
 export class DoorFirewall {
+  private readonly inFlight = new Set<Promise<void>>();
+
   private constructor(private readonly table: GrantTable, private readonly log: (line: string) => void) {}
 
   /** Sets up the guard for a config; undefined when no door has `Open`. A failure names the line. */
@@ -61,8 +63,16 @@ export class DoorFirewall {
     if (ports.length === 0) return Promise.resolve();
     const seconds = Math.max(1, timeout);
     const text = ports.map((p) => `${p.protocol}/${p.port}`).join(',');
-    return this.table.grant(ports.map((p) => ({ address: ip, proto: p.protocol, port: p.port, timeout: seconds })))
+    const p = this.table.grant(ports.map((q) => ({ address: ip, proto: q.protocol, port: q.port, timeout: seconds })))
       .then(() => this.log(`${who}: ${door.name}: firewall: granted ${ip} ${text} for ${seconds}s`))
-      .catch((err: unknown) => this.log(`${who}: ${door.name}: firewall: grant failed: ${(err as Error).message.split('\n')[0]}`));
+      .catch((err: unknown) => this.log(`${who}: ${door.name}: firewall: grant failed: ${(err as Error).message.split('\n')[0]}`))
+      .finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+    return p;
+  }
+
+  /** Resolves when no grant batch is in flight (shutdown waits for them before closing the log). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 }
