@@ -40,7 +40,8 @@ export function checkShape(wire: string): ShapeError | undefined {
 /** Splits off the HMAC and compares it in constant time; the ciphertext text on success. */
 export function verifyHmac(wire: string, hmacKey: Uint8Array, digest: DigestName): string | undefined {
   const len = DIGESTS[digest].b64Length;
-  if (wire.length - len < 36) return undefined;
+  // Only alphabet text is compared: latin1 bytes of other characters could alias.
+  if (wire.length - len < 36 || !isBase64Text(wire)) return undefined;
   const ct = wire.slice(0, wire.length - len);
   const expected = Buffer.from(hmacB64(digest, hmacKey, SALTED_PREFIX + ct), 'latin1');
   const got = Buffer.from(wire.slice(wire.length - len), 'latin1');
