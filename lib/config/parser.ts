@@ -26,7 +26,8 @@ export const nodeIO: ConfigIO = {
   },
 };
 
-const SECTION_NAME_MAX = 127; // knockd truncates door names to 127 bytes
+const SECTION_NAME_MAX = 127;
+const MAX_GRANT_SECONDS = 604_800; // knockd truncates door names to 127 bytes
 
 function newDoor(name: string, line: number): DoorDraft {
   return {
@@ -93,6 +94,10 @@ export function parseConfig(data: Buffer | string, file: string, io: ConfigIO = 
     const spa = finishSpa(d, file);
     // An SPA door needs no sequence; any other door does, as in knockd.
     if (!spa && (!d.sequence || d.sequence.length === 0)) throw new ConfigError(msg.emptySequence(d.name), file, d.line);
+    // nftables element timeouts of Open grants are capped at a week (lib/firewall/validate.ts).
+    if (d.open && d.cmdTimeout > MAX_GRANT_SECONDS) {
+      throw new ConfigError(`config: section ${d.name}: cmd_timeout ${d.cmdTimeout} is too long for Open grants (at most ${MAX_GRANT_SECONDS} seconds)`, file, d.openLine);
+    }
     return { ...d, sequence: d.sequence ?? [], spa };
   });
 

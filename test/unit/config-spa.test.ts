@@ -94,3 +94,15 @@ t.test('bad values', async (t) => {
 t.test('a door with neither sequence nor SPA keeps knockd\'s error', async (t) => {
   error(t, 'cmd_timeout = 5\n', "error: section 'd' has an empty knock sequence", 1);
 });
+
+t.test('Open: ports checked, SPA_Open_Ports defaults to it, grant time bounded', async (t) => {
+  const d = door('sequence = 1\nOpen = tcp/22, UDP/1194\n');
+  t.same(d.open, [{ protocol: 'tcp', port: 22 }, { protocol: 'udp', port: 1194 }]);
+  t.equal(d.openLine, 3);
+  const s = door(`SPA_Key = abc\nSPA_HMAC_Key_Base64 = ${H}\nOpen = tcp/2222\n`);
+  t.same(s.spa!.openPorts, [{ protocol: 'tcp', port: 2222 }]);
+  error(t, 'sequence = 1\nOpen = sctp/9\n', 'config: line 3: Open: unknown protocol "sctp" (use tcp or udp)', 3);
+  error(t, 'sequence = 1\nOpen = tcp/65536\n', 'config: line 3: Open: port 65536 is out of range (1-65535)', 3);
+  error(t, 'sequence = 1\nOpen = tcp/22\ncmd_timeout = 604801\n', 'config: section d: cmd_timeout 604801 is too long for Open grants (at most 604800 seconds)', 3);
+  error(t, 'Open = tcp/22\n', "error: section 'd' has an empty knock sequence", 1);
+});
