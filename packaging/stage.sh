@@ -23,14 +23,19 @@ mkdir -p "$dest$app" "$dest/usr/sbin" "$dest/usr/bin" "$dest/usr/share/man/man1"
 # The app: compiled JS, launchers, package.json (read for --version) and the lock file
 # that "npm ci" needs to install exactly the locked production dependencies.
 cp -R "$root/dist" "$root/bin" "$root/package.json" "$root/package-lock.json" "$dest$app/"
+# Our libnftables binding is a file: dependency; npm ci builds it from this copy (sources only).
+mkdir -p "$dest$app/packages"
+cp -R "$root/packages/nftables-napi" "$dest$app/packages/"
+rm -rf "$dest$app/packages/nftables-napi/build"
 # Install scripts stay enabled: a native addon (libpcap binding) must be built here.
 (cd "$dest$app" && npm ci --omit=dev --prefer-offline --no-audit --no-fund --loglevel=error)
 rm -f "$dest$app/package-lock.json"
 # node-gyp leaves its objects and makefiles next to the addon; only build/Release/*.node is loaded.
-find "$dest$app/node_modules" -type d -path '*/build/Release' | while read -r rel; do
+find "$dest$app/node_modules" "$dest$app/packages" -type d -path '*/build/Release' | while read -r rel; do
   find "$rel/.." -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +
   find "$rel" -mindepth 1 -maxdepth 1 ! -name '*.node' -exec rm -rf {} +
 done
+rm -rf "$dest$app/packages/nftables-napi/src" "$dest$app/packages/nftables-napi/binding.gyp"
 
 # Small sh launchers: the packaged files do not depend on where npm would put links.
 launcher() {
