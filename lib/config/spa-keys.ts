@@ -6,6 +6,9 @@ import { ConfigError } from './errors.js';
 import { atoi } from './atoi.js';
 import { DEFAULTS, type KnockStep, type SpaDoor } from './types.js';
 import type { DoorDraft, DoorKey, KeyContext } from './keys.js';
+import { DIGEST_NAMES, digestByName } from '../spa/digests.js';
+import { CIPHER_MODES, MAX_KEY_BYTES } from '../spa/cipher.js';
+import { MAX_HMAC_KEY_BYTES } from '../spa/keygen.js';
 
 export interface SpaDraft {
   /** Line of the first SPA_ key: where door-level SPA errors point. */
@@ -21,11 +24,9 @@ export interface SpaDraft {
   requireSource?: boolean;
 }
 
-const DIGESTS = ['md5', 'sha1', 'sha256', 'sha384', 'sha512', 'sha3_256', 'sha3_512'] as const;
-const MODES = ['cbc', 'ctr', 'cfb', 'ofb', 'ecb'] as const;
+// Legacy mode cannot carry an HMAC, and Sesame serves no SPA without one.
+const MODES = CIPHER_MODES.filter((m): m is SpaDoor['mode'] => m !== 'legacy');
 const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
-const MAX_KEY = 32;
-const MAX_HMAC_KEY = 128;
 
 function fail(ctx: KeyContext, text: string): never {
   throw new ConfigError(`config: line ${ctx.line}: ${text}`, ctx.file, ctx.line);
@@ -101,9 +102,8 @@ export const SPA_DOOR_KEYS: readonly DoorKey[] = [
   {
     names: ['SPA_HMAC_DIGEST'],
     apply(door, value, ctx) {
-      const v = value.toLowerCase().replace('-', '_');
-      const d = DIGESTS.find((x) => x === v);
-      if (!d) fail(ctx, `SPA_HMAC_Digest "${value}" is not one of ${DIGESTS.join(', ')}`);
+      const d = digestByName(value);
+      if (!d) fail(ctx, `SPA_HMAC_Digest "${value}" is not one of ${DIGEST_NAMES.join(', ')}`);
       draft(door, ctx).hmacDigest = d;
     },
   },
@@ -153,8 +153,8 @@ export function finishSpa(door: DoorDraft, file: string): SpaDoor | undefined {
   if (!s.hmacKey) err(s.line, 'SPA needs SPA_HMAC_Key_Base64: Sesame serves no SPA without HMAC');
   const key = s.key!.bytes;
   const hmacKey = s.hmacKey!.bytes;
-  if (key.length < 1 || key.length > MAX_KEY) err(s.key!.line, `the SPA encryption key is ${key.length} bytes; fwknop allows 1 to ${MAX_KEY}`);
-  if (hmacKey.length < 1 || hmacKey.length > MAX_HMAC_KEY) err(s.hmacKey!.line, `the SPA HMAC key is ${hmacKey.length} bytes; fwknop allows 1 to ${MAX_HMAC_KEY}`);
+  if (key.length < 1 || key.length > MAX_KEY_BYTES) err(s.key!.line, `the SPA encryption key is ${key.length} bytes; fwknop allows 1 to ${MAX_KEY_BYTES}`);
+  if (hmacKey.length < 1 || hmacKey.length > MAX_HMAC_KEY_BYTES) err(s.hmacKey!.line, `the SPA HMAC key is ${hmacKey.length} bytes; fwknop allows 1 to ${MAX_HMAC_KEY_BYTES}`);
   if (key.equals(hmacKey)) err(s.hmacKey!.line, 'the SPA HMAC key must differ from the encryption key');
   // What a client may ask for: SPA_Open_Ports, else the door's Open ports.
   const openPorts = s.openPorts ?? door.open;

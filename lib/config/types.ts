@@ -1,5 +1,8 @@
 // The parsed configuration: plain, deeply frozen data. Nothing here does I/O.
 
+import type { DigestName } from '../spa/digests.js';
+import type { CipherMode } from '../spa/cipher.js';
+
 export type Protocol = 'tcp' | 'udp';
 
 export interface KnockStep {
@@ -40,8 +43,8 @@ export interface SpaDoor {
   /** Encryption passphrase bytes (SPA_Key text or SPA_Key_Base64 decoded): 1..32 bytes. */
   readonly key: Uint8Array;
   readonly hmacKey: Uint8Array;
-  readonly hmacDigest: 'md5' | 'sha1' | 'sha256' | 'sha384' | 'sha512' | 'sha3_256' | 'sha3_512';
-  readonly mode: 'cbc' | 'ctr' | 'cfb' | 'ofb' | 'ecb';
+  readonly hmacDigest: DigestName;
+  readonly mode: Exclude<CipherMode, 'legacy'>;
   /** UDP port the packet is sniffed on (nothing is bound). */
   readonly port: number;
   /** What a client may ask for. */
