@@ -178,15 +178,10 @@ export class Daemon {
 
   private handle(p: Packet): void {
     this.logger.debug(`${p.protocol}: ${p.src} -> ${p.dst}:${p.dport}`);
-    if (p.protocol === 'udp' && this.spaPorts.has(p.dport)) this.handleSpa(p);
+    if (p.protocol === 'udp' && this.gate.ports.has(p.dport)) this.handleSpa(p);
     this.dispatch(this.matcher.handle(p, performance.now()));
     this.schedule();
   }
-
-  private get spaPorts(): Set<number> {
-    return (this.spaPortCache ??= this.gate.ports());
-  }
-  private spaPortCache: Set<number> | undefined;
 
   private handleSpa(p: Packet): void {
     const { verdict, kept } = this.gate.handle({ ...p, payload: p.payload ?? '' }, Date.now());
@@ -294,7 +289,6 @@ export class Daemon {
     this.replay = Daemon.newReplayCache(config);
     this.replay.load(kept, Date.now());
     this.gate = new SpaGate(config.doors, this.replay, this.local);
-    this.spaPortCache = undefined;
     this.logger.verbose(`re-opening log file`);
     this.logger.openFile();
     this.refreshFilter();

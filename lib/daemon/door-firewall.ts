@@ -32,14 +32,15 @@ export class DoorFirewall {
   static async start(config: Config, log: (line: string) => void): Promise<DoorFirewall | undefined> {
     const door = firstOpen(config);
     if (!door) return undefined;
+    const guards = guardsOf(config);
     let fw: DoorFirewall;
     try {
       fw = new DoorFirewall(new GrantTable(await openBackend(log), TABLE), log);
-      await fw.table.install(guardsOf(config));
+      await fw.table.install(guards);
     } catch (err) {
       throw DoorFirewall.configError(config, door, err);
     }
-    log(`firewall: table inet ${TABLE} guards ${guardsOf(config).map((g) => `${g.proto}/${g.port}`).join(', ')}`);
+    log(`firewall: table inet ${TABLE} guards ${guards.map((g) => `${g.proto}/${g.port}`).join(', ')}`);
     return fw;
   }
 

@@ -62,18 +62,16 @@ function isNat(t: number): boolean {
 
 export class SpaGate {
   private local: ReadonlySet<string>;
+  /** UDP ports some SPA door listens on (the doors never change for a gate). */
+  readonly ports: ReadonlySet<number>;
 
   constructor(private readonly doors: readonly Door[], private readonly cache: ReplayCache, localAddresses: Iterable<string> = []) {
     this.local = new Set(localAddresses);
+    this.ports = new Set(doors.flatMap((d) => (d.spa ? [d.spa.port] : [])));
   }
 
   setLocalAddresses(addrs: Iterable<string>): void {
     this.local = new Set(addrs);
-  }
-
-  /** UDP ports some SPA door listens on. */
-  ports(): Set<number> {
-    return new Set(this.doors.flatMap((d) => (d.spa ? [d.spa.port] : [])));
   }
 
   handle(p: SpaPacket, nowMs: number): GateResult {
