@@ -16,7 +16,7 @@ export interface KeyIv { readonly key: Buffer; readonly iv: Buffer }
 /** EVP_BytesToKey(MD5, 1 iteration): D1 = MD5(pw‖salt), Di = MD5(Di-1‖pw‖salt); key = D1‖D2, IV = D3. */
 export function deriveKeyIv(passphrase: Uint8Array, salt: Uint8Array): KeyIv {
   const blocks: Buffer[] = [];
-  let prev = Buffer.alloc(0);
+  let prev: Buffer = Buffer.alloc(0);
   for (let i = 0; i < 3; i++) {
     prev = createHash('md5').update(prev).update(passphrase).update(salt).digest();
     blocks.push(prev);
