@@ -1,66 +1,73 @@
 #!/bin/sh
-# Lay out the installed file tree of Sesame under DESTDIR, for the deb and rpm builds.
-# Usage: stage.sh DESTDIR [UNITDIR]   (UNITDIR defaults to /lib/systemd/system)
-# Needs a built tree: run "npm ci && npm run build" at the repo root first.
+# Lay out Sesame's installed files under DESTDIR from a source tree whose addons are built
+# (packaging/source.sh, then packaging/addons.sh). Used by debian/rules and the RPM spec.
+#   stage.sh TREE DESTDIR [UNITDIR ENVFILE]
+# UNITDIR: where the unit goes (empty: the caller installs it, as debhelper does);
+# ENVFILE: the unit's EnvironmentFile (/etc/default/knockd on Debian, /etc/sysconfig/knockd on RPM).
+# Only what runs ships: compiled JS, the .node files, runtime dependencies; no sources,
+# build files, type declarations, source maps, tests or other platforms' files.
 set -eu
 
-dest=${1:?usage: stage.sh DESTDIR [UNITDIR]}
-unitdir=${2:-/lib/systemd/system}
-root=$(cd "$(dirname "$0")/.." && pwd)
+tree=${1:?usage: stage.sh TREE DESTDIR [UNITDIR ENVFILE]}
+dest=${2:?usage: stage.sh TREE DESTDIR [UNITDIR ENVFILE]}
+unitdir=${3:-}
+envfile=${4:-/etc/default/knockd}
 app=/usr/lib/sesame
 umask 022
 case $dest in /|'') echo "stage.sh: refusing to stage into '$dest'" >&2; exit 1 ;; esac
+[ -f "$tree/dist/cli/knockd.js" ] || { echo "stage.sh: $tree has no dist/" >&2; exit 1; }
 
-[ -d "$root/dist" ] && [ -x "$root/bin/knockd" ] || {
-  echo "stage.sh: $root has no dist/ or bin/knockd; run 'npm ci && npm run build' first" >&2
-  exit 1
-}
-
-rm -rf "$dest"
 mkdir -p "$dest$app" "$dest/usr/sbin" "$dest/usr/bin" "$dest/usr/share/man/man1" \
-  "$dest/etc/default" "$dest$unitdir"
+  "$dest/usr/share/sesame"
+cp -R "$tree/dist" "$tree/node_modules" "$dest$app/"
+cp "$tree/package.json" "$dest$app/"
+find "$dest$app/dist" -name '*.map' -delete
 
-# The app: compiled JS, launchers, package.json (read for --version) and the lock file
-# that "npm ci" needs to install exactly the locked production dependencies.
-cp -R "$root/dist" "$root/bin" "$root/package.json" "$root/package-lock.json" "$dest$app/"
-# Our libnftables binding is a file: dependency; npm ci builds it from this copy (sources only).
-mkdir -p "$dest$app/packages"
-cp -R "$root/packages/nftables-napi" "$dest$app/packages/"
-rm -rf "$dest$app/packages/nftables-napi/build"
-# Install scripts stay enabled: a native addon (libpcap binding) must be built here.
-(cd "$dest$app" && npm ci --omit=dev --prefer-offline --no-audit --no-fund --loglevel=error)
-rm -f "$dest$app/package-lock.json"
-# node-gyp leaves its objects and makefiles next to the addon; only build/Release/*.node is loaded.
-find "$dest$app/node_modules" "$dest$app/packages" -type d -path '*/build/Release' | while read -r rel; do
-  find "$rel/.." -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +
-  find "$rel" -mindepth 1 -maxdepth 1 ! -name '*.node' -exec rm -rf {} +
+nm=$dest$app/node_modules
+# Header-only build inputs of the addons.
+rm -rf "$nm/nan" "$nm/node-addon-api" "$nm/.package-lock.json" "$nm/.bin"
+# Each addon keeps only build/Release/*.node and the JS that loads it.
+for addon in cap unix-dgram nftables-napi; do
+  d=$nm/$addon
+  ls "$d"/build/Release/*.node >/dev/null 2>&1 || { echo "stage.sh: $addon is not built" >&2; exit 1; }
+  find "$d/build" -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +
+  find "$d/build/Release" -mindepth 1 -maxdepth 1 ! -name '*.node' -exec rm -rf {} +
+  rm -rf "$d/src" "$d/deps" "$d/binding.gyp" "$d/test" "$d/appveyor.yml"
 done
-rm -rf "$dest$app/packages/nftables-napi/src" "$dest$app/packages/nftables-napi/binding.gyp"
+# Development and foreign-platform files that npm packages carry.
+find "$nm" \( -name test -o -name tests -o -name .github -o -name example -o -name examples \
+  -o -name benchmark -o -name docs -o -name .nyc_output -o -name coverage \) -type d -prune -exec rm -rf {} +
+find "$nm" -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' \
+  -o -name '*.ts' -o -name '.npmignore' -o -name '.eslintrc*' -o -name '.eslintignore' \
+  -o -name 'eslint.config.*' -o -name '.travis.yml' -o -name 'appveyor.yml' -o -name '.editorconfig' \
+  -o -name '.prettierrc*' -o -name '.jshintrc' -o -name '.nycrc*' -o -name 'tsconfig*.json' \
+  -o -name '*.lib' -o -name '*.dll' -o -name '*.exe' -o -name 'Makefile' -o -name '*.gyp' \
+  -o -name '*.gypi' -o -name '*.cc' -o -name '*.h' -o -name 'rollup.config.*' -o -name '.gitattributes' -o -name '.gitignore' -o -name '*.min.js' \) \
+  -delete
 
-# Small sh launchers: the packaged files do not depend on where npm would put links.
+# Launchers with the distribution's node by full path (sudo and units need no PATH).
 launcher() {
-  printf '#!/bin/sh\nexec %s/bin/%s "$@"\n' "$app" "$2" > "$dest$1"
+  printf '#!/bin/sh\nexec /usr/bin/node %s/dist/cli/%s.js "$@"\n' "$app" "$2" > "$dest$1"
   chmod 0755 "$dest$1"
 }
-manpage() {
-  gzip -9n < "$root/man/$1" > "$dest/usr/share/man/man1/$1.gz"
-}
-
 launcher /usr/sbin/knockd knockd
-manpage knockd.1
-if [ -e "$root/bin/knock" ]; then
-  launcher /usr/bin/knock knock
-  manpage knock.1
-else
-  echo "stage.sh: note: bin/knock does not exist yet; packaging without /usr/bin/knock and knock(1)" >&2
-  rmdir "$dest/usr/bin"
+launcher /usr/bin/knock knock
+for page in knockd.1 knock.1; do
+  gzip -9n < "$tree/man/$page" > "$dest/usr/share/man/man1/$page.gz"
+done
+
+# Samples: the maintainer scripts copy them into /etc only where no file exists, so a
+# knockd user's configuration is never replaced, prompted about or purged (packaging/README.md).
+cp "$tree/etc/knockd.conf" "$dest/usr/share/sesame/knockd.conf"
+cp "$tree/packaging/systemd/knockd.default" "$dest/usr/share/sesame/knockd.default"
+if [ -n "$unitdir" ]; then
+  mkdir -p "$dest$unitdir"
+  sed "s|^EnvironmentFile=.*|EnvironmentFile=-$envfile|" "$tree/packaging/systemd/knockd.service" \
+    > "$dest$unitdir/knockd.service"
 fi
 
-cp "$root/etc/knockd.conf" "$dest/etc/knockd.conf"
-cp "$root/packaging/systemd/knockd.default" "$dest/etc/default/knockd"
-cp "$root/packaging/systemd/knockd.service" "$dest$unitdir/knockd.service"
-
-# Whatever umask or checkout modes were in effect, ship plain modes.
+# Whatever umask or checkout modes were in effect, ship plain modes; addons are not programs.
 find "$dest" -type d -exec chmod 0755 {} +
 find "$dest" -type f ! -perm -u+x -exec chmod 0644 {} +
 find "$dest" -type f -perm -u+x -exec chmod 0755 {} +
+find "$nm" -type f \( -name '*.node' -o -name '*.js' -o -name '*.json' \) -exec chmod 0644 {} +
