@@ -4,6 +4,7 @@
 import { openBackend } from '../firewall/backend.js';
 import { GrantTable } from '../firewall/grants.js';
 import { TABLE } from '../daemon/door-firewall.js';
+import { runningDaemons } from './running-daemons.js';
 
 function fail(err: unknown): number {
   process.stderr.write(`knockd: ${(err as Error).message.split('\n')[0]}\n`);
@@ -28,6 +29,12 @@ export async function showGrants(): Promise<number> {
 }
 
 export async function flushGrants(): Promise<number> {
+  const daemons = runningDaemons();
+  if (daemons.length > 0) {
+    process.stderr.write(`knockd: --flush refused: knockd is running (pid ${daemons.join(', ')}) and would restore ` +
+      `table inet ${TABLE} within a second; stop it first\n`);
+    return 1;
+  }
   try {
     await new GrantTable(await openBackend(), TABLE).flush();
     process.stdout.write(`removed table inet ${TABLE}: no port is guarded or granted by Sesame now\n`);

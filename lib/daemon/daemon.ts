@@ -302,6 +302,7 @@ export class Daemon {
     if (this.timer) clearTimeout(this.timer);
     this.stopWatching?.();
     for (const c of this.captures) c.stop();
+    this.firewall?.stop();
     this.logger.verbose('waiting for child processes...');
     await this.firewall?.idle();
     await this.runner.flush();
@@ -327,6 +328,7 @@ export class Daemon {
     this.logger.log(`error: ${reason}`, { stderr: true });
     this.closing = true;
     for (const c of this.captures) c.stop();
+    this.firewall?.stop();
     await Promise.race([this.runner.flush(), new Promise((r) => setTimeout(r, 5000).unref())]);
     this.state.flush();
   }

@@ -1,13 +1,24 @@
 // Doors with `Open =`: Sesame guards those ports itself in nftables and grants a source by adding
 // a kernel-expiring set element. The kernel owns expiry, so a daemon killed mid-grant leaves
 // nothing open past its timeout; the guard stays while the daemon is down (fail closed).
+// While it runs, a watchdog checks the table every second and puts it back, with the live
+// grants, when an admin's `nft flush ruleset` (what `systemctl restart nftables` runs) or anyone
+// else removed or emptied it: otherwise the guarded ports would be open to everyone.
 
 import { ConfigError } from '../config/errors.js';
 import type { Config, Door, KnockStep } from '../config/types.js';
 import { openBackend } from '../firewall/backend.js';
-import { GrantTable, type Guard } from '../firewall/grants.js';
+import { isNoEntry } from '../firewall/backend.js';
+import { GrantTable, type Grant, type Guard } from '../firewall/grants.js';
+import { LiveGrants } from './live-grants.js';
 
 export const TABLE = 'sesame';
+/** How often the table is checked (ms); the guard is back within about this long. */
+export const WATCH_MS = 1000;
+
+const now = () => performance.now();
+const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0];
+const portsText = (guards: readonly Guard[]) => guards.map((g) => `${g.proto}/${g.port}`).join(', ');
 
 function guardsOf(config: Config): Guard[] {
   const seen = new Set<string>();
@@ -25,8 +36,16 @@ const firstOpen = (config: Config) => config.doors.find((d) => d.open !== undefi
 
 export class DoorFirewall {
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly live = new LiveGrants();
+  private watch: NodeJS.Timeout | undefined;
+  private checking: Promise<void> | undefined;
+  private restoreFailing = false;
 
-  private constructor(private readonly table: GrantTable, private readonly log: (line: string) => void) {}
+  private constructor(
+    private readonly table: GrantTable,
+    private guards: Guard[],
+    private readonly log: (line: string) => void,
+  ) {}
 
   /** Sets up the guard for a config; undefined when no door has `Open`. A failure names the line. */
   static async start(config: Config, log: (line: string) => void): Promise<DoorFirewall | undefined> {
@@ -35,23 +54,56 @@ export class DoorFirewall {
     const guards = guardsOf(config);
     let fw: DoorFirewall;
     try {
-      fw = new DoorFirewall(new GrantTable(await openBackend(log), TABLE), log);
+      fw = new DoorFirewall(new GrantTable(await openBackend(log), TABLE), guards, log);
       await fw.table.install(guards);
     } catch (err) {
       throw DoorFirewall.configError(config, door, err);
     }
-    log(`firewall: table inet ${TABLE} guards ${guards.map((g) => `${g.proto}/${g.port}`).join(', ')}`);
+    log(`firewall: table inet ${TABLE} guards ${portsText(guards)}`);
+    fw.watch = setInterval(() => void fw.check(), WATCH_MS);
+    fw.watch.unref();
     return fw;
   }
 
   private static configError(config: Config, door: Door, err: unknown): ConfigError {
-    const why = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    const why = firstLine(err);
     return new ConfigError(`config: line ${door.openLine}: Open needs nftables, which failed: ${why}`, config.path, door.openLine);
   }
 
   /** SIGHUP: the new config's guarded ports; existing grants stay. */
   async reload(config: Config): Promise<void> {
-    await this.table.install(guardsOf(config));
+    this.guards = guardsOf(config);
+    await this.table.install(this.guards);
+  }
+
+  /**
+   * Puts the table back when it is missing or was changed: the guard first (one atomic batch),
+   * then every live grant with the time it has left. One check at a time; logged.
+   */
+  check(): Promise<void> {
+    this.checking ??= this.checkOnce().finally(() => { this.checking = undefined; });
+    return this.checking;
+  }
+
+  private async checkOnce(): Promise<void> {
+    try {
+      if (await this.table.intact(this.guards)) return;
+      await this.table.install(this.guards);
+      const grants = this.live.remaining(now());
+      await this.table.grant(grants);
+      this.restoreFailing = false;
+      this.log(`firewall: table inet ${TABLE} was removed or changed (nft flush ruleset?); ` +
+        `restored the guard of ${portsText(this.guards)} and ${grants.length} live grant${grants.length === 1 ? '' : 's'}`);
+    } catch (err) {
+      if (!this.restoreFailing) this.log(`firewall: cannot check or restore table inet ${TABLE}: ${firstLine(err)}; retrying every second`);
+      this.restoreFailing = true;
+    }
+  }
+
+  /** Stops the watchdog (shutdown). The table and its grants stay: the kernel expires them. */
+  stop(): void {
+    if (this.watch) clearInterval(this.watch);
+    this.watch = undefined;
   }
 
   /**
@@ -64,12 +116,25 @@ export class DoorFirewall {
     if (ports.length === 0) return Promise.resolve();
     const seconds = Math.max(1, timeout);
     const text = ports.map((p) => `${p.protocol}/${p.port}`).join(',');
-    const p = this.table.grant(ports.map((q) => ({ address: ip, proto: q.protocol, port: q.port, timeout: seconds })))
+    const grants = ports.map((q) => ({ address: ip, proto: q.protocol, port: q.port, timeout: seconds }));
+    const p = this.grantOrRestore(grants)
       .then(() => this.log(`${who}: ${door.name}: firewall: granted ${ip} ${text} for ${seconds}s`))
-      .catch((err: unknown) => this.log(`${who}: ${door.name}: firewall: grant failed: ${(err as Error).message.split('\n')[0]}`))
+      .catch((err: unknown) => this.log(`${who}: ${door.name}: firewall: grant failed: ${firstLine(err)}`))
       .finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);
     return p;
+  }
+
+  /** A grant into a table that vanished restores the table (with the live grants) and retries. */
+  private async grantOrRestore(grants: Grant[]): Promise<void> {
+    try {
+      await this.table.grant(grants);
+    } catch (err) {
+      if (!isNoEntry(err)) throw err;
+      await this.check();
+      await this.table.grant(grants);
+    }
+    this.live.add(grants, now());
   }
 
   /** Resolves when no grant batch is in flight (shutdown waits for them before closing the log). */

@@ -136,3 +136,37 @@ export function parseSetListing(json: string): Grant[] {
   }
   return grants;
 }
+
+/** The chain's listing, to see that its rules are all there (`nft -j list chain`). */
+export function listChainCommand(table: string): string {
+  return `list chain inet ${checkName(table)} ${CHAIN}\n`;
+}
+
+/** The guarded ports' listing (`nft -j list set`). */
+export function listGuardedCommand(table: string): string {
+  return `list set inet ${checkName(table)} ${GUARDED}\n`;
+}
+
+/** The rules installBatch puts in the chain. */
+export const RULE_COUNT = 4;
+
+function nftItems(json: string): Array<Record<string, unknown>> {
+  const doc = JSON.parse(json) as { nftables?: unknown };
+  if (!Array.isArray(doc.nftables)) throw new Error('nft listing: no "nftables" array');
+  return doc.nftables as Array<Record<string, unknown>>;
+}
+
+/** How many rules a chain listing holds. */
+export function countRules(json: string): number {
+  return nftItems(json).filter((item) => item !== null && typeof item === 'object' && 'rule' in item).length;
+}
+
+/** How many elements a set listing holds (0 for an empty set, whose listing has no "elem"). */
+export function countElements(json: string): number {
+  let n = 0;
+  for (const item of nftItems(json)) {
+    const set = item?.['set'] as { elem?: unknown } | undefined;
+    if (set && Array.isArray(set.elem)) n += set.elem.length;
+  }
+  return n;
+}

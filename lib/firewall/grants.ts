@@ -10,7 +10,10 @@
 //       guarded port, source granted (allow4 / allow6): accept
 //       guarded port: drop }
 
-import { ALLOW4, ALLOW6, flushBatch, grantBatch, installBatch, listSetCommand, parseSetListing, type Grant, type Guard } from './commands.js';
+import {
+  ALLOW4, ALLOW6, RULE_COUNT, countElements, countRules, flushBatch, grantBatch, installBatch, listChainCommand,
+  listGuardedCommand, listSetCommand, parseSetListing, type Grant, type Guard,
+} from './commands.js';
 import { checkName } from './validate.js';
 import { isNoEntry, type NftBackend } from './types.js';
 
@@ -46,6 +49,24 @@ export class GrantTable {
     };
     const [v4, v6] = await Promise.all([read(ALLOW4), read(ALLOW6)]);
     return [...v4, ...v6];
+  }
+
+  /**
+   * Whether the guard is in the kernel as install() left it for `guards`: the chain with all its
+   * rules and the guarded set with every port. False when the table, chain or set is gone or was
+   * emptied (`nft flush ruleset`, `nft flush chain`, another program); other errors throw.
+   */
+  async intact(guards: readonly Guard[]): Promise<boolean> {
+    try {
+      const chain = await this.backend.run(listChainCommand(this.table), { json: true });
+      if (countRules(chain) !== RULE_COUNT) return false;
+      const set = await this.backend.run(listGuardedCommand(this.table), { json: true });
+      const want = new Set(guards.map((g) => `${g.proto}/${g.port}`)).size;
+      return countElements(set) === want;
+    } catch (err) {
+      if (isNoEntry(err)) return false;
+      throw err;
+    }
   }
 
   /** Deletes the table and every grant in it; no error if it does not exist. */

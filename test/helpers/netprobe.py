@@ -2,7 +2,8 @@
 """Network probes for firewall tests (run inside a namespace with `ip netns exec`).
 
   netprobe.py serve PORT...          TCP and UDP echo servers on PORT (all addresses, v4 and v6)
-  netprobe.py tcp HOST PORT          exit 0 if a new TCP connection opens and echoes, 1 if not
+  netprobe.py tcp HOST PORT [SRC]    exit 0 if a new TCP connection (from SRC, if given) opens and
+                                     echoes, 1 if not
   netprobe.py udp HOST PORT          exit 0 if a datagram gets its echo back, 1 if not
   netprobe.py hold HOST PORT         connect, print "connected", then echo each stdin line over the
                                      connection and print the reply ("dead" if it stopped working)
@@ -44,9 +45,9 @@ def serve(ports):
     print('serving', flush=True)
     threading.Event().wait()
 
-def tcp_probe(host, port):
+def tcp_probe(host, port, src=None):
     try:
-        s = socket.create_connection((host, port), timeout=TIMEOUT)
+        s = socket.create_connection((host, port), timeout=TIMEOUT, source_address=(src, 0) if src else None)
         s.sendall(b'ping'); ok = s.recv(4) == b'ping'; s.close()
         return 0 if ok else 1
     except OSError:
@@ -72,6 +73,6 @@ def hold(host, port):
 if __name__ == '__main__':
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == 'serve': serve([int(p) for p in args])
-    elif cmd == 'tcp': sys.exit(tcp_probe(args[0], int(args[1])))
+    elif cmd == 'tcp': sys.exit(tcp_probe(args[0], int(args[1]), args[2] if len(args) > 2 else None))
     elif cmd == 'udp': sys.exit(udp_probe(args[0], int(args[1])))
     elif cmd == 'hold': hold(args[0], int(args[1]))
