@@ -184,9 +184,13 @@ export class Daemon {
   }
 
   private handleSpa(p: Packet): void {
-    const { verdict, kept } = this.gate.handle({ ...p, payload: p.payload ?? '' }, Date.now());
+    const handled = this.gate.handle({ ...p, payload: p.payload ?? '' }, Date.now());
+    let verdict = handled.verdict;
     // The digest is on disk before anything is opened: a replay after a crash is still refused.
-    if (kept) this.replayStore.save(this.replay.kept());
+    // If it cannot be written (disk full), nothing is opened: fail closed.
+    if (handled.kept && !this.replayStore.save(this.replay.kept()) && verdict.type === 'granted') {
+      verdict = { type: 'refused', src: p.src, door: verdict.door, reason: 'replay cache not written (disk full?)' };
+    }
     const who = this.knocker(p.src);
     switch (verdict.type) {
       case 'ignored':

@@ -73,12 +73,17 @@ export class ReplayStore {
     return [];
   }
 
-  /** Written before the grant is acted on, so a replay after a crash is still refused. */
-  save(entries: readonly ReplayEntry[]): void {
+  /**
+   * Written before the grant is acted on, so a replay after a crash is still refused. False when
+   * the file could not be written (the old one stays whole): the caller must not grant.
+   */
+  save(entries: readonly ReplayEntry[]): boolean {
     try {
       writeFileAtomic(this.path, JSON.stringify({ version: 1, entries }) + '\n', 0o600);
+      return true;
     } catch (err) {
       this.warn(`warning: cannot write ${this.path}: ${(err as Error).message}`);
+      return false;
     }
   }
 }

@@ -1,7 +1,8 @@
 // Replaces a file atomically: write a temp file in the same directory, fsync it, rename it over
-// the old one, fsync the directory. A crash leaves the old file or the new one, never a mix.
+// the old one, fsync the directory. A crash leaves the old file or the new one, never a mix, and
+// a full disk leaves the old file: a short write throws before anything is renamed.
 
-import { closeSync, fchmodSync, fchownSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, fstatSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -21,7 +22,7 @@ export function writeFileAtomic(path: string, text: string, mode?: number): void
     if (keep) {
       try { fchownSync(fd, keep.uid, keep.gid); } catch { /* not root: keep our own ownership */ }
     }
-    writeSync(fd, text);
+    writeAll(fd, Buffer.from(text, 'utf8'));
     fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
@@ -34,4 +35,15 @@ export function writeFileAtomic(path: string, text: string, mode?: number): void
     const dfd = openSync(dirname(path), 'r');
     try { fsyncSync(dfd); } finally { closeSync(dfd); }
   } catch { /* directory fsync is best effort */ }
+}
+
+/** Writes every byte or throws: writeSync may write less than asked (a disk that fills up). */
+function writeAll(fd: number, buf: Buffer): void {
+  let off = 0;
+  while (off < buf.length) {
+    const n = writeSync(fd, buf, off, buf.length - off);
+    if (n <= 0) throw Object.assign(new Error('ENOSPC: no space left on device, short write'), { code: 'ENOSPC' });
+    off += n;
+  }
+  if (fstatSync(fd).size !== buf.length) throw Object.assign(new Error('EIO: file size differs from what was written'), { code: 'EIO' });
 }
