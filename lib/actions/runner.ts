@@ -14,7 +14,11 @@ export interface PendingStop {
   readonly knocker: string;
   /** The stop command with %IP% already substituted ('' = log the timeout, run nothing). */
   readonly command: string;
-  /** Wall-clock time (ms since the epoch) at which it is due: it must survive a restart. */
+  /**
+   * Wall-clock time (ms since the epoch) at which it is due: for the journal, which must survive
+   * a restart. Timers run on the monotonic clock, so a wall-clock step (NTP, `date -s`) neither
+   * delays nor hastens a stop.
+   */
   readonly dueAt: number;
 }
 
@@ -26,8 +30,10 @@ export interface Timers {
 export interface RunnerOptions {
   readonly log: LogSink;
   readonly shell?: ShellRunner;
-  /** Wall clock in ms. */
+  /** Wall clock in ms (journal times). */
   readonly now?: () => number;
+  /** Monotonic clock in ms (when stops are due). Default: performance.now, or `now` when given. */
+  readonly mono?: () => number;
   readonly timers?: Timers;
   /** Called after every change of the pending list, e.g. to journal it. */
   readonly onPendingChange?: (pending: readonly PendingStop[]) => void;
@@ -52,6 +58,8 @@ const realTimers: Timers = {
 
 interface Entry {
   stop: PendingStop;
+  /** When it is due on the monotonic clock. */
+  due: number;
   /** False while the start command still runs: the countdown starts when it ends. */
   armed: boolean;
   timer: unknown;
@@ -62,6 +70,7 @@ export class CommandRunner {
   private readonly log: LogSink;
   private readonly shell: ShellRunner;
   private readonly now: () => number;
+  private readonly mono: () => number;
   private readonly timers: Timers;
   private readonly onChange: ((p: readonly PendingStop[]) => void) | undefined;
   private readonly entries = new Set<Entry>();
@@ -71,6 +80,7 @@ export class CommandRunner {
     this.log = opts.log;
     this.shell = opts.shell ?? runShell;
     this.now = opts.now ?? Date.now;
+    this.mono = opts.mono ?? opts.now ?? (() => performance.now());
     this.timers = opts.timers ?? realTimers;
     this.onChange = opts.onPendingChange;
   }
@@ -90,7 +100,7 @@ export class CommandRunner {
       // Journalled before the start command runs, so a crash in between still closes the door.
       entry = {
         stop: { door: req.door.name, knocker: req.knocker ?? req.ip, command: stopCmd, dueAt: this.now() + cmdTimeoutMs },
-        armed: false, timer: undefined, running: false,
+        due: this.mono() + cmdTimeoutMs, armed: false, timer: undefined, running: false,
       };
       this.entries.add(entry);
       this.changed();
@@ -98,6 +108,7 @@ export class CommandRunner {
     const done = this.run(req.door.name, startCmd).then(() => {
       if (!entry || !this.entries.has(entry) || entry.running) return;
       entry.stop = { ...entry.stop, dueAt: this.now() + cmdTimeoutMs };
+      entry.due = this.mono() + cmdTimeoutMs;
       this.arm(entry);
       this.changed();
     });
@@ -111,8 +122,11 @@ export class CommandRunner {
 
   /** Takes over stops from a journal: the overdue ones run now, the rest on time. */
   restore(stops: readonly PendingStop[]): void {
+    // The journal has wall times; here is the only moment they are compared with the wall clock.
+    const wall = this.now();
+    const mono = this.mono();
     for (const stop of stops) {
-      const entry: Entry = { stop, armed: false, timer: undefined, running: false };
+      const entry: Entry = { stop, due: mono + (stop.dueAt - wall), armed: false, timer: undefined, running: false };
       this.entries.add(entry);
       this.arm(entry);
     }
@@ -140,11 +154,11 @@ export class CommandRunner {
 
   private arm(entry: Entry): void {
     entry.armed = true;
-    const wait = entry.stop.dueAt - this.now();
+    const wait = entry.due - this.mono();
     if (wait <= 0) { this.fire(entry); return; }
     entry.timer = this.timers.set(() => {
       entry.timer = undefined;
-      if (entry.stop.dueAt - this.now() > 0) this.arm(entry); // chained long wait
+      if (entry.due - this.mono() > 0) this.arm(entry); // chained long wait
       else this.fire(entry);
     }, Math.min(wait, MAX_TIMER_MS));
   }

@@ -200,3 +200,40 @@ t.test('%IP% substitution only accepts IP literals', async (t) => {
     t.throws(() => substituteIP('x %IP%', bad), TypeError, JSON.stringify(bad));
   }
 });
+
+t.test('a wall-clock step does not move stops: they run on the monotonic clock (reliability 5)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sesame-step-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const out = join(dir, 'out');
+  const cfg = config(`[d]\nsequence = 1\ncommand = true\ncmd_timeout = 3\nstop_command = echo STOP >> ${out}\n`);
+  const mono = new FakeClock();
+  let wall = 1_700_000_000_000;
+  const changes: PendingStop[][] = [];
+  const runner = new CommandRunner({
+    log: { log: () => {} }, now: () => wall, mono: () => mono.now, timers: mono,
+    onPendingChange: (p) => changes.push([...p]),
+  });
+  t.teardown(() => runner.dispose());
+  runner.open({ door: cfg.doors[0]!, ip: '10.77.0.2', family: 4 });
+  await runner.idle();
+  t.equal(runner.pending()[0]!.dueAt, wall + 3000, 'the journal keeps wall time');
+  wall -= 3_600_000; // date -s: one hour back
+  mono.advance(2999);
+  await runner.idle();
+  t.notOk(existsSync(out), 'not before its 3 s');
+  mono.advance(1);
+  await runner.idle();
+  t.equal(readFileSync(out, 'utf8'), 'STOP\n', 'on time after 3 s, not 3603 s');
+
+  // Restored from a journal across a step forward: due 5 s after the wall time it was written.
+  const r2 = new CommandRunner({ log: { log: () => {} }, now: () => wall, mono: () => mono.now, timers: mono });
+  t.teardown(() => r2.dispose());
+  r2.restore([{ door: 'd', knocker: 'k', command: `echo LATER >> ${out}`, dueAt: wall + 5000 }]);
+  wall += 3_600_000; // the clock jumps forward an hour after the restore
+  mono.advance(4999);
+  await r2.idle();
+  t.equal(readFileSync(out, 'utf8'), 'STOP\n', 'a forward step does not make it overdue');
+  mono.advance(1);
+  await r2.idle();
+  t.equal(readFileSync(out, 'utf8'), 'STOP\nLATER\n');
+});
