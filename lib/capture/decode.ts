@@ -12,7 +12,8 @@ export type DropReason =
   | 'not-ip'       // another ethertype (ARP, VLAN-tagged, ...)
   | 'bad-ip'       // version or header length makes no sense
   | 'fragment'     // a non-first fragment has no transport header
-  | 'other-proto'; // not TCP or UDP (ICMP, ...)
+  | 'other-proto'  // not TCP or UDP (ICMP, ...)
+  | 'mapped-src';  // IPv6 from an IPv4-mapped source (::ffff:a.b.c.d): spoofed, never a real host
 
 export type Decoded = Packet | DropReason;
 
@@ -74,9 +75,17 @@ function decodeIPv4(buf: Uint8Array, off: number, len: number): Decoded {
   return transport(buf, off + ihl, len, proto, src, dst, 4);
 }
 
+function isV4Mapped(buf: Uint8Array, at: number): boolean {
+  for (let i = 0; i < 10; i++) if (buf[at + i] !== 0) return false;
+  return buf[at + 10] === 0xff && buf[at + 11] === 0xff;
+}
+
 function decodeIPv6(buf: Uint8Array, off: number, len: number): Decoded {
   if (len < off + 40) return 'truncated';
   let next = buf[off + 6]!;
+  // Nodes never send IPv4-mapped sources on the wire (RFC 4291 2.5.5.2); granting one would open
+  // the IPv4 address while commands saw an IPv6 one.
+  if (isV4Mapped(buf, off + 8)) return 'mapped-src';
   const src = formatIPv6(buf.subarray(off + 8, off + 24));
   const dst = formatIPv6(buf.subarray(off + 24, off + 40));
   let p = off + 40;

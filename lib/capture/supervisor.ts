@@ -50,7 +50,10 @@ export class CaptureSupervisor {
     if (this.retry) clearTimeout(this.retry);
     const c = this.child;
     this.child = undefined;
-    if (c && c.exitCode === null) { c.disconnect?.(); c.kill('SIGTERM'); }
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    // The channel may already be closed (the child is ending): disconnect() would throw.
+    if (c.connected) { try { c.disconnect(); } catch { /* closed meanwhile */ } }
+    c.kill('SIGKILL'); // it ignores SIGTERM (see worker.ts) and holds nothing to save
   }
 
   get link(): string { return this.linkType; }

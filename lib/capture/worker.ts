@@ -71,3 +71,7 @@ process.on('message', (m: ToWorker) => {
 });
 // The daemon went away: so do we.
 process.on('disconnect', () => process.exit(0));
+// Ctrl-C or systemd's stop reach the whole process group: the daemon decides when capture ends
+// (it disconnects), so its shutdown is not raced by a "capture stopped" notice.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => {});

@@ -49,6 +49,7 @@ export class Daemon {
   private draining = false;
   private evictionsLogged = 0;
   private closing = false;
+  private stopping: Promise<void> | undefined;
 
   private constructor(private readonly args: KnockdArgs, config: Config) {
     this.config = config;
@@ -300,8 +301,13 @@ export class Daemon {
   }
 
   /** SIGTERM/SIGINT: every pending stop command runs before exit; nothing stays open. */
-  async shutdown(): Promise<void> {
-    if (this.closing) return;
+  shutdown(): Promise<void> {
+    // A second signal waits for the same shutdown: it must not exit before the stop commands ran.
+    this.stopping ??= this.shutdownOnce();
+    return this.stopping;
+  }
+
+  private async shutdownOnce(): Promise<void> {
     this.closing = true;
     if (this.timer) clearTimeout(this.timer);
     this.stopWatching?.();

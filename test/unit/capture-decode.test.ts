@@ -115,3 +115,16 @@ t.test('fuzz: 200,000 random and mutated frames never throw', async (t) => {
   }
   t.ok(packets > 0, `${packets} mutated frames still decoded`);
 });
+
+t.test('an IPv4-mapped IPv6 source is dropped, not granted as IPv4 (reliability 10)', async (t) => {
+  const mapped = (src: number[]) => {
+    const b = v6(6, tcpHdr(7000, 2));
+    b.splice(8, 16, ...src);
+    return b;
+  };
+  t.equal(dec('ethernet', eth(0x86dd, mapped([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 99, 0, 6]))), 'mapped-src');
+  t.equal(dec('raw', mapped([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1])), 'mapped-src');
+  t.match(dec('raw', mapped([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10, 99, 0, 6])), { family: 6, src: '::a63:6' }, 'IPv4-compatible (deprecated) is not mapped');
+  t.match(dec('raw', mapped([0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0xff, 10, 99, 0, 6])), { family: 6 }, 'one bit off is a plain IPv6 source');
+  t.match(dec('raw', mapped([0x20, 0x01, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 99, 0, 6])), { family: 6 });
+});
