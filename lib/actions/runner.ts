@@ -49,7 +49,7 @@ export interface OpenRequest {
   readonly spa?: SpaVars;
 }
 
-const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout's limit; longer waits are chained
+export const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout's limit; longer waits are chained
 
 const realTimers: Timers = {
   set: (fn, ms) => { const t = setTimeout(fn, ms); t.unref?.(); return t; },

@@ -8,7 +8,7 @@ import { DEFAULTS, type Config } from '../config/types.js';
 import { Matcher } from '../matcher/matcher.js';
 import type { MatchEvent, Packet } from '../matcher/types.js';
 import { OneTimeDoors } from '../onetime/doors.js';
-import { CommandRunner } from '../actions/runner.js';
+import { CommandRunner, MAX_TIMER_MS } from '../actions/runner.js';
 import { Logger } from '../log/logger.js';
 import { logMsg } from '../log/messages.js';
 import { buildFilter } from '../capture/filter.js';
@@ -254,7 +254,11 @@ export class Daemon {
     if (sequencesChanged) this.refreshFilter();
   }
 
-  /** Ruling 2: a timer reports an expired attempt without waiting for the next packet. */
+  /**
+   * Ruling 2: a timer reports an expired attempt without waiting for the next packet. A deadline
+   * past setTimeout's limit (Seq_Timeout over 24.8 days) is reached by waking up once at the limit
+   * (Node would otherwise fire after 1 ms, again and again).
+   */
   private schedule(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
@@ -264,7 +268,7 @@ export class Daemon {
       this.timer = undefined;
       this.dispatch(this.matcher.expire(performance.now()));
       this.schedule();
-    }, Math.max(0, Math.ceil(next - performance.now())));
+    }, Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil(next - performance.now()))));
   }
 
   /** SIGHUP: re-read the config; a broken file is logged and the running config stays. */
