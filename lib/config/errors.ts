@@ -59,6 +59,8 @@ export function strerror(err: unknown): string {
     case 'EROFS': return 'Read-only file system';
     case 'ELOOP': return 'Too many levels of symbolic links';
     case 'EPERM': return 'Operation not permitted';
+    case 'EFBIG':
+    case 'EINVAL': return err instanceof Error ? err.message : String(err);
     default: return err instanceof Error ? err.message : String(err);
   }
 }

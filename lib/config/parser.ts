@@ -2,7 +2,7 @@
 // '#' starts a line; values keep ';', '#', quotes and '='; keys are case-insensitive, `[options]`
 // is not. The result is a deeply frozen Config; the first error throws a ConfigError.
 
-import { readFileSync, accessSync, constants as fsc } from 'node:fs';
+import { accessSync, constants as fsc } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError, msg, strerror } from './errors.js';
 import { DOOR_KEY_INDEX, OPTION_KEY_INDEX, type DoorDraft, type KeyContext, type OptionsDraft } from './keys.js';
@@ -10,6 +10,7 @@ import { logicalLines, trimC, upperC } from './lines.js';
 import { DEFAULTS, deepFreeze, type Config, type Door } from './types.js';
 import { nextOneTimeSequence } from '../onetime/scan.js';
 import { finishSpa } from './spa-keys.js';
+import { MAX_CONFIG_BYTES, readBoundedFile } from '../fs/bounded-read.js';
 
 /** The file access the parser needs, so tests and the daemon can supply their own. */
 export interface ConfigIO {
@@ -19,7 +20,8 @@ export interface ConfigIO {
 }
 
 export const nodeIO: ConfigIO = {
-  readFile: (path) => readFileSync(path),
+  // Never blocks on a FIFO, never reads more than a config can sensibly be.
+  readFile: (path) => readBoundedFile(path, MAX_CONFIG_BYTES),
   checkRewritable(path) {
     accessSync(path, fsc.R_OK | fsc.W_OK);
     accessSync(dirname(path), fsc.W_OK | fsc.X_OK);

@@ -1,7 +1,7 @@
 // winston transports that write knockd's formats. The file transport appends with a synchronous
 // write per line (knockd fflush()es every line), so nothing is lost when the daemon is killed.
 
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs';
 import Transport from 'winston-transport';
 import { fileLine } from './format.js';
 
@@ -16,10 +16,19 @@ function text(info: Info): string {
 export class KnockdFileTransport extends Transport {
   private fd: number | undefined;
 
-  /** Throws (ENOENT, EACCES, ...) when the file cannot be opened for appending. */
+  /**
+   * Throws (ENOENT, EACCES, ...) when the file cannot be opened for appending. Opened
+   * non-blocking and checked: a FIFO (or socket) would block the daemon on every line.
+   */
   constructor(readonly path: string) {
     super();
-    this.fd = openSync(path, 'a', 0o640);
+    const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK | constants.O_NOCTTY, 0o640);
+    const st = fstatSync(fd);
+    if (!st.isFile() && !st.isCharacterDevice()) {
+      closeSync(fd);
+      throw Object.assign(new Error(`${st.isFIFO() ? 'a FIFO' : 'not a regular file'}, not a log file`), { code: 'EINVAL' });
+    }
+    this.fd = fd;
   }
 
   override log(info: Info, next: () => void): void {

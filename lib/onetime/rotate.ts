@@ -1,7 +1,7 @@
 // Marks a used one-time sequence and finds the next one. The file is rewritten atomically, keeping
 // its mode and owner: '#' is put in front of the used line and no byte is overwritten.
 
-import { readFileSync } from 'node:fs';
+import { MAX_CONFIG_BYTES, readBoundedFile } from '../fs/bounded-read.js';
 import type { KnockStep } from '../config/types.js';
 import { formatSequence, parseSequence } from '../config/sequence.js';
 import { trimC } from '../config/lines.js';
@@ -31,7 +31,7 @@ function findUsedLine(door: string, text: string, hint: number, steps: readonly 
 export function rotateOneTime(door: string, path: string, usedLine: number, used: readonly KnockStep[]): RotateResult {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readBoundedFile(path, MAX_CONFIG_BYTES).toString('utf8');
     const line = findUsedLine(door, text, usedLine, used);
     if (line !== undefined) {
       text = markLineUsed(text, line);
