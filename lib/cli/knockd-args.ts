@@ -7,6 +7,8 @@ import { expandShortGroups } from './short-groups.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../matcher/matcher.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/sesame';
+/** An instance name becomes part of an nft table name and a directory name. */
+const INSTANCE_NAME = /^[A-Za-z0-9_-]{1,32}$/;
 
 export interface KnockdArgs {
   readonly config: string;
@@ -26,6 +28,8 @@ export interface KnockdArgs {
   readonly flush: boolean;
   /** Where pending stop commands are journalled (Sesame). */
   readonly stateDir: string;
+  /** Names a second instance: its own nftables table and default state directory (Sesame). */
+  readonly instance: string | undefined;
   /** Cap on live knock attempts (Sesame). */
   readonly maxAttempts: number;
 }
@@ -75,6 +79,7 @@ export function parseKnockdArgs(argv: readonly string[], prog = 'knockd'): ArgsR
     .option('flush', { type: 'boolean' })
     .option('state-dir', { type: 'string', requiresArg: true })
     .option('max-attempts', { type: 'number', requiresArg: true })
+    .option('instance', { type: 'string', requiresArg: true })
     .strictOptions()
     .exitProcess(false)
     .fail((m) => { failure = m; })
@@ -85,6 +90,10 @@ export function parseKnockdArgs(argv: readonly string[], prog = 'knockd'): ArgsR
   if (parsed['V']) return { kind: 'version' };
   const max = maxAttempts(parsed['max-attempts']);
   if (!Number.isInteger(max) || max < 1) return { kind: 'bad', message: `${prog}: --max-attempts needs a positive whole number` };
+  const instance = last(parsed['instance']);
+  if (instance !== undefined && !INSTANCE_NAME.test(instance)) {
+    return { kind: 'bad', message: `${prog}: --instance needs a name of 1 to 32 letters, digits, '_' or '-'` };
+  }
   const bool = (k: string) => Boolean(Array.isArray(parsed[k]) ? (parsed[k] as unknown[]).at(-1) : parsed[k]);
   return {
     kind: 'run',
@@ -101,7 +110,8 @@ export function parseKnockdArgs(argv: readonly string[], prog = 'knockd'): ArgsR
       check: bool('check'),
       status: bool('status'),
       flush: bool('flush'),
-      stateDir: last(parsed['state-dir']) ?? DEFAULT_STATE_DIR,
+      stateDir: last(parsed['state-dir']) ?? (instance === undefined ? DEFAULT_STATE_DIR : `${DEFAULT_STATE_DIR}/${instance}`),
+      instance,
       maxAttempts: max,
     },
   };
@@ -110,7 +120,7 @@ export function parseKnockdArgs(argv: readonly string[], prog = 'knockd'): ArgsR
 const SHORT_WITH_ARG = new Set(['i', 'c', 'p', 'g']);
 const SHORT_FLAGS = new Set(['d', 'D', 'l', 'v', '4', 'V', 'h']);
 const LONG = new Set(['interface', 'config', 'pidfile', 'logfile', 'daemon', 'debug', 'lookup', 'verbose',
-  'only-ip-v4', 'version', 'help', 'check', 'status', 'flush', 'state-dir', 'max-attempts']);
+  'only-ip-v4', 'version', 'help', 'check', 'status', 'flush', 'state-dir', 'max-attempts', 'instance']);
 
 function maxAttempts(v: unknown): number {
   const n = Number(Array.isArray(v) ? v.at(-1) : v);
@@ -125,7 +135,7 @@ function getoptMessage(argv: readonly string[], prog: string): string | undefine
     if (a.startsWith('--')) {
       const name = a.slice(2).split('=')[0]!;
       if (!LONG.has(name)) return `${prog}: unrecognized option '${a}'`;
-      if (['interface', 'config', 'pidfile', 'logfile', 'state-dir', 'max-attempts'].includes(name) && !a.includes('=') && i + 1 >= argv.length) {
+      if (['interface', 'config', 'pidfile', 'logfile', 'state-dir', 'max-attempts', 'instance'].includes(name) && !a.includes('=') && i + 1 >= argv.length) {
         return `${prog}: option '--${name}' requires an argument`;
       }
     } else if (a.startsWith('-') && a.length > 1) {

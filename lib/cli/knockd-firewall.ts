@@ -1,19 +1,19 @@
-// `knockd --status` and `knockd --flush`: read or remove Sesame's nftables table directly from the
-// kernel, whether or not a daemon runs.
+// `knockd --status` and `knockd --flush`: read or remove an instance's nftables table directly
+// from the kernel (`inet sesame`, or `inet sesame_NAME` with --instance NAME).
 
 import { openBackend } from '../firewall/backend.js';
 import { GrantTable } from '../firewall/grants.js';
-import { TABLE } from '../daemon/door-firewall.js';
-import { runningDaemons } from './running-daemons.js';
+import { lockHolder, tableLockPath, tableName } from '../daemon/instance-lock.js';
 
 function fail(err: unknown): number {
   process.stderr.write(`knockd: ${(err as Error).message.split('\n')[0]}\n`);
   return 1;
 }
 
-export async function showGrants(): Promise<number> {
+/** Lists live grants; works whether or not a daemon runs. */
+export async function showGrants(instance: string | undefined): Promise<number> {
   try {
-    const grants = await new GrantTable(await openBackend(), TABLE).list();
+    const grants = await new GrantTable(await openBackend(), tableName(instance)).list();
     if (grants.length === 0) {
       process.stdout.write('no live grants\n');
       return 0;
@@ -28,16 +28,22 @@ export async function showGrants(): Promise<number> {
   }
 }
 
-export async function flushGrants(): Promise<number> {
-  const daemons = runningDaemons();
-  if (daemons.length > 0) {
-    process.stderr.write(`knockd: --flush refused: knockd is running (pid ${daemons.join(', ')}) and would restore ` +
-      `table inet ${TABLE} within a second; stop it first\n`);
+/**
+ * Removes the table. Refused while the instance's daemon runs in this network namespace: it
+ * would put the table back within a second, and a flush that seems to work but does not is worse
+ * than a clear refusal.
+ */
+export async function flushGrants(instance: string | undefined): Promise<number> {
+  const table = tableName(instance);
+  const holder = lockHolder(tableLockPath(table));
+  if (holder !== undefined) {
+    process.stderr.write(`knockd: --flush refused: knockd is running (pid ${holder}) and would restore ` +
+      `table inet ${table} within a second; stop it first\n`);
     return 1;
   }
   try {
-    await new GrantTable(await openBackend(), TABLE).flush();
-    process.stdout.write(`removed table inet ${TABLE}: no port is guarded or granted by Sesame now\n`);
+    await new GrantTable(await openBackend(), table).flush();
+    process.stdout.write(`removed table inet ${table}: no port is guarded or granted by Sesame now\n`);
     return 0;
   } catch (err) {
     return fail(err);

@@ -31,8 +31,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
   }
   const args = r.args;
-  if (args.status) return showGrants();
-  if (args.flush) return flushGrants();
+  if (args.status) return showGrants(args.instance);
+  if (args.flush) return flushGrants(args.instance);
   if (args.check) {
     let config;
     try {

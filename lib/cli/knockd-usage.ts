@@ -18,6 +18,7 @@ options:
       --flush            remove Sesame's firewall table (guards and grants) and exit
       --state-dir <dir>  where pending stop commands are kept (default /var/lib/sesame)
       --max-attempts <n> most knock attempts tracked at once (default 65536)
+      --instance <name>  a second daemon: own table inet sesame_<name>, own state directory
 
 `;
 

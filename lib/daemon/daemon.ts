@@ -19,6 +19,7 @@ import { SpaGate } from '../spa/gate.js';
 import { ReplayCache } from '../spa/replay.js';
 import { LogRateLimit } from '../log/rate-limit.js';
 import { DoorFirewall } from './door-firewall.js';
+import { lockInstance, tableName } from './instance-lock.js';
 import { Resolver } from './resolver.js';
 import type { KnockdArgs } from '../cli/knockd-args.js';
 
@@ -50,6 +51,8 @@ export class Daemon {
   private evictionsLogged = 0;
   private closing = false;
   private stopping: Promise<void> | undefined;
+  /** Releases the instance's locks (state directory, table). */
+  private unlock: () => void = () => {};
 
   private constructor(private readonly args: KnockdArgs, config: Config) {
     this.config = config;
@@ -82,9 +85,21 @@ export class Daemon {
   static async start(args: KnockdArgs): Promise<Daemon> {
     const config = loadConfig(args.config);
     const d = new Daemon(args, config);
+    const table = tableName(args.instance);
+    try {
+      d.unlock = lockInstance(args.stateDir, table,
+        args.instance === undefined ? 'give this one its own --instance NAME' : 'stop it, or choose another --instance');
+    } catch (err) {
+      throw new StartError((err as Error).message);
+    }
     for (const w of config.warnings) d.logger.log(`warning: ${w}`, { stderr: true });
     // The guard goes up before anything listens, so no knock can be granted into a missing table.
-    d.firewall = await DoorFirewall.start(config, (m) => d.logger.log(m));
+    try {
+      d.firewall = await DoorFirewall.start(config, (m) => d.logger.log(m), table);
+    } catch (err) {
+      d.unlock();
+      throw err;
+    }
     await d.openCaptures();
     // Stops journalled by a previous run that was killed: overdue ones run now.
     d.runner.restore(d.state.load());
@@ -323,6 +338,7 @@ export class Daemon {
     this.state.flush();
     this.logger.verbose('closing...');
     this.logger.log(logMsg.shuttingDown());
+    this.unlock();
     await new Promise((r) => setImmediate(r)); // let the log transports drain
     this.logger.close();
   }
@@ -345,5 +361,6 @@ export class Daemon {
     this.firewall?.stop();
     await Promise.race([this.runner.flush(), new Promise((r) => setTimeout(r, 5000).unref())]);
     this.state.flush();
+    this.unlock();
   }
 }

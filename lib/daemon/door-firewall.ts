@@ -12,7 +12,6 @@ import { isNoEntry } from '../firewall/backend.js';
 import { GrantTable, type Grant, type Guard } from '../firewall/grants.js';
 import { LiveGrants } from './live-grants.js';
 
-export const TABLE = 'sesame';
 /** How often the table is checked (ms); the guard is back within about this long. */
 export const WATCH_MS = 1000;
 
@@ -43,23 +42,24 @@ export class DoorFirewall {
 
   private constructor(
     private readonly table: GrantTable,
+    private readonly tableName: string,
     private guards: Guard[],
     private readonly log: (line: string) => void,
   ) {}
 
   /** Sets up the guard for a config; undefined when no door has `Open`. A failure names the line. */
-  static async start(config: Config, log: (line: string) => void): Promise<DoorFirewall | undefined> {
+  static async start(config: Config, log: (line: string) => void, tableName: string): Promise<DoorFirewall | undefined> {
     const door = firstOpen(config);
     if (!door) return undefined;
     const guards = guardsOf(config);
     let fw: DoorFirewall;
     try {
-      fw = new DoorFirewall(new GrantTable(await openBackend(log), TABLE), guards, log);
+      fw = new DoorFirewall(new GrantTable(await openBackend(log), tableName), tableName, guards, log);
       await fw.table.install(guards);
     } catch (err) {
       throw DoorFirewall.configError(config, door, err);
     }
-    log(`firewall: table inet ${TABLE} guards ${portsText(guards)}`);
+    log(`firewall: table inet ${tableName} guards ${portsText(guards)}`);
     fw.watch = setInterval(() => void fw.check(), WATCH_MS);
     fw.watch.unref();
     return fw;
@@ -92,10 +92,10 @@ export class DoorFirewall {
       const grants = this.live.remaining(now());
       await this.table.grant(grants);
       this.restoreFailing = false;
-      this.log(`firewall: table inet ${TABLE} was removed or changed (nft flush ruleset?); ` +
+      this.log(`firewall: table inet ${this.tableName} was removed or changed (nft flush ruleset?); ` +
         `restored the guard of ${portsText(this.guards)} and ${grants.length} live grant${grants.length === 1 ? '' : 's'}`);
     } catch (err) {
-      if (!this.restoreFailing) this.log(`firewall: cannot check or restore table inet ${TABLE}: ${firstLine(err)}; retrying every second`);
+      if (!this.restoreFailing) this.log(`firewall: cannot check or restore table inet ${this.tableName}: ${firstLine(err)}; retrying every second`);
       this.restoreFailing = true;
     }
   }

@@ -5,7 +5,7 @@
 import t from 'tap';
 import { LiveGrants } from '../../lib/daemon/live-grants.js';
 import { countElements, countRules, RULE_COUNT, installBatch } from '../../lib/firewall/commands.js';
-import { isDaemonCommand } from '../../lib/cli/running-daemons.js';
+import { isDaemonCommand } from '../../lib/daemon/instance-lock.js';
 
 const g = (address: string, port: number, timeout: number) => ({ address, proto: 'tcp' as const, port, timeout });
 

@@ -1,0 +1,77 @@
+// A second knockd on the same host (reliability issue, defect 2): it used to install the same
+// `inet sesame` table and flush the guarded set down to its own ports (the first one's ports open
+// to all, also after the second stopped), and to share the state directory (running the first
+// one's pending stops early). Now an instance is a state directory and a table, each locked: a
+// second daemon that would share either refuses with a clear message; with --instance NAME it
+// runs beside the first with its own table (`inet sesame_NAME`) and state.
+
+import t from 'tap';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { Lab, ROOT, SESAME, logLines, readIf, sleep, waitFor, type Daemon } from '../helpers/lab.js';
+
+t.setTimeout(120_000);
+const lab = new Lab(27, 'in');
+if (process.getuid?.() !== 0) t.fail('end-to-end tests need root (network namespaces)');
+else lab.up();
+const PROBE = join(ROOT, 'test/helpers/netprobe.py');
+const children: ChildProcess[] = [];
+t.teardown(() => { for (const c of children) c.kill('SIGKILL'); lab.cleanup(); });
+
+const conf = (name: string, seq: string, port: number) => {
+  const log = lab.file(`${name}.log`);
+  return { log, path: lab.file(`${name}.conf`, `[options]\n\tLogFile = ${log}\n\tInterface = ${lab.sif}\n` +
+    `[${name}]\n\tsequence = ${seq}\n\tOpen = tcp/${port}\n\tCmd_Timeout = 30\n`) };
+};
+const a = conf('first', '7000,8000', 2222);
+const b = conf('second', '7100,8100', 3333);
+const stateA = lab.file('stateA');
+const stateB = lab.file('stateB');
+const probe = (port: number) => lab.exec(lab.cli, ['sh', '-c', `python3 ${PROBE} tcp ${lab.server4} ${port} && echo open || echo closed`]).trim();
+const nft = (...args: string[]) => lab.exec(lab.srv, ['nft', ...args], true);
+const knockd = (args: string[]) => {
+  const r = spawnSync('timeout', ['15', 'ip', 'netns', 'exec', lab.srv, SESAME, ...args], { encoding: 'utf8' });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+};
+let first: Daemon;
+
+t.before(async () => {
+  children.push(spawn('ip', ['netns', 'exec', lab.srv, 'python3', PROBE, 'serve', '2222', '3333'], { stdio: 'ignore' }));
+  await sleep(300);
+  first = await lab.start(SESAME, ['-c', a.path, '--state-dir', stateA], a.log);
+});
+
+t.test('a second daemon sharing the state directory or the table refuses, naming the first', async (t) => {
+  let r = knockd(['-c', b.path, '--state-dir', stateA]);
+  t.equal(r.code, 1);
+  t.match(r.out, `state directory ${stateA} is in use by knockd (pid ${first.proc.pid}); give this one its own --instance NAME`);
+  r = knockd(['-c', b.path, '--state-dir', stateB]);
+  t.equal(r.code, 1);
+  t.match(r.out, `table inet sesame is in use by knockd (pid ${first.proc.pid}) in this network namespace`);
+  t.match(nft('list', 'set', 'inet', 'sesame', 'guarded'), /tcp \. 2222/, "the first one's guard is untouched");
+  t.equal(probe(2222), 'closed', 'and its port still guarded');
+});
+
+t.test('--instance NAME runs beside it with its own table and state; neither touches the other', async (t) => {
+  const second = await lab.start(SESAME, ['-c', b.path, '--instance', 'second', '--state-dir', stateB], b.log);
+  t.match(nft('list', 'set', 'inet', 'sesame_second', 'guarded'), /tcp \. 3333/, 'its own table');
+  t.match(nft('list', 'set', 'inet', 'sesame', 'guarded'), /tcp \. 2222/, 'the first table keeps its port');
+  t.equal(probe(2222), 'closed');
+  t.equal(probe(3333), 'closed');
+  let from = logLines(readIf(b.log)).length;
+  lab.knock([lab.server4, '7100', '8100']);
+  t.ok(await waitFor(() => logLines(readIf(b.log)).slice(from).some((l) => l.includes('firewall: granted')), 5000));
+  t.equal(probe(3333), 'open', 'the second opens its port');
+  t.equal(probe(2222), 'closed', 'not the first one\'s');
+  t.match(knockd(['--status', '--instance', 'second']).out, new RegExp(`${lab.client4.replaceAll('.', '\\.')} tcp/3333`));
+  t.equal(knockd(['--status']).out, 'no live grants\n', 'the first instance has none');
+  t.match(knockd(['--flush', '--instance', 'second']).out, `--flush refused: knockd is running (pid ${second.proc.pid})`);
+  t.equal(await lab.stop(second), 15);
+  t.equal(probe(2222), 'closed', "the first one's port stays guarded after the second stopped");
+  from = logLines(readIf(a.log)).length;
+  lab.knock([lab.server4, '7000', '8000']);
+  t.ok(await waitFor(() => logLines(readIf(a.log)).slice(from).some((l) => l.includes('firewall: granted')), 5000));
+  t.equal(probe(2222), 'open', 'the first still works');
+  t.match(knockd(['--flush', '--instance', 'second']).out, 'removed table inet sesame_second', 'the stopped instance flushes');
+  t.equal(await lab.stop(first), 15);
+});
