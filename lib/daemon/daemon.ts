@@ -21,12 +21,12 @@ import { LogRateLimit } from '../log/rate-limit.js';
 import { DoorFirewall } from './door-firewall.js';
 import { lockInstance, tableName } from './instance-lock.js';
 import { Resolver } from './resolver.js';
+import { LookupQueue } from './lookup-queue.js';
 import type { KnockdArgs } from '../cli/knockd-args.js';
 
 /** A start-up failure: one line for the user, exit status 1. */
 export class StartError extends Error {}
 
-const MAX_QUEUE = 10_000; // packets waiting for -l name lookups
 
 export class Daemon {
   private config: Config;
@@ -46,8 +46,7 @@ export class Daemon {
   private local: string[];
   private timer: NodeJS.Timeout | undefined;
   private stopWatching: (() => void) | undefined;
-  private queue: Packet[] = [];
-  private draining = false;
+  private readonly lookups: LookupQueue | undefined;
   private evictionsLogged = 0;
   private closing = false;
   private stopping: Promise<void> | undefined;
@@ -66,6 +65,7 @@ export class Daemon {
     this.state = new StateStore(args.stateDir, (m) => this.logger.log(m, { stderr: true }));
     this.runner = new CommandRunner({ log: this.logger, onPendingChange: (p) => this.state.save(p) });
     this.resolver = args.lookup ? new Resolver() : undefined;
+    this.lookups = this.resolver ? new LookupQueue(this.resolver, (p, at) => { if (!this.closing) this.handle(p, at); }) : undefined;
     this.local = localAddresses(this.interfaces, args.onlyIPv4);
     this.matcher = this.newMatcher(config);
     this.onetime = new OneTimeDoors(config.doors, this.logger);
@@ -167,35 +167,18 @@ export class Daemon {
   private onPackets(packets: Packet[]): void {
     if (this.closing) return;
     if (this.args.onlyIPv4) packets = packets.filter((p) => p.family === 4);
-    if (!this.resolver) {
-      for (const p of packets) this.handle(p);
-      return;
-    }
-    // -l: a knocker's first packet waits for its name, so every log line can carry it.
-    const room = MAX_QUEUE - this.queue.length;
-    this.queue.push(...packets.slice(0, Math.max(0, room)));
-    void this.drain();
-  }
-
-  private async drain(): Promise<void> {
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      while (this.queue.length) {
-        const p = this.queue[0]!;
-        if (!this.resolver!.known(p.src)) await this.resolver!.resolve(p.src);
-        this.queue.shift();
-        if (!this.closing) this.handle(p);
-      }
-    } finally {
-      this.draining = false;
+    const at = performance.now();
+    for (const p of packets) {
+      if (this.lookups) this.lookups.submit(p, at); // -l: waits only for its own name
+      else this.handle(p, at);
     }
   }
 
-  private handle(p: Packet): void {
+  /** One packet, matched at its arrival time `at` (monotonic ms). */
+  private handle(p: Packet, at: number): void {
     this.logger.debug(`${p.protocol}: ${p.src} -> ${p.dst}:${p.dport}`);
     if (p.protocol === 'udp' && this.gate.ports.has(p.dport)) this.handleSpa(p);
-    this.dispatch(this.matcher.handle(p, performance.now()));
+    this.dispatch(this.matcher.handle(p, at));
     this.schedule();
   }
 
