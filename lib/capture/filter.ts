@@ -44,18 +44,55 @@ export interface FilterInput {
 /** A filter that lets nothing through, for when no door can match (an empty filter would pass all). */
 export const MATCH_NOTHING = 'less 1';
 
+/** Beyond this many door × family clauses the filter is one port list for all doors. */
+export const MAX_PRECISE_CLAUSES = 64;
+/** Beyond this many distinct ports even the port list is too big for BPF: TCP and UDP pass. */
+export const MAX_FILTER_PORTS = 256;
+
+// IPv6 next-header values of extension headers the decoder walks (hop-by-hop, routing, fragment,
+// AH, destination options): BPF reads ports at a fixed offset, so such packets pass to user space.
+const V6_EXT = [0, 43, 44, 51, 60];
+
+const hostList = (hosts: readonly string[]) => `(${hosts.map((h) => `dst host ${h}`).join(' or ')})`;
+const v6ExtClause = (hosts: readonly string[]) =>
+  `(ip6 and ${hostList(hosts)} and (${V6_EXT.map((n) => `ip6[6] == ${n}`).join(' or ')}))`;
+
+/**
+ * One clause for all doors: any door port to any local or Target address. Large configs (4,000
+ * doors made libpcap run out of memory, 500 took 15 s to compile) stay small and fast; the
+ * matcher checks flags and per-door destinations itself.
+ */
+function unionFilter(doors: readonly FilterDoor[], hosts: readonly string[]): string {
+  const tcp = new Set<number>();
+  const udp = new Set<number>();
+  for (const d of doors) for (const s of d.sequence) (s.protocol === 'tcp' ? tcp : udp).add(s.port);
+  const ports: string[] = [];
+  if (tcp.size + udp.size > MAX_FILTER_PORTS) {
+    ports.push('tcp', 'udp');
+  } else {
+    if (tcp.size) ports.push(`(tcp dst port ${[...tcp].join(' or ')})`);
+    if (udp.size) ports.push(`(udp dst port ${[...udp].join(' or ')})`);
+  }
+  return `(${hostList(hosts)} and (${ports.join(' or ')}))`;
+}
+
 export function buildFilter({ doors, local, onlyIPv4 }: FilterInput): string {
   const v4 = local.filter((a) => !a.includes(':'));
   const v6 = onlyIPv4 ? [] : local.filter((a) => a.includes(':'));
   const parts: string[] = [];
+  const allHosts = new Set<string>();
   for (const d of doors) {
     for (const family of [4, 6] as const) {
       const hosts = d.target !== undefined
         ? ((d.target.includes(':') ? 6 : 4) === family && !(family === 6 && onlyIPv4) ? [d.target] : [])
         : family === 4 ? v4 : v6;
       const f = doorFilter(d, hosts, family);
-      if (f) parts.push(f);
+      if (f) { parts.push(f); for (const h of hosts) allHosts.add(h); }
     }
   }
-  return parts.length ? parts.join(' or ') : MATCH_NOTHING;
+  if (parts.length === 0) return MATCH_NOTHING;
+  const hosts = [...allHosts];
+  const main = parts.length <= MAX_PRECISE_CLAUSES ? parts.join(' or ') : unionFilter(doors, hosts);
+  const v6Hosts = hosts.filter((h) => h.includes(':'));
+  return v6Hosts.length ? `${main} or ${v6ExtClause(v6Hosts)}` : main;
 }
