@@ -15,6 +15,9 @@ interface CapHandle {
 const { Cap } = createRequire(import.meta.url)('cap') as { Cap: new () => CapHandle };
 
 const MAX_BATCH = 512;
+/** Batches handed to the IPC channel and not yet written: past this, packets are counted, not queued. */
+const MAX_IN_FLIGHT = 64;
+let inFlight = 0;
 const send = (m: FromWorker) => process.send?.(m);
 const buffer = Buffer.alloc(65535);
 let cap: CapHandle | undefined;
@@ -26,7 +29,17 @@ let drops: Record<string, number> = {};
 
 function flush(): void {
   flushScheduled = false;
-  if (batch.length) { send({ type: 'packets', packets: batch }); batch = []; }
+  if (batch.length) {
+    // A daemon that falls behind must not grow this process without bound (it did: +120 MB in
+    // 15 s of flood): what the channel cannot take is dropped and reported as 'queue'.
+    if (inFlight < MAX_IN_FLIGHT) {
+      inFlight++;
+      process.send?.({ type: 'packets', packets: batch } satisfies FromWorker, undefined, {}, () => { inFlight--; });
+    } else {
+      drops['queue'] = (drops['queue'] ?? 0) + batch.length;
+    }
+    batch = [];
+  }
   if (Object.keys(drops).length) { send({ type: 'dropped', counts: drops }); drops = {}; }
 }
 

@@ -22,6 +22,7 @@ import { DoorFirewall } from './door-firewall.js';
 import { lockInstance, tableName } from './instance-lock.js';
 import { Resolver } from './resolver.js';
 import { LookupQueue } from './lookup-queue.js';
+import { LossReport } from '../capture/losses.js';
 import type { KnockdArgs } from '../cli/knockd-args.js';
 
 /** A start-up failure: one line for the user, exit status 1. */
@@ -36,6 +37,10 @@ export class Daemon {
   private replay: ReplayCache;
   private readonly replayStore: ReplayStore;
   private readonly spaLogLimit = new LogRateLimit(20, 50);
+  private readonly losses = new LossReport();
+  // Stage and timeout lines: far above any real knocking, far below a flood's (a line per
+  // spoofed packet was ~90 GB of log a day at top rate).
+  private readonly knockLogLimit = new LogRateLimit(100, 500, Date.now, (n) => `${n} knock events not logged (rate limit)`);
   private firewall: DoorFirewall | undefined;
   private readonly runner: CommandRunner;
   private readonly logger: Logger;
@@ -135,7 +140,11 @@ export class Daemon {
       const sup = new CaptureSupervisor(iface, filter, {
         packets: (ps) => this.onPackets(ps),
         notice: (m) => this.logger.log(m, { stderr: true }),
-        dropped: (counts) => this.logger.debug(`dropped frames: ${JSON.stringify(counts)}`),
+        dropped: (counts) => {
+          this.logger.debug(`dropped frames: ${JSON.stringify(counts)}`);
+          const line = this.losses.add(iface, counts);
+          if (line) this.logger.log(line);
+        },
       });
       try {
         const link = await sup.start();
@@ -223,7 +232,7 @@ export class Daemon {
       const who = this.knocker(e.src);
       switch (e.type) {
         case 'stage':
-          this.logger.log(logMsg.stage(who, e.door.name, e.stage));
+          this.knockLogLimit.line(logMsg.stage(who, e.door.name, e.stage), (l) => this.logger.log(l));
           break;
         case 'open':
           this.logger.log(logMsg.openSesame(who, e.door.name));
@@ -232,7 +241,7 @@ export class Daemon {
           if (e.door.oneTime && this.onetime.used(e.doorIndex, this.matcher)) sequencesChanged = true;
           break;
         case 'timeout':
-          this.logger.log(logMsg.sequenceTimeout(who, e.door.name, e.stage));
+          this.knockLogLimit.line(logMsg.sequenceTimeout(who, e.door.name, e.stage), (l) => this.logger.log(l));
           break;
         case 'reset':
           this.logger.debug(`removing failed knock attempt (${e.src})`);

@@ -1,12 +1,18 @@
-// A token bucket for log lines a remote sender can cause (SPA refusals): a flood of junk must not
-// become a flood of log lines. Lines over the budget are counted and reported in one line later.
+// A token bucket for log lines a remote sender can cause (SPA refusals, knock stages and
+// timeouts): a flood of junk must not become a flood of log lines or fill a disk. Lines over the
+// budget are counted and reported in one line later.
 
 export class LogRateLimit {
   private tokens: number;
   private last: number;
   private suppressed = 0;
 
-  constructor(private readonly perSecond: number, private readonly burst: number, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+    private readonly now: () => number = Date.now,
+    private readonly summary: (n: number) => string = (n) => `${n} similar lines not logged (rate limit)`,
+  ) {
     this.tokens = burst;
     this.last = now();
   }
@@ -19,7 +25,7 @@ export class LogRateLimit {
     if (this.tokens < 1) { this.suppressed++; return; }
     this.tokens -= 1;
     if (this.suppressed > 0) {
-      write(`${this.suppressed} similar lines not logged (rate limit)`);
+      write(this.summary(this.suppressed));
       this.suppressed = 0;
     }
     write(text);

@@ -1,0 +1,34 @@
+// Bounded logs under floods (reliability issue, defect 8): knock lines through a token bucket with
+// a summary, and capture losses reported at most once per interval.
+
+import t from 'tap';
+import { LogRateLimit } from '../../lib/log/rate-limit.js';
+import { LossReport } from '../../lib/capture/losses.js';
+
+t.test('knock lines: burst, then the rate, then a summary before the next line', async (t) => {
+  let now = 0;
+  const out: string[] = [];
+  const limit = new LogRateLimit(100, 500, () => now, (n) => `${n} knock events not logged (rate limit)`);
+  for (let i = 0; i < 10_000; i++) limit.line(`line ${i}`, (l) => out.push(l));
+  t.equal(out.length, 500, 'a burst of 500');
+  now += 1000;
+  for (let i = 0; i < 10_000; i++) limit.line(`more ${i}`, (l) => out.push(l));
+  t.equal(out[500], '9500 knock events not logged (rate limit)', 'the summary comes first');
+  t.equal(out.length, 500 + 1 + 100, '100 a second after that');
+  now += 60_000;
+  out.length = 0;
+  limit.line('quiet again', (l) => out.push(l));
+  t.same(out, ['9900 knock events not logged (rate limit)', 'quiet again']);
+});
+
+t.test('capture losses: one line per interface per interval, with the total', async (t) => {
+  let now = 0;
+  const r = new LossReport(10_000, () => now);
+  t.equal(r.add('eth0', { 'not-ip': 50, 'other-proto': 3 }), undefined, 'decoder drops are not losses');
+  t.equal(r.add('eth0', { queue: 512 }), 'capture on eth0: 512 packets lost before matching (the daemon fell behind)');
+  now = 5000;
+  t.equal(r.add('eth0', { queue: 100, overflow: 7 }), undefined, 'held within the interval');
+  t.equal(r.add('wg0', { overflow: 1 }), 'capture on wg0: 1 packet lost before matching (the daemon fell behind)', 'per interface');
+  now = 10_001;
+  t.equal(r.add('eth0', { queue: 1 }), 'capture on eth0: 108 packets lost before matching (the daemon fell behind)', 'the held ones are added');
+});
