@@ -37,7 +37,11 @@ export interface RunnerOptions {
   readonly timers?: Timers;
   /** Called after every change of the pending list, e.g. to journal it. */
   readonly onPendingChange?: (pending: readonly PendingStop[]) => void;
+  /** Shells running at once (default 32); the rest wait their turn. */
+  readonly maxParallel?: number;
 }
+
+export const DEFAULT_MAX_PARALLEL = 32;
 
 export interface OpenRequest {
   readonly door: Door;
@@ -74,6 +78,9 @@ export class CommandRunner {
   private readonly timers: Timers;
   private readonly onChange: ((p: readonly PendingStop[]) => void) | undefined;
   private readonly entries = new Set<Entry>();
+  private readonly maxParallel: number;
+  private running = 0;
+  private readonly waitingForSlot: Array<() => void> = [];
   private readonly children = new Set<Promise<unknown>>();
 
   constructor(opts: RunnerOptions) {
@@ -83,6 +90,7 @@ export class CommandRunner {
     this.mono = opts.mono ?? opts.now ?? (() => performance.now());
     this.timers = opts.timers ?? realTimers;
     this.onChange = opts.onPendingChange;
+    this.maxParallel = opts.maxParallel ?? DEFAULT_MAX_PARALLEL;
   }
 
   /** A door opened for `ip`: run its start command and schedule its stop command. */
@@ -175,10 +183,27 @@ export class CommandRunner {
   }
 
   private async run(door: string, command: string): Promise<void> {
+    await this.slot();
     this.log.log(logMsg.runningCommand(door, command));
-    const r = await this.shell(command);
+    let r;
+    try { r = await this.shell(command); } finally { this.freeSlot(); }
     if (r.error) this.log.log(logMsg.forkFailed(), { stderr: true });
     else if (r.code !== 0) this.log.log(logMsg.nonZero(door, r.code), { stderr: true });
+  }
+
+  /**
+   * At most `maxParallel` shells at once, first come first served: a journal with 5,000 overdue
+   * stops (or a flood on a one-port door) must not start 5,000 shells at the same moment.
+   */
+  private slot(): Promise<void> {
+    if (this.running < this.maxParallel) { this.running++; return Promise.resolve(); }
+    return new Promise((resolve) => this.waitingForSlot.push(resolve));
+  }
+
+  private freeSlot(): void {
+    const next = this.waitingForSlot.shift();
+    if (next) next(); // the slot passes on
+    else this.running--;
   }
 
   private track(p: Promise<unknown>): void {

@@ -1,8 +1,8 @@
 // The state directory, the pending-stop journal and the SPA replay cache in it. Writes are coalesced to one per event
 // loop turn; a state directory that cannot be made is a warning, not a reason to stay down.
 
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, lstatSync, mkdirSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { readJournal, writeJournal } from '../actions/journal.js';
 import type { PendingStop } from '../actions/runner.js';
 import { readTrustedFile } from '../fs/trusted-read.js';
@@ -18,11 +18,14 @@ export class StateStore {
   constructor(readonly dir: string, private readonly warn: (m: string) => void) {
     this.journalPath = join(dir, 'pending-stops.json');
     try {
+      if (lstatSync(dir).isSymbolicLink()) warn(`warning: state directory ${dir} is a symbolic link to ${realpathSync(dir)}`);
+    } catch { /* missing, or a dangling link: mkdir says why */ }
+    try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       this.usable = true;
     } catch (err) {
       this.usable = false;
-      warn(`warning: state directory ${dir}: ${(err as Error).message}; pending stop commands will not survive a crash`);
+      warn(`warning: state directory ${dir}: ${whyNoDir(dir, err)}; pending stop commands will not survive a crash`);
     }
   }
 
@@ -51,6 +54,20 @@ export class StateStore {
     }
     this.pending = undefined;
   }
+}
+
+/** Why a directory could not be made, named at the closest existing ancestor (mkdir's own ENOENT misleads). */
+function whyNoDir(dir: string, err: unknown): string {
+  let parent = dirname(dir);
+  while (parent !== dirname(parent) && !existsSync(parent)) parent = dirname(parent);
+  try {
+    accessSync(parent, constants.W_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EROFS') return `cannot be made: ${parent} is on a read-only file system`;
+    if (code === 'EACCES') return `cannot be made: ${parent} is not writable`;
+  }
+  return (err as Error).message;
 }
 
 /** The SPA replay cache's authenticated digests, kept across restarts (spa-replay.json). */

@@ -237,3 +237,28 @@ t.test('a wall-clock step does not move stops: they run on the monotonic clock (
   await r2.idle();
   t.equal(readFileSync(out, 'utf8'), 'STOP\nLATER\n');
 });
+
+t.test('a journal of 500 overdue stops runs at most maxParallel shells at once, all of them (reliability 12)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sesame-par-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const out = join(dir, 'out');
+  let running = 0;
+  let peak = 0;
+  const shell = async (cmd: string) => {
+    running++; peak = Math.max(peak, running);
+    await new Promise((r) => setTimeout(r, 2));
+    writeFileSync(out, `${cmd}\n`, { flag: 'a' });
+    running--;
+    return { code: 0 };
+  };
+  const clock = new FakeClock();
+  const r = new CommandRunner({ log: { log: () => {} }, now: () => clock.now, timers: clock, shell, maxParallel: 8 });
+  t.teardown(() => r.dispose());
+  r.restore(Array.from({ length: 500 }, (_, i) => ({ door: 'd', knocker: 'k', command: `stop ${i}`, dueAt: clock.now - 1000 })));
+  await r.idle();
+  t.equal(peak, 8, 'never more than 8 at once');
+  const lines = readFileSync(out, 'utf8').trim().split('\n');
+  t.equal(lines.length, 500, 'every stop ran');
+  t.equal(new Set(lines).size, 500, 'each once');
+  t.same(r.pending(), [], 'none left pending');
+});
