@@ -7,6 +7,7 @@ import { loadConfig } from '../config/parser.js';
 import { ConfigError, configErrorLines } from '../config/errors.js';
 import { describeConfig } from '../config/describe.js';
 import { runDaemon } from '../daemon/run.js';
+import { releaseSignals } from '../daemon/early-signals.js';
 import { flushGrants, showGrants } from './knockd-firewall.js';
 
 function packageVersion(): string {
@@ -17,6 +18,8 @@ function packageVersion(): string {
 
 export async function main(argv: readonly string[]): Promise<number> {
   const r = parseKnockdArgs(argv);
+  // Only the daemon acts on held signals; every other mode lets them go.
+  if (r.kind !== 'run' || r.args.status || r.args.flush || r.args.check) releaseSignals();
   switch (r.kind) {
     case 'help':
       process.stdout.write(KNOCKD_USAGE);

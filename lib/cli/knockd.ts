@@ -1,6 +1,8 @@
-// Process entry for bin/knockd.
-import { main } from './knockd-main.js';
+// Process entry for bin/knockd. Signals are held before anything else loads (see early-signals).
+import { holdSignals } from '../daemon/early-signals.js';
 
+holdSignals();
+const { main } = await import('./knockd-main.js');
 const code = await main(process.argv.slice(2));
 process.exitCode = code;
 // Whatever still holds the loop open (a stuck child pipe) must not keep a stopped daemon alive.

@@ -8,6 +8,7 @@ import type { KnockdArgs } from '../cli/knockd-args.js';
 import { Daemon, StartError } from './daemon.js';
 import { CHILD_ENV, reportToParent, runInBackground } from './background.js';
 import { removePidFile, writePidFile } from './pidfile.js';
+import { holdSignals, takeHeldSignals } from './early-signals.js';
 
 const SIGNAL_EXIT = { SIGINT: 2, SIGTERM: 15 } as const;
 
@@ -15,22 +16,8 @@ export async function runDaemon(args: KnockdArgs, argv: readonly string[]): Prom
   const isChild = process.env[CHILD_ENV] === '1';
   if (args.daemon && !isChild) return runInBackground(argv);
 
-  // Signals that arrive while starting are held and acted on once started (a default action
-  // would end the process mid-start, with stop commands of a restored journal not yet run).
-  let early: keyof typeof SIGNAL_EXIT | undefined;
-  let earlyHup = false;
-  const holdInt = () => { early ??= 'SIGINT'; };
-  const holdTerm = () => { early ??= 'SIGTERM'; };
-  const holdHup = () => { earlyHup = true; };
-  process.on('SIGINT', holdInt);
-  process.on('SIGTERM', holdTerm);
-  process.on('SIGHUP', holdHup);
-  const release = () => {
-    process.off('SIGINT', holdInt);
-    process.off('SIGTERM', holdTerm);
-    process.off('SIGHUP', holdHup);
-  };
-
+  // Signals that arrive while starting are held (early-signals.ts) and acted on once started.
+  holdSignals();
   let daemon: Daemon;
   try {
     daemon = await Daemon.start(args);
@@ -41,7 +28,7 @@ export async function runDaemon(args: KnockdArgs, argv: readonly string[]): Prom
     else throw err;
     if (isChild) reportToParent({ ok: false, message, code: 1 });
     else process.stderr.write(`${message}\n`);
-    release();
+    takeHeldSignals();
     return 1;
   }
 
@@ -64,9 +51,10 @@ export async function runDaemon(args: KnockdArgs, argv: readonly string[]): Prom
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGHUP', () => daemon.reload());
-    release();
+    const held = takeHeldSignals();
+    const early = held.find((s): s is keyof typeof SIGNAL_EXIT => s !== 'SIGHUP');
     if (early) stop(early);
-    else if (earlyHup) daemon.reload();
+    else if (held.includes('SIGHUP')) daemon.reload();
     process.on('SIGPIPE', () => { /* a closed stdout must not end the daemon */ });
     const crash = (err: unknown) => {
       void daemon.emergencyStop(err instanceof Error ? err.stack ?? err.message : String(err)).finally(() => {
