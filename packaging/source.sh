@@ -24,14 +24,18 @@ find "$tree/dist" -name '*.map' -delete
 cp -R packaging/systemd packaging/stage.sh packaging/addons.sh "$tree/packaging/"
 cp -R packaging/debian "$tree/debian"
 mkdir -p "$tree/packages"
-cp -R packages/nftables-napi "$tree/packages/"
-rm -rf "$tree/packages/nftables-napi/build" "$tree/packages/nftables-napi/node_modules"
+for pkg in nftables-napi packet-stats; do
+  cp -R "packages/$pkg" "$tree/packages/"
+  rm -rf "$tree/packages/$pkg/build" "$tree/packages/$pkg/node_modules"
+done
 
 # Production dependencies exactly as locked, install scripts off: nothing is compiled here.
 (cd "$tree" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
-# npm links file: dependencies; the tree must hold a real copy.
-rm -rf "$tree/node_modules/nftables-napi"
-cp -R "$tree/packages/nftables-napi" "$tree/node_modules/nftables-napi"
+# npm links file: dependencies; the tree must hold real copies.
+for pkg in nftables-napi packet-stats; do
+  rm -rf "$tree/node_modules/$pkg"
+  cp -R "$tree/packages/$pkg" "$tree/node_modules/$pkg"
+done
 rm -rf "$tree/packages"
 
 tar -C "$work" --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -czf \

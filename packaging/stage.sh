@@ -27,7 +27,7 @@ nm=$dest$app/node_modules
 # Header-only build inputs of the addons.
 rm -rf "$nm/nan" "$nm/node-addon-api" "$nm/.package-lock.json" "$nm/.bin"
 # Each addon keeps only build/Release/*.node and the JS that loads it.
-for addon in cap unix-dgram nftables-napi; do
+for addon in cap unix-dgram nftables-napi packet-stats; do
   d=$nm/$addon
   ls "$d"/build/Release/*.node >/dev/null 2>&1 || { echo "stage.sh: $addon is not built" >&2; exit 1; }
   find "$d/build" -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +

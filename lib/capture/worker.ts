@@ -6,6 +6,14 @@
 import { createRequire } from 'node:module';
 import { decodeFrame, isPacket, linkTypeOf, type LinkType } from './decode.js';
 import type { FromWorker, ToWorker, WirePacket } from './protocol.js';
+import { packetSocketFds } from './packet-sockets.js';
+
+// The kernel ring's drop counter (optional addon: without it, ring losses go unreported).
+type ReadStats = (fd: number) => { packets: number; drops: number };
+let readStats: ReadStats | undefined;
+try { readStats = ((await import('packet-stats')) as { readPacketStats: ReadStats }).readPacketStats; } catch { readStats = undefined; }
+const STATS_MS = 2000;
+let statFds: number[] = [];
 
 interface CapHandle {
   open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
@@ -75,8 +83,20 @@ function open(filter: string): void {
     else if (!flushScheduled) { flushScheduled = true; setImmediate(flush); }
   });
   cap = c;
+  statFds = readStats ? packetSocketFds() : [];
   send({ type: 'opened', linkType: name });
 }
+
+/** Packets the kernel dropped because libpcap's ring was full: reported as 'kernel'. */
+function readKernelDrops(): void {
+  for (const fd of statFds) {
+    try {
+      const { drops: n } = readStats!(fd);
+      if (n > 0) { drops['kernel'] = (drops['kernel'] ?? 0) + n; if (!flushScheduled) { flushScheduled = true; setImmediate(flush); } }
+    } catch { /* closed meanwhile: the next open finds the new one */ }
+  }
+}
+setInterval(readKernelDrops, STATS_MS).unref();
 
 process.on('message', (m: ToWorker) => {
   if (m.type === 'open') { iface = m.iface; bufferSize = m.bufferSize; open(m.filter); }

@@ -45,3 +45,19 @@ t.test('20,000 spoofed first knocks: a bounded log with a summary; a real knock 
   t.ok(statSync(log).size < 200_000, `log ${statSync(log).size} bytes`);
   t.equal(await lab.stop(d), 15);
 });
+
+t.test('packets the kernel drops because the capture buffer is full are reported in the log', async (t) => {
+  const log = lab.file('kd.log');
+  const conf = lab.file('kd.conf', `[options]\n\tLogFile = ${log}\n\tInterface = ${lab.sif}\n` +
+    `[door]\n\tsequence = 7000,8000,9000\n\tseq_timeout = 2\n\tcommand = true\n`);
+  const d = await lab.start(SESAME, ['-c', conf, '--state-dir', lab.file('state-kd')], log);
+  // The capture process, stopped: its ring fills and the kernel drops the rest.
+  const worker = Number(execFileSync('pgrep', ['-P', String(d.proc.pid), '-f', 'capture/worker.js']).toString().trim().split('\n')[0]);
+  t.ok(worker > 0, 'found the capture process');
+  process.kill(worker, 'SIGSTOP');
+  execFileSync('ip', ['netns', 'exec', lab.cli, 'python3', '-c', FLOOD.replace('range(20000)', 'range(60000)')]);
+  process.kill(worker, 'SIGCONT');
+  t.ok(await waitFor(() => logLines(readIf(log)).some((l) => /^capture on fls0: \d+ packets lost before matching \(capture buffer full: \d+/.test(l)), 8000),
+    'the kernel\'s drops are logged');
+  t.equal(await lab.stop(d), 15);
+});

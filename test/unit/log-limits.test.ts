@@ -25,10 +25,21 @@ t.test('capture losses: one line per interface per interval, with the total', as
   let now = 0;
   const r = new LossReport(10_000, () => now);
   t.equal(r.add('eth0', { 'not-ip': 50, 'other-proto': 3 }), undefined, 'decoder drops are not losses');
-  t.equal(r.add('eth0', { queue: 512 }), 'capture on eth0: 512 packets lost before matching (the daemon fell behind)');
+  t.equal(r.add('eth0', { queue: 512 }), 'capture on eth0: 512 packets lost before matching (daemon behind: 512)');
   now = 5000;
   t.equal(r.add('eth0', { queue: 100, overflow: 7 }), undefined, 'held within the interval');
-  t.equal(r.add('wg0', { overflow: 1 }), 'capture on wg0: 1 packet lost before matching (the daemon fell behind)', 'per interface');
+  t.equal(r.add('wg0', { overflow: 1 }), 'capture on wg0: 1 packet lost before matching (daemon behind: 1)', 'per interface');
   now = 10_001;
-  t.equal(r.add('eth0', { queue: 1 }), 'capture on eth0: 108 packets lost before matching (the daemon fell behind)', 'the held ones are added');
+  t.equal(r.add('eth0', { queue: 1, kernel: 40 }), 'capture on eth0: 148 packets lost before matching (capture buffer full: 40, daemon behind: 108)', 'the held ones are added');
+  now = 30_000;
+  t.equal(r.add('eth0', { kernel: 3 }), 'capture on eth0: 3 packets lost before matching (capture buffer full: 3)', 'ring drops read from the kernel');
+});
+
+t.test('packet socket inodes from /proc/net/packet', async (t) => {
+  const { packetInodes } = await import('../../lib/capture/packet-sockets.js');
+  const text = 'sk               RefCnt Type Proto  Iface R Rmem   User   Inode\n' +
+    'ffff8a0c4c6e1000 3      3    0003   2     1 0      0      123456\n' +
+    'ffff8a0c4c6e2000 3      3    0003   3     1 0      0      789\n';
+  t.same([...packetInodes(text)], ['123456', '789']);
+  t.same([...packetInodes('header only\n')], []);
 });

@@ -1,0 +1,9 @@
+export interface PacketStats {
+  /** Packets the socket received since the last read. */
+  packets: number;
+  /** Packets dropped since the last read because the ring (or buffer) was full. */
+  drops: number;
+}
+
+/** Reads and resets the kernel's PACKET_STATISTICS of an AF_PACKET socket. */
+export function readPacketStats(fd: number): PacketStats;

@@ -1,0 +1,9 @@
+// packet-stats: the kernel's counters of an AF_PACKET socket (see src/addon.cc).
+import { createRequire } from 'node:module';
+
+const addon = createRequire(import.meta.url)('./build/Release/packet_stats.node');
+
+/** Packets received and dropped (ring full) since the last read of this socket's counters. */
+export function readPacketStats(fd) {
+  return addon.read(fd);
+}
