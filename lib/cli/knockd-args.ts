@@ -3,35 +3,20 @@
 
 import yargs from 'yargs';
 import { DEFAULTS } from '../config/types.js';
-import { expandShortGroups } from './short-groups.js';
+import { expandShortGroups } from '../getopt/short-groups.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../matcher/matcher.js';
+import { DEFAULT_STATE_DIR, type DaemonOptions } from '../daemon/options.js';
 
-export const DEFAULT_STATE_DIR = '/var/lib/sesame';
 /** An instance name becomes part of an nft table name and a directory name. */
 const INSTANCE_NAME = /^[A-Za-z0-9_-]{1,32}$/;
 
-export interface KnockdArgs {
-  readonly config: string;
-  /** Interfaces named on the command line (repeatable: a Sesame extension); beat `Interface`. */
-  readonly interfaces: readonly string[] | undefined;
-  readonly daemon: boolean;
-  readonly debug: boolean;
-  readonly lookup: boolean;
-  readonly pidFile: string | undefined;
-  readonly logFile: string | undefined;
-  readonly verbose: boolean;
-  readonly onlyIPv4: boolean;
+/** The daemon's options plus knockd's one-shot modes. */
+export interface KnockdArgs extends DaemonOptions {
   readonly check: boolean;
   /** List live firewall grants (Sesame). */
   readonly status: boolean;
   /** Remove Sesame's firewall table: guards and grants (Sesame). */
   readonly flush: boolean;
-  /** Where pending stop commands are journalled (Sesame). */
-  readonly stateDir: string;
-  /** Names a second instance: its own nftables table and default state directory (Sesame). */
-  readonly instance: string | undefined;
-  /** Cap on live knock attempts (Sesame). */
-  readonly maxAttempts: number;
 }
 
 export type ArgsResult =

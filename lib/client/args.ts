@@ -2,7 +2,7 @@
 // read with yargs, plus Sesame's -i/--interface and -s/--source.
 
 import yargs from 'yargs';
-import { expandShortGroups } from '../cli/short-groups.js';
+import { expandShortGroups } from '../getopt/short-groups.js';
 
 export interface KnockArgs {
   readonly udp: boolean;

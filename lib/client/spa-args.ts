@@ -6,7 +6,7 @@
 //   is accepted and changes nothing); -d/--delay (between hits) has no meaning for one packet.
 
 import yargs from 'yargs';
-import { expandShortGroups } from '../cli/short-groups.js';
+import { expandShortGroups } from '../getopt/short-groups.js';
 import type { Raw } from './fwknoprc.js';
 import type { SpaSettings } from './spa-request.js';
 

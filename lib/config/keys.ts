@@ -7,53 +7,15 @@ import { ConfigError, msg } from './errors.js';
 import { parseSequence } from './sequence.js';
 import { applyTcpFlags } from './tcpflags.js';
 import { canonicalAddress } from './address.js';
-import type { KnockStep, OneTimeSource, TcpFlagRule } from './types.js';
-import { SPA_DOOR_KEYS, parseOpenPorts, type SpaDraft } from './spa-keys.js';
+import { SPA_DOOR_KEYS, parseOpenPorts } from './spa-keys.js';
+import type { DoorDraft, DoorKey, KeyContext, OptionKey } from './drafts.js';
 
-export interface DoorDraft {
-  name: string;
-  line: number;
-  sequence: KnockStep[] | undefined;
-  seqTimeout: number;
-  cmdTimeout: number;
-  startCommand: string | undefined;
-  startCommand6: string | undefined;
-  stopCommand: string | undefined;
-  stopCommand6: string | undefined;
-  tcpFlags: TcpFlagRule;
-  target: string | undefined;
-  oneTime: OneTimeSource | undefined;
-  spa: SpaDraft | undefined;
-  open: KnockStep[] | undefined;
-  openLine: number | undefined;
-}
+export type { DoorDraft, DoorKey, KeyContext, OptionKey, OptionsDraft, SpaDraft } from './drafts.js';
 
-export interface OptionsDraft {
-  useSyslog: boolean;
-  logFile: string | undefined;
-  pidFile: string | undefined;
-  interfaces: string[] | undefined;
-}
 
-/** What a key handler may read and change while the file is parsed. */
-export interface KeyContext {
-  readonly file: string;
-  readonly line: number;
-  readonly options: OptionsDraft;
-  readonly warnings: string[];
-  /** Loads the first sequence of a one-time file for `door`; provided by the parser. */
-  loadOneTime(door: DoorDraft, path: string): void;
-}
 
-export interface DoorKey {
-  readonly names: readonly string[];
-  apply(door: DoorDraft, value: string, ctx: KeyContext): void;
-}
 
-export interface OptionKey {
-  readonly names: readonly string[];
-  apply(value: string, ctx: KeyContext): void;
-}
+
 
 function fail(ctx: KeyContext, message: string): never {
   throw new ConfigError(message, ctx.file, ctx.line);

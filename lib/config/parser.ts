@@ -8,7 +8,7 @@ import { ConfigError, msg, strerror } from './errors.js';
 import { DOOR_KEY_INDEX, OPTION_KEY_INDEX, type DoorDraft, type KeyContext, type OptionsDraft } from './keys.js';
 import { logicalLines, trimC, upperC } from './lines.js';
 import { DEFAULTS, deepFreeze, type Config, type Door } from './types.js';
-import { nextOneTimeSequence } from '../onetime/scan.js';
+import { nextOneTimeSequence } from './onetime-scan.js';
 import { finishSpa } from './spa-keys.js';
 import { MAX_CONFIG_BYTES, readBoundedFile } from '../fs/bounded-read.js';
 

@@ -5,24 +5,11 @@
 import { ConfigError } from './errors.js';
 import { atoi } from './atoi.js';
 import { DEFAULTS, type KnockStep, type SpaDoor } from './types.js';
-import type { DoorDraft, DoorKey, KeyContext } from './keys.js';
+import type { DoorDraft, DoorKey, KeyContext, SpaDraft } from './drafts.js';
 import { DIGEST_NAMES, digestByName } from '../spa/digests.js';
 import { CIPHER_MODES, MAX_KEY_BYTES } from '../spa/cipher.js';
 import { MAX_HMAC_KEY_BYTES } from '../spa/keygen.js';
 
-export interface SpaDraft {
-  /** Line of the first SPA_ key: where door-level SPA errors point. */
-  line: number;
-  key?: { bytes: Buffer; line: number };
-  hmacKey?: { bytes: Buffer; line: number };
-  hmacDigest?: SpaDoor['hmacDigest'];
-  mode?: SpaDoor['mode'];
-  port?: number;
-  openPorts?: KnockStep[];
-  maxAge?: number;
-  maxTimeout?: number;
-  requireSource?: boolean;
-}
 
 // Legacy mode cannot carry an HMAC, and Sesame serves no SPA without one.
 const MODES = CIPHER_MODES.filter((m): m is SpaDoor['mode'] => m !== 'legacy');

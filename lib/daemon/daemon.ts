@@ -15,7 +15,7 @@ import { buildFilter } from '../capture/filter.js';
 import { localAddresses, watchAddresses } from '../capture/addresses.js';
 import { CaptureSupervisor } from '../capture/supervisor.js';
 import { ReplayStore, StateStore } from './state.js';
-import { SpaGate } from '../spa/gate.js';
+import { SpaGate } from '../matcher/spa-gate.js';
 import { ReplayCache } from '../spa/replay.js';
 import { LogRateLimit } from '../log/rate-limit.js';
 import { DoorFirewall } from './door-firewall.js';
@@ -23,7 +23,7 @@ import { lockInstance, tableName } from './instance-lock.js';
 import { Resolver } from './resolver.js';
 import { LookupQueue } from './lookup-queue.js';
 import { LossReport } from '../capture/losses.js';
-import type { KnockdArgs } from '../cli/knockd-args.js';
+import type { DaemonOptions } from './options.js';
 
 /** A start-up failure: one line for the user, exit status 1. */
 export class StartError extends Error {}
@@ -58,7 +58,7 @@ export class Daemon {
   /** Releases the instance's locks (state directory, table). */
   private unlock: () => void = () => {};
 
-  private constructor(private readonly args: KnockdArgs, config: Config) {
+  private constructor(private readonly args: DaemonOptions, config: Config) {
     this.config = config;
     this.interfaces = args.interfaces ?? config.options.interfaces ?? [DEFAULTS.interface];
     this.logger = new Logger({
@@ -87,7 +87,7 @@ export class Daemon {
   }
 
   /** Parses the config and opens the captures; throws ConfigError or StartError. */
-  static async start(args: KnockdArgs): Promise<Daemon> {
+  static async start(args: DaemonOptions): Promise<Daemon> {
     const config = loadConfig(args.config);
     const d = new Daemon(args, config);
     const table = tableName(args.instance);

@@ -4,7 +4,7 @@
 
 import { ConfigError, configErrorLines } from '../config/errors.js';
 import { DEFAULTS } from '../config/types.js';
-import type { KnockdArgs } from '../cli/knockd-args.js';
+import type { DaemonOptions } from './options.js';
 import { Daemon, StartError } from './daemon.js';
 import { CHILD_ENV, reportToParent, runInBackground } from './background.js';
 import { removePidFile, writePidFile } from './pidfile.js';
@@ -12,7 +12,7 @@ import { holdSignals, takeHeldSignals } from './early-signals.js';
 
 const SIGNAL_EXIT = { SIGINT: 2, SIGTERM: 15 } as const;
 
-export async function runDaemon(args: KnockdArgs, argv: readonly string[]): Promise<number> {
+export async function runDaemon(args: DaemonOptions, argv: readonly string[]): Promise<number> {
   const isChild = process.env[CHILD_ENV] === '1';
   if (args.daemon && !isChild) return runInBackground(argv);
 

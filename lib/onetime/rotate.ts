@@ -6,7 +6,7 @@ import type { KnockStep } from '../config/types.js';
 import { formatSequence, parseSequence } from '../config/sequence.js';
 import { trimC } from '../config/lines.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import { markLineUsed, nextOneTimeSequence, splitPhysicalLines, type OneTimeEntry } from './scan.js';
+import { markLineUsed, nextOneTimeSequence, splitPhysicalLines, type OneTimeEntry } from '../config/onetime-scan.js';
 
 export type RotateResult =
   | { readonly kind: 'next'; readonly entry: OneTimeEntry; readonly skipped: readonly string[] }

@@ -9,7 +9,7 @@ import { parseConfig } from '../../lib/config/parser.js';
 import { ConfigError } from '../../lib/config/errors.js';
 import { Matcher } from '../../lib/matcher/matcher.js';
 import { OneTimeDoors } from '../../lib/onetime/doors.js';
-import { markLineUsed, nextOneTimeSequence } from '../../lib/onetime/scan.js';
+import { markLineUsed, nextOneTimeSequence } from '../../lib/config/onetime-scan.js';
 import { CLIENT, SERVER4, knock, render } from '../helpers/knocks.js';
 
 function setup(t: Tap.Test, fileText: string) {

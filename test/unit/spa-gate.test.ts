@@ -3,7 +3,7 @@
 
 import t from 'tap';
 import { parseConfig } from '../../lib/config/parser.js';
-import { SpaGate, type SpaPacket, type SpaVerdict } from '../../lib/spa/gate.js';
+import { SpaGate, type SpaPacket, type SpaVerdict } from '../../lib/matcher/spa-gate.js';
 import { ReplayCache, replayDigest } from '../../lib/spa/replay.js';
 import { encodeAccess, encodeFields, SALTED_PREFIX, type SpaKeys } from '../../lib/spa/wire.js';
 import type { DigestName } from '../../lib/spa/digests.js';

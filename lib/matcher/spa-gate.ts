@@ -4,10 +4,10 @@
 // from the replay cache it is given; the daemon persists that and acts on the verdict.
 
 import type { Door, KnockStep } from '../config/types.js';
-import { checkShape, openCiphertext, verifyHmac, type SpaKeys } from './wire.js';
-import { MSG_TYPE, type SpaFields } from './message.js';
-import { parseAccessMessage } from './access.js';
-import { replayDigest, type ReplayCache } from './replay.js';
+import { checkShape, openCiphertext, verifyHmac, type SpaKeys } from '../spa/wire.js';
+import { MSG_TYPE, type SpaFields } from '../spa/message.js';
+import { parseAccessMessage } from '../spa/access.js';
+import { replayDigest, type ReplayCache } from '../spa/replay.js';
 
 export interface SpaPacket {
   readonly src: string;

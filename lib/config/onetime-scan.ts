@@ -1,9 +1,9 @@
 // One-time sequence files: one sequence per line; empty lines and lines starting with '#' are
 // skipped, and so are lines that do not parse (each one reported). Pure text in, result out.
 
-import { parseSequence } from '../config/sequence.js';
-import { trimC } from '../config/lines.js';
-import type { KnockStep } from '../config/types.js';
+import { parseSequence } from './sequence.js';
+import { trimC } from './lines.js';
+import type { KnockStep } from './types.js';
 
 export interface OneTimeEntry {
   /** 1-based physical line number. */

@@ -1,0 +1,45 @@
+// The layer order of lib/ (README "Layers"): a folder may import its own files and folders of a
+// lower rank, never a higher or equal one, and nothing may form a circle. test/unit/layers.test.ts
+// runs this; `npx depcruise lib` shows violations.
+const RANKS = {
+  fs: 0, log: 0, spa: 0, getopt: 0,
+  config: 1,
+  matcher: 2, firewall: 2, actions: 2,
+  onetime: 3, capture: 3,
+  daemon: 4, client: 4,
+  cli: 5,
+};
+
+const folders = Object.keys(RANKS);
+const layerRules = folders.map((from) => {
+  const allowed = folders.filter((to) => to === from || RANKS[to] < RANKS[from]);
+  const forbidden = folders.filter((to) => !allowed.includes(to));
+  return {
+    name: `layer-${from}`,
+    comment: `lib/${from} (rank ${RANKS[from]}) may import only ${allowed.join(', ')}`,
+    severity: 'error',
+    from: { path: `^lib/${from}/` },
+    to: { path: forbidden.length ? `^lib/(${forbidden.join('|')})/` : '^$' },
+  };
+});
+
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
+    {
+      name: 'known-folders',
+      comment: 'every folder of lib/ has a rank',
+      severity: 'error',
+      from: { path: '^lib/' },
+      to: { path: '^lib/', pathNot: `^lib/(${folders.join('|')})/` },
+    },
+    ...layerRules,
+  ],
+  options: {
+    // Type-only imports count: a type from above is still a dependency on above.
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    doNotFollow: { path: 'node_modules' },
+  },
+
+};

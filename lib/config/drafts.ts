@@ -1,0 +1,64 @@
+// The parser's drafts (a door or [options] while its section is read) and the key-handler
+// interfaces: shared by the key tables (keys.ts, spa-keys.ts) and the parser, so neither table
+// imports the other's types.
+
+import type { KnockStep, OneTimeSource, SpaDoor, TcpFlagRule } from './types.js';
+
+export interface SpaDraft {
+  /** Line of the first SPA_ key: where door-level SPA errors point. */
+  line: number;
+  key?: { bytes: Buffer; line: number };
+  hmacKey?: { bytes: Buffer; line: number };
+  hmacDigest?: SpaDoor['hmacDigest'];
+  mode?: SpaDoor['mode'];
+  port?: number;
+  openPorts?: KnockStep[];
+  maxAge?: number;
+  maxTimeout?: number;
+  requireSource?: boolean;
+}
+
+export interface DoorDraft {
+  name: string;
+  line: number;
+  sequence: KnockStep[] | undefined;
+  seqTimeout: number;
+  cmdTimeout: number;
+  startCommand: string | undefined;
+  startCommand6: string | undefined;
+  stopCommand: string | undefined;
+  stopCommand6: string | undefined;
+  tcpFlags: TcpFlagRule;
+  target: string | undefined;
+  oneTime: OneTimeSource | undefined;
+  spa: SpaDraft | undefined;
+  open: KnockStep[] | undefined;
+  openLine: number | undefined;
+}
+
+export interface OptionsDraft {
+  useSyslog: boolean;
+  logFile: string | undefined;
+  pidFile: string | undefined;
+  interfaces: string[] | undefined;
+}
+
+/** What a key handler may read and change while the file is parsed. */
+export interface KeyContext {
+  readonly file: string;
+  readonly line: number;
+  readonly options: OptionsDraft;
+  readonly warnings: string[];
+  /** Loads the first sequence of a one-time file for `door`; provided by the parser. */
+  loadOneTime(door: DoorDraft, path: string): void;
+}
+
+export interface DoorKey {
+  readonly names: readonly string[];
+  apply(door: DoorDraft, value: string, ctx: KeyContext): void;
+}
+
+export interface OptionKey {
+  readonly names: readonly string[];
+  apply(value: string, ctx: KeyContext): void;
+}

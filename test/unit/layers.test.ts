@@ -1,0 +1,25 @@
+// The layer order of lib/ (README "Layers", .dependency-cruiser.cjs): no import runs upward and
+// none forms a circle. A fixture with one of each shows that the check does catch them.
+
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CONFIG = join(ROOT, '.dependency-cruiser.cjs');
+const depcruise = (cwd: string) => spawnSync(join(ROOT, 'node_modules/.bin/depcruise'), ['lib', '--config', CONFIG, '--output-type', 'err'],
+  { cwd, encoding: 'utf8' });
+
+t.test('lib/ keeps its layers and has no circles', async (t) => {
+  const r = depcruise(ROOT);
+  t.equal(r.status, 0, r.stdout + r.stderr);
+  t.match(r.stdout, /no dependency violations found \(\d+ modules/);
+});
+
+t.test('the check catches an upward import and a circle', async (t) => {
+  const r = depcruise(join(ROOT, 'test/fixtures/layers'));
+  t.not(r.status, 0);
+  t.match(r.stdout, 'error layer-config: lib/config/upward.ts → lib/daemon/opts.ts');
+  t.match(r.stdout, /error no-circular: lib\/fs\/a\.ts →\s+lib\/fs\/b\.ts/);
+});
