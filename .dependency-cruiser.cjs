@@ -6,8 +6,9 @@ const RANKS = {
   config: 1,
   matcher: 2, firewall: 2, actions: 2,
   onetime: 3, capture: 3,
-  daemon: 4, client: 4,
-  cli: 5,
+  engine: 4,
+  daemon: 5, client: 5,
+  cli: 6,
 };
 
 const folders = Object.keys(RANKS);

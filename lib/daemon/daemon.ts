@@ -1,23 +1,20 @@
-// The running knockd: capture → matcher → log lines and commands. One object owns the pieces and
-// their order of start and stop; each piece does one job (see lib/*).
+// The shell around the engine (lib/engine): it owns the processes, timers, files and sockets,
+// feeds packets and clock ticks to the engine and carries its effects out, in order. Start, reload
+// and stop order live here; what the daemon decides lives in the engine.
 
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../config/parser.js';
-import { ConfigError, errorLocation } from '../config/errors.js';
 import { DEFAULTS, type Config } from '../config/types.js';
-import { Matcher } from '../matcher/matcher.js';
-import type { MatchEvent, Packet } from '../matcher/types.js';
-import { OneTimeDoors } from '../onetime/doors.js';
+import type { Packet } from '../matcher/types.js';
+import { rotateOneTime } from '../onetime/rotate.js';
+import { Engine, type Effect } from '../engine/engine.js';
+import { ConfigError, errorLocation } from '../config/errors.js';
 import { CommandRunner, MAX_TIMER_MS } from '../actions/runner.js';
 import { Logger } from '../log/logger.js';
 import { logMsg } from '../log/messages.js';
-import { buildFilter } from '../capture/filter.js';
 import { localAddresses, watchAddresses } from '../capture/addresses.js';
 import { CaptureSupervisor } from '../capture/supervisor.js';
 import { ReplayStore, StateStore } from './state.js';
-import { SpaGate } from '../matcher/spa-gate.js';
-import { ReplayCache } from '../spa/replay.js';
-import { LogRateLimit } from '../log/rate-limit.js';
 import { DoorFirewall } from './door-firewall.js';
 import { lockInstance, tableName } from './instance-lock.js';
 import { Resolver } from './resolver.js';
@@ -30,17 +27,9 @@ export class StartError extends Error {}
 
 
 export class Daemon {
-  private config: Config;
-  private matcher: Matcher;
-  private onetime: OneTimeDoors;
-  private gate: SpaGate;
-  private replay: ReplayCache;
+  private engine: Engine;
   private readonly replayStore: ReplayStore;
-  private readonly spaLogLimit = new LogRateLimit(20, 50);
   private readonly losses = new LossReport();
-  // Stage and timeout lines: far above any real knocking, far below a flood's (a line per
-  // spoofed packet was ~90 GB of log a day at top rate).
-  private readonly knockLogLimit = new LogRateLimit(100, 500, Date.now, (n) => `${n} knock events not logged (rate limit)`);
   private firewall: DoorFirewall | undefined;
   private readonly runner: CommandRunner;
   private readonly logger: Logger;
@@ -48,18 +37,15 @@ export class Daemon {
   private readonly resolver: Resolver | undefined;
   private readonly captures: CaptureSupervisor[] = [];
   private readonly interfaces: readonly string[];
-  private local: string[];
   private timer: NodeJS.Timeout | undefined;
   private stopWatching: (() => void) | undefined;
   private readonly lookups: LookupQueue | undefined;
-  private evictionsLogged = 0;
   private closing = false;
   private stopping: Promise<void> | undefined;
   /** Releases the instance's locks (state directory, table). */
   private unlock: () => void = () => {};
 
   private constructor(private readonly args: DaemonOptions, config: Config) {
-    this.config = config;
     this.interfaces = args.interfaces ?? config.options.interfaces ?? [DEFAULTS.interface];
     this.logger = new Logger({
       logFile: config.options.logFile ?? args.logFile,
@@ -71,19 +57,20 @@ export class Daemon {
     this.runner = new CommandRunner({ log: this.logger, onPendingChange: (p) => this.state.save(p) });
     this.resolver = args.lookup ? new Resolver() : undefined;
     this.lookups = this.resolver ? new LookupQueue(this.resolver, (p, at) => { if (!this.closing) this.handle(p, at); }) : undefined;
-    this.local = localAddresses(this.interfaces, args.onlyIPv4);
-    this.matcher = this.newMatcher(config);
-    this.onetime = new OneTimeDoors(config.doors, this.logger);
     this.replayStore = new ReplayStore(args.stateDir, (m) => this.logger.log(m, { stderr: true }));
-    this.replay = Daemon.newReplayCache(config);
-    this.replay.load(this.replayStore.load(), Date.now());
-    this.gate = new SpaGate(config.doors, this.replay, this.local);
+    this.engine = new Engine(config, {
+      localAddresses: localAddresses(this.interfaces, args.onlyIPv4),
+      maxAttempts: args.maxAttempts,
+      onlyIPv4: args.onlyIPv4,
+      replay: { entries: this.replayStore.load(), now: Date.now() },
+    }, {
+      display: (ip) => (this.resolver ? this.resolver.display(ip) : ip),
+      persistReplay: (entries) => this.replayStore.save(entries),
+    });
   }
 
-  /** Digests are held twice the widest age window: a packet may be stamped up to SPA_Max_Age ahead. */
-  private static newReplayCache(config: Config): ReplayCache {
-    const maxAge = Math.max(DEFAULTS.spaMaxAge, ...config.doors.map((d) => d.spa?.maxAge ?? 0));
-    return new ReplayCache({ windowMs: 2 * maxAge * 1000 });
+  private get config(): Config {
+    return this.engine.config;
   }
 
   /** Parses the config and opens the captures; throws ConfigError or StartError. */
@@ -115,26 +102,9 @@ export class Daemon {
     return d;
   }
 
-  private newMatcher(config: Config): Matcher {
-    return new Matcher(config.doors, { localAddresses: this.local, maxAttempts: this.args.maxAttempts });
-  }
-
-  private filter(): string {
-    const doors = this.config.doors
-      .map((d, i) => ({ ...d, sequence: this.matcher.sequenceOf(i), enabled: this.matcher.isEnabled(i) }))
-      .filter((d) => d.enabled && d.sequence.length > 0);
-    // An SPA door is, for the filter, a one-step UDP sequence on its SPA port.
-    const spa = new Set<string>();
-    for (const d of this.config.doors) {
-      if (!d.spa || spa.has(`${d.spa.port} ${d.target}`)) continue;
-      spa.add(`${d.spa.port} ${d.target}`);
-      doors.push({ ...d, sequence: [{ protocol: 'udp', port: d.spa.port }], tcpFlags: { set: 0, clear: 0 }, enabled: true });
-    }
-    return buildFilter({ doors, local: this.local, onlyIPv4: this.args.onlyIPv4 });
-  }
 
   private async openCaptures(): Promise<void> {
-    const filter = this.filter();
+    const filter = this.engine.filter();
     this.logger.debug(`adding pcap expression: ${filter}`);
     for (const iface of this.interfaces) {
       const sup = new CaptureSupervisor(iface, filter, {
@@ -156,26 +126,22 @@ export class Daemon {
       }
       this.captures.push(sup);
     }
-    for (const a of this.local) this.logger.debug(`local IP: ${a}`);
+    for (const a of this.engine.localAddresses) this.logger.debug(`local IP: ${a}`);
   }
 
   private refreshFilter(): void {
-    const f = this.filter();
+    const f = this.engine.filter();
     this.logger.debug(`new pcap expression: ${f}`);
     for (const c of this.captures) c.setFilter(f);
   }
 
   private addressesChanged(addrs: string[]): void {
-    this.local = addrs;
-    this.matcher.setLocalAddresses(addrs);
-    this.gate.setLocalAddresses(addrs);
     this.logger.verbose(`local addresses changed: ${addrs.join(' ')}`);
-    this.refreshFilter();
+    this.apply(this.engine.setLocalAddresses(addrs));
   }
 
   private onPackets(packets: Packet[]): void {
     if (this.closing) return;
-    if (this.args.onlyIPv4) packets = packets.filter((p) => p.family === 4);
     const at = performance.now();
     for (const p of packets) {
       if (this.lookups) this.lookups.submit(p, at); // -l: waits only for its own name
@@ -185,80 +151,24 @@ export class Daemon {
 
   /** One packet, matched at its arrival time `at` (monotonic ms). */
   private handle(p: Packet, at: number): void {
-    this.logger.debug(`${p.protocol}: ${p.src} -> ${p.dst}:${p.dport}`);
-    if (p.protocol === 'udp' && this.gate.ports.has(p.dport)) this.handleSpa(p);
-    this.dispatch(this.matcher.handle(p, at));
+    this.apply(this.engine.packet(p, at, Date.now()));
     this.schedule();
   }
 
-  private handleSpa(p: Packet): void {
-    const handled = this.gate.handle({ ...p, payload: p.payload ?? '' }, Date.now());
-    let verdict = handled.verdict;
-    // The digest is on disk before anything is opened: a replay after a crash is still refused.
-    // If it cannot be written (disk full), nothing is opened: fail closed.
-    if (handled.kept && !this.replayStore.save(this.replay.kept()) && verdict.type === 'granted') {
-      verdict = { type: 'refused', src: p.src, door: verdict.door, reason: 'replay cache not written (disk full?)' };
-    }
-    const who = this.knocker(p.src);
-    switch (verdict.type) {
-      case 'ignored':
-        this.logger.debug(`SPA: ${p.src}: ignored: ${verdict.why}`);
-        break;
-      case 'refused':
-        this.spaLogLimit.line(logMsg.spaRefused(who, verdict.door?.name, verdict.reason), (l) => this.logger.log(l));
-        break;
-      case 'granted': {
-        const ports = verdict.ports.map((s) => `${s.protocol}/${s.port}`).join(',');
-        this.logger.log(logMsg.spaOpen(who, verdict.door.name, verdict.ip, ports, verdict.fields.username, verdict.timeout));
-        void this.firewall?.grant(who, verdict.door, verdict.ip, verdict.timeout, verdict.ports);
-        for (const s of verdict.ports) {
-          this.runner.open({
-            door: verdict.door, ip: verdict.ip, family: verdict.family, knocker: who,
-            spa: { proto: s.protocol, port: s.port, timeout: verdict.timeout },
-          });
-        }
-        break;
+  /** Carries the engine's effects out, in order. */
+  private apply(effects: readonly Effect[]): void {
+    for (const e of effects) {
+      switch (e.kind) {
+        case 'log': this.logger.log(e.line, e.stderr ? { stderr: true } : undefined); break;
+        case 'debug': this.logger.debug(e.line); break;
+        case 'run': this.runner.open(e.request); break;
+        case 'grant': void this.firewall?.grant(e.knocker, e.door, e.ip, e.timeout, e.ports); break;
+        case 'rotate':
+          this.apply(this.engine.oneTimeRotated(e.doorIndex, rotateOneTime(e.door.name, e.door.oneTime!.path, e.line, e.used)));
+          break;
+        case 'filter': this.refreshFilter(); break;
       }
     }
-  }
-
-  private knocker(ip: string): string {
-    return this.resolver ? this.resolver.display(ip) : ip;
-  }
-
-  private dispatch(events: MatchEvent[]): void {
-    let sequencesChanged = false;
-    for (const e of events) {
-      const who = this.knocker(e.src);
-      switch (e.type) {
-        case 'stage':
-          this.knockLogLimit.line(logMsg.stage(who, e.door.name, e.stage), (l) => this.logger.log(l));
-          break;
-        case 'open':
-          this.logger.log(logMsg.openSesame(who, e.door.name));
-          this.runner.open({ door: e.door, ip: e.src, family: e.family, knocker: who });
-          void this.firewall?.grant(who, e.door, e.src, e.door.cmdTimeout);
-          if (e.door.oneTime && this.onetime.used(e.doorIndex, this.matcher)) sequencesChanged = true;
-          break;
-        case 'timeout':
-          this.knockLogLimit.line(logMsg.sequenceTimeout(who, e.door.name, e.stage), (l) => this.logger.log(l));
-          break;
-        case 'reset':
-          this.logger.debug(`removing failed knock attempt (${e.src})`);
-          break;
-        case 'flags-ignored':
-          this.logger.debug(`packet does not match the tcpflags of ${e.door.name}, ignoring...`);
-          break;
-        case 'evicted':
-          // One line per power of two, so a flood cannot flood the log too.
-          if (this.matcher.evictions >= this.evictionsLogged * 2 || this.evictionsLogged === 0) {
-            this.evictionsLogged = this.matcher.evictions;
-            this.logger.log(`attempt table full: ${this.matcher.evictions} oldest attempts evicted so far`);
-          }
-          break;
-      }
-    }
-    if (sequencesChanged) this.refreshFilter();
   }
 
   /**
@@ -269,11 +179,11 @@ export class Daemon {
   private schedule(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    const next = this.matcher.nextDeadline();
+    const next = this.engine.nextDeadline();
     if (next === undefined || this.closing) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.dispatch(this.matcher.expire(performance.now()));
+      this.apply(this.engine.tick(performance.now(), Date.now()));
       this.schedule();
     }, Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil(next - performance.now()))));
   }
@@ -297,14 +207,8 @@ export class Daemon {
       this.logger.log('config not reloaded: Open was added; restart knockd to set up the firewall table', { stderr: true });
       return;
     }
-    this.config = config;
     void this.firewall?.reload(config).catch((err: unknown) => this.logger.log(`firewall: reload failed: ${(err as Error).message}`, { stderr: true }));
-    this.matcher = this.newMatcher(config); // in-progress knocks are dropped, as knockd does
-    this.onetime = new OneTimeDoors(config.doors, this.logger);
-    const kept = this.replay.kept();
-    this.replay = Daemon.newReplayCache(config);
-    this.replay.load(kept, Date.now());
-    this.gate = new SpaGate(config.doors, this.replay, this.local);
+    this.engine = this.engine.next(config, Date.now()); // what carries over: Engine.next
     this.logger.verbose(`re-opening log file`);
     this.logger.openFile();
     this.refreshFilter();

@@ -1,5 +1,6 @@
-// Test helpers: build packets and run them through a Matcher, rendering events as knockd log lines.
+// Test helpers: build packets and run them through a Matcher, rendering events as the daemon's log lines.
 
+import { knockLine } from '../../lib/engine/lines.js';
 import { parseConfig } from '../../lib/config/parser.js';
 import type { Config } from '../../lib/config/types.js';
 import { Matcher, type MatcherOptions } from '../../lib/matcher/matcher.js';
@@ -54,14 +55,12 @@ export function knock(spec: string, o: Opt = {}): Knock[] {
   });
 }
 
+/**
+ * The daemon's own line for an event (lib/engine/lines.ts), the knocker shown by address, without
+ * the trailing newline some of knockd's messages carry (an empty line in its file).
+ */
 export function render(e: MatchEvent): string | undefined {
-  switch (e.type) {
-    case 'stage': return `${e.src}: ${e.door.name}: Stage ${e.stage}`;
-    case 'open': return `${e.src}: ${e.door.name}: OPEN SESAME`;
-    case 'timeout': return `${e.src}: ${e.door.name}: sequence timeout (stage ${e.stage})`;
-    case 'evicted': return `${e.src}: ${e.door.name}: evicted (stage ${e.stage})`;
-    default: return undefined; // reset / flags-ignored are -D detail
-  }
+  return knockLine(e, e.src)?.replace(/\n$/, '');
 }
 
 export function config(text: string): Config {

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../lib/config/parser.js';
 import { ConfigError } from '../../lib/config/errors.js';
-import { Matcher } from '../../lib/matcher/matcher.js';
-import { OneTimeDoors } from '../../lib/onetime/doors.js';
+import { Engine } from '../../lib/engine/engine.js';
+import { rotateOneTime } from '../../lib/onetime/rotate.js';
 import { markLineUsed, nextOneTimeSequence } from '../../lib/config/onetime-scan.js';
-import { CLIENT, SERVER4, knock, render } from '../helpers/knocks.js';
+import { CLIENT, SERVER4, knock } from '../helpers/knocks.js';
 
 function setup(t: Tap.Test, fileText: string) {
   const dir = mkdtempSync(join(tmpdir(), 'sesame-ots-'));
@@ -19,18 +19,19 @@ function setup(t: Tap.Test, fileText: string) {
   writeFileSync(file, fileText);
   const cfg = parseConfig(`[d]\none_time_sequences = ${file}\n`, 'test.conf');
   const logs: string[] = [];
-  const log = { log: (m: string) => logs.push(m) };
-  const m = new Matcher(cfg.doors, { localAddresses: [SERVER4] });
-  const ots = new OneTimeDoors(cfg.doors, log);
+  const m = new Engine(cfg, { localAddresses: [SERVER4], maxAttempts: 65_536, onlyIPv4: false }, { display: (ip) => ip, persistReplay: () => true });
   let now = 0;
-  /** Knocks a sequence; returns the matcher's lines. One-time rotation happens on each open. */
+  /** Knocks a sequence; returns the knock lines. The rotation runs as the daemon runs it, on each open. */
   const doKnock = (spec: string) => {
     const out: string[] = [];
     for (const k of knock(spec)) {
-      for (const e of m.handle(k, now++)) {
-        const s = render(e);
-        if (s) out.push(s);
-        if (e.type === 'open') ots.used(e.doorIndex, m);
+      for (const e of m.packet(k, now++, 0)) {
+        if (e.kind === 'log') out.push(e.line);
+        if (e.kind === 'rotate') {
+          for (const r of m.oneTimeRotated(e.doorIndex, rotateOneTime(e.door.name, e.door.oneTime!.path, e.line, e.used))) {
+            if (r.kind === 'log') logs.push(r.line);
+          }
+        }
       }
     }
     return out;

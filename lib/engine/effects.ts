@@ -1,0 +1,21 @@
+// What the engine asks the shell to do. The engine decides; the shell (lib/daemon) owns the
+// processes, files, sockets and timers that carry each effect out, in the order given.
+
+import type { Door, KnockStep } from '../config/types.js';
+import type { OpenRequest } from '../actions/runner.js';
+
+export type Effect =
+  /** A log line (knockd's text); `stderr` also when the daemon runs in the foreground. */
+  | { readonly kind: 'log'; readonly line: string; readonly stderr?: boolean }
+  /** A -D line. */
+  | { readonly kind: 'debug'; readonly line: string }
+  /** Run a door's start command (and schedule its stop command). */
+  | { readonly kind: 'run'; readonly request: OpenRequest }
+  /** Grant `ip` the door's Open ports (or those of `ports` among them) in nftables. */
+  | { readonly kind: 'grant'; readonly knocker: string; readonly door: Door; readonly ip: string; readonly timeout: number; readonly ports?: readonly KnockStep[] }
+  /** A one-time door was used: rewrite its file, then hand the result to Engine.oneTimeRotated. */
+  | { readonly kind: 'rotate'; readonly doorIndex: number; readonly door: Door; readonly line: number; readonly used: readonly KnockStep[] }
+  /** Door sequences or local addresses changed: the capture filter must be rebuilt (Engine.filter). */
+  | { readonly kind: 'filter' };
+
+export type EffectKind = Effect['kind'];

@@ -1,0 +1,224 @@
+// The engine of one configuration: knock packets, SPA datagrams and clocks in; effects out (log
+// lines, commands, grants, one-time rotations, filter changes). Pure policy: it owns the matcher,
+// the SPA gate, the replay cache and the log throttles, and touches no file, socket, process or
+// timer. The shell (lib/daemon) carries the effects out and feeds it; a reload builds the next
+// engine from this one (next()), which is the one place that decides what carries over. The
+// kernel-matching path and the fleet feed the same engine from other event sources.
+
+import type { Config } from '../config/types.js';
+import { DEFAULTS } from '../config/types.js';
+import { buildFilter } from '../capture/filter.js';
+import { logMsg } from '../log/messages.js';
+import { LogRateLimit } from '../log/rate-limit.js';
+import { Matcher } from '../matcher/matcher.js';
+import { SpaGate } from '../matcher/spa-gate.js';
+import type { MatchEvent, Packet } from '../matcher/types.js';
+import type { RotateResult } from '../onetime/rotate.js';
+import { ReplayCache, type ReplayEntry } from '../spa/replay.js';
+import type { Effect } from './effects.js';
+import { knockLine } from './lines.js';
+
+export type { Effect } from './effects.js';
+export { knockLine } from './lines.js';
+
+/** What the engine asks of its shell synchronously, because a decision depends on the answer. */
+export interface EngineDeps {
+  /** `ip`, or `ip (name)` under -l. */
+  display(ip: string): string;
+  /**
+   * Writes the replay cache's authenticated digests; called before an SPA grant is decided, so a
+   * replay after a crash is still refused. False: not written, and nothing is opened (fail closed).
+   */
+  persistReplay(entries: readonly ReplayEntry[]): boolean;
+}
+
+export interface EngineOptions {
+  readonly localAddresses: readonly string[];
+  readonly maxAttempts: number;
+  readonly onlyIPv4: boolean;
+  /** Replay digests kept by an earlier run (state file) or engine, and the wall time now. */
+  readonly replay?: { readonly entries: readonly unknown[]; readonly now: number };
+}
+
+/** Digests are held twice the widest age window: a packet may be stamped up to SPA_Max_Age ahead. */
+function replayCacheFor(config: Config): ReplayCache {
+  const maxAge = Math.max(DEFAULTS.spaMaxAge, ...config.doors.map((d) => d.spa?.maxAge ?? 0));
+  return new ReplayCache({ windowMs: 2 * maxAge * 1000 });
+}
+
+export class Engine {
+  private readonly matcher: Matcher;
+  private readonly gate: SpaGate;
+  private readonly replay: ReplayCache;
+  /** Wall clock of the latest input (ms): the log throttles run on it. */
+  private wall = 0;
+  private readonly spaLog = new LogRateLimit(20, 50, () => this.wall);
+  // Stage and timeout lines: far above any real knocking, far below a flood's (a line per
+  // spoofed packet was ~90 GB of log a day at top rate).
+  private readonly knockLog = new LogRateLimit(100, 500, () => this.wall, (n) => `${n} knock events not logged (rate limit)`);
+  private evictionsLogged = 0;
+  /** One-time doors: the file line their current sequence came from. */
+  private readonly oneTimeLines = new Map<number, number>();
+  private local: readonly string[];
+
+  constructor(readonly config: Config, private readonly opts: EngineOptions, private readonly deps: EngineDeps) {
+    this.local = opts.localAddresses;
+    this.matcher = new Matcher(config.doors, { localAddresses: this.local, maxAttempts: opts.maxAttempts });
+    this.replay = replayCacheFor(config);
+    if (opts.replay) this.replay.load(opts.replay.entries, opts.replay.now);
+    this.gate = new SpaGate(config.doors, this.replay, this.local);
+    config.doors.forEach((d, i) => { if (d.oneTime) this.oneTimeLines.set(i, d.oneTime.line); });
+  }
+
+  /**
+   * SIGHUP: the engine for a new config. Carried over: local addresses and the kept replay
+   * digests (a reload must not let a captured SPA packet in again). Dropped: knocks in progress,
+   * as knockd does, and the log throttles' state.
+   */
+  next(config: Config, wall: number): Engine {
+    return new Engine(config, { ...this.opts, localAddresses: this.local, replay: { entries: this.replay.kept(), now: wall } }, this.deps);
+  }
+
+  /** One captured packet, at its arrival time (`at`, monotonic ms; `wall`, epoch ms). */
+  packet(p: Packet, at: number, wall: number): Effect[] {
+    this.wall = wall;
+    if (this.opts.onlyIPv4 && p.family !== 4) return [];
+    const out: Effect[] = [{ kind: 'debug', line: `${p.protocol}: ${p.src} -> ${p.dst}:${p.dport}` }];
+    if (p.protocol === 'udp' && this.gate.ports.has(p.dport)) this.spa(p, wall, out);
+    this.events(this.matcher.handle(p, at), out);
+    return out;
+  }
+
+  /** Timeouts due at `at` (the shell's timer, at nextDeadline()). */
+  tick(at: number, wall: number): Effect[] {
+    this.wall = wall;
+    const out: Effect[] = [];
+    this.events(this.matcher.expire(at), out);
+    return out;
+  }
+
+  /** When tick() has something to report (monotonic ms), if anything is in progress. */
+  nextDeadline(): number | undefined {
+    return this.matcher.nextDeadline();
+  }
+
+  /** False once a one-time door ran out of sequences (or its file could not be rewritten). */
+  isEnabled(doorIndex: number): boolean {
+    return this.matcher.isEnabled(doorIndex);
+  }
+
+  get localAddresses(): readonly string[] {
+    return this.local;
+  }
+
+  setLocalAddresses(addrs: readonly string[]): Effect[] {
+    this.local = addrs;
+    this.matcher.setLocalAddresses(addrs);
+    this.gate.setLocalAddresses(addrs);
+    return [{ kind: 'debug', line: `local addresses changed: ${addrs.join(' ')}` }, { kind: 'filter' }];
+  }
+
+  /** The result of a 'rotate' effect: the door's next sequence, or the door disabled. */
+  oneTimeRotated(doorIndex: number, r: RotateResult): Effect[] {
+    const door = this.config.doors[doorIndex];
+    if (!door) return [];
+    const out: Effect[] = [];
+    const log = (line: string) => out.push({ kind: 'log', line, stderr: true });
+    if (r.kind === 'error') {
+      log(r.message);
+      log(logMsg.disableFailed(door.name));
+      this.matcher.disable(doorIndex);
+    } else {
+      for (const s of r.skipped) log(s);
+      if (r.kind === 'exhausted') {
+        log(logMsg.noMoreSequences(door.name));
+        this.matcher.disable(doorIndex);
+        this.oneTimeLines.delete(doorIndex);
+      } else {
+        this.oneTimeLines.set(doorIndex, r.entry.line);
+        this.matcher.setSequence(doorIndex, r.entry.steps);
+      }
+    }
+    out.push({ kind: 'filter' });
+    return out;
+  }
+
+  /** The capture filter for the doors as they are now (one-time doors move on). */
+  filter(): string {
+    const doors = this.config.doors
+      .map((d, i) => ({ ...d, sequence: this.matcher.sequenceOf(i), enabled: this.matcher.isEnabled(i) }))
+      .filter((d) => d.enabled && d.sequence.length > 0);
+    // An SPA door is, for the filter, a one-step UDP sequence on its SPA port.
+    const spa = new Set<string>();
+    for (const d of this.config.doors) {
+      if (!d.spa || spa.has(`${d.spa.port} ${d.target}`)) continue;
+      spa.add(`${d.spa.port} ${d.target}`);
+      doors.push({ ...d, sequence: [{ protocol: 'udp', port: d.spa.port }], tcpFlags: { set: 0, clear: 0 }, enabled: true });
+    }
+    return buildFilter({ doors, local: this.local, onlyIPv4: this.opts.onlyIPv4 });
+  }
+
+  private spa(p: Packet, wall: number, out: Effect[]): void {
+    const handled = this.gate.handle({ ...p, payload: p.payload ?? '' }, wall);
+    let verdict = handled.verdict;
+    if (handled.kept && !this.deps.persistReplay(this.replay.kept()) && verdict.type === 'granted') {
+      verdict = { type: 'refused', src: p.src, door: verdict.door, reason: 'replay cache not written (disk full?)' };
+    }
+    const who = this.deps.display(p.src);
+    switch (verdict.type) {
+      case 'ignored':
+        out.push({ kind: 'debug', line: `SPA: ${p.src}: ignored: ${verdict.why}` });
+        break;
+      case 'refused':
+        this.spaLog.line(logMsg.spaRefused(who, verdict.door?.name, verdict.reason), (line) => out.push({ kind: 'log', line }));
+        break;
+      case 'granted': {
+        const ports = verdict.ports.map((s) => `${s.protocol}/${s.port}`).join(',');
+        out.push({ kind: 'log', line: logMsg.spaOpen(who, verdict.door.name, verdict.ip, ports, verdict.fields.username, verdict.timeout) });
+        out.push({ kind: 'grant', knocker: who, door: verdict.door, ip: verdict.ip, timeout: verdict.timeout, ports: verdict.ports });
+        for (const s of verdict.ports) {
+          out.push({ kind: 'run', request: {
+            door: verdict.door, ip: verdict.ip, family: verdict.family, knocker: who,
+            spa: { proto: s.protocol, port: s.port, timeout: verdict.timeout },
+          } });
+        }
+        break;
+      }
+    }
+  }
+
+  private events(events: readonly MatchEvent[], out: Effect[]): void {
+    for (const e of events) {
+      const who = this.deps.display(e.src);
+      switch (e.type) {
+        case 'stage':
+        case 'timeout':
+          this.knockLog.line(knockLine(e, who)!, (line) => out.push({ kind: 'log', line }));
+          break;
+        case 'open': {
+          out.push({ kind: 'log', line: knockLine(e, who)! });
+          out.push({ kind: 'run', request: { door: e.door, ip: e.src, family: e.family, knocker: who } });
+          out.push({ kind: 'grant', knocker: who, door: e.door, ip: e.src, timeout: e.door.cmdTimeout });
+          const line = this.oneTimeLines.get(e.doorIndex);
+          if (e.door.oneTime && line !== undefined) {
+            out.push({ kind: 'rotate', doorIndex: e.doorIndex, door: e.door, line, used: this.matcher.sequenceOf(e.doorIndex) });
+          }
+          break;
+        }
+        case 'reset':
+          out.push({ kind: 'debug', line: `removing failed knock attempt (${e.src})` });
+          break;
+        case 'flags-ignored':
+          out.push({ kind: 'debug', line: `packet does not match the tcpflags of ${e.door.name}, ignoring...` });
+          break;
+        case 'evicted':
+          // One line per doubling, so a flood cannot flood the log too.
+          if (this.evictionsLogged === 0 || this.matcher.evictions >= this.evictionsLogged * 2) {
+            this.evictionsLogged = this.matcher.evictions;
+            out.push({ kind: 'log', line: `attempt table full: ${this.matcher.evictions} oldest attempts evicted so far` });
+          }
+          break;
+      }
+    }
+  }
+}

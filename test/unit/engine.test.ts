@@ -1,0 +1,176 @@
+// The engine without a shell: packets and clocks in, effects out. Every effect kind, the rulings
+// as the daemon logs them, an SPA grant becoming a log line, a grant and its commands, the
+// replay cache written before anything opens (and a failed write refusing), one-time rotation,
+// reload carry-over, and the log throttles.
+
+import t from 'tap';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../../lib/config/parser.js';
+import { Engine, type Effect } from '../../lib/engine/engine.js';
+import type { Packet } from '../../lib/matcher/types.js';
+import { rotateOneTime } from '../../lib/onetime/rotate.js';
+import type { ReplayEntry } from '../../lib/spa/replay.js';
+import { encodeAccess, type SpaKeys } from '../../lib/spa/wire.js';
+
+const SRV = '10.77.0.1', CLI = '10.77.0.2';
+const WALL = 1_800_000_000_000;
+const K = Buffer.alloc(32, 1), H = Buffer.alloc(64, 2);
+const KEYS: SpaKeys = { key: K, hmacKey: H, hmacDigest: 'sha256', mode: 'cbc' };
+
+const CONF = `[knock]
+sequence = 7000,8000
+seq_timeout = 5
+tcpflags = syn
+start_command = open %IP%
+cmd_timeout = 10
+stop_command = close %IP%
+[guarded]
+sequence = 9000
+Open = tcp/2222
+cmd_timeout = 30
+[spa]
+SPA_Key_Base64 = ${K.toString('base64')}
+SPA_HMAC_Key_Base64 = ${H.toString('base64')}
+SPA_Open_Ports = tcp/22
+start_command = spa %IP% %PORT%
+Cmd_Timeout = 20
+`;
+
+function engine(text = CONF, deps: { persist?: (e: readonly ReplayEntry[]) => boolean; names?: Record<string, string> } = {}) {
+  const persisted: Array<readonly ReplayEntry[]> = [];
+  const e = new Engine(parseConfig(text, 'e.conf'), { localAddresses: [SRV], maxAttempts: 4, onlyIPv4: false }, {
+    display: (ip) => (deps.names?.[ip] ? `${ip} (${deps.names[ip]})` : ip),
+    persistReplay: (entries) => { persisted.push(entries); return deps.persist ? deps.persist(entries) : true; },
+  });
+  return { e, persisted };
+}
+const syn = (dport: number, src = CLI): Packet => ({ src, dst: SRV, family: 4, protocol: 'tcp', dport, tcpFlags: 2 });
+const udp = (dport: number, payload?: string, src = CLI): Packet =>
+  ({ src, dst: SRV, family: 4, protocol: 'udp', dport, tcpFlags: 0, ...(payload === undefined ? {} : { payload }) });
+const logs = (fx: readonly Effect[]) => fx.filter((f) => f.kind === 'log').map((f) => (f as { line: string }).line);
+const kinds = (fx: readonly Effect[]) => fx.filter((f) => f.kind !== 'debug').map((f) => f.kind);
+const spaWire = (message: string, ts = WALL / 1000) => encodeAccess({ username: 'alice', timestamp: ts, message }, KEYS, {});
+
+t.test('a knock: stage, then open as a log line, a command and a grant', async (t) => {
+  const { e } = engine(undefined, { names: { [CLI]: 'laptop' } });
+  const a = e.packet(syn(7000), 0, WALL);
+  t.same(logs(a), [`${CLI} (laptop): knock: Stage 1`]);
+  t.ok(a.some((f) => f.kind === 'debug' && f.line === `tcp: ${CLI} -> ${SRV}:7000`), 'a -D line per packet');
+  const b = e.packet(syn(8000), 100, WALL);
+  t.same(kinds(b), ['log', 'log', 'run', 'grant']);
+  t.same(logs(b), [`${CLI} (laptop): knock: Stage 2`, `${CLI} (laptop): knock: OPEN SESAME`]);
+  const run = b.find((f) => f.kind === 'run') as Extract<Effect, { kind: 'run' }>;
+  t.match(run.request, { ip: CLI, family: 4, knocker: `${CLI} (laptop)` });
+  t.equal(run.request.door.name, 'knock');
+  t.match(b.find((f) => f.kind === 'grant'), { ip: CLI, timeout: 10, knocker: `${CLI} (laptop)` });
+});
+
+t.test('the rulings, as the daemon logs them', async (t) => {
+  const { e } = engine();
+  t.same(kinds(e.packet({ ...syn(7000), tcpFlags: 0x10 }, 0, WALL)), [], 'a flag mismatch is ignored');
+  e.packet(syn(7000), 0, WALL);
+  t.same(kinds(e.packet(syn(7001), 10, WALL)), [], 'a port outside the door changes nothing');
+  const reset = e.packet(syn(7000), 20, WALL);
+  t.same(logs(reset), [], 'a wrong in-door port resets the attempt...');
+  t.ok(reset.some((f) => f.kind === 'debug' && f.line === `removing failed knock attempt (${CLI})`));
+  t.equal(e.nextDeadline(), undefined, '...and does not start a new one');
+  e.packet(syn(7000), 2000, WALL);
+  t.equal(e.nextDeadline(), 7000, 'the timeout runs from the first knock, in ms');
+  t.same(e.tick(6999, WALL), [], 'not before');
+  t.same(logs(e.tick(7000, WALL)), [`${CLI}: knock: sequence timeout (stage 1)\n`], 'reported by the timer, with knockd\'s newline');
+  t.equal(e.nextDeadline(), undefined);
+  t.same(logs(e.packet(syn(9000), 8000, WALL)), [`${CLI}: guarded: Stage 1`, `${CLI}: guarded: OPEN SESAME`], 'a one-port door fires at once');
+  t.same(kinds(e.packet(syn(9000), 8001, WALL)), ['log', 'log', 'run', 'grant'], 'and on every packet (the runner skips a door without a command)');
+});
+
+t.test('evictions are logged once per doubling', async (t) => {
+  const { e } = engine();
+  const lines: string[] = [];
+  for (let i = 0; i < 40; i++) lines.push(...logs(e.packet(syn(7000, `10.77.1.${i}`), i, WALL)));
+  t.same(lines.filter((l) => l.startsWith('attempt table full')), [
+    'attempt table full: 1 oldest attempts evicted so far',
+    'attempt table full: 2 oldest attempts evicted so far',
+    'attempt table full: 4 oldest attempts evicted so far',
+    'attempt table full: 8 oldest attempts evicted so far',
+    'attempt table full: 16 oldest attempts evicted so far',
+    'attempt table full: 32 oldest attempts evicted so far',
+  ]);
+});
+
+t.test('knock lines are throttled with a summary; OPEN SESAME never is', async (t) => {
+  const { e } = engine();
+  const lines: string[] = [];
+  for (let i = 0; i < 2000; i++) lines.push(...logs(e.packet(syn(7000, `10.78.${i >> 8}.${i & 255}`), i, WALL)));
+  t.equal(lines.filter((l) => l.endsWith('Stage 1')).length, 500, 'a burst of 500 stage lines');
+  const later = logs(e.packet(syn(9000), 3000, WALL + 1000));
+  t.match(later[0], /^\d+ knock events not logged \(rate limit\)$/);
+  t.same(later.slice(1), [`${CLI}: guarded: Stage 1`, `${CLI}: guarded: OPEN SESAME`]);
+});
+
+t.test('SPA: digest persisted first, then log, grant and a command per port; a replay is refused', async (t) => {
+  const { e, persisted } = engine();
+  const w = spaWire(`${CLI},tcp/22`);
+  const fx = e.packet(udp(62201, w), 0, WALL);
+  t.equal(persisted.length, 1, 'the replay cache was written');
+  t.same(kinds(fx), ['log', 'grant', 'run']);
+  t.match(logs(fx)[0], `${CLI}: spa: SPA: OPEN SESAME for ${CLI} tcp/22`);
+  t.match(fx.find((f) => f.kind === 'grant'), { ip: CLI, timeout: 20, ports: [{ protocol: 'tcp', port: 22 }] });
+  t.match((fx.find((f) => f.kind === 'run') as Extract<Effect, { kind: 'run' }>).request.spa, { proto: 'tcp', port: 22, timeout: 20 });
+  const replay = e.packet(udp(62201, w), 1, WALL + 1000);
+  t.match(logs(replay), [new RegExp(`^${CLI}: SPA: refused: replay detected`)]);
+  t.notOk(replay.some((f) => f.kind === 'grant' || f.kind === 'run'));
+  t.same(kinds(e.packet(udp(62201, 'x'.repeat(10)), 2, WALL)), [], 'a short datagram is ignored');
+});
+
+t.test('SPA: a replay cache that cannot be written opens nothing (fail closed)', async (t) => {
+  const { e } = engine(undefined, { persist: () => false });
+  const fx = e.packet(udp(62201, spaWire(`${CLI},tcp/22`)), 0, WALL);
+  t.same(logs(fx), [`${CLI}: spa: SPA: refused: replay cache not written (disk full?)`]);
+  t.notOk(fx.some((f) => f.kind === 'grant' || f.kind === 'run'));
+});
+
+t.test('reload: the next engine keeps the replay digests, drops knocks in progress', async (t) => {
+  const { e } = engine();
+  const w = spaWire(`${CLI},tcp/22`);
+  e.packet(udp(62201, w), 0, WALL);
+  e.packet(syn(7000), 0, WALL);
+  const next = e.next(parseConfig(CONF, 'e.conf'), WALL + 500);
+  t.match(logs(next.packet(udp(62201, w), 1, WALL + 1000)), [new RegExp(`^${CLI}: SPA: refused: replay detected`)], 'a captured packet stays refused');
+  t.same(logs(next.packet(syn(8000), 2, WALL)), [], 'the half-done knock is gone');
+  t.equal(next.localAddresses, e.localAddresses);
+});
+
+t.test('local addresses and one-time doors change the filter; rotation as the shell runs it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sesame-engine-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'ots');
+  writeFileSync(file, '1001,1002\n2001,2002\n');
+  const { e } = engine(`[ot]\none_time_sequences = ${file}\ncommand = true\n`);
+  t.match(e.filter(), 'tcp dst port 1001 or 1002');
+  const changed = e.setLocalAddresses([SRV, '10.77.0.5']);
+  t.same(kinds(changed), ['filter']);
+  t.match(e.filter(), 'dst host 10.77.0.5');
+  e.packet(syn(1001), 0, WALL);
+  const fx = e.packet(syn(1002), 1, WALL);
+  const rotate = fx.find((f) => f.kind === 'rotate') as Extract<Effect, { kind: 'rotate' }>;
+  t.match(rotate, { doorIndex: 0, line: 1, used: [{ port: 1001 }, { port: 1002 }] });
+  const after = e.oneTimeRotated(0, rotateOneTime(rotate.door.name, file, rotate.line, rotate.used));
+  t.same(kinds(after), ['filter']);
+  t.equal(readFileSync(file, 'utf8'), '#1001,1002\n2001,2002\n');
+  t.match(e.filter(), 'tcp dst port 2001 or 2002');
+  e.packet(syn(2001), 2, WALL);
+  const last = e.packet(syn(2002), 3, WALL);
+  const r2 = last.find((f) => f.kind === 'rotate') as Extract<Effect, { kind: 'rotate' }>;
+  const done = e.oneTimeRotated(0, rotateOneTime(r2.door.name, file, r2.line, r2.used));
+  t.same(logs(done), ['no more sequences left in the one time sequences file for door ot --> disabling the door\n']);
+  t.notOk(e.isEnabled(0));
+  t.same(kinds(e.oneTimeRotated(0, { kind: 'error', message: 'ots: EROFS' })), ['log', 'log', 'filter'], 'a failed rewrite disables it too');
+});
+
+t.test('-4: IPv6 packets are not matched', async (t) => {
+  const e = new Engine(parseConfig(CONF, 'e.conf'), { localAddresses: [SRV, 'fd77::1'], maxAttempts: 10, onlyIPv4: true },
+    { display: (ip) => ip, persistReplay: () => true });
+  t.same(e.packet({ src: 'fd77::2', dst: 'fd77::1', family: 6, protocol: 'tcp', dport: 9000, tcpFlags: 2 }, 0, WALL), []);
+});
