@@ -6,36 +6,34 @@ import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../config/parser.js';
 import { DEFAULTS, type Config } from '../config/types.js';
 import type { Packet } from '../matcher/types.js';
-import { rotateOneTime } from '../onetime/rotate.js';
 import { Engine, type Effect } from '../engine/engine.js';
-import { ConfigError, errorLocation } from '../config/errors.js';
 import { CommandRunner, MAX_TIMER_MS } from '../actions/runner.js';
 import { Logger } from '../log/logger.js';
 import { logMsg } from '../log/messages.js';
 import { localAddresses, watchAddresses } from '../capture/addresses.js';
-import { CaptureSupervisor } from '../capture/supervisor.js';
+import { Captures } from './captures.js';
+import { carryOut, type Shell } from './carry-out.js';
+import { configForReload } from './reload.js';
 import { ReplayStore, StateStore } from './state.js';
 import { DoorFirewall } from './door-firewall.js';
 import { lockInstance, tableName } from './instance-lock.js';
 import { Resolver } from './resolver.js';
 import { LookupQueue } from './lookup-queue.js';
-import { LossReport } from '../capture/losses.js';
 import type { DaemonOptions } from './options.js';
 
 /** A start-up failure: one line for the user, exit status 1. */
 export class StartError extends Error {}
 
-
 export class Daemon {
   private engine: Engine;
   private readonly replayStore: ReplayStore;
-  private readonly losses = new LossReport();
   private firewall: DoorFirewall | undefined;
   private readonly runner: CommandRunner;
   private readonly logger: Logger;
   private readonly state: StateStore;
   private readonly resolver: Resolver | undefined;
-  private readonly captures: CaptureSupervisor[] = [];
+  private readonly captures: Captures;
+  private readonly shell: Shell;
   private readonly interfaces: readonly string[];
   private timer: NodeJS.Timeout | undefined;
   private stopWatching: (() => void) | undefined;
@@ -57,6 +55,14 @@ export class Daemon {
     this.runner = new CommandRunner({ log: this.logger, onPendingChange: (p) => this.state.save(p) });
     this.resolver = args.lookup ? new Resolver() : undefined;
     this.lookups = this.resolver ? new LookupQueue(this.resolver, (p, at) => { if (!this.closing) this.handle(p, at); }) : undefined;
+    this.captures = new Captures(this.interfaces, this.logger);
+    this.shell = {
+      logger: this.logger,
+      runner: this.runner,
+      grant: (e) => void this.firewall?.grant(e.knocker, e.door, e.ip, e.timeout, e.ports),
+      rotated: (i, r) => this.engine.oneTimeRotated(i, r),
+      refreshFilter: () => this.refreshFilter(),
+    };
     this.replayStore = new ReplayStore(args.stateDir, (m) => this.logger.log(m, { stderr: true }));
     this.engine = new Engine(config, {
       localAddresses: localAddresses(this.interfaces, args.onlyIPv4),
@@ -92,7 +98,13 @@ export class Daemon {
       d.unlock();
       throw err;
     }
-    await d.openCaptures();
+    try {
+      await d.captures.open(d.engine.filter(), (ps) => d.onPackets(ps));
+    } catch (err) {
+      d.unlock();
+      throw new StartError((err as Error).message);
+    }
+    for (const a of d.engine.localAddresses) d.logger.debug(`local IP: ${a}`);
     // Stops journalled by a previous run that was killed: overdue ones run now.
     d.runner.restore(d.state.load());
     d.stopWatching = watchAddresses(d.interfaces, args.onlyIPv4, (addrs) => d.addressesChanged(addrs));
@@ -103,36 +115,8 @@ export class Daemon {
   }
 
 
-  private async openCaptures(): Promise<void> {
-    const filter = this.engine.filter();
-    this.logger.debug(`adding pcap expression: ${filter}`);
-    for (const iface of this.interfaces) {
-      const sup = new CaptureSupervisor(iface, filter, {
-        packets: (ps) => this.onPackets(ps),
-        notice: (m) => this.logger.log(m, { stderr: true }),
-        dropped: (counts) => {
-          this.logger.debug(`dropped frames: ${JSON.stringify(counts)}`);
-          const line = this.losses.add(iface, counts);
-          if (line) this.logger.log(line);
-        },
-      });
-      try {
-        const link = await sup.start();
-        this.logger.debug(link === 'ETHERNET' ? 'ethernet interface detected' : `${link} interface detected`);
-      } catch (err) {
-        for (const c of this.captures) c.stop();
-        sup.stop();
-        throw new StartError((err as Error).message);
-      }
-      this.captures.push(sup);
-    }
-    for (const a of this.engine.localAddresses) this.logger.debug(`local IP: ${a}`);
-  }
-
   private refreshFilter(): void {
-    const f = this.engine.filter();
-    this.logger.debug(`new pcap expression: ${f}`);
-    for (const c of this.captures) c.setFilter(f);
+    this.captures.setFilter(this.engine.filter());
   }
 
   private addressesChanged(addrs: string[]): void {
@@ -155,20 +139,8 @@ export class Daemon {
     this.schedule();
   }
 
-  /** Carries the engine's effects out, in order. */
   private apply(effects: readonly Effect[]): void {
-    for (const e of effects) {
-      switch (e.kind) {
-        case 'log': this.logger.log(e.line, e.stderr ? { stderr: true } : undefined); break;
-        case 'debug': this.logger.debug(e.line); break;
-        case 'run': this.runner.open(e.request); break;
-        case 'grant': void this.firewall?.grant(e.knocker, e.door, e.ip, e.timeout, e.ports); break;
-        case 'rotate':
-          this.apply(this.engine.oneTimeRotated(e.doorIndex, rotateOneTime(e.door.name, e.door.oneTime!.path, e.line, e.used)));
-          break;
-        case 'filter': this.refreshFilter(); break;
-      }
-    }
+    carryOut(effects, this.shell);
   }
 
   /**
@@ -191,22 +163,8 @@ export class Daemon {
   /** SIGHUP: re-read the config; a broken file is logged and the running config stays. */
   reload(): void {
     this.logger.log(logMsg.rereading(this.args.config));
-    let config: Config;
-    try {
-      config = loadConfig(this.args.config);
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      // One log line: knockd's message, then where (unless the message already names the file).
-      const where = err.message.startsWith(`${err.file}:`) ? '' : ` (${errorLocation(err)})`;
-      this.logger.log(`${err.message}${where}`, { stderr: true });
-      this.logger.log('config not reloaded: keeping the running configuration');
-      return;
-    }
-    for (const w of config.warnings) this.logger.log(`warning: ${w}`, { stderr: true });
-    if (config.doors.some((d) => d.open) && !this.firewall) {
-      this.logger.log('config not reloaded: Open was added; restart knockd to set up the firewall table', { stderr: true });
-      return;
-    }
+    const config = configForReload(this.args.config, this.firewall !== undefined, this.logger);
+    if (!config) return;
     void this.firewall?.reload(config).catch((err: unknown) => this.logger.log(`firewall: reload failed: ${(err as Error).message}`, { stderr: true }));
     this.engine = this.engine.next(config, Date.now()); // what carries over: Engine.next
     this.logger.verbose(`re-opening log file`);
@@ -226,7 +184,7 @@ export class Daemon {
     this.closing = true;
     if (this.timer) clearTimeout(this.timer);
     this.stopWatching?.();
-    for (const c of this.captures) c.stop();
+    this.captures.stop();
     this.firewall?.stop();
     this.logger.verbose('waiting for child processes...');
     await this.firewall?.idle();
@@ -253,7 +211,7 @@ export class Daemon {
   async emergencyStop(reason: string): Promise<void> {
     this.logger.log(`error: ${reason}`, { stderr: true });
     this.closing = true;
-    for (const c of this.captures) c.stop();
+    this.captures.stop();
     this.firewall?.stop();
     await Promise.race([this.runner.flush(), new Promise((r) => setTimeout(r, 5000).unref())]);
     this.state.flush();
