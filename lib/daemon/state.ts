@@ -5,8 +5,7 @@ import { accessSync, constants, existsSync, lstatSync, mkdirSync, realpathSync }
 import { dirname, join } from 'node:path';
 import { readJournal, writeJournal } from '../actions/journal.js';
 import type { PendingStop } from '../actions/runner.js';
-import { readTrustedFile } from '../fs/trusted-read.js';
-import { writeFileAtomic } from '../fs/atomic-write.js';
+import { readJsonState, writeJsonState } from '../fs/json-state.js';
 import type { ReplayEntry } from '../spa/replay.js';
 
 export class StateStore {
@@ -79,15 +78,9 @@ export class ReplayStore {
   }
 
   load(): unknown[] {
-    const r = readTrustedFile(this.path);
-    if ('missing' in r) return [];
-    if ('problem' in r) { this.warn(`warning: ${r.problem}`); return []; }
-    try {
-      const data = JSON.parse(r.text) as { version?: unknown; entries?: unknown };
-      if (data?.version === 1 && Array.isArray(data.entries)) return data.entries;
-    } catch { /* fall through */ }
-    this.warn(`warning: ${this.path}: unreadable replay cache; ignored`);
-    return [];
+    const { items, problems } = readJsonState(this.path, 'entries', 'replay cache');
+    for (const p of problems) this.warn(`warning: ${p}`);
+    return items;
   }
 
   /**
@@ -96,7 +89,7 @@ export class ReplayStore {
    */
   save(entries: readonly ReplayEntry[]): boolean {
     try {
-      writeFileAtomic(this.path, JSON.stringify({ version: 1, entries }) + '\n', 0o600);
+      writeJsonState(this.path, 'entries', entries);
       return true;
     } catch (err) {
       this.warn(`warning: cannot write ${this.path}: ${(err as Error).message}`);

@@ -15,7 +15,6 @@ export const logMsg = {
   commandTimeout: (src: Knocker, door: string) => `${src}: ${door}: command timeout`,
   sequenceTimeout: (src: Knocker, door: string, stage: number) => `${src}: ${door}: sequence timeout (stage ${stage})\n`,
   rereading: (path: string) => `re-reading config file: ${path}\n`,
-  reopeningLog: (path: string) => `re-opening log file: ${path}\n`,
   forkFailed: () => 'error: command fork failed!',
   startTruncated: () => "error: parsed start command has been truncated! --> won't execute it",
   stopTruncated: () => "error: parsed stop command has been truncated! --> won't execute start command",

@@ -5,17 +5,11 @@
 // the same after the chain alone is emptied. `knockd --flush` refuses while a daemon runs.
 
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { Lab, ROOT, SESAME, logLines, readIf, sleep, waitFor, type Daemon } from '../helpers/lab.js';
+import { spawn } from 'node:child_process';
+import { PROBE, SESAME, labForFile, logLines, readIf, sleep, waitFor, type Daemon } from '../helpers/lab.js';
 
 t.setTimeout(120_000);
-const lab = new Lab(21, 'fr');
-if (process.getuid?.() !== 0) t.fail('end-to-end tests need root (network namespaces)');
-else lab.up();
-const PROBE = join(ROOT, 'test/helpers/netprobe.py');
-const children: ChildProcess[] = [];
-t.teardown(() => { for (const c of children) c.kill('SIGKILL'); lab.cleanup(); });
+const { lab, children } = labForFile(t, 21, 'fr');
 
 const log = lab.file('fr.log');
 const conf = lab.file('fr.conf', `[options]

@@ -4,26 +4,16 @@
 // warn and grant, so the same captured packet would be accepted again after a restart).
 
 import t from 'tap';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../lib/fs/atomic-write.js';
-import { Lab, ROOT, SESAME, logLines, readIf, sleep, waitFor, type Daemon } from '../helpers/lab.js';
+import { PROBE, SESAME, labForFile, logLines, readIf, sleep, waitFor, type Daemon } from '../helpers/lab.js';
 
 t.setTimeout(120_000);
-const lab = new Lab(22, 'fd');
-if (process.getuid?.() !== 0) t.fail('end-to-end tests need root (network namespaces, tmpfs)');
-else lab.up();
-const PROBE = join(ROOT, 'test/helpers/netprobe.py');
-const children: ChildProcess[] = [];
 const mounts: string[] = [];
-t.teardown(() => {
-  for (const c of children) c.kill('SIGKILL');
-  lab.down();
-  for (const m of mounts) execFileSync('umount', ['-l', m]);
-  lab.cleanup();
-});
+const { lab, children } = labForFile(t, 22, 'fd', () => { lab.down(); for (const m of mounts) execFileSync('umount', ['-l', m]); });
 
 /** A tmpfs of `kib` KiB at a new directory. */
 function smallDisk(name: string, kib: number): string {

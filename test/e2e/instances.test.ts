@@ -6,17 +6,11 @@
 // runs beside the first with its own table (`inet sesame_NAME`) and state.
 
 import t from 'tap';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { Lab, ROOT, SESAME, logLines, readIf, sleep, waitFor, type Daemon } from '../helpers/lab.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { PROBE, SESAME, labForFile, logLines, readIf, sleep, waitFor, type Daemon } from '../helpers/lab.js';
 
 t.setTimeout(120_000);
-const lab = new Lab(27, 'in');
-if (process.getuid?.() !== 0) t.fail('end-to-end tests need root (network namespaces)');
-else lab.up();
-const PROBE = join(ROOT, 'test/helpers/netprobe.py');
-const children: ChildProcess[] = [];
-t.teardown(() => { for (const c of children) c.kill('SIGKILL'); lab.cleanup(); });
+const { lab, children } = labForFile(t, 27, 'in');
 
 const conf = (name: string, seq: string, port: number) => {
   const log = lab.file(`${name}.log`);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 export const ROOT = new URL('../..', import.meta.url).pathname;
 export const SESAME = join(ROOT, 'bin/knockd');
 export const REAL_KNOCKD = '/usr/sbin/knockd';
+export const PROBE = join(ROOT, 'test/helpers/netprobe.py');
 const RAWTCP = join(ROOT, 'test/helpers/rawtcp.py');
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -170,4 +171,17 @@ export async function waitFor(cond: () => boolean, ms: number, abort: () => bool
 /** Log lines without the `[YYYY-MM-DD HH:MM] ` stamps; empty lines kept (knockd's trailing \n). */
 export function logLines(text: string): string[] {
   return text.split('\n').slice(0, -1).map((l) => l.replace(/^\[\d{4}-\d\d-\d\d \d\d:\d\d\] /, ''));
+}
+
+/**
+ * The lab of one test file: brought up (as root; otherwise the file fails) and cleaned up when the
+ * file ends, with every child process it spawned killed and `atEnd` run first.
+ */
+export function labForFile(t: { fail(m: string): void; teardown(fn: () => void): void }, n: number, tag: string, atEnd: () => void = () => {}) {
+  const lab = new Lab(n, tag);
+  const children: import('node:child_process').ChildProcess[] = [];
+  if (process.getuid?.() !== 0) t.fail('end-to-end tests need root (network namespaces)');
+  else lab.up();
+  t.teardown(() => { for (const c of children) c.kill('SIGKILL'); atEnd(); lab.cleanup(); });
+  return { lab, children };
 }
