@@ -27,10 +27,15 @@ const MAX_BATCH = 512;
 const MAX_IN_FLIGHT = 64;
 let inFlight = 0;
 const send = (m: FromWorker) => process.send?.(m);
-const buffer = Buffer.alloc(65535);
+// The frame buffer's size is libpcap's snap length, and the kernel ring has fixed-size slots of
+// about that size: 64 KiB slots left a 1 MiB ring room for ~16 packets, so a burst of 200 spoofed
+// knocks overflowed it. Knocks need headers only and an SPA datagram fits an Ethernet frame:
+// 8 KiB covers both (jumbo frames beyond it arrive truncated and are dropped as such).
+const SNAPLEN = 8192;
+const buffer = Buffer.alloc(SNAPLEN);
 let cap: CapHandle | undefined;
 let iface = '';
-let bufferSize = 1 << 20;
+let bufferSize = 8 << 20;
 let batch: WirePacket[] = [];
 let flushScheduled = false;
 let drops: Record<string, number> = {};
