@@ -1,13 +1,14 @@
 // `knockd --status` and `knockd --flush`: read or remove an instance's nftables table directly
 // from the kernel (`inet sesame`, or `inet sesame_NAME` with --instance NAME).
 
+import { EXIT } from '../errors/exit.js';
 import { openBackend } from '../firewall/backend.js';
 import { GrantTable } from '../firewall/grants.js';
 import { lockHolder, tableLockPath, tableName } from '../daemon/instance-lock.js';
 
 function fail(err: unknown): number {
   process.stderr.write(`knockd: ${(err as Error).message.split('\n')[0]}\n`);
-  return 1;
+  return EXIT.failure;
 }
 
 /** Lists live grants; works whether or not a daemon runs. */
@@ -16,13 +17,13 @@ export async function showGrants(instance: string | undefined): Promise<number> 
     const grants = await new GrantTable(await openBackend(), tableName(instance)).list();
     if (grants.length === 0) {
       process.stdout.write('no live grants\n');
-      return 0;
+      return EXIT.ok;
     }
     grants.sort((a, b) => (a.expires ?? 0) - (b.expires ?? 0));
     for (const g of grants) {
       process.stdout.write(`${g.address} ${g.proto}/${g.port} expires in ${g.expires ?? '?'}s (of ${g.timeout}s)\n`);
     }
-    return 0;
+    return EXIT.ok;
   } catch (err) {
     return fail(err);
   }
@@ -39,12 +40,12 @@ export async function flushGrants(instance: string | undefined): Promise<number>
   if (holder !== undefined) {
     process.stderr.write(`knockd: --flush refused: knockd is running (pid ${holder}) and would restore ` +
       `table inet ${table} within a second; stop it first\n`);
-    return 1;
+    return EXIT.failure;
   }
   try {
     await new GrantTable(await openBackend(), table).flush();
     process.stdout.write(`removed table inet ${table}: no port is guarded or granted by Sesame now\n`);
-    return 0;
+    return EXIT.ok;
   } catch (err) {
     return fail(err);
   }

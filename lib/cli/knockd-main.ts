@@ -1,5 +1,6 @@
 // Entry point of the knockd launcher.
 
+import { EXIT } from '../errors/exit.js';
 import { readFileSync } from 'node:fs';
 import { parseKnockdArgs } from './knockd-args.js';
 import { KNOCKD_USAGE, KNOCKD_VERSION_TEXT } from './knockd-usage.js';
@@ -23,15 +24,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   switch (r.kind) {
     case 'help':
       process.stdout.write(KNOCKD_USAGE);
-      return 0;
+      return EXIT.ok;
     case 'version':
       process.stdout.write(KNOCKD_VERSION_TEXT(packageVersion()));
-      return 0;
+      return EXIT.ok;
     case 'bad':
       // knockd (getopt) prints the complaint and the usage, and exits 0.
       process.stderr.write(`${r.message}\n`);
       process.stdout.write(KNOCKD_USAGE);
-      return 0;
+      return EXIT.badOption;
   }
   const args = r.args;
   if (args.status) return showGrants(args.instance);
@@ -41,12 +42,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     try {
       config = loadConfig(args.config);
     } catch (err) {
-      if (err instanceof ConfigError) { process.stderr.write(`${configErrorLines(err).join('\n')}\n`); return 1; }
+      if (err instanceof ConfigError) { process.stderr.write(`${configErrorLines(err).join('\n')}\n`); return EXIT.failure; }
       throw err;
     }
     for (const w of config.warnings) process.stderr.write(`warning: ${w}\n`);
     process.stdout.write(describeConfig(config));
-    return 0;
+    return EXIT.ok;
   }
   return runDaemon(args, argv);
 }

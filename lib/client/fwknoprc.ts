@@ -14,6 +14,7 @@
 // misread: variable names in any case, `VARIABLE = value` and `VARIABLE=value`.
 
 import { readFileSync, statSync } from 'node:fs';
+import { ERROR_CODES, SesameError } from '../errors/errors.js';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,8 +26,11 @@ export interface Raw {
   readonly cli?: boolean;
 }
 
-export class RcError extends Error {
-  override name = 'RcError';
+export class RcError extends SesameError {
+  constructor(message: string) {
+    super(message, ERROR_CODES.rcFile);
+    this.name = 'RcError';
+  }
 }
 
 export interface RcEntry {

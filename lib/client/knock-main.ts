@@ -1,5 +1,6 @@
 // The knock client: knock 0.8's behaviour and messages, checked input before any packet leaves.
 
+import { EXIT } from '../errors/exit.js';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -34,9 +35,9 @@ function sourceOf(iface: string, family: 4 | 6): string | undefined {
 export async function knockMain(argv: readonly string[], out = process.stdout, err = process.stderr): Promise<number> {
   if (wantsSpa(argv)) return spaMain(argv, out, err, version());
   const r = parseKnockArgs(argv);
-  if (r.kind === 'version') { out.write(KNOCK_VERSION_TEXT(version())); return 0; }
-  if (r.kind === 'usage') { out.write(KNOCK_USAGE); return 1; } // knock 0.8 exits 1, even for -h
-  if (r.kind === 'bad') { err.write(`${r.message}\n`); if (r.message.startsWith('knock: ')) out.write(KNOCK_USAGE); return 1; }
+  if (r.kind === 'version') { out.write(KNOCK_VERSION_TEXT(version())); return EXIT.ok; }
+  if (r.kind === 'usage') { out.write(KNOCK_USAGE); return EXIT.knockUsage; } // knock 0.8 exits 1, even for -h
+  if (r.kind === 'bad') { err.write(`${r.message}\n`); if (r.message.startsWith('knock: ')) out.write(KNOCK_USAGE); return EXIT.failure; }
   const a = r.args;
 
   let host = a.positional[0];
@@ -56,16 +57,16 @@ export async function knockMain(argv: readonly string[], out = process.stdout, e
       iface ??= p.iface;
     } catch (e) {
       err.write(`${(e as Error).message}\n`);
-      return 1;
+      return EXIT.failure;
     }
   }
-  if (!host || portArgs.length === 0) { out.write(KNOCK_USAGE); return 1; }
+  if (!host || portArgs.length === 0) { out.write(KNOCK_USAGE); return EXIT.knockUsage; }
 
   // Every port is checked before the first packet leaves.
   const hits: Hit[] = [];
   for (const p of portArgs) {
     const h = parseHit(p, udp);
-    if (!h.ok) { err.write(`${h.message}\n`); return 1; }
+    if (!h.ok) { err.write(`${h.message}\n`); return EXIT.failure; }
     hits.push(h.hit);
   }
 
@@ -76,16 +77,16 @@ export async function knockMain(argv: readonly string[], out = process.stdout, e
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? '';
     err.write(`Failed to resolve hostname '${host}' on port ${hits[0]!.typed}\ngetaddrinfo: ${GAI_TEXT[code] ?? code}\n`);
-    return 1;
+    return EXIT.failure;
   }
   if (iface) {
     const s = sourceOf(iface, to.family);
-    if (!s) { err.write(`knock: interface ${iface} has no IPv${to.family} address\n`); return 1; }
+    if (!s) { err.write(`knock: interface ${iface} has no IPv${to.family} address\n`); return EXIT.failure; }
     source = s;
   }
   if (source) {
     const fam = isIP(source.split('%')[0]!);
-    if (fam !== to.family) { err.write(`knock: source ${source} is not an IPv${to.family} address\n`); return 1; }
+    if (fam !== to.family) { err.write(`knock: source ${source} is not an IPv${to.family} address\n`); return EXIT.failure; }
     to = { ...to, source };
   }
 
@@ -98,5 +99,5 @@ export async function knockMain(argv: readonly string[], out = process.stdout, e
     }
     if (delay > 0) await sleep(delay);
   }
-  return 0;
+  return EXIT.ok;
 }

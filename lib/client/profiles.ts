@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { ERROR_CODES, SesameError } from '../errors/errors.js';
 import ini from 'ini';
 
 export interface Profile {
@@ -31,24 +32,32 @@ export function profilesPath(env: NodeJS.ProcessEnv = process.env): string {
 
 const bool = (v: unknown) => v === true || v === 'true' || v === 'yes' || v === '1';
 
-/** Reads profile `name`; throws an Error with a message naming the file when it cannot. */
+/** A profile that cannot be used; the message names the file. */
+export class ProfileError extends SesameError {
+  constructor(message: string) {
+    super(message, ERROR_CODES.profile);
+    this.name = 'ProfileError';
+  }
+}
+
+/** Reads profile `name`; throws a ProfileError naming the file when it cannot. */
 export function loadProfile(name: string, path = profilesPath()): Profile {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new Error(`knock: cannot read profiles from ${path}: ${(err as Error).message}`);
+    throw new ProfileError(`knock: cannot read profiles from ${path}: ${(err as Error).message}`);
   }
   const all = ini.parse(text) as Record<string, Record<string, unknown>>;
   const p = Object.hasOwn(all, name) ? all[name] : undefined;
-  if (!p || typeof p !== 'object') throw new Error(`knock: no profile [${name}] in ${path}`);
+  if (!p || typeof p !== 'object') throw new ProfileError(`knock: no profile [${name}] in ${path}`);
   const host = typeof p['host'] === 'string' ? p['host'].trim() : '';
   const ports = String(p['ports'] ?? '').split(/[\s,]+/).filter(Boolean);
-  if (!host || ports.length === 0) throw new Error(`knock: profile [${name}] in ${path} needs host and ports`);
+  if (!host || ports.length === 0) throw new ProfileError(`knock: profile [${name}] in ${path} needs host and ports`);
   const delay = p['delay'] === undefined ? undefined : Number(p['delay']);
-  if (delay !== undefined && !(Number.isInteger(delay) && delay >= 0)) throw new Error(`knock: profile [${name}]: bad delay "${String(p['delay'])}"`);
+  if (delay !== undefined && !(Number.isInteger(delay) && delay >= 0)) throw new ProfileError(`knock: profile [${name}]: bad delay "${String(p['delay'])}"`);
   const fam = p['family'] === undefined ? undefined : Number(p['family']);
-  if (fam !== undefined && fam !== 4 && fam !== 6) throw new Error(`knock: profile [${name}]: family must be 4 or 6`);
+  if (fam !== undefined && fam !== 4 && fam !== 6) throw new ProfileError(`knock: profile [${name}]: family must be 4 or 6`);
   return {
     host, ports,
     ...(delay !== undefined ? { delay } : {}),

@@ -1,6 +1,7 @@
 // `knock --spa`: one fwknop-compatible SPA packet (Rijndael + HMAC) in one UDP datagram, and
 // `knock --spa-keygen`. Every input is checked and the packet built before the host is resolved.
 
+import { EXIT } from '../errors/exit.js';
 import { createSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
@@ -78,15 +79,15 @@ function settingsFor(a: SpaCli, err: Out): { settings: SpaSettings; refused: Raw
 
 export async function spaMain(argv: readonly string[], out: Out, err: Out, version: string): Promise<number> {
   const r = parseSpaArgs(argv);
-  if (r.kind === 'usage') { out.write(SPA_USAGE); return 0; }
-  if (r.kind === 'version') { out.write(`knock 0.8 compatible (Sesame ${version})\n`); return 0; }
-  if (r.kind === 'bad') { err.write(`${r.message}\n(knock --spa --help shows the SPA options)\n`); return 1; }
+  if (r.kind === 'usage') { out.write(SPA_USAGE); return EXIT.ok; }
+  if (r.kind === 'version') { out.write(`knock 0.8 compatible (Sesame ${version})\n`); return EXIT.ok; }
+  if (r.kind === 'bad') { err.write(`${r.message}\n(knock --spa --help shows the SPA options)\n`); return EXIT.failure; }
   try {
     if (r.kind === 'keygen') {
       const digest = r.hmacDigest ? parseDigest(r.hmacDigest) : 'sha256';
       const pair = generateKeyPair(digest);
       out.write(keygenText(digest, pair.key, pair.hmacKey));
-      return 0;
+      return EXIT.ok;
     }
     const a = r.args;
     const { settings, refused } = settingsFor(a, err);
@@ -106,27 +107,27 @@ export async function spaMain(argv: readonly string[], out: Out, err: Out, versi
         family = res.family === 6 ? 6 : 4;
       } catch (e) {
         err.write(`knock: cannot resolve ${req.host}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
-        return 1;
+        return EXIT.failure;
       }
     }
     let bindAddress = a.bindAddress;
     if (a.iface) {
       bindAddress = sourceOf(a.iface, family);
-      if (!bindAddress) { err.write(`knock: interface ${a.iface} has no IPv${family} address\n`); return 1; }
+      if (!bindAddress) { err.write(`knock: interface ${a.iface} has no IPv${family} address\n`); return EXIT.failure; }
     } else if (bindAddress && isIP(bindAddress.split('%')[0]!) !== family) {
       err.write(`knock: source ${bindAddress} is not an IPv${family} address\n`);
-      return 1;
+      return EXIT.failure;
     }
     if (a.verbose) out.write(describe(req, address, wire, now));
     try {
       await send(wire, address, family, req.port, { ...(bindAddress ? { address: bindAddress } : {}), ...(req.sourcePort !== undefined ? { port: req.sourcePort } : {}) });
     } catch (e) {
       err.write(`knock: sending the SPA packet to ${address} udp/${req.port}: ${(e as Error).message}\n`);
-      return 1;
+      return EXIT.failure;
     }
-    return 0;
+    return EXIT.ok;
   } catch (e) {
-    if (e instanceof SpaInputError || e instanceof RcError) { err.write(`knock: ${e.message}\n`); return 1; }
+    if (e instanceof SpaInputError || e instanceof RcError) { err.write(`knock: ${e.message}\n`); return EXIT.failure; }
     throw e;
   }
 }

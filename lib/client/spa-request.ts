@@ -2,6 +2,7 @@
 // value checked before a packet is built. Pure: the environment and the clock come in.
 
 import { isIP } from 'node:net';
+import { ERROR_CODES, SesameError } from '../errors/errors.js';
 import { parsePortList, isDottedQuad, formatProtoPort, type ProtoPort } from '../spa/access.js';
 import { digestByName, DIGEST_NAMES, type DigestName } from '../spa/digests.js';
 import { MAX_KEY_BYTES, type CipherMode } from '../spa/cipher.js';
@@ -60,8 +61,11 @@ export interface SpaRequest {
   readonly warnings: readonly string[];
 }
 
-export class SpaInputError extends Error {
-  override name = 'SpaInputError';
+export class SpaInputError extends SesameError {
+  constructor(message: string) {
+    super(message, ERROR_CODES.spaInput);
+    this.name = 'SpaInputError';
+  }
 }
 
 const fail = (raw: Raw | string, problem: string): never => {

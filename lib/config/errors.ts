@@ -1,6 +1,8 @@
 // Config errors carry knockd's exact message text (its users grep for it) plus where it happened.
 
-export class ConfigError extends Error {
+import { ERROR_CODES, SesameError } from '../errors/errors.js';
+
+export class ConfigError extends SesameError {
   /** Config file the error belongs to. */
   readonly file: string;
   /** 1-based line, when the error has one. */
@@ -10,7 +12,7 @@ export class ConfigError extends Error {
   readonly preceding: readonly string[];
 
   constructor(message: string, file: string, line?: number, preceding: readonly string[] = []) {
-    super(message);
+    super(message, ERROR_CODES.config);
     this.name = 'ConfigError';
     this.file = file;
     this.line = line;

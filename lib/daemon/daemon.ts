@@ -20,9 +20,15 @@ import { lockInstance, tableName } from './instance-lock.js';
 import { Resolver } from './resolver.js';
 import { LookupQueue } from './lookup-queue.js';
 import type { DaemonOptions } from './options.js';
+import { ERROR_CODES, SesameError, isSesameError, type ErrorCode } from '../errors/errors.js';
 
 /** A start-up failure: one line for the user, exit status 1. */
-export class StartError extends Error {}
+export class StartError extends SesameError {
+  constructor(message: string, code: ErrorCode = ERROR_CODES.start) {
+    super(message, code);
+    this.name = 'StartError';
+  }
+}
 
 export class Daemon {
   private engine: Engine;
@@ -88,7 +94,7 @@ export class Daemon {
       d.unlock = lockInstance(args.stateDir, table,
         args.instance === undefined ? 'give this one its own --instance NAME' : 'stop it, or choose another --instance');
     } catch (err) {
-      throw new StartError((err as Error).message);
+      throw new StartError((err as Error).message, isSesameError(err) ? err.code : ERROR_CODES.start);
     }
     for (const w of config.warnings) d.logger.log(`warning: ${w}`, { stderr: true });
     // The guard goes up before anything listens, so no knock can be granted into a missing table.

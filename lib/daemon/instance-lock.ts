@@ -7,6 +7,7 @@
 
 import { closeSync, mkdirSync, openSync, readFileSync, readlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { ERROR_CODES, SesameError } from '../errors/errors.js';
 
 export const LOCK_DIR = '/run/sesame';
 
@@ -87,7 +88,7 @@ export function lockInstance(stateDir: string, table: string, instanceHint: stri
   // A state directory that could not be made was already a warning: nothing to share then.
   try { state = takeLock(join(stateDir, 'knockd.pid')); } catch { state = undefined; }
   if (state && !state.ok) {
-    throw new Error(`state directory ${stateDir} is in use by knockd (pid ${state.holder}); ${instanceHint}`);
+    throw new SesameError(`state directory ${stateDir} is in use by knockd (pid ${state.holder}); ${instanceHint}`, ERROR_CODES.instanceInUse);
   }
   if (state) releases.push(state.release);
   let canLockTable = true;
@@ -96,7 +97,7 @@ export function lockInstance(stateDir: string, table: string, instanceHint: stri
     const t = takeLock(tableLockPath(table));
     if (!t.ok) {
       releaseAll();
-      throw new Error(`table inet ${table} is in use by knockd (pid ${t.holder}) in this network namespace; ${instanceHint}`);
+      throw new SesameError(`table inet ${table} is in use by knockd (pid ${t.holder}) in this network namespace; ${instanceHint}`, ERROR_CODES.instanceInUse);
     }
     releases.push(t.release);
   }

@@ -2,6 +2,7 @@
 //   SIGHUP  reload (a bad file keeps the old config: knockd 0.8 exits)
 //   SIGINT  run pending stops, exit 2;  SIGTERM  the same, exit 15 (Debian: SuccessExitStatus=0 2 15)
 
+import { EXIT } from '../errors/exit.js';
 import { ConfigError, configErrorLines } from '../config/errors.js';
 import { DEFAULTS } from '../config/types.js';
 import type { DaemonOptions } from './options.js';
@@ -10,7 +11,7 @@ import { CHILD_ENV, reportToParent, runInBackground } from './background.js';
 import { removePidFile, writePidFile } from './pidfile.js';
 import { holdSignals, takeHeldSignals } from './early-signals.js';
 
-const SIGNAL_EXIT = { SIGINT: 2, SIGTERM: 15 } as const;
+const SIGNAL_EXIT = { SIGINT: EXIT.sigint, SIGTERM: EXIT.sigterm } as const;
 
 export async function runDaemon(args: DaemonOptions, argv: readonly string[]): Promise<number> {
   const isChild = process.env[CHILD_ENV] === '1';
@@ -26,10 +27,10 @@ export async function runDaemon(args: DaemonOptions, argv: readonly string[]): P
     if (err instanceof ConfigError) message = configErrorLines(err).join('\n');
     else if (err instanceof StartError) message = err.message;
     else throw err;
-    if (isChild) reportToParent({ ok: false, message, code: 1 });
+    if (isChild) reportToParent({ ok: false, message, code: EXIT.failure });
     else process.stderr.write(`${message}\n`);
     takeHeldSignals();
-    return 1;
+    return EXIT.failure;
   }
 
   let pidFile: string | undefined;
@@ -59,7 +60,7 @@ export async function runDaemon(args: DaemonOptions, argv: readonly string[]): P
     const crash = (err: unknown) => {
       void daemon.emergencyStop(err instanceof Error ? err.stack ?? err.message : String(err)).finally(() => {
         if (pidFile) removePidFile(pidFile);
-        resolve(1);
+        resolve(EXIT.failure);
       });
     };
     process.on('uncaughtException', crash);

@@ -2,6 +2,8 @@
 // atomically and returns what nft printed. Two implementations: the libnftables addon
 // (native-backend.ts) and the `nft` program (cli-backend.ts).
 
+import { ERROR_CODES, SesameError } from '../errors/errors.js';
+
 export interface NftRunOptions {
   /** JSON output (and, for JSON text, JSON input): `nft -j`. */
   json?: boolean;
@@ -17,8 +19,11 @@ export interface NftBackend {
 }
 
 /** nft refused a batch; `message` is nft's own error text. */
-export class NftError extends Error {
-  override readonly name = 'NftError';
+export class NftError extends SesameError {
+  constructor(message: string) {
+    super(message, ERROR_CODES.firewall);
+    this.name = 'NftError';
+  }
 }
 
 /** nft's ENOENT ("No such file or directory"): a table, set, chain or element is missing. */

@@ -2,14 +2,18 @@
 // interpolated into a batch.
 
 import { canonicalAddress } from '../config/address.js';
+import { ERROR_CODES, SesameError } from '../errors/errors.js';
 
 export type Proto = 'tcp' | 'udp';
 
 /** The longest grant: a week. Knock doors open for seconds or minutes. */
 export const MAX_TIMEOUT = 7 * 24 * 3600;
 
-export class FirewallInputError extends TypeError {
-  override readonly name = 'FirewallInputError';
+export class FirewallInputError extends SesameError {
+  constructor(message: string) {
+    super(message, ERROR_CODES.firewallInput);
+    this.name = 'FirewallInputError';
+  }
 }
 
 /** An address in canonical text and its family; IPv4-mapped IPv6 (::ffff:a.b.c.d) is IPv4. */
