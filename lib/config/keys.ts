@@ -8,7 +8,7 @@ import { parseSequence } from './sequence.js';
 import { applyTcpFlags } from './tcpflags.js';
 import { canonicalAddress } from './address.js';
 import { SPA_DOOR_KEYS, parseOpenPorts } from './spa-keys.js';
-import type { DoorDraft, DoorKey, KeyContext, OptionKey } from './drafts.js';
+import type { DoorKey, KeyContext, OptionKey } from './drafts.js';
 
 export type { DoorDraft, DoorKey, KeyContext, OptionKey, OptionsDraft, SpaDraft } from './drafts.js';
 
