@@ -7,11 +7,12 @@ import { loadConfig } from '../config/parser.js';
 import { DEFAULTS, type Config } from '../config/types.js';
 import type { Packet } from '../matcher/types.js';
 import { Engine, type Effect } from '../engine/engine.js';
-import { CommandRunner, MAX_TIMER_MS } from '../actions/runner.js';
+import { CommandRunner } from '../actions/runner.js';
 import { Logger } from '../log/logger.js';
 import { logMsg } from '../log/messages.js';
 import { localAddresses, watchAddresses } from '../capture/addresses.js';
 import { Captures } from './captures.js';
+import { DeadlineTimer } from './deadline-timer.js';
 import { carryOut, type Shell } from './carry-out.js';
 import { configForReload } from './reload.js';
 import { ReplayStore, StateStore } from './state.js';
@@ -41,7 +42,10 @@ export class Daemon {
   private readonly captures: Captures;
   private readonly shell: Shell;
   private readonly interfaces: readonly string[];
-  private timer: NodeJS.Timeout | undefined;
+  private readonly deadline = new DeadlineTimer(
+    () => (this.closing ? undefined : this.engine.nextDeadline()),
+    (now) => this.apply(this.engine.tick(now, Date.now())),
+  );
   private stopWatching: (() => void) | undefined;
   private readonly lookups: LookupQueue | undefined;
   private closing = false;
@@ -142,28 +146,11 @@ export class Daemon {
   /** One packet, matched at its arrival time `at` (monotonic ms). */
   private handle(p: Packet, at: number): void {
     this.apply(this.engine.packet(p, at, Date.now()));
-    this.schedule();
+    this.deadline.arm();
   }
 
   private apply(effects: readonly Effect[]): void {
     carryOut(effects, this.shell);
-  }
-
-  /**
-   * Ruling 2: a timer reports an expired attempt without waiting for the next packet. A deadline
-   * past setTimeout's limit (Seq_Timeout over 24.8 days) is reached by waking up once at the limit
-   * (Node would otherwise fire after 1 ms, again and again).
-   */
-  private schedule(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    const next = this.engine.nextDeadline();
-    if (next === undefined || this.closing) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.apply(this.engine.tick(performance.now(), Date.now()));
-      this.schedule();
-    }, Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil(next - performance.now()))));
   }
 
   /** SIGHUP: re-read the config; a broken file is logged and the running config stays. */
@@ -176,7 +163,7 @@ export class Daemon {
     this.logger.verbose(`re-opening log file`);
     this.logger.openFile();
     this.refreshFilter();
-    this.schedule();
+    this.deadline.arm();
   }
 
   /** SIGTERM/SIGINT: every pending stop command runs before exit; nothing stays open. */
@@ -188,7 +175,7 @@ export class Daemon {
 
   private async shutdownOnce(): Promise<void> {
     this.closing = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.deadline.stop();
     this.stopWatching?.();
     this.captures.stop();
     this.firewall?.stop();
