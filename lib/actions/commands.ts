@@ -13,7 +13,7 @@ export interface DoorCommands {
   readonly stop: string | undefined;
 }
 
-/** IPv6 knockers use the `_6` variants, falling back to the IPv4 ones only when unset (spec 2.7). */
+/** IPv6 knockers use the `_6` variants, falling back to the IPv4 ones only when unset (docs/knockd-0.8.md §2.7). */
 export function commandsFor(door: Door, family: 4 | 6): DoorCommands {
   if (family === 6) {
     return {

@@ -1,4 +1,4 @@
-// The BPF filter from the doors, shaped like knockd's (spec section 3): only door ports, each
+// The BPF filter from the doors, shaped like knockd's (docs/knockd-0.8.md §3): only door ports, each
 // door's TCP flags, and local (or Target) destinations reach user space. The matcher checks the
 // same conditions again, so the filter is an optimisation, never the only guard.
 

@@ -1,4 +1,4 @@
-// knockd's usage text, byte for byte (spec 4.1), plus Sesame's additions at the end.
+// knockd's usage text, byte for byte (docs/knockd-0.8.md §4.1), plus Sesame's additions at the end.
 
 export const KNOCKD_USAGE = `usage: knockd [options]
 options:

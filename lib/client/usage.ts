@@ -1,4 +1,4 @@
-// knock's usage text, as knock 0.8 prints it (spec 4.2), plus Sesame's additions.
+// knock's usage text, as knock 0.8 prints it (docs/knockd-0.8.md §4.2), plus Sesame's additions.
 
 export const KNOCK_USAGE = `usage: knock [options] <host> <port[:proto]> [port[:proto]] ...
 options:

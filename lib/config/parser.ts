@@ -1,4 +1,4 @@
-// knockd.conf parser: knockd 0.8's grammar, line for line (spec section 1). Comments only where
+// knockd.conf parser: knockd 0.8's grammar, line for line (docs/knockd-0.8.md §1). Comments only where
 // '#' starts a line; values keep ';', '#', quotes and '='; keys are case-insensitive, `[options]`
 // is not. The result is a deeply frozen Config; the first error throws a ConfigError.
 

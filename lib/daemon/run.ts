@@ -1,4 +1,4 @@
-// knockd as a process: start, signals, pid file, exit status (spec section 6).
+// knockd as a process: start, signals, pid file, exit status (docs/knockd-0.8.md §6).
 //   SIGHUP  reload (a bad file keeps the old config: knockd 0.8 exits)
 //   SIGINT  run pending stops, exit 2;  SIGTERM  the same, exit 15 (Debian: SuccessExitStatus=0 2 15)
 

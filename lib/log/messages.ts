@@ -1,4 +1,4 @@
-// knockd's log messages, text for text (spec 5.2). A message that ends in '\n' is one whose knockd
+// knockd's log messages, text for text (docs/knockd-0.8.md §5.2). A message that ends in '\n' is one whose knockd
 // format string ends in a newline: the log file then shows an empty line after it, and tools that
 // parse knockd logs expect that.
 

@@ -1,6 +1,6 @@
 // The knock sequence matcher: packets and a millisecond clock in, events out. No I/O, no timers.
 //
-// It follows knockd 0.8 (spec 2.3–2.5) for one client, with three rulings:
+// It follows knockd 0.8 (docs/knockd-0.8.md §2.3–2.5) for one client, with three rulings:
 //  1. every (source, door) attempt is independent: ending one never discards another;
 //  2. timeouts are in milliseconds and `expire(now)` reports them without waiting for a packet;
 //  3. live attempts are capped; past the cap the oldest is evicted and counted.

@@ -1,5 +1,5 @@
-// The SPA plaintext: colon-joined fields, each checked the way fwknop's decoder checks it (spec
-// fwknop-spa.md §1), and stricter where fwknop is lenient. Authenticated does not mean well-formed:
+// The SPA plaintext: colon-joined fields, each checked the way fwknop's decoder checks it (docs/fwknop-spa.md
+// §1), and stricter where fwknop is lenient. Authenticated does not mean well-formed:
 // every field is validated before anything uses it. Pure: no clock, no keys.
 
 import { timingSafeEqual } from 'node:crypto';

@@ -2,7 +2,7 @@
 // that seal hand-made plaintexts exactly the way lib/spa/wire.ts seals its own (lib encrypt, lib
 // hmacB64), the catalogue of broken-field plaintexts, and an independent reference validator.
 //
-// The reference is a separate reading of fwknop 2.6.10's acceptance rules (spec fwknop-spa.md §1,
+// The reference is a separate reading of fwknop 2.6.10's acceptance rules (docs/fwknop-spa.md §1,
 // §2.3, §3, §5, §6 step 1-2): C-string semantics, strtol() number parsing, inet_aton() addresses,
 // its lenient base64 decoder and unpadding. It is written from the spec and the documented
 // behaviour, not from message.ts, and deliberately models fwknop's leniencies (timestamp junk,
