@@ -19,13 +19,20 @@ export function localAddresses(ifaces: readonly string[], onlyIPv4: boolean): st
 }
 
 /** Calls `changed` whenever the address list differs from the last one seen. */
-export function watchAddresses(ifaces: readonly string[], onlyIPv4: boolean, changed: (addrs: string[]) => void, everyMs = 2000): () => void {
+export interface AddressWatch {
+  /** Re-reads now (an interface came back): its addresses need not wait for the next poll. */
+  check(): void;
+  stop(): void;
+}
+
+export function watchAddresses(ifaces: readonly string[], onlyIPv4: boolean, changed: (addrs: string[]) => void, everyMs = 500): AddressWatch {
   let last = localAddresses(ifaces, onlyIPv4).sort().join(',');
-  const timer = setInterval(() => {
+  const check = () => {
     const now = localAddresses(ifaces, onlyIPv4);
     const key = [...now].sort().join(',');
     if (key !== last) { last = key; changed(now); }
-  }, everyMs);
+  };
+  const timer = setInterval(check, everyMs);
   timer.unref();
-  return () => clearInterval(timer);
+  return { check, stop: () => clearInterval(timer) };
 }

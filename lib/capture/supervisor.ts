@@ -13,6 +13,8 @@ export interface SupervisorEvents {
   /** A line for the log (interface lost / back). */
   notice(message: string): void;
   dropped(counts: Record<string, number>): void;
+  /** The capture is open again after its interface came back. */
+  reopened?(): void;
 }
 
 const WORKER = new URL('./worker.js', import.meta.url);
@@ -96,7 +98,7 @@ export class CaptureSupervisor {
       if (this.stopped) return;
       if (!interfaceExists(this.iface)) { this.scheduleReopen(); return; }
       this.spawn().then(
-        () => this.on.notice(`re-opened ${this.iface}, listening again`),
+        () => { this.on.notice(`re-opened ${this.iface}, listening again`); this.on.reopened?.(); },
         () => this.scheduleReopen(),
       );
     }, RETRY_MS);

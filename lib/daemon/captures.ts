@@ -14,11 +14,12 @@ export class Captures {
   constructor(private readonly interfaces: readonly string[], private readonly logger: Logger) {}
 
   /** Opens every interface; rejects with the first one's error (knockd's `could not open ...`). */
-  async open(filter: string, onPackets: (packets: Packet[]) => void): Promise<void> {
+  async open(filter: string, onPackets: (packets: Packet[]) => void, onReopened: () => void = () => {}): Promise<void> {
     this.logger.debug(`adding pcap expression: ${filter}`);
     for (const iface of this.interfaces) {
       const sup = new CaptureSupervisor(iface, filter, {
         packets: onPackets,
+        reopened: onReopened,
         notice: (m) => this.logger.log(m, { stderr: true }),
         dropped: (counts) => {
           this.logger.debug(`dropped frames: ${JSON.stringify(counts)}`);

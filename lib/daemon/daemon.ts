@@ -10,7 +10,7 @@ import { Engine, type Effect } from '../engine/engine.js';
 import { CommandRunner } from '../actions/runner.js';
 import { Logger } from '../log/logger.js';
 import { logMsg } from '../log/messages.js';
-import { localAddresses, watchAddresses } from '../capture/addresses.js';
+import { localAddresses, watchAddresses, type AddressWatch } from '../capture/addresses.js';
 import { Captures } from './captures.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { carryOut, type Shell } from './carry-out.js';
@@ -46,7 +46,7 @@ export class Daemon {
     () => (this.closing ? undefined : this.engine.nextDeadline()),
     (now) => this.apply(this.engine.tick(now, Date.now())),
   );
-  private stopWatching: (() => void) | undefined;
+  private addressWatch: AddressWatch | undefined;
   private readonly lookups: LookupQueue | undefined;
   private closing = false;
   private stopping: Promise<void> | undefined;
@@ -109,7 +109,7 @@ export class Daemon {
       throw err;
     }
     try {
-      await d.captures.open(d.engine.filter(), (ps) => d.onPackets(ps));
+      await d.captures.open(d.engine.filter(), (ps) => d.onPackets(ps), () => d.addressWatch?.check());
     } catch (err) {
       d.unlock();
       throw new StartError((err as Error).message);
@@ -117,7 +117,7 @@ export class Daemon {
     for (const a of d.engine.localAddresses) d.logger.debug(`local IP: ${a}`);
     // Stops journalled by a previous run that was killed: overdue ones run now.
     d.runner.restore(d.state.load());
-    d.stopWatching = watchAddresses(d.interfaces, args.onlyIPv4, (addrs) => d.addressesChanged(addrs));
+    d.addressWatch = watchAddresses(d.interfaces, args.onlyIPv4, (addrs) => d.addressesChanged(addrs));
     const names = d.interfaces.join(',');
     d.logger.verbose(`listening on ${names}...`);
     d.logger.log(logMsg.startingUp(names));
@@ -176,7 +176,7 @@ export class Daemon {
   private async shutdownOnce(): Promise<void> {
     this.closing = true;
     this.deadline.stop();
-    this.stopWatching?.();
+    this.addressWatch?.stop();
     this.captures.stop();
     this.firewall?.stop();
     this.logger.verbose('waiting for child processes...');
