@@ -7,14 +7,15 @@ import { parsePortList, isDottedQuad, formatProtoPort, type ProtoPort } from '..
 import { digestByName, DIGEST_NAMES, type DigestName } from '../spa/digests.js';
 import { MAX_KEY_BYTES, type CipherMode } from '../spa/cipher.js';
 import { validUsername } from '../spa/message.js';
-import { encodeAccess, RIJNDAEL_WIRE_MAX, WIRE_MIN, type SpaKeys } from '../spa/wire.js';
+import { encodeAccess, RIJNDAEL_WIRE_MAX, SPA_DEFAULT_PORT, WIRE_MIN, type SpaKeys } from '../spa/wire.js';
 import { MAX_HMAC_KEY_BYTES } from '../spa/keygen.js';
+import { PADDED_BASE64 } from '../spa/base64.js';
 import type { Raw } from './fwknoprc.js';
 
-export const DEFAULT_SPA_PORT = 62201;
+export const DEFAULT_SPA_PORT = SPA_DEFAULT_PORT;
 export const MAX_CLIENT_TIMEOUT = 65536;
 const MODES = ['cbc', 'ctr', 'cfb', 'ofb', 'ecb'] as const;
-const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
+const B64 = PADDED_BASE64;
 
 /** Every setting as text with its origin; command-line values replace rc values setting by setting. */
 export interface SpaSettings {

@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { ConfigError, msg, strerror } from './errors.js';
 import { DOOR_KEY_INDEX, OPTION_KEY_INDEX, type DoorDraft, type KeyContext, type OptionsDraft } from './keys.js';
 import { logicalLines, trimC, upperC } from './lines.js';
-import { DEFAULTS, deepFreeze, type Config, type Door } from './types.js';
+import { DEFAULTS, MAX_GRANT_SECONDS, deepFreeze, type Config, type Door } from './types.js';
 import { nextOneTimeSequence } from './onetime-scan.js';
 import { finishSpa } from './spa-keys.js';
 import { MAX_CONFIG_BYTES, readBoundedFile } from '../fs/bounded-read.js';
@@ -28,8 +28,7 @@ export const nodeIO: ConfigIO = {
   },
 };
 
-const SECTION_NAME_MAX = 127;
-const MAX_GRANT_SECONDS = 604_800; // knockd truncates door names to 127 bytes
+const SECTION_NAME_MAX = 127; // knockd truncates door names to 127 bytes
 
 function newDoor(name: string, line: number): DoorDraft {
   return {

@@ -9,11 +9,12 @@ import type { DoorDraft, DoorKey, KeyContext, SpaDraft } from './drafts.js';
 import { DIGEST_NAMES, digestByName } from '../spa/digests.js';
 import { CIPHER_MODES, MAX_KEY_BYTES } from '../spa/cipher.js';
 import { MAX_HMAC_KEY_BYTES } from '../spa/keygen.js';
+import { PADDED_BASE64 } from '../spa/base64.js';
 
 
 // Legacy mode cannot carry an HMAC, and Sesame serves no SPA without one.
 const MODES = CIPHER_MODES.filter((m): m is SpaDoor['mode'] => m !== 'legacy');
-const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
+const B64 = PADDED_BASE64;
 
 function fail(ctx: KeyContext, text: string): never {
   throw new ConfigError(`config: line ${ctx.line}: ${text}`, ctx.file, ctx.line);

@@ -2,6 +2,10 @@
 
 import type { DigestName } from '../spa/digests.js';
 import type { CipherMode } from '../spa/cipher.js';
+import { SPA_DEFAULT_PORT } from '../spa/wire.js';
+
+/** The longest kernel grant (Open =, SPA): a week. The firewall refuses longer timeouts too. */
+export const MAX_GRANT_SECONDS = 7 * 24 * 3600;
 
 export type Protocol = 'tcp' | 'udp';
 
@@ -107,7 +111,7 @@ export const DEFAULTS = Object.freeze({
   pidFile: '/var/run/knockd.pid',
   configFile: '/etc/knockd.conf',
   maxSequence: 32,
-  spaPort: 62201,
+  spaPort: SPA_DEFAULT_PORT,
   spaMaxAge: 120,
 });
 

@@ -2,12 +2,13 @@
 // interpolated into a batch.
 
 import { canonicalAddress } from '../config/address.js';
+import { MAX_GRANT_SECONDS } from '../config/types.js';
 import { ERROR_CODES, SesameError } from '../errors/errors.js';
 
 export type Proto = 'tcp' | 'udp';
 
 /** The longest grant: a week. Knock doors open for seconds or minutes. */
-export const MAX_TIMEOUT = 7 * 24 * 3600;
+export const MAX_TIMEOUT = MAX_GRANT_SECONDS;
 
 export class FirewallInputError extends SesameError {
   constructor(message: string) {

@@ -3,6 +3,9 @@
 
 const ALPHABET = /^[A-Za-z0-9+/]*$/;
 
+/** Padded standard base64, as keys are written (knockd.conf SPA_*_Base64, fwknoprc KEY_BASE64). */
+export const PADDED_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
+
 export function isBase64Text(s: string): boolean {
   return ALPHABET.test(s);
 }

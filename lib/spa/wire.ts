@@ -8,6 +8,9 @@ import { DIGESTS, hmacB64, type DigestName } from './digests.js';
 import { decrypt, encrypt, type CipherMode } from './cipher.js';
 import { decodePlaintext, encodePlaintext, PROTOCOL_VERSION, type FieldError, type SpaFields } from './message.js';
 
+/** fwknop's SPA port (UDP), the default on both ends. */
+export const SPA_DEFAULT_PORT = 62201;
+
 /** base64("Salted__") minus its last, salt-mixed character: stripped by senders, re-added here. */
 export const SALTED_PREFIX = 'U2FsdGVkX1';
 /** fwknopd ignores payloads outside these bounds without a word. */
