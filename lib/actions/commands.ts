@@ -1,5 +1,6 @@
 // Which command a door runs for a knocker, with %IP% put in. Pure.
 
+import type { Protocol } from '../net/protocol.js';
 import { isIP } from 'node:net';
 import type { Door } from '../config/types.js';
 
@@ -35,7 +36,7 @@ export function substituteIP(command: string, ip: string): string {
 
 /** What an SPA grant adds to %IP%: one requested proto/port and the granted time. */
 export interface SpaVars {
-  readonly proto: 'tcp' | 'udp';
+  readonly proto: Protocol;
   readonly port: number;
   readonly timeout: number;
 }

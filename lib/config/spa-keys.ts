@@ -4,7 +4,7 @@
 
 import { ConfigError } from './errors.js';
 import { atoi } from './atoi.js';
-import { DEFAULTS, type KnockStep, type SpaDoor } from './types.js';
+import { DEFAULTS, type KnockStep, type Protocol, type SpaDoor } from './types.js';
 import type { DoorDraft, DoorKey, KeyContext, SpaDraft } from './drafts.js';
 import { DIGEST_NAMES, digestByName } from '../spa/digests.js';
 import { CIPHER_MODES, MAX_KEY_BYTES } from '../spa/cipher.js';
@@ -49,7 +49,7 @@ export function parseOpenPorts(ctx: KeyContext, key: string, value: string): Kno
     }
     const port = Number(m[2]);
     if (port < 1 || port > 65535) fail(ctx, `${key}: port ${port} is out of range (1-65535)`);
-    const step: KnockStep = { protocol: m[1] as 'tcp' | 'udp', port };
+    const step: KnockStep = { protocol: m[1] as Protocol, port };
     if (!out.some((s) => s.protocol === step.protocol && s.port === step.port)) out.push(step);
   }
   return out;

@@ -3,11 +3,12 @@
 import type { DigestName } from '../spa/digests.js';
 import type { CipherMode } from '../spa/cipher.js';
 import { SPA_DEFAULT_PORT } from '../spa/wire.js';
+import type { Protocol } from '../net/protocol.js';
 
 /** The longest kernel grant (Open =, SPA): a week. The firewall refuses longer timeouts too. */
 export const MAX_GRANT_SECONDS = 7 * 24 * 3600;
 
-export type Protocol = 'tcp' | 'udp';
+export type { Protocol } from '../net/protocol.js';
 
 export interface KnockStep {
   readonly port: number;

@@ -11,20 +11,21 @@ import { openBackend } from '../firewall/backend.js';
 import { isNoEntry } from '../firewall/backend.js';
 import { GrantTable, type Grant, type Guard } from '../firewall/grants.js';
 import { LiveGrants } from './live-grants.js';
+import { protoPortText } from '../net/protocol.js';
 
 /** How often the table is checked (ms); the guard is back within about this long. */
 export const WATCH_MS = 1000;
 
 const now = () => performance.now();
 const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0];
-const portsText = (guards: readonly Guard[]) => guards.map((g) => `${g.proto}/${g.port}`).join(', ');
+const portsText = (guards: readonly Guard[]) => guards.map((g) => protoPortText(g.proto, g.port)).join(', ');
 
 function guardsOf(config: Config): Guard[] {
   const seen = new Set<string>();
   const out: Guard[] = [];
   for (const d of config.doors) {
     for (const p of d.open ?? []) {
-      const k = `${p.protocol}/${p.port}`;
+      const k = protoPortText(p.protocol, p.port);
       if (!seen.has(k)) { seen.add(k); out.push({ proto: p.protocol, port: p.port }); }
     }
   }
@@ -115,7 +116,7 @@ export class DoorFirewall {
     const ports = requested ? requested.filter((r) => open.some((o) => o.protocol === r.protocol && o.port === r.port)) : open;
     if (ports.length === 0) return Promise.resolve();
     const seconds = Math.max(1, timeout);
-    const text = ports.map((p) => `${p.protocol}/${p.port}`).join(',');
+    const text = ports.map((p) => protoPortText(p.protocol, p.port)).join(',');
     const grants = ports.map((q) => ({ address: ip, proto: q.protocol, port: q.port, timeout: seconds }));
     const p = this.grantOrRestore(grants)
       .then(() => this.log(`${who}: ${door.name}: firewall: granted ${ip} ${text} for ${seconds}s`))

@@ -3,9 +3,10 @@
 
 import { canonicalAddress } from '../config/address.js';
 import { MAX_GRANT_SECONDS } from '../config/types.js';
+import type { Protocol } from '../net/protocol.js';
 import { ERROR_CODES, SesameError } from '../errors/errors.js';
 
-export type Proto = 'tcp' | 'udp';
+export type Proto = Protocol;
 
 /** The longest grant: a week. Knock doors open for seconds or minutes. */
 export const MAX_TIMEOUT = MAX_GRANT_SECONDS;

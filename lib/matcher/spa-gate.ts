@@ -8,6 +8,7 @@ import { checkShape, openCiphertext, verifyHmac, type SpaKeys } from '../spa/wir
 import { MSG_TYPE, type SpaFields } from '../spa/message.js';
 import { parseAccessMessage } from '../spa/access.js';
 import { replayDigest, type ReplayCache } from '../spa/replay.js';
+import { protoPortText } from '../net/protocol.js';
 
 export interface SpaPacket {
   readonly src: string;
@@ -134,7 +135,7 @@ export class SpaGate {
       family = p.family;
     }
     const denied = access.ports.filter((q) => !spa.openPorts.some((o) => o.protocol === q.proto && o.port === q.port));
-    if (denied.length) return refuse(`port not allowed (${denied.map((d) => `${d.proto}/${d.port}`).join(',')})`);
+    if (denied.length) return refuse(`port not allowed (${denied.map((d) => protoPortText(d.proto, d.port)).join(',')})`);
 
     const timeout = f.clientTimeout > 0 ? Math.min(f.clientTimeout, spa.maxTimeout) : door.cmdTimeout;
     const ports = access.ports

@@ -2,7 +2,10 @@
 // of the config and the client. Strict: only dotted-quad IPv4 (fwknop sends nothing else), tcp or
 // udp, ports 1..65535 in plain decimal. Anything that could reach a shell is checked here.
 
-export type SpaProto = 'tcp' | 'udp';
+import type { Protocol } from '../net/protocol.js';
+import { protoPortText } from '../net/protocol.js';
+
+export type SpaProto = Protocol;
 
 export interface ProtoPort {
   readonly proto: SpaProto;
@@ -31,7 +34,7 @@ export function parseProtoPort(s: string): ProtoPort | undefined {
 }
 
 export function formatProtoPort(p: ProtoPort): string {
-  return `${p.proto}/${p.port}`;
+  return protoPortText(p.proto, p.port);
 }
 
 /** A comma list such as `tcp/22, udp/1194` (config and command line): spaces around items allowed. */
