@@ -56,6 +56,11 @@ function flush(): void {
   if (Object.keys(drops).length) { send({ type: 'dropped', counts: drops }); drops = {}; }
 }
 
+/** One flush per event-loop turn, whatever asked for it first. */
+function scheduleFlush(): void {
+  if (!flushScheduled) { flushScheduled = true; setImmediate(flush); }
+}
+
 function open(filter: string): void {
   cap?.close();
   const c = new Cap();
@@ -85,7 +90,7 @@ function open(filter: string): void {
       drops[d] = (drops[d] ?? 0) + 1;
     }
     if (batch.length >= MAX_BATCH) flush();
-    else if (!flushScheduled) { flushScheduled = true; setImmediate(flush); }
+    else scheduleFlush();
   });
   cap = c;
   statFds = readStats ? packetSocketFds() : [];
@@ -97,7 +102,7 @@ function readKernelDrops(): void {
   for (const fd of statFds) {
     try {
       const { drops: n } = readStats!(fd);
-      if (n > 0) { drops['kernel'] = (drops['kernel'] ?? 0) + n; if (!flushScheduled) { flushScheduled = true; setImmediate(flush); } }
+      if (n > 0) { drops['kernel'] = (drops['kernel'] ?? 0) + n; scheduleFlush(); }
     } catch { /* closed meanwhile: the next open finds the new one */ }
   }
 }

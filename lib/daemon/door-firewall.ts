@@ -7,8 +7,7 @@
 
 import { ConfigError } from '../config/errors.js';
 import type { Config, Door, KnockStep } from '../config/types.js';
-import { openBackend } from '../firewall/backend.js';
-import { isNoEntry } from '../firewall/backend.js';
+import { isNoEntry, openBackend } from '../firewall/backend.js';
 import { GrantTable, type Grant, type Guard } from '../firewall/grants.js';
 import { LiveGrants } from './live-grants.js';
 import { protoPortText } from '../net/protocol.js';

@@ -22,7 +22,7 @@ const conf = lab.file('fr.conf', `[options]
 `);
 const lines = () => logLines(readIf(log));
 const probe = (src: string) =>
-  lab.exec(lab.cli, ['sh', '-c', `python3 ${PROBE} tcp ${lab.server4} 2222 ${src} && echo open || echo closed`]).trim();
+  lab.probe('tcp', lab.server4, 2222, src);
 const nft = (...args: string[]) => lab.exec(lab.srv, ['nft', ...args], true);
 const guardBack = () => waitFor(() => /drop/.test(nft('list', 'chain', 'inet', 'sesame', 'input')), 2000);
 const restoredSince = (from: number) => lines().slice(from).some((l) => /^firewall: table inet sesame was removed or changed .*restored the guard of tcp\/2222 and 1 live grant$/.test(l));

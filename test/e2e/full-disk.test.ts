@@ -56,7 +56,7 @@ t.test('SPA: a digest that cannot be recorded opens nothing; with space again, a
   await sleep(300);
   const daemon: Daemon = await lab.start(SESAME, ['-c', conf, '--state-dir', state], log);
   const lines = () => logLines(readIf(log));
-  const probe = () => lab.exec(lab.cli, ['sh', '-c', `python3 ${PROBE} tcp ${lab.server4} 2223 && echo open || echo closed`]).trim();
+  const probe = () => lab.probe('tcp', lab.server4, 2223);
   const spa = () => lab.exec(lab.cli, ['env', `HOME=${lab.dir}`, 'fwknop', '--no-rc-file', '--no-save-args', '-D', lab.server4,
     '-A', 'tcp/2223', '-a', lab.client4, '--key-base64-rijndael', K, '--key-base64-hmac', H, '--use-hmac']);
 

@@ -7,14 +7,12 @@
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { Lab, ROOT, SESAME, logLines, readIf, sleep, waitFor, type Daemon } from '../helpers/lab.js';
+import { Lab, PROBE, SESAME, logLines, readIf, sleep, waitFor, type Daemon } from '../helpers/lab.js';
 
 t.setTimeout(300_000);
 const lab = new Lab(16, 'gd');
 if (process.getuid?.() !== 0) t.fail('end-to-end tests need root (network namespaces)');
 else lab.up();
-const PROBE = join(ROOT, 'test/helpers/netprobe.py');
 const children: ChildProcess[] = [];
 t.teardown(() => { for (const c of children) c.kill('SIGKILL'); lab.cleanup(); });
 
@@ -42,7 +40,7 @@ function serve(): void {
   children.push(p);
 }
 const probe = (kind: 'tcp' | 'udp', host: string, port: number) =>
-  lab.exec(lab.cli, ['sh', '-c', `python3 ${PROBE} ${kind} ${host} ${port} && echo open || echo closed`]).trim();
+  lab.probe(kind, host, port);
 const status = () => lab.exec(lab.srv, [SESAME, '--status']);
 const nft = (...args: string[]) => lab.exec(lab.srv, ['nft', ...args], true);
 let daemon: Daemon;

@@ -21,7 +21,7 @@ const a = conf('first', '7000,8000', 2222);
 const b = conf('second', '7100,8100', 3333);
 const stateA = lab.file('stateA');
 const stateB = lab.file('stateB');
-const probe = (port: number) => lab.exec(lab.cli, ['sh', '-c', `python3 ${PROBE} tcp ${lab.server4} ${port} && echo open || echo closed`]).trim();
+const probe = (port: number) => lab.probe('tcp', lab.server4, port);
 const nft = (...args: string[]) => lab.exec(lab.srv, ['nft', ...args], true);
 const knockd = (args: string[]) => {
   const r = spawnSync('timeout', ['15', 'ip', 'netns', 'exec', lab.srv, SESAME, ...args], { encoding: 'utf8' });

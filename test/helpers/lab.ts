@@ -116,6 +116,12 @@ export class Lab {
     this.exec(this.cli, ['python3', RAWTCP, src, this.server4, String(port), flags]);
   }
 
+  /** 'open' if a new TCP connection (or UDP exchange) from the client namespace gets its echo (netprobe.py), else 'closed'. */
+  probe(kind: 'tcp' | 'udp', host: string, port: number, src?: string): 'open' | 'closed' {
+    const out = this.exec(this.cli, ['sh', '-c', `python3 ${PROBE} ${kind} ${host} ${port}${src ? ` ${src}` : ''} && echo open || echo closed`]).trim();
+    return out === 'open' ? 'open' : 'closed';
+  }
+
   udpFrom(src: string, port: number): void {
     this.exec(this.cli, ['python3', '-c', `import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(('${src}',0));s.sendto(b'\\0',('${this.server4}',${port}))`]);
   }
