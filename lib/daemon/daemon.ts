@@ -104,15 +104,11 @@ export class Daemon {
     // The guard goes up before anything listens, so no knock can be granted into a missing table.
     try {
       d.firewall = await DoorFirewall.start(config, (m) => d.logger.log(m), table);
-    } catch (err) {
-      d.unlock();
-      throw err;
-    }
-    try {
       await d.captures.open(d.engine.filter(), (ps) => d.onPackets(ps), () => d.addressWatch?.check());
     } catch (err) {
       d.unlock();
-      throw new StartError((err as Error).message);
+      // The firewall's failure is a ConfigError naming the Open line; a capture's is a start-up error.
+      throw isSesameError(err) ? err : new StartError((err as Error).message);
     }
     for (const a of d.engine.localAddresses) d.logger.debug(`local IP: ${a}`);
     // Stops journalled by a previous run that was killed: overdue ones run now.
@@ -138,6 +134,7 @@ export class Daemon {
     if (this.closing) return;
     const at = performance.now();
     for (const p of packets) {
+      if (!this.engine.accepts(p)) continue; // no name lookup for what the engine drops (-4)
       if (this.lookups) this.lookups.submit(p, at); // -l: waits only for its own name
       else this.handle(p, at);
     }

@@ -80,10 +80,15 @@ export class Engine {
     return new Engine(config, { ...this.opts, localAddresses: this.local, replay: { entries: this.replay.kept(), now: wall } }, this.deps);
   }
 
+  /** Whether a packet concerns this engine at all (-4 drops IPv6): the shell asks before any lookup. */
+  accepts(p: Packet): boolean {
+    return !(this.opts.onlyIPv4 && p.family !== 4);
+  }
+
   /** One captured packet, at its arrival time (`at`, monotonic ms; `wall`, epoch ms). */
   packet(p: Packet, at: number, wall: number): Effect[] {
     this.wall = wall;
-    if (this.opts.onlyIPv4 && p.family !== 4) return [];
+    if (!this.accepts(p)) return [];
     const out: Effect[] = [{ kind: 'debug', line: `${p.protocol}: ${p.src} -> ${p.dst}:${p.dport}` }];
     if (p.protocol === 'udp' && this.gate.ports.has(p.dport)) this.spa(p, wall, out);
     this.events(this.matcher.handle(p, at), out);
