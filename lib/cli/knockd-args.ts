@@ -65,6 +65,7 @@ export function parseKnockdArgs(argv: readonly string[], prog = 'knockd'): ArgsR
     .option('state-dir', { type: 'string', requiresArg: true })
     .option('max-attempts', { type: 'number', requiresArg: true })
     .option('instance', { type: 'string', requiresArg: true })
+    .option('matching', { type: 'string', requiresArg: true })
     .strictOptions()
     .exitProcess(false)
     .fail((m) => { failure = m; })
@@ -78,6 +79,10 @@ export function parseKnockdArgs(argv: readonly string[], prog = 'knockd'): ArgsR
   const instance = last(parsed['instance']);
   if (instance !== undefined && !INSTANCE_NAME.test(instance)) {
     return { kind: 'bad', message: `${prog}: --instance needs a name of 1 to 32 letters, digits, '_' or '-'` };
+  }
+  const matching = last(parsed['matching']);
+  if (matching !== undefined && matching !== 'kernel' && matching !== 'pcap' && matching !== 'auto') {
+    return { kind: 'bad', message: `${prog}: --matching must be kernel, pcap or auto` };
   }
   const bool = (k: string) => Boolean(Array.isArray(parsed[k]) ? (parsed[k] as unknown[]).at(-1) : parsed[k]);
   return {
@@ -98,6 +103,7 @@ export function parseKnockdArgs(argv: readonly string[], prog = 'knockd'): ArgsR
       stateDir: last(parsed['state-dir']) ?? (instance === undefined ? DEFAULT_STATE_DIR : `${DEFAULT_STATE_DIR}/${instance}`),
       instance,
       maxAttempts: max,
+      matching,
     },
   };
 }
@@ -105,7 +111,7 @@ export function parseKnockdArgs(argv: readonly string[], prog = 'knockd'): ArgsR
 const SHORT_WITH_ARG = new Set(['i', 'c', 'p', 'g']);
 const SHORT_FLAGS = new Set(['d', 'D', 'l', 'v', '4', 'V', 'h']);
 const LONG = new Set(['interface', 'config', 'pidfile', 'logfile', 'daemon', 'debug', 'lookup', 'verbose',
-  'only-ip-v4', 'version', 'help', 'check', 'status', 'flush', 'state-dir', 'max-attempts', 'instance']);
+  'only-ip-v4', 'version', 'help', 'check', 'status', 'flush', 'state-dir', 'max-attempts', 'instance', 'matching']);
 
 function maxAttempts(v: unknown): number {
   const n = Number(Array.isArray(v) ? v.at(-1) : v);
@@ -120,7 +126,7 @@ function getoptMessage(argv: readonly string[], prog: string): string | undefine
     if (a.startsWith('--')) {
       const name = a.slice(2).split('=')[0]!;
       if (!LONG.has(name)) return `${prog}: unrecognized option '${a}'`;
-      if (['interface', 'config', 'pidfile', 'logfile', 'state-dir', 'max-attempts', 'instance'].includes(name) && !a.includes('=') && i + 1 >= argv.length) {
+      if (['interface', 'config', 'pidfile', 'logfile', 'state-dir', 'max-attempts', 'instance', 'matching'].includes(name) && !a.includes('=') && i + 1 >= argv.length) {
         return `${prog}: option '--${name}' requires an argument`;
       }
     } else if (a.startsWith('-') && a.length > 1) {

@@ -19,6 +19,7 @@ options:
       --state-dir <dir>  where pending stop commands are kept (default /var/lib/sesame)
       --max-attempts <n> most knock attempts tracked at once (default 65536)
       --instance <name>  a second daemon: own table inet sesame_<name>, own state directory
+      --matching <how>   kernel (nftables), pcap (libpcap) or auto (default: the kernel where it works)
 
 `;
 

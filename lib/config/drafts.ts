@@ -2,7 +2,7 @@
 // interfaces: shared by the key tables (keys.ts, spa-keys.ts) and the parser, so neither table
 // imports the other's types.
 
-import type { KnockStep, OneTimeSource, SpaDoor, TcpFlagRule } from './types.js';
+import type { KnockStep, Matching, OneTimeSource, SpaDoor, TcpFlagRule } from './types.js';
 
 export interface SpaDraft {
   /** Line of the first SPA_ key: where door-level SPA errors point. */
@@ -41,6 +41,7 @@ export interface OptionsDraft {
   logFile: string | undefined;
   pidFile: string | undefined;
   interfaces: string[] | undefined;
+  matching: Matching | undefined;
 }
 
 /** What a key handler may read and change while the file is parsed. */

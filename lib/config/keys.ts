@@ -12,11 +12,6 @@ import type { DoorKey, KeyContext, OptionKey } from './drafts.js';
 
 export type { DoorDraft, DoorKey, KeyContext, OptionKey, OptionsDraft, SpaDraft } from './drafts.js';
 
-
-
-
-
-
 function fail(ctx: KeyContext, message: string): never {
   throw new ConfigError(message, ctx.file, ctx.line);
 }
@@ -44,6 +39,15 @@ export const OPTION_KEYS: readonly OptionKey[] = [
       if (ctx.options.interfaces !== undefined) return;
       const names = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
       if (names.length > 0) ctx.options.interfaces = names; // `Interface =` is ignored, as knockd does
+    },
+  },
+  {
+    names: ['MATCHING'],
+    // Sesame: where knock sequences are matched (README "Kernel matching").
+    apply(value, ctx) {
+      const v = value.toLowerCase();
+      if (v !== 'kernel' && v !== 'pcap' && v !== 'auto') fail(ctx, `config: line ${ctx.line}: Matching must be kernel, pcap or auto, not "${value}"`);
+      ctx.options.matching = v;
     },
   },
 ];

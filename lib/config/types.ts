@@ -89,12 +89,17 @@ export interface Door {
   readonly openLine: number | undefined;
 }
 
+/** Who matches knock sequences: nftables in the kernel, this process from libpcap, or the kernel where it works. */
+export type Matching = 'kernel' | 'pcap' | 'auto';
+
 export interface Options {
   readonly useSyslog: boolean;
   readonly logFile: string | undefined;
   readonly pidFile: string | undefined;
   /** Interface names; undefined when the file names none (the CLI or the default decides). */
   readonly interfaces: readonly string[] | undefined;
+  /** `Matching =` (Sesame); undefined when the file does not say (the CLI or `auto` decides). */
+  readonly matching: Matching | undefined;
 }
 
 export interface Config {

@@ -21,6 +21,11 @@ import { lockInstance, tableName } from './instance-lock.js';
 import { Resolver } from './resolver.js';
 import { LookupQueue } from './lookup-queue.js';
 import type { DaemonOptions } from './options.js';
+import { KernelMatching } from './kernel-matching.js';
+import { matchTableName, nflogGroup } from './instance-lock.js';
+import { interfaceExists } from '../capture/supervisor.js';
+import type { KernelEvent } from '../ruleset/events.js';
+import type { Matching } from '../config/types.js';
 import { ERROR_CODES, SesameError, isSesameError, type ErrorCode } from '../errors/errors.js';
 
 /** A start-up failure: one line for the user, exit status 1. */
@@ -31,8 +36,14 @@ export class StartError extends SesameError {
   }
 }
 
+/** A packet to match, or (kernel matching) an NFLOG event of ruleset `generation` with its packet. */
+type Arrival = Packet & { readonly kernel?: { readonly generation: number; readonly event: KernelEvent } };
+
 export class Daemon {
   private engine: Engine;
+  /** Kernel matching: the engine of the ruleset SIGHUP replaced, for its events still queued. */
+  private previous: { generation: number; engine: Engine } | undefined;
+  private kernel: KernelMatching | undefined;
   private readonly replayStore: ReplayStore;
   private firewall: DoorFirewall | undefined;
   private readonly runner: CommandRunner;
@@ -47,7 +58,7 @@ export class Daemon {
     (now) => this.apply(this.engine.tick(now, Date.now())),
   );
   private addressWatch: AddressWatch | undefined;
-  private readonly lookups: LookupQueue | undefined;
+  private readonly lookups: LookupQueue<Arrival> | undefined;
   private closing = false;
   private stopping: Promise<void> | undefined;
   /** Releases the instance's locks (state directory, table). */
@@ -78,11 +89,16 @@ export class Daemon {
       localAddresses: localAddresses(this.interfaces, args.onlyIPv4),
       maxAttempts: args.maxAttempts,
       onlyIPv4: args.onlyIPv4,
+      matching: Daemon.matchingOf(args, config) === 'pcap' ? 'pcap' : 'kernel',
       replay: { entries: this.replayStore.load(), now: Date.now() },
     }, {
       display: (ip) => (this.resolver ? this.resolver.display(ip) : ip),
       persistReplay: (entries) => this.replayStore.save(entries),
     });
+  }
+
+  private static matchingOf(args: DaemonOptions, config: Config): Matching {
+    return args.matching ?? config.options.matching ?? 'auto';
   }
 
   private get config(): Config {
@@ -104,7 +120,7 @@ export class Daemon {
     // The guard goes up before anything listens, so no knock can be granted into a missing table.
     try {
       d.firewall = await DoorFirewall.start(config, (m) => d.logger.log(m), table);
-      await d.captures.open(d.engine.filter(), (ps) => d.onPackets(ps), () => d.addressWatch?.check());
+      await d.startMatching(config);
     } catch (err) {
       d.unlock();
       // The firewall's failure is a ConfigError naming the Open line; a capture's is a start-up error.
@@ -121,8 +137,48 @@ export class Daemon {
   }
 
 
+  /**
+   * Kernel matching where asked for (or, under `auto`, where nftables and NFLOG work), else
+   * libpcap captures; the choice is logged. A missing interface fails as knockd's capture does.
+   */
+  private async startMatching(config: Config): Promise<void> {
+    const want = Daemon.matchingOf(this.args, config);
+    if (want !== 'pcap') {
+      const missing = this.interfaces.find((i) => !interfaceExists(i));
+      if (missing) throw new StartError(`could not open ${missing}: No such device exists`);
+      const table = matchTableName(this.args.instance);
+      const group = nflogGroup(this.args.instance);
+      try {
+        this.kernel = await KernelMatching.start(this.engine, {
+          table, group, interfaces: this.interfaces, onlyIPv4: this.args.onlyIPv4,
+          log: (m) => this.logger.log(m),
+          event: (generation, event, p) => this.onKernelEvent(generation, event, p),
+        });
+        this.logger.log(`matching knocks in the kernel: nftables table inet ${table}, NFLOG group ${group}`);
+        return;
+      } catch (err) {
+        const why = (err as Error).message.split('\n')[0];
+        if (want === 'kernel') throw new StartError(`kernel matching failed: ${why}`);
+        this.logger.log(`kernel matching unavailable (${why}); matching knocks with libpcap`);
+        this.engine = this.engine.next(config, Date.now(), 'pcap');
+      }
+    }
+    await this.captures.open(this.engine.filter(), (ps) => this.onPackets(ps), () => this.addressWatch?.check());
+    if (want === 'pcap') this.logger.debug('matching knocks with libpcap (Matching = pcap)');
+  }
+
+  private onKernelEvent(generation: number, event: KernelEvent, p: Packet): void {
+    if (this.closing) return;
+    const at = performance.now();
+    const a: Arrival = { ...p, kernel: { generation, event } };
+    if (!this.engine.accepts(p)) return;
+    if (this.lookups) this.lookups.submit(a, at);
+    else this.handle(a, at);
+  }
+
   private refreshFilter(): void {
-    this.captures.setFilter(this.engine.filter());
+    if (this.kernel) void this.kernel.refresh(this.engine);
+    else this.captures.setFilter(this.engine.filter());
   }
 
   private addressesChanged(addrs: string[]): void {
@@ -140,9 +196,15 @@ export class Daemon {
     }
   }
 
-  /** One packet, matched at its arrival time `at` (monotonic ms). */
-  private handle(p: Packet, at: number): void {
-    this.apply(this.engine.packet(p, at, Date.now()));
+  /** One packet or kernel event, matched at its arrival time `at` (monotonic ms). */
+  private handle(a: Arrival, at: number): void {
+    if (!a.kernel) this.apply(this.engine.packet(a, at, Date.now()));
+    else {
+      const { generation, event } = a.kernel;
+      const engine = generation === this.kernel?.currentGeneration ? this.engine
+        : generation === this.previous?.generation ? this.previous.engine : undefined;
+      if (engine) this.apply(engine.kernelEvent(event, a, at, Date.now()));
+    }
     this.deadline.arm();
   }
 
@@ -156,10 +218,16 @@ export class Daemon {
     const config = configForReload(this.args.config, this.firewall !== undefined, this.logger);
     if (!config) return;
     void this.firewall?.reload(config).catch((err: unknown) => this.logger.log(`firewall: reload failed: ${(err as Error).message}`, { stderr: true }));
+    const before = { generation: this.kernel?.currentGeneration ?? 0, engine: this.engine };
     this.engine = this.engine.next(config, Date.now()); // what carries over: Engine.next
     this.logger.verbose(`re-opening log file`);
     this.logger.openFile();
-    this.refreshFilter();
+    if (this.kernel) {
+      this.previous = before;
+      void this.kernel.reload(this.engine);
+    } else {
+      this.refreshFilter();
+    }
     this.deadline.arm();
   }
 
@@ -175,6 +243,7 @@ export class Daemon {
     this.deadline.stop();
     this.addressWatch?.stop();
     this.captures.stop();
+    await this.kernel?.stop();
     this.firewall?.stop();
     this.logger.verbose('waiting for child processes...');
     await this.firewall?.idle();
@@ -203,6 +272,7 @@ export class Daemon {
     this.closing = true;
     this.captures.stop();
     this.firewall?.stop();
+    await Promise.race([this.kernel?.stop(), new Promise((r) => setTimeout(r, 2000).unref())]);
     await Promise.race([this.runner.flush(), new Promise((r) => setTimeout(r, 5000).unref())]);
     this.state.flush();
     this.unlock();

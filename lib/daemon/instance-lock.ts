@@ -16,6 +16,19 @@ export function tableName(instance: string | undefined): string {
   return instance === undefined ? 'sesame' : `sesame_${instance}`;
 }
 
+/** The kernel-matching table of an instance: `knock_sesame`, or `knock_sesame_NAME`. */
+export function matchTableName(instance: string | undefined): string {
+  return `knock_${tableName(instance)}`;
+}
+
+/** The NFLOG group kernel matching reports to: 5900, or one of 5901..9900 picked by the name. */
+export function nflogGroup(instance: string | undefined): number {
+  if (instance === undefined) return 5900;
+  let h = 0x811c9dc5;
+  for (const c of Buffer.from(instance)) h = Math.imul(h ^ c, 0x01000193) >>> 0;
+  return 5901 + (h % 4000);
+}
+
 /** One-shot modes that are not a daemon. */
 const NOT_DAEMON = new Set(['--flush', '--status', '--check', '-V', '--version', '-h', '--help']);
 

@@ -5,8 +5,6 @@
 // (knockd 0.8 and Sesame before: one lookup at a time, so 200 spoofed sources with a DNS server
 // that does not answer kept a real knock waiting over a minute, past its Seq_Timeout.)
 
-import type { Packet } from '../matcher/types.js';
-
 export interface NameSource {
   known(ip: string): boolean;
   resolve(ip: string): Promise<void>;
@@ -21,8 +19,11 @@ export interface LookupLimits {
 
 export const DEFAULT_LOOKUP_LIMITS: LookupLimits = { parallel: 64, perSource: 64 };
 
-export class LookupQueue {
-  private readonly waiting = new Map<string, Array<{ p: Packet; at: number }>>();
+/** What waits: a packet, or a kernel event with its packet; all a lookup needs is the source. */
+export interface FromSource { readonly src: string }
+
+export class LookupQueue<T extends FromSource> {
+  private readonly waiting = new Map<string, Array<{ p: T; at: number }>>();
   /** Sources with a lookup in flight (some may have stopped waiting for it). */
   private readonly inFlight = new Set<string>();
   /** Packets that went on unnamed because a bound was reached. */
@@ -30,11 +31,11 @@ export class LookupQueue {
 
   constructor(
     private readonly names: NameSource,
-    private readonly handle: (p: Packet, at: number) => void,
+    private readonly handle: (p: T, at: number) => void,
     private readonly limits: LookupLimits = DEFAULT_LOOKUP_LIMITS,
   ) {}
 
-  submit(p: Packet, at: number): void {
+  submit(p: T, at: number): void {
     const queue = this.waiting.get(p.src);
     if (queue) {
       // Behind its own source's earlier packets, in order; a source that floods goes on unnamed.

@@ -1,6 +1,8 @@
 // What the daemon is started with: the command line's settings, as the daemon sees them. The CLI
 // (lib/cli/knockd-args.ts) maps argv onto this; the daemon never reads argv itself.
 
+import type { Matching } from '../config/types.js';
+
 export const DEFAULT_STATE_DIR = '/var/lib/sesame';
 
 export interface DaemonOptions {
@@ -20,4 +22,6 @@ export interface DaemonOptions {
   readonly instance: string | undefined;
   /** Cap on live knock attempts (Sesame). */
   readonly maxAttempts: number;
+  /** `--matching`; beats the config's `Matching` (Sesame). */
+  readonly matching: Matching | undefined;
 }

@@ -13,6 +13,9 @@ import { LogRateLimit } from '../log/rate-limit.js';
 import { Matcher } from '../matcher/matcher.js';
 import { SpaGate } from '../matcher/spa-gate.js';
 import type { MatchEvent, Packet } from '../matcher/types.js';
+import { KernelAttempts } from '../matcher/kernel-attempts.js';
+import type { KernelEvent } from '../ruleset/events.js';
+import type { KernelDoor } from '../ruleset/spec.js';
 import type { RotateResult } from '../onetime/rotate.js';
 import { ReplayCache, type ReplayEntry } from '../spa/replay.js';
 import type { Effect } from './effects.js';
@@ -37,6 +40,8 @@ export interface EngineOptions {
   readonly localAddresses: readonly string[];
   readonly maxAttempts: number;
   readonly onlyIPv4: boolean;
+  /** Who matches knocks: this engine's matcher (packets in), or nftables (kernel events in). */
+  readonly matching?: 'pcap' | 'kernel';
   /** Replay digests kept by an earlier run (state file) or engine, and the wall time now. */
   readonly replay?: { readonly entries: readonly unknown[]; readonly now: number };
 }
@@ -61,6 +66,9 @@ export class Engine {
   /** One-time doors: the file line their current sequence came from. */
   private readonly oneTimeLines = new Map<number, number>();
   private local: readonly string[];
+  /** Kernel matching: attempts heard of (for timeout lines), and each door's ruleset version. */
+  private readonly kernelAttempts: KernelAttempts;
+  private readonly versions: number[];
 
   constructor(readonly config: Config, private readonly opts: EngineOptions, private readonly deps: EngineDeps) {
     this.local = opts.localAddresses;
@@ -69,6 +77,12 @@ export class Engine {
     if (opts.replay) this.replay.load(opts.replay.entries, opts.replay.now);
     this.gate = new SpaGate(config.doors, this.replay, this.local);
     config.doors.forEach((d, i) => { if (d.oneTime) this.oneTimeLines.set(i, d.oneTime.line); });
+    this.kernelAttempts = new KernelAttempts(config.doors, opts.maxAttempts);
+    this.versions = config.doors.map(() => 0);
+  }
+
+  get matching(): 'pcap' | 'kernel' {
+    return this.opts.matching ?? 'pcap';
   }
 
   /**
@@ -76,8 +90,8 @@ export class Engine {
    * digests (a reload must not let a captured SPA packet in again). Dropped: knocks in progress,
    * as knockd does, and the log throttles' state.
    */
-  next(config: Config, wall: number): Engine {
-    return new Engine(config, { ...this.opts, localAddresses: this.local, replay: { entries: this.replay.kept(), now: wall } }, this.deps);
+  next(config: Config, wall: number, matching = this.matching): Engine {
+    return new Engine(config, { ...this.opts, matching, localAddresses: this.local, replay: { entries: this.replay.kept(), now: wall } }, this.deps);
   }
 
   /** Whether a packet concerns this engine at all (-4 drops IPv6): the shell asks before any lookup. */
@@ -91,7 +105,33 @@ export class Engine {
     if (!this.accepts(p)) return [];
     const out: Effect[] = [{ kind: 'debug', line: `${p.protocol}: ${p.src} -> ${p.dst}:${p.dport}` }];
     if (p.protocol === 'udp' && this.gate.ports.has(p.dport)) this.spa(p, wall, out);
-    this.events(this.matcher.handle(p, at), out);
+    // Under kernel matching only SPA datagrams arrive as packets; nftables matched the knocks.
+    if (this.matching === 'pcap') this.events(this.matcher.handle(p, at), out);
+    return out;
+  }
+
+  /**
+   * A kernel matching event (NFLOG) with the packet that caused it. Events of a door version
+   * that is no longer installed (a one-time door moved on meanwhile) are stale and ignored.
+   */
+  kernelEvent(e: KernelEvent, p: Packet, at: number, wall: number): Effect[] {
+    this.wall = wall;
+    if (!this.accepts(p)) return [];
+    if (e.kind === 'spa') return this.packet(p, at, wall);
+    const d = e.door;
+    if (!d || this.versions[d.index] !== d.version || !this.matcher.isEnabled(d.index)) return [];
+    const out: Effect[] = [{ kind: 'debug', line: `kernel: ${e.kind} ${e.stage}: ${p.protocol}: ${p.src} -> ${p.dst}:${p.dport}` }];
+    this.events(this.kernelAttempts.handle({ kind: e.kind, doorIndex: d.index, stage: e.stage, src: p.src, family: p.family }, at), out);
+    return out;
+  }
+
+  /** The doors as nftables must match them now (one-time doors move on, exhausted ones leave). */
+  kernelDoors(): KernelDoor[] {
+    const out: KernelDoor[] = [];
+    this.config.doors.forEach((door, index) => {
+      const sequence = this.matcher.sequenceOf(index);
+      if (this.matcher.isEnabled(index) && sequence.length > 0) out.push({ index, version: this.versions[index]!, door, sequence });
+    });
     return out;
   }
 
@@ -100,12 +140,15 @@ export class Engine {
     this.wall = wall;
     const out: Effect[] = [];
     this.events(this.matcher.expire(at), out);
+    this.events(this.kernelAttempts.expire(at), out);
     return out;
   }
 
   /** When tick() has something to report (monotonic ms), if anything is in progress. */
   nextDeadline(): number | undefined {
-    return this.matcher.nextDeadline();
+    const a = this.matcher.nextDeadline();
+    const b = this.kernelAttempts.nextDeadline();
+    return a === undefined ? b : b === undefined ? a : Math.min(a, b);
   }
 
   /** False once a one-time door ran out of sequences (or its file could not be rewritten). */
@@ -130,6 +173,8 @@ export class Engine {
     if (!door) return [];
     const out: Effect[] = [];
     const log = (line: string) => out.push({ kind: 'log', line, stderr: true });
+    this.versions[doorIndex]!++;
+    this.kernelAttempts.dropDoor(doorIndex);
     if (r.kind === 'error') {
       log(r.message);
       log(logMsg.disableFailed(door.name));

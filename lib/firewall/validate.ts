@@ -44,8 +44,8 @@ export function checkTimeout(value: unknown): number {
   throw new FirewallInputError(`timeout must be an integer 1..${MAX_TIMEOUT} seconds: ${JSON.stringify(value)}`);
 }
 
-/** nft identifiers we create: a letter, then letters, digits, `_`; at most 32 characters. */
+/** nft identifiers we create: a letter, then letters, digits, `_`; at most 63 characters. */
 export function checkName(value: unknown): string {
-  if (typeof value === 'string' && /^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(value)) return value;
+  if (typeof value === 'string' && /^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(value)) return value;
   throw new FirewallInputError(`not a usable nftables name: ${JSON.stringify(value)}`);
 }

@@ -7,3 +7,6 @@ export interface PacketStats {
 
 /** Reads and resets the kernel's PACKET_STATISTICS of an AF_PACKET socket. */
 export function readPacketStats(fd: number): PacketStats;
+
+/** Runs `fn` (synchronous) with file descriptor 2 pointed at /dev/null. */
+export function withQuietStderr<T>(fn: () => T): T;

@@ -7,3 +7,9 @@ const addon = createRequire(import.meta.url)('./build/Release/packet_stats.node'
 export function readPacketStats(fd) {
   return addon.read(fd);
 }
+
+/** Runs `fn` with file descriptor 2 pointed at /dev/null (a C library's warning we expect). */
+export function withQuietStderr(fn) {
+  const saved = addon.quietStderr();
+  try { return fn(); } finally { addon.restoreStderr(saved); }
+}

@@ -10,8 +10,10 @@
 #include <cstring>
 #include <string>
 
+#include <fcntl.h>
 #include <linux/if_packet.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 namespace {
 
@@ -34,8 +36,36 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// cap prints a warning on stderr (pcap_lookupnet fails) when it opens a device without an
+// address, such as nflog:GROUP. The daemon opens NFLOG with stderr pointed at /dev/null for that
+// one synchronous call: quiet() returns the saved descriptor, restore(saved) puts it back.
+Napi::Value Quiet(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int saved = dup(2);
+  int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (saved < 0 || null < 0 || dup2(null, 2) < 0) {
+    if (saved >= 0) close(saved);
+    if (null >= 0) close(null);
+    throw Napi::Error::New(env, std::string("quiet stderr: ") + std::strerror(errno));
+  }
+  close(null);
+  return Napi::Number::New(env, saved);
+}
+
+Napi::Value Restore(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "restore(fd: number)");
+  int saved = info[0].As<Napi::Number>().Int32Value();
+  int rc = dup2(saved, 2);
+  close(saved);
+  if (rc < 0) throw Napi::Error::New(env, std::string("restore stderr: ") + std::strerror(errno));
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("read", Napi::Function::New(env, Read));
+  exports.Set("quietStderr", Napi::Function::New(env, Quiet));
+  exports.Set("restoreStderr", Napi::Function::New(env, Restore));
   return exports;
 }
 

@@ -1,0 +1,70 @@
+// Reads an NFLOG group in the daemon's own process (kernel matching): libpcap opens `nflog:GROUP`
+// as a device and cap reads it. Unlike an interface, a group does not vanish, so no capture child
+// is needed. Frames are decoded in the handler (cap reuses one buffer) and handed over once per
+// event-loop turn; past a bound per turn they are counted as lost, never queued without limit.
+
+import { createRequire } from 'node:module';
+import { decodeNflog, type NflogFrame } from './nflog-decode.js';
+
+interface CapHandle {
+  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
+  close(): void;
+  on(event: 'packet', fn: (nbytes: number, truncated: boolean) => void): void;
+}
+
+type Quiet = <T>(fn: () => T) => T;
+let quiet: Quiet = (fn) => fn();
+try { quiet = ((await import('packet-stats')) as { withQuietStderr: Quiet }).withQuietStderr; } catch { /* a warning on stderr then */ }
+
+/** Frames kept per event-loop turn; a turn that sees more counts the rest as lost. */
+const MAX_PER_TURN = 8192;
+/** Netlink messages carry the whole SPA datagram; 64 KiB covers any IP packet. */
+const SNAPLEN = 65536;
+
+export interface NflogEvents {
+  frames(frames: NflogFrame[]): void;
+  /** Frames decoded but not kept (the daemon was behind). */
+  lost(count: number): void;
+}
+
+export class NflogReader {
+  private cap: CapHandle | undefined;
+  private readonly buffer = Buffer.alloc(SNAPLEN);
+  private batch: NflogFrame[] = [];
+  private lostCount = 0;
+  private scheduled = false;
+
+  /** Opens the group; throws with libpcap's message (no permission, group taken, no NFLOG). */
+  constructor(readonly group: number, private readonly on: NflogEvents, bufferSize = 16 << 20) {
+    const { Cap } = createRequire(import.meta.url)('cap') as { Cap: new () => CapHandle };
+    const c = new Cap();
+    const link = quiet(() => c.open(`nflog:${group}`, '', bufferSize, this.buffer));
+    if (link !== 'Unknown linktype 239' && link !== 'NFLOG') {
+      c.close();
+      throw new Error(`nflog:${group}: unexpected link type ${link}`);
+    }
+    c.on('packet', (nbytes) => this.frame(nbytes));
+    this.cap = c;
+  }
+
+  private frame(nbytes: number): void {
+    const f = decodeNflog(this.buffer, nbytes);
+    if (!f) return;
+    if (this.batch.length < MAX_PER_TURN) this.batch.push(f);
+    else this.lostCount++;
+    if (!this.scheduled) { this.scheduled = true; setImmediate(() => this.flush()); }
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const frames = this.batch;
+    this.batch = [];
+    if (frames.length) this.on.frames(frames);
+    if (this.lostCount) { this.on.lost(this.lostCount); this.lostCount = 0; }
+  }
+
+  close(): void {
+    this.cap?.close();
+    this.cap = undefined;
+  }
+}

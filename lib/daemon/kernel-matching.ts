@@ -1,0 +1,160 @@
+// Kernel matching, the shell's part: installs the compiled ruleset (lib/ruleset) in Sesame's own
+// table, reads its NFLOG group and hands each event to the engine of the ruleset that sent it.
+// One-time rotations and address changes update the table in place (other doors' attempts live
+// on); SIGHUP replaces it whole, as knockd forgets attempts on SIGHUP. A watchdog puts the table
+// back when an admin's `nft flush ruleset` removed it, as the grant table's does.
+
+import type { Engine } from '../engine/engine.js';
+import { openBackend, type NftBackend } from '../firewall/backend.js';
+import { NflogReader } from '../capture/nflog.js';
+import type { NflogFrame } from '../capture/nflog-decode.js';
+import { isPacket } from '../capture/decode.js';
+import { addressScript, installScript, removeScript, updateScript } from '../ruleset/compile.js';
+import { parseEventPrefix, type KernelEvent } from '../ruleset/events.js';
+import type { RulesetSpec } from '../ruleset/spec.js';
+import type { Packet } from '../matcher/types.js';
+
+/** Most sources one stage set holds: a flood from 2^17 spoofed sources fits (~25 MB of kernel memory at most). */
+export const KERNEL_SET_SIZE = 262_144;
+/** Stage and reset events per second (and burst) that reach the daemon; the rest are counted by nothing. */
+const EVENT_RATE = 200;
+const EVENT_BURST = 1000;
+const WATCH_MS = 1000;
+
+export interface KernelMatchingOptions {
+  readonly table: string;
+  readonly group: number;
+  readonly interfaces: readonly string[];
+  readonly onlyIPv4: boolean;
+  readonly log: (line: string) => void;
+  /** An event with its packet, for the engine of generation `generation`. */
+  readonly event: (generation: number, e: KernelEvent, p: Packet) => void;
+}
+
+const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+
+export class KernelMatching {
+  private spec: RulesetSpec | undefined;
+  private reader: NflogReader | undefined;
+  private watch: NodeJS.Timeout | undefined;
+  private generation = 0;
+  private queue: Promise<void> = Promise.resolve();
+  private restoreFailing = false;
+  private lostLogged = 0;
+  private lost = 0;
+
+  private constructor(private readonly backend: NftBackend, private readonly opts: KernelMatchingOptions) {}
+
+  /** Installs the table for `engine` and opens the NFLOG group; throws what failed. */
+  static async start(engine: Engine, opts: KernelMatchingOptions): Promise<KernelMatching> {
+    const backend = await openBackend(() => {});
+    const km = new KernelMatching(backend, opts);
+    // Reader first: no event of the new table can be missed.
+    km.reader = new NflogReader(opts.group, { frames: (f) => km.frames(f), lost: (n) => km.countLost(n) });
+    try {
+      await km.install(engine);
+    } catch (err) {
+      km.reader.close();
+      throw err;
+    }
+    km.watch = setInterval(() => void km.check(engine), WATCH_MS);
+    km.watch.unref();
+    return km;
+  }
+
+  get currentGeneration(): number { return this.generation; }
+
+  private specFor(engine: Engine, generation: number): RulesetSpec {
+    return {
+      table: this.opts.table,
+      group: this.opts.group,
+      generation,
+      interfaces: this.opts.interfaces,
+      families: this.opts.onlyIPv4 ? [4] : [4, 6],
+      local: engine.localAddresses,
+      doors: engine.kernelDoors(),
+      spaPorts: [...new Set(engine.config.doors.flatMap((d) => (d.spa ? [d.spa.port] : [])))],
+      setSize: KERNEL_SET_SIZE,
+      eventRate: EVENT_RATE,
+      eventBurst: EVENT_BURST,
+    };
+  }
+
+  /** The whole table for `engine`, replacing the previous one (start-up, SIGHUP, restore). */
+  private async install(engine: Engine): Promise<void> {
+    const spec = this.specFor(engine, this.generation + 1);
+    await this.backend.run(installScript(spec));
+    this.generation = spec.generation;
+    this.spec = spec;
+  }
+
+  /** Changes are applied one at a time, in order. */
+  private serial(fn: () => Promise<void>): Promise<void> {
+    this.queue = this.queue.then(fn).catch((err: unknown) => this.opts.log(`kernel matching: ruleset update failed: ${firstLine(err)}`));
+    return this.queue;
+  }
+
+  /** SIGHUP: a new engine, a new table (attempts in progress end, as in knockd). */
+  reload(engine: Engine): Promise<void> {
+    if (this.watch) clearInterval(this.watch);
+    this.watch = setInterval(() => void this.check(engine), WATCH_MS);
+    this.watch.unref();
+    return this.serial(() => this.install(engine));
+  }
+
+  /** Door sequences or local addresses changed (one-time rotation, address watch). */
+  refresh(engine: Engine): Promise<void> {
+    return this.serial(async () => {
+      const prev = this.spec;
+      const next = this.specFor(engine, this.generation);
+      if (!prev) return this.install(engine);
+      await this.backend.run(updateScript(prev, next) + addressScript(next));
+      this.spec = next;
+    });
+  }
+
+  private check(engine: Engine): Promise<void> {
+    return this.serial(async () => {
+      try {
+        await this.backend.run(`list chain inet ${this.opts.table} knock\n`);
+        this.restoreFailing = false;
+        return;
+      } catch { /* gone: put it back */ }
+      try {
+        await this.install(engine);
+        this.restoreFailing = false;
+        this.opts.log(`kernel matching: table inet ${this.opts.table} was removed (nft flush ruleset?); restored it (knocks in progress were lost)`);
+      } catch (err) {
+        if (!this.restoreFailing) this.opts.log(`kernel matching: cannot restore table inet ${this.opts.table}: ${firstLine(err)}; retrying every second`);
+        this.restoreFailing = true;
+      }
+    });
+  }
+
+  private frames(frames: NflogFrame[]): void {
+    for (const f of frames) {
+      const e = parseEventPrefix(f.prefix);
+      if (!e || !isPacket(f.packet)) continue;
+      this.opts.event(e.generation, e, f.packet);
+    }
+  }
+
+  /** Frames the daemon could not take in one turn; logged at most once per doubling. */
+  private countLost(n: number): void {
+    this.lost += n;
+    if (this.lost >= this.lostLogged * 2) {
+      this.lostLogged = this.lost;
+      this.opts.log(`kernel matching: ${this.lost} events lost so far (daemon behind)`);
+    }
+  }
+
+  /** Shutdown: stop reading and remove the table (nothing is matched while no daemon runs). */
+  async stop(): Promise<void> {
+    if (this.watch) clearInterval(this.watch);
+    this.watch = undefined;
+    this.reader?.close();
+    this.reader = undefined;
+    await this.queue;
+    try { await this.backend.run(removeScript(this.opts.table)); } catch { /* already gone */ }
+  }
+}

@@ -1,0 +1,315 @@
+// The ruleset compiler: doors → one nftables table that tracks knock sequences in the kernel, so a
+// flood costs the daemon nothing per packet. Pure: text out, every value checked before it is
+// written (firewall/validate.ts).
+//
+// Per door and family: a set `live` of sources with an attempt in progress (element timeout =
+// Seq_Timeout, set once at the first knock: the timeout runs from the first knock), and a set per
+// stage 2..N-1 (stage 1 = live and in no stage set, which halves what a flood of first knocks
+// costs). The chains follow the userspace matcher's rulings (docs/knockd-0.8.md §2.3):
+//   knock      base chain (prerouting, before the admin's input chain): interfaces, TCP/UDP
+//   visible    a packet no door's filter shows is ignored (jumps to `match` otherwise)
+//   match      a source with an attempt for a door whose destination fits → `inflight` (nothing
+//              new starts); else every door whose first step fits starts (several may)
+//   inflight   each such door's own chain advances, completes or resets its attempt; a TCP packet
+//              failing the door's flags is ignored for that door
+// Events go to NFLOG with a prefix naming generation, door, kind and stage (events.ts). Stage and
+// reset events pass a shared kernel rate limit; completions (OPEN SESAME) and SPA datagrams do not.
+
+import type { KnockStep, TcpFlagRule } from '../config/types.js';
+import { TCP_FLAG_BITS, TCP_FLAG_ORDER } from '../config/types.js';
+import { checkAddress, checkName, checkPort, FirewallInputError } from '../firewall/validate.js';
+import { eventPrefix } from './events.js';
+import type { KernelDoor, RulesetSpec } from './spec.js';
+import { MAX_GRANT_SECONDS } from '../config/types.js';
+
+export const CHAINS = { base: 'knock', visible: 'visible', match: 'match', inflight: 'inflight' } as const;
+const LIMIT = 'events';
+/** SPA datagram lengths worth a look (UDP length = 8 + payload; fwknopd: 140..1500 payload bytes). */
+const SPA_UDP_LENGTH = '148-1508';
+
+type Family = 4 | 6;
+const ip = (f: Family) => (f === 4 ? 'ip' : 'ip6');
+const local = (f: Family) => `local${f}`;
+
+/** Names of one door's objects: the version makes a rotated door's objects new ones. */
+export function doorBase(d: KernelDoor): string {
+  return `d${d.index}v${d.version}`;
+}
+const liveSet = (d: KernelDoor, f: Family) => `${doorBase(d)}_live${f}`;
+const stageSet = (d: KernelDoor, f: Family, k: number) => `${doorBase(d)}_s${k}_${f}`;
+const doneSet = (d: KernelDoor) => `${doorBase(d)}_done`;
+const doorChain = (d: KernelDoor, f: Family) => `${doorBase(d)}_${f}`;
+
+function checkInterface(name: string): string {
+  // Linux interface names: up to 15 bytes, no '/', whitespace or quote.
+  if (/^[A-Za-z0-9_.:@+-]{1,15}$/.test(name)) return name;
+  throw new FirewallInputError(`not an interface name: ${JSON.stringify(name)}`);
+}
+
+function checkCount(n: number, what: string): number {
+  if (Number.isInteger(n) && n >= 1 && n <= 2 ** 31 - 1) return n;
+  throw new FirewallInputError(`${what} must be a positive integer: ${JSON.stringify(n)}`);
+}
+
+/** The families a door matches in: its Target's, or every family the daemon listens to. */
+export function doorFamilies(d: KernelDoor, families: readonly Family[]): Family[] {
+  if (d.door.target === undefined) return [...families];
+  const f = checkAddress(d.door.target).family;
+  return families.includes(f) ? [f] : [];
+}
+
+/** Seq_Timeout in ms as an nft timeout: at least 1 ms (0 or less: the attempt dies at once). */
+function timeoutMs(d: KernelDoor): string {
+  const ms = Math.min(MAX_GRANT_SECONDS * 1000, Math.max(1, Math.round(d.door.seqTimeout * 1000)));
+  return `${ms}ms`;
+}
+
+function dstMatch(d: KernelDoor, f: Family): string {
+  return d.door.target !== undefined ? `${ip(f)} daddr ${checkAddress(d.door.target).text}` : `${ip(f)} daddr @${local(f)}`;
+}
+
+function stepMatch(s: KnockStep): string {
+  if (s.protocol !== 'tcp' && s.protocol !== 'udp') throw new FirewallInputError(`protocol must be tcp or udp: ${JSON.stringify(s.protocol)}`);
+  return `${s.protocol} dport ${checkPort(s.port)}`;
+}
+
+function flagNames(bits: number): string {
+  const names = TCP_FLAG_ORDER.filter((n) => bits & TCP_FLAG_BITS[n]).map((n) => n.toLowerCase());
+  return names.length === 1 ? names[0]! : `(${names.join(' | ')})`;
+}
+
+/** `tcp flags & (syn | ack) == syn`; undefined when the door constrains no flag. */
+export function flagsMatch(rule: TcpFlagRule): string | undefined {
+  const mask = (rule.set | rule.clear) & 0x3f;
+  if (mask === 0) return undefined;
+  return `tcp flags & ${flagNames(mask)} == ${rule.set & 0x3f ? flagNames(rule.set & 0x3f) : '0x0'}`;
+}
+
+/** The door's flags rule for a TCP step (flags only constrain TCP). */
+function stepWithFlags(d: KernelDoor, s: KnockStep): string {
+  const flags = s.protocol === 'tcp' ? flagsMatch(d.door.tcpFlags) : undefined;
+  return flags ? `${stepMatch(s)} ${flags}` : stepMatch(s);
+}
+
+function log(spec: RulesetSpec, prefix: string): string {
+  return `log prefix "${prefix}" group ${spec.group}`;
+}
+
+const limited = `limit name "${LIMIT}"`;
+
+function setDecl(name: string, f: Family, spec: RulesetSpec, timeout: string): string {
+  return `  set ${name} { type ${f === 4 ? 'ipv4_addr' : 'ipv6_addr'}; flags dynamic,timeout; size ${spec.setSize}; timeout ${timeout}; }`;
+}
+
+/** The sets and chains of one door (multi-step doors only: a one-step door needs no state). */
+export function doorObjects(spec: RulesetSpec, d: KernelDoor): string[] {
+  const n = d.sequence.length;
+  const out: string[] = [];
+  const oneTime = d.door.oneTime !== undefined;
+  if (oneTime) out.push(`  set ${doneSet(d)} { type inet_proto; flags dynamic; size 4; }`);
+  if (n < 2) return out;
+  const t = timeoutMs(d);
+  for (const f of doorFamilies(d, spec.families)) {
+    out.push(setDecl(liveSet(d, f), f, spec, t));
+    for (let k = 2; k < n; k++) out.push(setDecl(stageSet(d, f, k), f, spec, t));
+    out.push(`  chain ${doorChain(d, f)} {`, ...doorRules(spec, d, f).map((r) => `    ${r}`), '  }');
+  }
+  return out;
+}
+
+/** A source in set `from` (undefined: stage 1) knocked step `k+1` right. */
+function advanceRules(spec: RulesetSpec, d: KernelDoor, f: Family, k: number): string[] {
+  const n = d.sequence.length;
+  const src = `${ip(f)} saddr`;
+  const inStage = k >= 2 ? `${src} @${stageSet(d, f, k)} ` : '';
+  const match = `${inStage}${stepMatch(d.sequence[k]!)}`;
+  const leave = k >= 2 ? `delete @${stageSet(d, f, k)} { ${src} } ` : '';
+  const prefix = (kind: 's' | 'o', stage: number) => eventPrefix(spec.generation, d, kind, stage);
+  if (k + 1 === n) {
+    // Completion: never rate-limited. A used one-time door completes once until it is rotated.
+    const once = d.door.oneTime !== undefined ? `meta l4proto != @${doneSet(d)} add @${doneSet(d)} { meta l4proto } ` : '';
+    return [
+      `${match} ${once}${log(spec, prefix('o', n))}`,
+      `${match} ${leave}delete @${liveSet(d, f)} { ${src} } return`,
+    ];
+  }
+  return [
+    `${match} ${limited} ${log(spec, prefix('s', k + 1))}`,
+    `${match} ${leave}update @${stageSet(d, f, k + 1)} { ${src} timeout ${timeoutMs(d)} } return`,
+  ];
+}
+
+/** Any other visible packet from a source at stage `k` ends its attempt. */
+function resetRules(spec: RulesetSpec, d: KernelDoor, f: Family, k: number): string[] {
+  const src = `${ip(f)} saddr`;
+  const inStage = k >= 2 ? `${src} @${stageSet(d, f, k)} ` : '';
+  const leave = k >= 2 ? `delete @${stageSet(d, f, k)} { ${src} } ` : '';
+  return [
+    `${inStage}${limited} ${log(spec, eventPrefix(spec.generation, d, 'r', k))}`,
+    `${inStage}${leave}delete @${liveSet(d, f)} { ${src} } return`,
+  ];
+}
+
+/** The chain a packet from a source with an attempt at this door runs through. */
+export function doorRules(spec: RulesetSpec, d: KernelDoor, f: Family): string[] {
+  const rules: string[] = [];
+  const flags = flagsMatch(d.door.tcpFlags);
+  // knockd: a TCP packet failing the attempt's door flags is ignored for it (not a reset).
+  if (flags) rules.push(`meta l4proto tcp ${flags.replace('==', '!=')} return`);
+  for (let k = d.sequence.length - 1; k >= 2; k--) rules.push(...advanceRules(spec, d, f, k), ...resetRules(spec, d, f, k));
+  rules.push(...advanceRules(spec, d, f, 1), ...resetRules(spec, d, f, 1));
+  return rules;
+}
+
+/** The rules of the dispatch chains (visible, match, inflight), in config order. */
+export function dispatchRules(spec: RulesetSpec): { visible: string[]; match: string[]; inflight: string[] } {
+  const visible: string[] = [];
+  const match: string[] = [];
+  const inflight: string[] = [];
+  const starts: string[] = [];
+  for (const d of spec.doors) {
+    const n = d.sequence.length;
+    if (n === 0) continue;
+    for (const f of doorFamilies(d, spec.families)) {
+      const dst = dstMatch(d, f);
+      for (const proto of ['tcp', 'udp'] as const) {
+        const ports = [...new Set(d.sequence.filter((s) => s.protocol === proto).map((s) => checkPort(s.port)))];
+        if (ports.length === 0) continue;
+        const flags = proto === 'tcp' ? flagsMatch(d.door.tcpFlags) : undefined;
+        const set = ports.length === 1 ? `${ports[0]}` : `{ ${ports.join(', ')} }`;
+        visible.push(`${dst} ${proto} dport ${set}${flags ? ` ${flags}` : ''} goto ${CHAINS.match}`);
+      }
+      const first = `${dst} ${stepWithFlags(d, d.sequence[0]!)}`;
+      if (n === 1) {
+        // A one-step door fires on every matching packet (knockd); a one-time one only once.
+        const once = d.door.oneTime !== undefined ? ` meta l4proto != @${doneSet(d)} add @${doneSet(d)} { meta l4proto }` : '';
+        starts.push(`${first}${once} ${log(spec, eventPrefix(spec.generation, d, 'o', 1))}`);
+        continue;
+      }
+      const src = `${ip(f)} saddr`;
+      match.push(`${dst} ${src} @${liveSet(d, f)} goto ${CHAINS.inflight}`);
+      inflight.push(`${dst} ${src} @${liveSet(d, f)} jump ${doorChain(d, f)}`);
+      // Stale stage elements of an expired attempt are cleared as a new one starts.
+      const clear = [];
+      for (let k = 2; k < n; k++) clear.push(`delete @${stageSet(d, f, k)} { ${src} } `);
+      starts.push(`${first} update @${liveSet(d, f)} { ${src} timeout ${timeoutMs(d)} } ${clear.join('')}` +
+        `${limited} ${log(spec, eventPrefix(spec.generation, d, 's', 1))}`);
+    }
+  }
+  return { visible, match: [...match, ...starts], inflight };
+}
+
+function baseRules(spec: RulesetSpec): string[] {
+  const ifaces = spec.interfaces.includes('any') ? [] : [...new Set(spec.interfaces.map(checkInterface))];
+  const iif = ifaces.length === 0 ? '' : ifaces.length === 1 ? `iifname "${ifaces[0]}" ` : `iifname { ${ifaces.map((i) => `"${i}"`).join(', ')} } `;
+  const rules: string[] = [];
+  const spa = [...new Set(spec.spaPorts.map(checkPort))];
+  if (spa.length > 0) {
+    const ports = spa.length === 1 ? `${spa[0]}` : `{ ${spa.join(', ')} }`;
+    const fam = spec.families.length === 1 ? `meta nfproto ipv${spec.families[0]} ` : '';
+    rules.push(`${iif}${fam}udp dport ${ports} udp length ${SPA_UDP_LENGTH} ${log(spec, eventPrefix(spec.generation, undefined, 'spa', 0))}`);
+  }
+  if (spec.doors.some((d) => d.sequence.length > 0)) rules.push(`${iif}meta l4proto { tcp, udp } jump ${CHAINS.visible}`);
+  return rules;
+}
+
+function addressElements(spec: RulesetSpec, f: Family): string[] {
+  const out = new Set<string>();
+  for (const a of spec.local) {
+    const c = checkAddress(a);
+    if (c.family === f && spec.families.includes(f)) out.add(c.text);
+  }
+  return [...out];
+}
+
+function localSets(spec: RulesetSpec): string[] {
+  return ([4, 6] as const).map((f) => {
+    const els = addressElements(spec, f);
+    return `  set ${local(f)} { type ${f === 4 ? 'ipv4_addr' : 'ipv6_addr'};${els.length ? ` elements = { ${els.join(', ')} };` : ''} }`;
+  });
+}
+
+function chainBlock(name: string, rules: readonly string[], hook?: string): string[] {
+  return [`  chain ${name} {`, ...(hook ? [`    ${hook}`] : []), ...rules.map((r) => `    ${r}`), '  }'];
+}
+
+/**
+ * The whole table, replacing any earlier one in the same transaction (`add` + `delete` first, so
+ * it works whether or not the table exists): attempts in progress end, as with knockd's SIGHUP.
+ */
+export function installScript(spec: RulesetSpec): string {
+  const t = `inet ${checkName(spec.table)}`;
+  checkCount(spec.group, 'NFLOG group');
+  if (spec.group > 65535) throw new FirewallInputError(`NFLOG group must be 0..65535: ${spec.group}`);
+  checkCount(spec.setSize, 'set size');
+  const d = dispatchRules(spec);
+  const lines = [
+    `add table ${t}`,
+    `delete table ${t}`,
+    `table ${t} {`,
+    `  limit ${LIMIT} { rate ${checkCount(spec.eventRate, 'event rate')}/second burst ${checkCount(spec.eventBurst, 'event burst')} packets }`,
+    ...localSets(spec),
+    ...spec.doors.flatMap((door) => doorObjects(spec, door)),
+    ...chainBlock(CHAINS.inflight, d.inflight),
+    ...chainBlock(CHAINS.match, d.match),
+    ...chainBlock(CHAINS.visible, d.visible),
+    // Before the admin's filter chains (priority raw + 10, after defragmentation): a knock the
+    // input chain drops is still seen.
+    ...chainBlock(CHAINS.base, baseRules(spec), 'type filter hook prerouting priority raw + 10; policy accept;'),
+    '}',
+  ];
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * From `prev` to `next` without touching doors that did not change (a one-time door rotated, a
+ * door ran out): their attempts in progress live on. The dispatch chains are rewritten; changed
+ * doors get new objects and the old ones go, all in one transaction.
+ */
+export function updateScript(prev: RulesetSpec, next: RulesetSpec): string {
+  const t = `inet ${checkName(next.table)}`;
+  const key = (d: KernelDoor) => doorBase(d);
+  const before = new Map(prev.doors.map((d) => [key(d), d]));
+  const after = new Map(next.doors.map((d) => [key(d), d]));
+  const d = dispatchRules(next);
+  const lines: string[] = [
+    `flush chain ${t} ${CHAINS.base}`,
+    `flush chain ${t} ${CHAINS.visible}`,
+    `flush chain ${t} ${CHAINS.match}`,
+    `flush chain ${t} ${CHAINS.inflight}`,
+  ];
+  const added = next.doors.filter((x) => !before.has(key(x)));
+  if (added.length > 0) lines.push(`table ${t} {`, ...added.flatMap((x) => doorObjects(next, x)), '}');
+  for (const r of d.inflight) lines.push(`add rule ${t} ${CHAINS.inflight} ${r}`);
+  for (const r of d.match) lines.push(`add rule ${t} ${CHAINS.match} ${r}`);
+  for (const r of d.visible) lines.push(`add rule ${t} ${CHAINS.visible} ${r}`);
+  for (const r of baseRules(next)) lines.push(`add rule ${t} ${CHAINS.base} ${r}`);
+  for (const old of prev.doors) {
+    if (after.has(key(old))) continue;
+    for (const f of doorFamilies(old, prev.families)) {
+      if (old.sequence.length < 2) continue;
+      lines.push(`delete chain ${t} ${doorChain(old, f)}`, `delete set ${t} ${liveSet(old, f)}`);
+      for (let k = 2; k < old.sequence.length; k++) lines.push(`delete set ${t} ${stageSet(old, f, k)}`);
+    }
+    if (old.door.oneTime !== undefined) lines.push(`delete set ${t} ${doneSet(old)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The local address sets, replaced (addresses came or went). */
+export function addressScript(spec: RulesetSpec): string {
+  const t = `inet ${checkName(spec.table)}`;
+  const lines: string[] = [];
+  for (const f of [4, 6] as const) {
+    lines.push(`flush set ${t} ${local(f)}`);
+    const els = addressElements(spec, f);
+    if (els.length) lines.push(`add element ${t} ${local(f)} { ${els.join(', ')} }`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** What `knockd --flush` and a stop in kernel mode run: the table goes. */
+export function removeScript(table: string): string {
+  const t = `inet ${checkName(table)}`;
+  return `add table ${t}\ndelete table ${t}\n`;
+}

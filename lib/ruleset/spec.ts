@@ -1,0 +1,39 @@
+// What the ruleset compiler is given: the doors as they match now (one-time doors move on), where
+// knocks may arrive, and the names and numbers of this daemon's table and NFLOG group. Plain data.
+
+import type { Door, KnockStep } from '../config/types.js';
+
+export interface KernelDoor {
+  /** The door's index in the config (events name it). */
+  readonly index: number;
+  /** Bumped when the door's sequence changes (one-time): its sets and chains get new names. */
+  readonly version: number;
+  readonly door: Door;
+  /** The sequence it matches now (a one-time door's current line); at least one step. */
+  readonly sequence: readonly KnockStep[];
+}
+
+export interface RulesetSpec {
+  /** nftables table (inet): Sesame's own, replaced whole at start-up and on SIGHUP. */
+  readonly table: string;
+  /** NFLOG group the events are sent to. */
+  readonly group: number;
+  /** Changes with every full install, so events of an earlier ruleset are told apart. */
+  readonly generation: number;
+  /** Interfaces knocks may arrive on; empty or containing `any`: every interface. */
+  readonly interfaces: readonly string[];
+  readonly families: readonly (4 | 6)[];
+  /** Local addresses (doors without Target match knocks sent to them). */
+  readonly local: readonly string[];
+  readonly doors: readonly KernelDoor[];
+  /** UDP ports SPA datagrams are sniffed on (each door's SPA_Port). */
+  readonly spaPorts: readonly number[];
+  /** Most sources one stage set holds (kernel memory bound). */
+  readonly setSize: number;
+  /** Stage, reset and SPA events sent to the daemon per second (and their burst): a flood's cap. */
+  readonly eventRate: number;
+  readonly eventBurst: number;
+}
+
+/** The NFLOG prefix of an event: `<tag> <generation> <door> <kind> <stage>`; see events.ts. */
+export const EVENT_TAG = 'sesame';
