@@ -58,10 +58,10 @@ export function doorFamilies(d: KernelDoor, families: readonly Family[]): Family
   return families.includes(f) ? [f] : [];
 }
 
-/** Seq_Timeout in ms as an nft timeout: at least 1 ms (0 or less: the attempt dies at once). */
+/** Seq_Timeout as an nft timeout: at least 1 ms (0 or less: the attempt dies at once). */
 function timeoutMs(d: KernelDoor): string {
   const ms = Math.min(MAX_GRANT_SECONDS * 1000, Math.max(1, Math.round(d.door.seqTimeout * 1000)));
-  return `${ms}ms`;
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`; // nft refuses large ms numbers (604800000ms)
 }
 
 function dstMatch(d: KernelDoor, f: Family): string {
@@ -91,8 +91,9 @@ function stepWithFlags(d: KernelDoor, s: KnockStep): string {
   return flags ? `${stepMatch(s)} ${flags}` : stepMatch(s);
 }
 
+// queue-threshold 1: the kernel's default batches NFLOG messages for up to a second.
 function log(spec: RulesetSpec, prefix: string): string {
-  return `log prefix "${prefix}" group ${spec.group}`;
+  return `log prefix "${prefix}" group ${spec.group} queue-threshold 1`;
 }
 
 const limited = `limit name "${LIMIT}"`;
