@@ -4,7 +4,8 @@
 import { EXIT } from '../errors/exit.js';
 import { openBackend } from '../firewall/backend.js';
 import { GrantTable } from '../firewall/grants.js';
-import { lockHolder, tableLockPath, tableName } from '../daemon/instance-lock.js';
+import { lockHolder, matchTableName, tableLockPath, tableName } from '../daemon/instance-lock.js';
+import { removeScript } from '../ruleset/compile.js';
 
 function fail(err: unknown): number {
   process.stderr.write(`knockd: ${(err as Error).message.split('\n')[0]}\n`);
@@ -43,7 +44,10 @@ export async function flushGrants(instance: string | undefined): Promise<number>
     return EXIT.failure;
   }
   try {
-    await new GrantTable(await openBackend(), table).flush();
+    const backend = await openBackend();
+    await new GrantTable(backend, table).flush();
+    // A kernel-matching table a killed daemon left behind goes too (it only logs to NFLOG).
+    await backend.run(removeScript(matchTableName(instance)));
     process.stdout.write(`removed table inet ${table}: no port is guarded or granted by Sesame now\n`);
     return EXIT.ok;
   } catch (err) {

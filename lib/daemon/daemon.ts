@@ -154,7 +154,8 @@ export class Daemon {
           log: (m) => this.logger.log(m),
           event: (generation, event, p) => this.onKernelEvent(generation, event, p),
         });
-        this.logger.log(`matching knocks in the kernel: nftables table inet ${table}, NFLOG group ${group}`);
+        // -v says which; the log stays knockd's (fail2ban and logwatch read it) unless kernel matching fails.
+        this.logger.verbose(`matching knocks in the kernel: nftables table inet ${table}, NFLOG group ${group}`);
         return;
       } catch (err) {
         const why = (err as Error).message.split('\n')[0];
@@ -164,7 +165,7 @@ export class Daemon {
       }
     }
     await this.captures.open(this.engine.filter(), (ps) => this.onPackets(ps), () => this.addressWatch?.check());
-    if (want === 'pcap') this.logger.debug('matching knocks with libpcap (Matching = pcap)');
+    this.logger.verbose(`matching knocks with libpcap${want === 'pcap' ? ' (Matching = pcap)' : ''}`);
   }
 
   private onKernelEvent(generation: number, event: KernelEvent, p: Packet): void {

@@ -248,10 +248,12 @@ t.test('case 47: UseSyslog sends knockd\'s datagrams (daemon.notice, ident knock
   t.ok(grams.some((g) => g.endsWith('knockd: d: running command: true\n')), 'trailing newline kept, as knockd');
 });
 
-t.test('case 46 (ruling): the interface disappears and comes back: logged, reopened, knocks work again', async (t) => {
-  const h = await sesame(`${HEAD}[d]\n\tsequence = 7000\n\tcommand = echo OPEN %IP% >> @OUT@\n`);
+for (const mode of ['pcap', 'kernel'] as const) t.test(`case 46 (ruling, ${mode}): the interface disappears and comes back: knocks work again`, async (t) => {
+  const h = await sesame(`${HEAD}[d]\n\tsequence = 7000\n\tcommand = echo OPEN %IP% >> @OUT@\n`, ['--matching', mode]);
   lab.exec(lab.srv, ['ip', 'link', 'del', lab.sif]);
-  t.ok(await waitFor(() => h.lines().some((l) => l.includes('the interface disappeared')), 5000), h.lines().join('\n'));
+  // libpcap loses its capture and says so; the kernel's table never depended on the interface.
+  if (mode === 'pcap') t.ok(await waitFor(() => h.lines().some((l) => l.includes('the interface disappeared')), 5000), h.lines().join('\n'));
+  else await sleep(500);
   t.equal(h.d.proc.exitCode, null, 'still running (knockd exits 0)');
   // Re-create the link with the same names and addresses.
   lab.exec(lab.srv, ['ip', 'link', 'add', lab.sif, 'type', 'veth', 'peer', 'name', lab.cif, 'netns', lab.cli]);
@@ -262,7 +264,7 @@ t.test('case 46 (ruling): the interface disappears and comes back: logged, reope
   lab.exec(lab.cli, ['ip', 'addr', 'add', `${lab.client6}/64`, 'dev', lab.cif, 'nodad']);
   lab.exec(lab.srv, ['ip', 'link', 'set', lab.sif, 'up']);
   lab.exec(lab.cli, ['ip', 'link', 'set', lab.cif, 'up']);
-  t.ok(await waitFor(() => h.lines().some((l) => l.startsWith(`re-opened ${lab.sif}`)), 8000), 'reopened');
+  if (mode === 'pcap') t.ok(await waitFor(() => h.lines().some((l) => l.startsWith(`re-opened ${lab.sif}`)), 8000), 'reopened');
   // The link's addresses may come up just after the capture reopened: knock until it opens (<= 4 s).
   let opened = false;
   for (let i = 0; i < 4 && !opened; i++) {

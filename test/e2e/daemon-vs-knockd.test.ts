@@ -7,7 +7,9 @@ import t from 'tap';
 import { Lab, REAL_KNOCKD, SESAME, logLines, sleep } from '../helpers/lab.js';
 
 t.setTimeout(600_000);
-const lab = new Lab(11, 'kv');
+// Kernel matching (the default) here; daemon-vs-knockd-pcap.test.ts runs the same cases with libpcap.
+const MATCHING = process.env['SESAME_TEST_MATCHING'] === 'pcap' ? 'pcap' : 'kernel';
+const lab = MATCHING === 'pcap' ? new Lab(35, 'kp') : new Lab(11, 'kv');
 if (process.getuid?.() !== 0) {
   t.fail('end-to-end tests need root (network namespaces)');
 } else {
@@ -38,7 +40,7 @@ async function both(conf: string, act: () => Promise<void> | void, settle = 400)
   const sConf = lab.file(`s${id}.conf`, conf.replaceAll('@LOG@', sLog));
   const kConf = lab.file(`k${id}.conf`, conf.replaceAll('@LOG@', kLog));
   const sOut = lab.file(`s${id}.out`), kOut = lab.file(`k${id}.out`);
-  const s = await lab.start(SESAME, ['-c', sConf, '--state-dir', lab.file(`state${id}`)], sLog, { KOUT: sOut });
+  const s = await lab.start(SESAME, ['-c', sConf, '--state-dir', lab.file(`state${id}`), '--matching', MATCHING], sLog, { KOUT: sOut });
   const k = await lab.start(REAL_KNOCKD, ['-c', kConf], kLog, { KOUT: kOut });
   try {
     await act();

@@ -9,6 +9,8 @@ import { spawn } from 'node:child_process';
 import { PROBE, SESAME, labForFile, logLines, readIf, sleep, waitFor, type Daemon } from '../helpers/lab.js';
 
 t.setTimeout(120_000);
+// The grant table's watchdog under test, with libpcap matching: a knock right after a flush is
+// seen (kernel matching's own table and its restore: kernel-matching.test.ts).
 const { lab, children } = labForFile(t, 21, 'fr');
 
 const log = lab.file('fr.log');
@@ -32,7 +34,7 @@ t.before(async () => {
   const p = spawn('ip', ['netns', 'exec', lab.srv, 'python3', PROBE, 'serve', '2222'], { stdio: 'ignore' });
   children.push(p);
   await sleep(300);
-  daemon = await lab.start(SESAME, ['-c', conf, '--state-dir', lab.file('state')], log);
+  daemon = await lab.start(SESAME, ['-c', conf, '--state-dir', lab.file('state'), '--matching', 'pcap'], log);
   const from = lines().length;
   lab.knock([lab.server4, '7000', '8000', '9000']);
   await waitFor(() => lines().slice(from).some((l) => l.includes('firewall: granted')), 5000);

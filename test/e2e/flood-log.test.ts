@@ -40,7 +40,8 @@ t.test('20,000 spoofed first knocks: a bounded log with a summary; a real knock 
   lab.knock([lab.server4, '7000', '8000', '9000']);
   t.ok(await waitFor(() => logLines(readIf(log)).slice(from).some((l) => l === `${lab.client4}: door: OPEN SESAME`), 5000), 'the real knock opens');
   const after = logLines(readIf(log)).slice(from);
-  t.ok(after.some((l) => /^\d+ knock events not logged \(rate limit\)$/.test(l)), 'the summary line');
+  // Under kernel matching the kernel passes ~200 events/s, so the summary may come mid-flood.
+  t.ok(logLines(readIf(log)).some((l) => /^\d+ knock events not logged \(rate limit\)$/.test(l)), 'the summary line');
   t.ok(after.includes(`${lab.client4}: door: Stage 1`), 'its stages are logged');
   t.ok(statSync(log).size < 200_000, `log ${statSync(log).size} bytes`);
   t.equal(await lab.stop(d), 15);
@@ -50,7 +51,7 @@ t.test('packets the kernel drops because the capture buffer is full are reported
   const log = lab.file('kd.log');
   const conf = lab.file('kd.conf', `[options]\n\tLogFile = ${log}\n\tInterface = ${lab.sif}\n` +
     `[door]\n\tsequence = 7000,8000,9000\n\tseq_timeout = 2\n\tcommand = true\n`);
-  const d = await lab.start(SESAME, ['-c', conf, '--state-dir', lab.file('state-kd')], log);
+  const d = await lab.start(SESAME, ['-c', conf, '--state-dir', lab.file('state-kd'), '--matching', 'pcap'], log);
   // The capture process, stopped: its ring fills and the kernel drops the rest.
   const worker = Number(execFileSync('pgrep', ['-P', String(d.proc.pid), '-f', 'capture/worker.js']).toString().trim().split('\n')[0]);
   t.ok(worker > 0, 'found the capture process');

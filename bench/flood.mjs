@@ -1,0 +1,154 @@
+#!/usr/bin/env node
+// Knocks under a spoofed flood: the real knockd 0.8, Sesame `Matching = pcap` and Sesame
+// `Matching = kernel`, side by side in one run. For each offered rate, flood-gen (bench/flood-gen.c,
+// sendmmsg on a raw socket) sends SYNs from random 198.18.0.0/15 sources to the door's first port
+// for SECONDS while the real `knock` client knocks 8 times from one real address. Reported per
+// daemon and rate: doors opened / knocks, the rate the generator reached, the daemon's CPU seconds
+// and peak RSS over its whole process tree, and the bytes its log grew by; and its idle RSS.
+//
+//   npm run bench:flood [-- --seconds 20 --rates 5000,20000,100000,0 --only kernel,pcap,knockd]
+//
+// Root: it makes two network namespaces (10.77.40.0/24) and deletes them at the end.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const opt = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
+const SECONDS = Number(opt('seconds', '20'));
+const RATES = opt('rates', '5000,20000,100000,0').split(',').map(Number);
+const ONLY = opt('only', 'knockd,pcap,kernel').split(',');
+const KNOCKS = 8;
+const SRV = 'sesbf-srv', CLI = 'sesbf-cli', SERVER = '10.77.40.1', CLIENT = '10.77.40.2';
+const GEN = join(ROOT, 'bench/.build/flood-gen');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function sh(cmd, args, allowFail = false) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0 && !allowFail) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+const ip = (...a) => sh('ip', a, true);
+
+function labUp() {
+  labDown();
+  sh('ip', ['netns', 'add', SRV]); sh('ip', ['netns', 'add', CLI]);
+  sh('ip', ['link', 'add', 'bfs0', 'netns', SRV, 'type', 'veth', 'peer', 'name', 'bfc0', 'netns', CLI]);
+  sh('ip', ['-n', SRV, 'addr', 'add', `${SERVER}/24`, 'dev', 'bfs0']);
+  sh('ip', ['-n', CLI, 'addr', 'add', `${CLIENT}/24`, 'dev', 'bfc0']);
+  for (const [ns, dev] of [[SRV, 'bfs0'], [CLI, 'bfc0']]) { sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']); sh('ip', ['-n', ns, 'link', 'set', dev, 'up']); }
+}
+function labDown() { ip('netns', 'del', SRV); ip('netns', 'del', CLI); }
+
+/** The process and its descendants (the capture child, commands). */
+function tree(pid) {
+  const kids = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!kids.has(ppid)) kids.set(ppid, []);
+      kids.get(ppid).push(Number(d));
+    } catch { /* gone */ }
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...(kids.get(out[i]) ?? []));
+  return out;
+}
+function cpuSeconds(pids) {
+  let ticks = 0;
+  for (const p of pids) {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').slice(0).split(') ')[1].split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch { /* gone */ }
+  }
+  return ticks / 100;
+}
+function rssMB(pids) {
+  let kb = 0;
+  for (const p of pids) {
+    try { kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0); } catch { /* gone */ }
+  }
+  return kb / 1024;
+}
+const size = (p) => (existsSync(p) ? statSync(p).size : 0);
+
+const DAEMONS = {
+  knockd: (conf) => ['/usr/sbin/knockd', '-i', 'bfs0', '-c', conf],
+  pcap: (conf, dir) => [join(ROOT, 'bin/knockd'), '-i', 'bfs0', '-c', conf, '--matching', 'pcap', '--state-dir', join(dir, 'state')],
+  kernel: (conf, dir) => [join(ROOT, 'bin/knockd'), '-i', 'bfs0', '-c', conf, '--matching', 'kernel', '--state-dir', join(dir, 'state')],
+};
+
+async function oneRun(name, rate) {
+  const dir = mkdtempSync(join(tmpdir(), 'sesame-flood-'));
+  const log = join(dir, 'knockd.log'), out = join(dir, 'cmd.out');
+  const conf = join(dir, 'knockd.conf');
+  writeFileSync(conf, `[options]\n  LogFile = ${log}\n[openSSH]\n  sequence = 7000,8000,9000\n  seq_timeout = 10\n  tcpflags = syn\n  command = /bin/echo OPEN %IP% >> ${out}\n`);
+  const d = spawn('ip', ['netns', 'exec', SRV, ...DAEMONS[name](conf, dir)], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 100 && !readIf(log).includes('starting up'); i++) await sleep(100);
+    await sleep(2000);
+    const idle = rssMB(tree(d.pid));
+    const cpu0 = cpuSeconds(tree(d.pid));
+    const log0 = size(log);
+    let peak = idle;
+    const sampler = setInterval(() => { peak = Math.max(peak, rssMB(tree(d.pid))); }, 250);
+    const gen = spawn('ip', ['netns', 'exec', CLI, GEN, 'tcp', SERVER, '7000', String(rate), String(SECONDS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let genOut = '';
+    gen.stdout.on('data', (b) => { genOut += b; });
+    const genDone = new Promise((r) => gen.on('exit', r));
+    const gap = (SECONDS * 1000 - 3000) / KNOCKS;
+    await sleep(1500);
+    for (let i = 0; i < KNOCKS; i++) {
+      sh('ip', ['netns', 'exec', CLI, 'knock', SERVER, '7000', '8000', '9000'], true);
+      await sleep(gap);
+    }
+    await genDone;
+    await sleep(1500); // a daemon behind gets its last chance
+    clearInterval(sampler);
+    const cpu = cpuSeconds(tree(d.pid)) - cpu0;
+    const opened = readIf(out).split('\n').filter((l) => l === `OPEN ${CLIENT}`).length;
+    const reached = Number(/= (\d+) pkt\/s/.exec(genOut)?.[1] ?? 0);
+    return { name, rate, reached, opened, cpu, peak, idle, logBytes: size(log) - log0 };
+  } finally {
+    d.kill('SIGKILL');
+    await new Promise((r) => (d.exitCode !== null ? r() : d.on('exit', r)));
+    sh('ip', ['netns', 'exec', SRV, 'nft', 'flush', 'ruleset'], true);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+function readIf(p) { return existsSync(p) ? readFileSync(p, 'utf8') : ''; }
+
+async function main() {
+  if (process.getuid() !== 0) { console.error('bench:flood needs root (network namespaces)'); process.exit(1); }
+  sh('mkdir', ['-p', join(ROOT, 'bench/.build')]);
+  sh('cc', ['-O2', '-o', GEN, join(ROOT, 'bench/flood-gen.c')]);
+  labUp();
+  const rows = [];
+  try {
+    for (const rate of RATES) {
+      for (const name of ONLY) {
+        const r = await oneRun(name, rate);
+        rows.push(r);
+        console.log(fmt(r));
+      }
+    }
+  } finally {
+    labDown();
+  }
+  console.log(`\n${SECONDS} s of spoofed SYNs to the first port, ${KNOCKS} knocks by the real knock client during it`);
+  console.log('| daemon | offered pkt/s | reached pkt/s | opened | CPU s | peak RSS MB | idle RSS MB | log bytes |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    console.log(`| ${label(r.name)} | ${r.rate === 0 ? 'max' : r.rate} | ${r.reached} | ${r.opened}/${KNOCKS} | ${r.cpu.toFixed(1)} | ${r.peak.toFixed(0)} | ${r.idle.toFixed(0)} | ${r.logBytes} |`);
+  }
+}
+const label = (n) => ({ knockd: 'knockd 0.8', pcap: 'Sesame pcap', kernel: 'Sesame kernel' })[n];
+const fmt = (r) => `${label(r.name)} @ ${r.rate === 0 ? 'max' : r.rate}: reached ${r.reached} pkt/s, opened ${r.opened}/${KNOCKS}, CPU ${r.cpu.toFixed(1)} s, peak RSS ${r.peak.toFixed(0)} MB (idle ${r.idle.toFixed(0)}), log +${r.logBytes} B`;
+
+await main();
