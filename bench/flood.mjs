@@ -7,21 +7,28 @@
 // and peak RSS over its whole process tree, and the bytes its log grew by; and its idle RSS.
 //
 //   npm run bench:flood [-- --seconds 20 --rates 5000,20000,100000,0 --only kernel,pcap,knockd]
+//   npm run bench:flood -- --spa [--rates 5000,20000,50000]
+//
+// --spa: junk UDP datagrams (200 random base64 characters, the size of an SPA packet) to port
+// 62201 instead, and 9 valid SPA packets from the real fwknop client during the flood, against
+// the real fwknopd 2.6 and Sesame (both matching paths); opened = valid packets accepted.
 //
 // Root: it makes two network namespaces (10.77.40.0/24) and deletes them at the end.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const opt = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
+const SPA = process.argv.includes('--spa');
 const SECONDS = Number(opt('seconds', '20'));
-const RATES = opt('rates', '5000,20000,100000,0').split(',').map(Number);
-const ONLY = opt('only', 'knockd,pcap,kernel').split(',');
-const KNOCKS = 8;
+const RATES = opt('rates', SPA ? '5000,20000,50000' : '5000,20000,100000,0').split(',').map(Number);
+const ONLY = opt('only', SPA ? 'fwknopd,pcap,kernel' : 'knockd,pcap,kernel').split(',');
+const KNOCKS = SPA ? 9 : 8;
 const SRV = 'sesbf-srv', CLI = 'sesbf-cli', SERVER = '10.77.40.1', CLIENT = '10.77.40.2';
 const GEN = join(ROOT, 'bench/.build/flood-gen');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -80,6 +87,8 @@ const size = (p) => (existsSync(p) ? statSync(p).size : 0);
 
 const DAEMONS = {
   knockd: (conf) => ['/usr/sbin/knockd', '-i', 'bfs0', '-c', conf],
+  fwknopd: (conf, dir) => ['/usr/sbin/fwknopd', '-f', '-c', conf, '-a', join(dir, 'access.conf'), '-d', join(dir, 'digest.cache'),
+    '-p', join(dir, 'fwknopd.pid'), '-i', 'bfs0'],
   pcap: (conf, dir) => [join(ROOT, 'bin/knockd'), '-i', 'bfs0', '-c', conf, '--matching', 'pcap', '--state-dir', join(dir, 'state')],
   kernel: (conf, dir) => [join(ROOT, 'bin/knockd'), '-i', 'bfs0', '-c', conf, '--matching', 'kernel', '--state-dir', join(dir, 'state')],
 };
@@ -88,24 +97,39 @@ async function oneRun(name, rate) {
   const dir = mkdtempSync(join(tmpdir(), 'sesame-flood-'));
   const log = join(dir, 'knockd.log'), out = join(dir, 'cmd.out');
   const conf = join(dir, 'knockd.conf');
-  writeFileSync(conf, `[options]\n  LogFile = ${log}\n[openSSH]\n  sequence = 7000,8000,9000\n  seq_timeout = 10\n  tcpflags = syn\n  command = /bin/echo OPEN %IP% >> ${out}\n`);
+  const keys = { key: randomBytes(32).toString('base64'), hmac: randomBytes(64).toString('base64') };
+  if (name === 'fwknopd') writeFwknopd(dir, conf, log, out, keys);
+  else if (SPA) {
+    writeFileSync(conf, `[options]\n  LogFile = ${log}\n[spa]\n  SPA_Key_Base64 = ${keys.key}\n  SPA_HMAC_Key_Base64 = ${keys.hmac}\n` +
+      `  SPA_Open_Ports = tcp/22\n  command = /bin/echo OPEN %IP% >> ${out}\n`);
+  } else {
+    writeFileSync(conf, `[options]\n  LogFile = ${log}\n[openSSH]\n  sequence = 7000,8000,9000\n  seq_timeout = 10\n  tcpflags = syn\n  command = /bin/echo OPEN %IP% >> ${out}\n`);
+  }
   const d = spawn('ip', ['netns', 'exec', SRV, ...DAEMONS[name](conf, dir)], { stdio: 'ignore' });
+  // Up: knockd and Sesame log `starting up`; fwknopd (logging to syslog) writes its pid file.
+  const up = () => (name === 'fwknopd' ? existsSync(join(dir, 'fwknopd.pid')) : readIf(log).includes('starting up'));
   try {
-    for (let i = 0; i < 100 && !readIf(log).includes('starting up'); i++) await sleep(100);
+    for (let i = 0; i < 100 && !up(); i++) await sleep(100);
     await sleep(2000);
     const idle = rssMB(tree(d.pid));
     const cpu0 = cpuSeconds(tree(d.pid));
     const log0 = size(log);
     let peak = idle;
     const sampler = setInterval(() => { peak = Math.max(peak, rssMB(tree(d.pid))); }, 250);
-    const gen = spawn('ip', ['netns', 'exec', CLI, GEN, 'tcp', SERVER, '7000', String(rate), String(SECONDS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const genArgs = SPA ? ['udp', SERVER, '62201', String(rate), String(SECONDS), '200'] : ['tcp', SERVER, '7000', String(rate), String(SECONDS)];
+    const gen = spawn('ip', ['netns', 'exec', CLI, GEN, ...genArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
     let genOut = '';
     gen.stdout.on('data', (b) => { genOut += b; });
     const genDone = new Promise((r) => gen.on('exit', r));
     const gap = (SECONDS * 1000 - 3000) / KNOCKS;
     await sleep(1500);
     for (let i = 0; i < KNOCKS; i++) {
-      sh('ip', ['netns', 'exec', CLI, 'knock', SERVER, '7000', '8000', '9000'], true);
+      if (SPA) {
+        sh('ip', ['netns', 'exec', CLI, 'env', `HOME=${dir}`, 'fwknop', '--no-rc-file', '--no-save-args', '-A', 'tcp/22', '-a', CLIENT,
+          '-D', SERVER, '--key-base64-rijndael', keys.key, '--key-base64-hmac', keys.hmac, '--use-hmac'], true);
+      } else {
+        sh('ip', ['netns', 'exec', CLI, 'knock', SERVER, '7000', '8000', '9000'], true);
+      }
       await sleep(gap);
     }
     await genDone;
@@ -114,7 +138,7 @@ async function oneRun(name, rate) {
     const cpu = cpuSeconds(tree(d.pid)) - cpu0;
     const opened = readIf(out).split('\n').filter((l) => l === `OPEN ${CLIENT}`).length;
     const reached = Number(/= (\d+) pkt\/s/.exec(genOut)?.[1] ?? 0);
-    return { name, rate, reached, opened, cpu, peak, idle, logBytes: size(log) - log0 };
+    return { name, rate, reached, opened, cpu, peak, idle, logBytes: name === 'fwknopd' ? 'syslog' : size(log) - log0 };
   } finally {
     d.kill('SIGKILL');
     await new Promise((r) => (d.exitCode !== null ? r() : d.on('exit', r)));
@@ -122,6 +146,16 @@ async function oneRun(name, rate) {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+/** fwknopd in the foreground with a command hook (no firewall): CMD_CYCLE_OPEN prints OPEN <src>. */
+function writeFwknopd(dir, conf, log, out, keys) {
+  const hook = join(dir, 'hook.sh');
+  writeFileSync(hook, `#!/bin/sh\necho "OPEN $1" >> ${out}\n`, { mode: 0o755 });
+  writeFileSync(join(dir, 'access.conf'), `SOURCE ANY\nKEY_BASE64 ${keys.key}\nHMAC_KEY_BASE64 ${keys.hmac}\n` +
+    `CMD_CYCLE_OPEN ${hook} $SRC\nCMD_CYCLE_CLOSE NONE\nCMD_CYCLE_TIMER 5\n`, { mode: 0o600 });
+  writeFileSync(conf, `PCAP_INTF bfs0;\nPCAP_FILTER udp port 62201;\nENABLE_SPA_PACKET_AGING Y;\nENABLE_DIGEST_PERSISTENCE Y;\n` +
+    `FWKNOP_RUN_DIR ${dir};\n`, { mode: 0o600 });
+}
+
 function readIf(p) { return existsSync(p) ? readFileSync(p, 'utf8') : ''; }
 
 async function main() {
@@ -141,14 +175,15 @@ async function main() {
   } finally {
     labDown();
   }
-  console.log(`\n${SECONDS} s of spoofed SYNs to the first port, ${KNOCKS} knocks by the real knock client during it`);
+  console.log(SPA ? `\n${SECONDS} s of junk UDP (200 bytes) to the SPA port, ${KNOCKS} valid packets from the real fwknop client during it`
+    : `\n${SECONDS} s of spoofed SYNs to the first port, ${KNOCKS} knocks by the real knock client during it`);
   console.log('| daemon | offered pkt/s | reached pkt/s | opened | CPU s | peak RSS MB | idle RSS MB | log bytes |');
   console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     console.log(`| ${label(r.name)} | ${r.rate === 0 ? 'max' : r.rate} | ${r.reached} | ${r.opened}/${KNOCKS} | ${r.cpu.toFixed(1)} | ${r.peak.toFixed(0)} | ${r.idle.toFixed(0)} | ${r.logBytes} |`);
   }
 }
-const label = (n) => ({ knockd: 'knockd 0.8', pcap: 'Sesame pcap', kernel: 'Sesame kernel' })[n];
+const label = (n) => ({ knockd: 'knockd 0.8', fwknopd: 'fwknopd 2.6', pcap: 'Sesame pcap', kernel: 'Sesame kernel' })[n];
 const fmt = (r) => `${label(r.name)} @ ${r.rate === 0 ? 'max' : r.rate}: reached ${r.reached} pkt/s, opened ${r.opened}/${KNOCKS}, CPU ${r.cpu.toFixed(1)} s, peak RSS ${r.peak.toFixed(0)} MB (idle ${r.idle.toFixed(0)}), log +${r.logBytes} B`;
 
 await main();

@@ -152,6 +152,7 @@ export class Daemon {
         this.kernel = await KernelMatching.start(this.engine, {
           table, group, interfaces: this.interfaces, onlyIPv4: this.args.onlyIPv4,
           log: (m) => this.logger.log(m),
+          unheard: (n) => this.engine.unheardKnockEvents(n),
           event: (generation, event, p) => this.onKernelEvent(generation, event, p),
         });
         // -v says which; the log stays knockd's (fail2ban and logwatch read it) unless kernel matching fails.

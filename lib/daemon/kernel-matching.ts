@@ -9,7 +9,7 @@ import { openBackend, type NftBackend } from '../firewall/backend.js';
 import { NflogReader } from '../capture/nflog.js';
 import type { NflogFrame } from '../capture/nflog-decode.js';
 import { isPacket } from '../capture/decode.js';
-import { addressScript, installScript, removeScript, updateScript } from '../ruleset/compile.js';
+import { EVENT_COUNTER, addressScript, installScript, removeScript, updateScript } from '../ruleset/compile.js';
 import { parseEventPrefix, type KernelEvent } from '../ruleset/events.js';
 import type { RulesetSpec } from '../ruleset/spec.js';
 import type { Packet } from '../matcher/types.js';
@@ -27,6 +27,8 @@ export interface KernelMatchingOptions {
   readonly interfaces: readonly string[];
   readonly onlyIPv4: boolean;
   readonly log: (line: string) => void;
+  /** Stage and reset events the kernel counted but did not send (its rate limit). */
+  readonly unheard: (n: number) => void;
   /** An event with its packet, for the engine of generation `generation`. */
   readonly event: (generation: number, e: KernelEvent, p: Packet) => void;
 }
@@ -42,6 +44,9 @@ export class KernelMatching {
   private restoreFailing = false;
   private lostLogged = 0;
   private lost = 0;
+  /** Stage and reset events heard from the current table, and kernel-suppressed ones reported. */
+  private heard = 0;
+  private unheardReported = 0;
 
   private constructor(private readonly backend: NftBackend, private readonly opts: KernelMatchingOptions) {}
 
@@ -86,6 +91,8 @@ export class KernelMatching {
     await this.backend.run(installScript(spec));
     this.generation = spec.generation;
     this.spec = spec;
+    this.heard = 0;
+    this.unheardReported = 0;
   }
 
   /** Changes are applied one at a time, in order. */
@@ -118,6 +125,7 @@ export class KernelMatching {
       try {
         await this.backend.run(`list chain inet ${this.opts.table} knock\n`);
         this.restoreFailing = false;
+        await this.countUnheard();
         return;
       } catch { /* gone: put it back */ }
       try {
@@ -131,9 +139,22 @@ export class KernelMatching {
     });
   }
 
+  /** The kernel's count of stage and reset events against what arrived: the difference was limited. */
+  private async countUnheard(): Promise<void> {
+    const json = await this.backend.run(`list counter inet ${this.opts.table} ${EVENT_COUNTER}\n`, { json: true });
+    const m = /"packets":\s*(\d+)/.exec(json);
+    if (!m) return;
+    const unheard = Number(m[1]) - this.heard;
+    if (unheard > this.unheardReported) {
+      this.opts.unheard(unheard - this.unheardReported);
+      this.unheardReported = unheard;
+    }
+  }
+
   private frames(frames: NflogFrame[]): void {
     for (const f of frames) {
       const e = parseEventPrefix(f.prefix);
+      if (e && e.generation === this.generation && (e.kind === 'stage' || e.kind === 'reset')) this.heard++;
       if (!e || !isPacket(f.packet)) continue;
       this.opts.event(e.generation, e, f.packet);
     }

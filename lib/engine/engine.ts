@@ -125,6 +125,11 @@ export class Engine {
     return out;
   }
 
+  /** Stage and reset events the kernel's rate limit kept from the daemon: counted in the log's summary. */
+  unheardKnockEvents(n: number): void {
+    this.knockLog.skip(n);
+  }
+
   /** The doors as nftables must match them now (one-time doors move on, exhausted ones leave). */
   kernelDoors(): KernelDoor[] {
     const out: KernelDoor[] = [];

@@ -17,6 +17,11 @@ export class LogRateLimit {
     this.last = now();
   }
 
+  /** Lines dropped before they reached this bucket (a kernel rate limit): reported with the rest. */
+  skip(n: number): void {
+    if (n > 0) this.suppressed += n;
+  }
+
   /** Calls `write` for the line if the budget allows, first with a summary of what was dropped. */
   line(text: string, write: (line: string) => void): void {
     const t = this.now();

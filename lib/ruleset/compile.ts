@@ -96,7 +96,9 @@ function log(spec: RulesetSpec, prefix: string): string {
   return `log prefix "${prefix}" group ${spec.group} queue-threshold 1`;
 }
 
-const limited = `limit name "${LIMIT}"`;
+/** Counts every stage and reset event, then lets through what the limit allows: the daemon compares. */
+export const EVENT_COUNTER = 'events_all';
+const limited = `counter name "${EVENT_COUNTER}" limit name "${LIMIT}"`;
 
 function setDecl(name: string, f: Family, spec: RulesetSpec, timeout: string): string {
   return `  set ${name} { type ${f === 4 ? 'ipv4_addr' : 'ipv6_addr'}; flags dynamic,timeout; size ${spec.setSize}; timeout ${timeout}; }`;
@@ -249,6 +251,7 @@ export function installScript(spec: RulesetSpec): string {
     `delete table ${t}`,
     `table ${t} {`,
     `  limit ${LIMIT} { rate ${checkCount(spec.eventRate, 'event rate')}/second burst ${checkCount(spec.eventBurst, 'event burst')} packets }`,
+    `  counter ${EVENT_COUNTER} { }`,
     ...localSets(spec),
     ...spec.doors.flatMap((door) => doorObjects(spec, door)),
     ...chainBlock(CHAINS.inflight, d.inflight),

@@ -43,3 +43,15 @@ t.test('packet socket inodes from /proc/net/packet', async (t) => {
   t.same([...packetInodes(text)], ['123456', '789']);
   t.same([...packetInodes('header only\n')], []);
 });
+
+t.test('events a kernel rate limit dropped are counted in the same summary', async (t) => {
+  let now = 0;
+  const lim = new LogRateLimit(1, 2, () => now, (n) => `${n} knock events not logged (rate limit)`);
+  const out: string[] = [];
+  lim.line('a', (l) => out.push(l));
+  lim.skip(40); // the kernel held back 40 events
+  lim.skip(0);
+  lim.skip(-3);
+  lim.line('b', (l) => out.push(l));
+  t.same(out, ['a', '40 knock events not logged (rate limit)', 'b']);
+});
