@@ -16,6 +16,11 @@ type Quiet = <T>(fn: () => T) => T;
 let quiet: Quiet = (fn) => fn();
 try { quiet = ((await import('packet-stats')) as { withQuietStderr: Quiet }).withQuietStderr; } catch { /* a warning on stderr then */ }
 
+// cap leaves a handle whose open failed half-built (libpcap's handle kept, no reference taken), and
+// its destructor then trips an assertion that aborts the process when the garbage collector runs.
+// Such handles are kept here for the process's life (one per failed open: a few bytes).
+const failedHandles: CapHandle[] = [];
+
 /** Frames kept per event-loop turn; a turn that sees more counts the rest as lost. */
 const MAX_PER_TURN = 8192;
 /** Netlink messages carry the whole SPA datagram; 64 KiB covers any IP packet. */
@@ -38,7 +43,13 @@ export class NflogReader {
   constructor(readonly group: number, private readonly on: NflogEvents, bufferSize = 16 << 20) {
     const { Cap } = createRequire(import.meta.url)('cap') as { Cap: new () => CapHandle };
     const c = new Cap();
-    const link = quiet(() => c.open(`nflog:${group}`, '', bufferSize, this.buffer));
+    let link: string;
+    try {
+      link = quiet(() => c.open(`nflog:${group}`, '', bufferSize, this.buffer));
+    } catch (err) {
+      failedHandles.push(c);
+      throw err;
+    }
     if (link !== 'Unknown linktype 239' && link !== 'NFLOG') {
       c.close();
       throw new Error(`nflog:${group}: unexpected link type ${link}`);

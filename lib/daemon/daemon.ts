@@ -21,7 +21,7 @@ import { lockInstance, tableName } from './instance-lock.js';
 import { Resolver } from './resolver.js';
 import { LookupQueue } from './lookup-queue.js';
 import type { DaemonOptions } from './options.js';
-import { KernelMatching } from './kernel-matching.js';
+import { KernelMatching, kernelRefusal } from './kernel-matching.js';
 import { matchTableName, nflogGroup } from './instance-lock.js';
 import { interfaceExists } from '../capture/supervisor.js';
 import type { KernelEvent } from '../ruleset/events.js';
@@ -220,6 +220,12 @@ export class Daemon {
     const config = configForReload(this.args.config, this.firewall !== undefined, this.logger);
     if (!config) return;
     void this.firewall?.reload(config).catch((err: unknown) => this.logger.log(`firewall: reload failed: ${(err as Error).message}`, { stderr: true }));
+    const refusal = this.kernel ? kernelRefusal(config) : undefined;
+    if (refusal) {
+      // The running mode stays for the daemon's life; a config it cannot serve is not taken.
+      this.logger.log(`kernel matching: ${refusal}; keeping the running configuration (start with Matching = pcap for it)`, { stderr: true });
+      return;
+    }
     const before = { generation: this.kernel?.currentGeneration ?? 0, engine: this.engine };
     this.engine = this.engine.next(config, Date.now()); // what carries over: Engine.next
     this.logger.verbose(`re-opening log file`);

@@ -111,6 +111,9 @@ t.test('refusals: replay, stale, wrong HMAC key, port not allowed', async (t) =>
   fwknop(d, ['-A', 'tcp/22', '-a', lab.client4], { save: saved });
   await expectLog(t, from, /SPA: OPEN SESAME/, 'original accepted');
   const pkt = readFileSync(saved, 'utf8').trim();
+  // The command runs after the log line: count what it wrote only once it has.
+  const before = outLines().length;
+  await waitFor(() => outLines().length > before, 3000);
 
   from = lines().length;
   const opened = outLines().length;
