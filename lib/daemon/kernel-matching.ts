@@ -7,6 +7,7 @@
 import type { Engine } from '../engine/engine.js';
 import type { Config } from '../config/types.js';
 import { openBackend, type NftBackend } from '../firewall/backend.js';
+import { readCounterPackets } from '../firewall/counter.js';
 import { NflogReader } from '../capture/nflog.js';
 import type { NflogFrame } from '../capture/nflog-decode.js';
 import { isPacket } from '../capture/decode.js';
@@ -137,12 +138,12 @@ export class KernelMatching {
 
   private check(engine: Engine): Promise<void> {
     return this.serial(async () => {
-      try {
-        await this.backend.run(`list chain inet ${this.opts.table} knock\n`);
+      const events = await readCounterPackets(this.backend, this.opts.table, EVENT_COUNTER);
+      if (events !== undefined) {
         this.restoreFailing = false;
-        await this.countUnheard();
+        this.countUnheard(events);
         return;
-      } catch { /* gone: put it back */ }
+      }
       try {
         await this.install(engine);
         this.restoreFailing = false;
@@ -155,11 +156,8 @@ export class KernelMatching {
   }
 
   /** The kernel's count of stage and reset events against what arrived: the difference was limited. */
-  private async countUnheard(): Promise<void> {
-    const json = await this.backend.run(`list counter inet ${this.opts.table} ${EVENT_COUNTER}\n`, { json: true });
-    const m = /"packets":\s*(\d+)/.exec(json);
-    if (!m) return;
-    const unheard = Number(m[1]) - this.heard;
+  private countUnheard(counted: number): void {
+    const unheard = counted - this.heard;
     if (unheard > this.unheardReported) {
       this.opts.unheard(unheard - this.unheardReported);
       this.unheardReported = unheard;

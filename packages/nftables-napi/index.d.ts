@@ -20,5 +20,8 @@ export declare class NftContext {
   close(): void;
 }
 
-declare const _default: { NftContext: typeof NftContext };
+/** A named counter of an inet table, read from the kernel directly; null if it does not exist. */
+export declare function readCounter(table: string, name: string): { packets: number; bytes: number } | null;
+
+declare const _default: { NftContext: typeof NftContext; readCounter: typeof readCounter };
 export default _default;

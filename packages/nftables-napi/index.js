@@ -51,4 +51,12 @@ export class NftContext {
   }
 }
 
-export default { NftContext };
+/**
+ * One named counter of an inet table, read from the kernel directly (no libnftables cache):
+ * `{ packets, bytes }`, or null when the table or the counter does not exist.
+ */
+export function readCounter(table, name) {
+  return native.readCounter(table, name);
+}
+
+export default { NftContext, readCounter };

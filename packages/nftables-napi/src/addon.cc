@@ -19,6 +19,8 @@
 
 #include <nftables/libnftables.h>
 
+Napi::Value ReadCounter(const Napi::CallbackInfo& info);  // counter.cc
+
 namespace {
 
 std::mutex& NftMutex() {
@@ -149,6 +151,7 @@ class NftContext : public Napi::ObjectWrap<NftContext> {
 
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("NftContext", NftContext::Init(env));
+  exports.Set("readCounter", Napi::Function::New(env, ReadCounter));
   return exports;
 }
 
