@@ -19,8 +19,8 @@ import type { Packet } from '../matcher/types.js';
 /** Most sources one stage set holds: a flood from 2^17 spoofed sources fits (~25 MB of kernel memory at most). */
 export const KERNEL_SET_SIZE = 262_144;
 /** Stage and reset events per second (and burst) that reach the daemon; the rest are counted by nothing. */
-const EVENT_RATE = 200;
-const EVENT_BURST = 1000;
+const EVENT_RATE = 100;
+const EVENT_BURST = 500;
 const WATCH_MS = 1000;
 /**
  * Most knock doors compiled into the kernel: nft's load time grows faster than linearly with the
