@@ -105,7 +105,9 @@ async function oneRun(name, rate) {
   } else {
     writeFileSync(conf, `[options]\n  LogFile = ${log}\n[openSSH]\n  sequence = 7000,8000,9000\n  seq_timeout = 10\n  tcpflags = syn\n  command = /bin/echo OPEN %IP% >> ${out}\n`);
   }
-  const d = spawn('ip', ['netns', 'exec', SRV, ...DAEMONS[name](conf, dir)], { stdio: 'ignore' });
+  const d = spawn('ip', ['netns', 'exec', SRV, ...DAEMONS[name](conf, dir)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  d.stderr.on('data', (b) => { stderr = (stderr + b).slice(-2000); });
   // Up: knockd and Sesame log `starting up`; fwknopd (logging to syslog) writes its pid file.
   const up = () => (name === 'fwknopd' ? existsSync(join(dir, 'fwknopd.pid')) : readIf(log).includes('starting up'));
   try {
@@ -135,13 +137,14 @@ async function oneRun(name, rate) {
     await genDone;
     await sleep(1500); // a daemon behind gets its last chance
     clearInterval(sampler);
+    if (d.exitCode !== null || d.signalCode !== null) console.log(`${label(name)} @ ${rate}: the daemon died (${d.signalCode ?? d.exitCode}): ${stderr.trim()}`);
     const cpu = cpuSeconds(tree(d.pid)) - cpu0;
     const opened = readIf(out).split('\n').filter((l) => l === `OPEN ${CLIENT}`).length;
     const reached = Number(/= (\d+) pkt\/s/.exec(genOut)?.[1] ?? 0);
     return { name, rate, reached, opened, cpu, peak, idle, logBytes: name === 'fwknopd' ? 'syslog' : size(log) - log0 };
   } finally {
     d.kill('SIGKILL');
-    await new Promise((r) => (d.exitCode !== null ? r() : d.on('exit', r)));
+    await new Promise((r) => (d.exitCode !== null || d.signalCode !== null ? r() : d.on('exit', r)));
     sh('ip', ['netns', 'exec', SRV, 'nft', 'flush', 'ruleset'], true);
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,6 +5,7 @@
 
 import { createRequire } from 'node:module';
 import { decodeNflog, type NflogFrame } from './nflog-decode.js';
+import { netfilterSocketFds, netlinkDrops } from './packet-sockets.js';
 
 interface CapHandle {
   open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
@@ -13,8 +14,14 @@ interface CapHandle {
 }
 
 type Quiet = <T>(fn: () => T) => T;
+type Tune = (fd: number, bytes: number) => void;
 let quiet: Quiet = (fn) => fn();
-try { quiet = ((await import('packet-stats')) as { withQuietStderr: Quiet }).withQuietStderr; } catch { /* a warning on stderr then */ }
+let tune: Tune | undefined;
+try {
+  const addon = (await import('packet-stats')) as { withQuietStderr: Quiet; tuneNetlink: Tune };
+  quiet = addon.withQuietStderr;
+  tune = addon.tuneNetlink;
+} catch { /* a warning on stderr, and the kernel's default buffer */ }
 
 // cap leaves a handle whose open failed half-built (libpcap's handle kept, no reference taken), and
 // its destructor then trips an assertion that aborts the process when the garbage collector runs.
@@ -28,8 +35,8 @@ const SNAPLEN = 65536;
 
 export interface NflogEvents {
   frames(frames: NflogFrame[]): void;
-  /** Frames decoded but not kept (the daemon was behind). */
-  lost(count: number): void;
+  /** Frames decoded but not kept (the daemon was behind), or dropped by the kernel (buffer full). */
+  lost(count: number, where: 'daemon' | 'kernel'): void;
 }
 
 export class NflogReader {
@@ -38,17 +45,27 @@ export class NflogReader {
   private batch: NflogFrame[] = [];
   private lostCount = 0;
   private scheduled = false;
+  /** libpcap's NFLOG socket (inode), for its drop counter; undefined if it was not found. */
+  private readonly inode: string | undefined;
+  private dropsSeen = 0;
 
   /** Opens the group; throws with libpcap's message (no permission, group taken, no NFLOG). */
   constructor(readonly group: number, private readonly on: NflogEvents, bufferSize = 16 << 20) {
     const { Cap } = createRequire(import.meta.url)('cap') as { Cap: new () => CapHandle };
     const c = new Cap();
     let link: string;
+    const before = netfilterSocketFds();
     try {
       link = quiet(() => c.open(`nflog:${group}`, '', bufferSize, this.buffer));
     } catch (err) {
       failedHandles.push(c);
       throw err;
+    }
+    // The socket libpcap just opened. Without NETLINK_NO_ENOBUFS a full buffer would abort us
+    // (see packet-stats); with it the kernel counts what it dropped, which we report.
+    const [fd, inode] = [...netfilterSocketFds()].find(([f]) => !before.has(f)) ?? [];
+    if (fd !== undefined && tune) {
+      try { tune(fd, bufferSize); this.inode = inode; } catch { /* left as libpcap made it */ }
     }
     if (link !== 'Unknown linktype 239' && link !== 'NFLOG') {
       c.close();
@@ -71,7 +88,17 @@ export class NflogReader {
     const frames = this.batch;
     this.batch = [];
     if (frames.length) this.on.frames(frames);
-    if (this.lostCount) { this.on.lost(this.lostCount); this.lostCount = 0; }
+    if (this.lostCount) { this.on.lost(this.lostCount, 'daemon'); this.lostCount = 0; }
+  }
+
+  /** What the kernel dropped since the last call because the buffer was full (for a periodic report). */
+  checkDrops(): void {
+    if (this.inode === undefined) return;
+    const drops = netlinkDrops(this.inode);
+    if (drops !== undefined && drops > this.dropsSeen) {
+      this.on.lost(drops - this.dropsSeen, 'kernel');
+      this.dropsSeen = drops;
+    }
   }
 
   close(): void {

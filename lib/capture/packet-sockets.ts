@@ -15,9 +15,42 @@ export function packetInodes(text: string): Set<string> {
   return out;
 }
 
+/** Inodes of NETLINK_NETFILTER sockets (protocol 12) in /proc/net/netlink's text, with their drop counts. Pure. */
+export function netfilterInodes(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n').slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    // sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
+    if (cols.length >= 10 && cols[1] === '12' && /^\d+$/.test(cols[9]!)) out.set(cols[9]!, Number(cols[8]));
+  }
+  return out;
+}
+
 export function packetSocketFds(): number[] {
   let inodes: Set<string>;
   try { inodes = packetInodes(readFileSync('/proc/net/packet', 'utf8')); } catch { return []; }
+  return fdsOf(inodes);
+}
+
+/** This process's NETLINK_NETFILTER sockets (libpcap's NFLOG socket among them), fd → inode. */
+export function netfilterSocketFds(): Map<number, string> {
+  let inodes: Map<string, number>;
+  try { inodes = netfilterInodes(readFileSync('/proc/net/netlink', 'utf8')); } catch { return new Map(); }
+  const out = new Map<number, string>();
+  for (const fd of fdsOf(new Set(inodes.keys()))) out.set(fd, inodeOf(fd)!);
+  return out;
+}
+
+/** Drops the kernel counted on a netlink socket (its receive buffer was full). */
+export function netlinkDrops(inode: string): number | undefined {
+  try { return netfilterInodes(readFileSync('/proc/net/netlink', 'utf8')).get(inode); } catch { return undefined; }
+}
+
+function inodeOf(fd: number): string | undefined {
+  try { return /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1]; } catch { return undefined; }
+}
+
+function fdsOf(inodes: Set<string>): number[] {
   const fds: number[] = [];
   let entries: string[];
   try { entries = readdirSync('/proc/self/fd'); } catch { return []; }

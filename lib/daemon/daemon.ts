@@ -170,12 +170,18 @@ export class Daemon {
   }
 
   private onKernelEvent(generation: number, event: KernelEvent, p: Packet): void {
-    if (this.closing) return;
+    if (this.closing || !this.engine.accepts(p)) return;
     const at = performance.now();
-    const a: Arrival = { ...p, kernel: { generation, event } };
-    if (!this.engine.accepts(p)) return;
-    if (this.lookups) this.lookups.submit(a, at);
-    else this.handle(a, at);
+    if (this.lookups) this.lookups.submit({ ...p, kernel: { generation, event } }, at);
+    else this.kernelEvent(generation, event, p, at);
+  }
+
+  /** One kernel event, for the engine of the ruleset that sent it (the previous one after a SIGHUP). */
+  private kernelEvent(generation: number, event: KernelEvent, p: Packet, at: number): void {
+    const engine = generation === this.kernel?.currentGeneration ? this.engine
+      : generation === this.previous?.generation ? this.previous.engine : undefined;
+    if (engine) this.apply(engine.kernelEvent(event, p, at, Date.now()));
+    this.deadline.arm();
   }
 
   private refreshFilter(): void {
@@ -200,13 +206,8 @@ export class Daemon {
 
   /** One packet or kernel event, matched at its arrival time `at` (monotonic ms). */
   private handle(a: Arrival, at: number): void {
-    if (!a.kernel) this.apply(this.engine.packet(a, at, Date.now()));
-    else {
-      const { generation, event } = a.kernel;
-      const engine = generation === this.kernel?.currentGeneration ? this.engine
-        : generation === this.previous?.generation ? this.previous.engine : undefined;
-      if (engine) this.apply(engine.kernelEvent(event, a, at, Date.now()));
-    }
+    if (a.kernel) { this.kernelEvent(a.kernel.generation, a.kernel.event, a, at); return; }
+    this.apply(this.engine.packet(a, at, Date.now()));
     this.deadline.arm();
   }
 

@@ -71,7 +71,7 @@ export class KernelMatching {
     const backend = await openBackend(() => {});
     const km = new KernelMatching(backend, opts);
     // Reader first: no event of the new table can be missed.
-    km.reader = new NflogReader(opts.group, { frames: (f) => km.frames(f), lost: (n) => km.countLost(n) });
+    km.reader = new NflogReader(opts.group, { frames: (f) => km.frames(f), lost: (n, where) => km.countLost(n, where) });
     try {
       await km.install(engine);
     } catch (err) {
@@ -138,6 +138,7 @@ export class KernelMatching {
 
   private check(engine: Engine): Promise<void> {
     return this.serial(async () => {
+      this.reader?.checkDrops();
       const events = await readCounterPackets(this.backend, this.opts.table, EVENT_COUNTER);
       if (events !== undefined) {
         this.restoreFailing = false;
@@ -164,21 +165,32 @@ export class KernelMatching {
     }
   }
 
+  /** Parsed prefixes: a table has few distinct ones, and a flood repeats them (SPA junk: one). */
+  private readonly prefixes = new Map<string, KernelEvent | undefined>();
+
+  private parsed(prefix: string): KernelEvent | undefined {
+    if (this.prefixes.has(prefix)) return this.prefixes.get(prefix);
+    const e = parseEventPrefix(prefix);
+    if (this.prefixes.size >= 4096) this.prefixes.clear(); // bounded: another table's prefixes
+    this.prefixes.set(prefix, e);
+    return e;
+  }
+
   private frames(frames: NflogFrame[]): void {
     for (const f of frames) {
-      const e = parseEventPrefix(f.prefix);
+      const e = this.parsed(f.prefix);
       if (e && e.generation === this.generation && (e.kind === 'stage' || e.kind === 'reset')) this.heard++;
       if (!e || !isPacket(f.packet)) continue;
       this.opts.event(e.generation, e, f.packet);
     }
   }
 
-  /** Frames the daemon could not take in one turn; logged at most once per doubling. */
-  private countLost(n: number): void {
+  /** Events lost (the daemon behind, or the kernel's buffer full); logged at most once per doubling. */
+  private countLost(n: number, where: 'daemon' | 'kernel'): void {
     this.lost += n;
     if (this.lost >= this.lostLogged * 2) {
       this.lostLogged = this.lost;
-      this.opts.log(`kernel matching: ${this.lost} events lost so far (daemon behind)`);
+      this.opts.log(`kernel matching: ${this.lost} NFLOG events lost so far (latest: ${where === 'kernel' ? 'receive buffer full' : 'daemon behind'})`);
     }
   }
 

@@ -65,10 +65,18 @@ export class SpaGate {
   private local: ReadonlySet<string>;
   /** UDP ports some SPA door listens on (the doors never change for a gate). */
   readonly ports: ReadonlySet<number>;
+  /** The SPA doors of each port, in config order (computed once: a junk flood asks per packet). */
+  private readonly byPort = new Map<number, { door: Door; index: number }[]>();
 
-  constructor(private readonly doors: readonly Door[], private readonly cache: ReplayCache, localAddresses: Iterable<string> = []) {
+  constructor(doors: readonly Door[], private readonly cache: ReplayCache, localAddresses: Iterable<string> = []) {
     this.local = new Set(localAddresses);
     this.ports = new Set(doors.flatMap((d) => (d.spa ? [d.spa.port] : [])));
+    doors.forEach((door, index) => {
+      if (!door.spa) return;
+      const list = this.byPort.get(door.spa.port) ?? [];
+      list.push({ door, index });
+      this.byPort.set(door.spa.port, list);
+    });
   }
 
   setLocalAddresses(addrs: Iterable<string>): void {
@@ -76,10 +84,8 @@ export class SpaGate {
   }
 
   handle(p: SpaPacket, nowMs: number): GateResult {
-    const candidates = this.doors
-      .map((door, index) => ({ door, index }))
-      .filter(({ door }) => door.spa && door.spa.port === p.dport
-        && (door.target !== undefined ? door.target === p.dst : this.local.has(p.dst)));
+    const candidates = (this.byPort.get(p.dport) ?? [])
+      .filter(({ door }) => (door.target !== undefined ? door.target === p.dst : this.local.has(p.dst)));
     if (candidates.length === 0) return { verdict: { type: 'ignored', why: 'no SPA door for this port and address' }, kept: false };
 
     const refuse = (reason: string, door?: Door): SpaRefusal => ({ type: 'refused', src: p.src, door, reason });

@@ -10,3 +10,6 @@ export function readPacketStats(fd: number): PacketStats;
 
 /** Runs `fn` (synchronous) with file descriptor 2 pointed at /dev/null. */
 export function withQuietStderr<T>(fn: () => T): T;
+
+/** Sets NETLINK_NO_ENOBUFS and (root) a receive buffer of `bytes` on a netlink socket. */
+export function tuneNetlink(fd: number, bytes: number): void;

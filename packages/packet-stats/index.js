@@ -13,3 +13,8 @@ export function withQuietStderr(fn) {
   const saved = addon.quietStderr();
   try { return fn(); } finally { addon.restoreStderr(saved); }
 }
+
+/** NETLINK_NO_ENOBUFS and a forced receive buffer of `bytes` on a netlink socket (see src/addon.cc). */
+export function tuneNetlink(fd, bytes) {
+  addon.tuneNetlink(fd, bytes);
+}

@@ -40,7 +40,8 @@ t.test('protocols, ports, timeouts, names', async (t) => {
   for (const bad of [0, -5, 1.5, MAX_TIMEOUT + 1, '30', '30s', NaN, Infinity, null]) t.throws(() => checkTimeout(bad), FirewallInputError, String(bad));
   t.equal(checkName('sesame'), 'sesame');
   t.equal(checkName('Sesame_2'), 'Sesame_2');
-  for (const bad of ['', '2fw', 'a b', 'a;b', 'a-b', 'a'.repeat(33), 'sesame\n', '$x', 7]) t.throws(() => checkName(bad), FirewallInputError, String(bad));
+  t.equal(checkName('k'.repeat(63)), 'k'.repeat(63), 'up to 63 characters (knock_sesame_<32-character instance>)');
+  for (const bad of ['', '2fw', 'a b', 'a;b', 'a-b', 'a'.repeat(64), 'sesame\n', '$x', 7]) t.throws(() => checkName(bad), FirewallInputError, String(bad));
 });
 
 t.test('install: creates what is missing, replaces guards and rules, keeps grants', async (t) => {

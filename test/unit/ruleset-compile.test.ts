@@ -46,7 +46,9 @@ t.test('a three-step door: live set, one stage set, chain per family', async (t)
   t.match(s, /set d0v0_live6 \{ type ipv6_addr;/);
   t.match(s, /chain d0v0_4 \{/);
   t.match(s, /chain d0v0_6 \{/);
-  t.match(s, /ip daddr @local4 tcp dport 7000 tcp flags & \(syn\) == syn|ip daddr @local4 tcp dport 7000 tcp flags & syn == syn update @d0v0_live4 \{ ip saddr timeout 5s \} delete @d0v0_s2_4 \{ ip saddr \} counter name "events_all" limit name "events" log prefix "sesame 1 d0v0 s 1" group 5900 queue-threshold 1/);
+  const start = 'ip daddr @local4 tcp dport 7000 tcp flags & syn == syn update @d0v0_live4 { ip saddr timeout 5s } delete @d0v0_s2_4 { ip saddr } '
+    + 'counter name "events_all" limit name "events" log prefix "sesame 1 d0v0 s 1" group 5900 queue-threshold 1';
+  t.ok(s.includes(start), 'the first knock starts an attempt, counted, rate-limited, logged');
   t.match(s, /ip saddr @d0v0_s2_4 tcp dport 9000 log prefix "sesame 1 d0v0 o 3"/, 'completion is not rate-limited');
   t.match(s, /iifname "eth0" meta l4proto \{ tcp, udp \} jump visible/);
   t.match(s, /type filter hook prerouting priority raw \+ 10; policy accept;/);

@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <linux/if_packet.h>
+#include <linux/netlink.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -62,9 +63,29 @@ Napi::Value Restore(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// tuneNetlink(fd, bytes): libpcap's NFLOG socket as a daemon under a flood needs it. Without
+// NETLINK_NO_ENOBUFS a full receive buffer raises an error on the socket, and cap, seeing the poll
+// report it, aborts the process; with it the kernel drops and counts (/proc/net/netlink: Drops).
+// SO_RCVBUFFORCE (root) sets a buffer past net.core.rmem_max (208 KiB: ~700 NFLOG messages).
+Napi::Value TuneNetlink(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "tuneNetlink(fd: number, bytes: number)");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int bytes = info[1].As<Napi::Number>().Int32Value();
+  int one = 1;
+  if (setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof one) != 0) {
+    throw Napi::Error::New(env, std::string("setsockopt(NETLINK_NO_ENOBUFS): ") + std::strerror(errno));
+  }
+  if (bytes > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0) {
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);  // not root: as much as allowed
+  }
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("read", Napi::Function::New(env, Read));
   exports.Set("quietStderr", Napi::Function::New(env, Quiet));
+  exports.Set("tuneNetlink", Napi::Function::New(env, TuneNetlink));
   exports.Set("restoreStderr", Napi::Function::New(env, Restore));
   return exports;
 }
