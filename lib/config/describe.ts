@@ -52,6 +52,7 @@ export function describeConfig(c: Config): string {
     `  logfile: ${o.logFile ?? NONE}`,
     `  pidfile: ${o.pidFile ?? `${DEFAULTS.pidFile} (default)`}`,
     `  interface: ${o.interfaces ? o.interfaces.join(',') : `${DEFAULTS.interface} (default)`}`,
+    `  matching: ${o.matching ?? 'auto (default)'}`,
   ];
   for (const d of c.doors) lines.push(...describeDoor(d));
   return lines.join('\n') + '\n';
