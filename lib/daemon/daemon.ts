@@ -23,7 +23,7 @@ import { LookupQueue } from './lookup-queue.js';
 import type { DaemonOptions } from './options.js';
 import { KernelMatching, kernelRefusal } from './kernel-matching.js';
 import { matchTableName, nflogGroup } from './instance-lock.js';
-import { interfaceExists } from '../capture/supervisor.js';
+import { interfacePresent } from '../capture/interfaces.js';
 import type { KernelEvent } from '../ruleset/events.js';
 import type { Matching } from '../config/types.js';
 import { ERROR_CODES, SesameError, isSesameError, type ErrorCode } from '../errors/errors.js';
@@ -144,7 +144,7 @@ export class Daemon {
   private async startMatching(config: Config): Promise<void> {
     const want = Daemon.matchingOf(this.args, config);
     if (want !== 'pcap') {
-      const missing = this.interfaces.find((i) => !interfaceExists(i));
+      const missing = this.interfaces.find((i) => !interfacePresent(i));
       if (missing) throw new StartError(`could not open ${missing}: No such device exists`);
       const table = matchTableName(this.args.instance);
       const group = nflogGroup(this.args.instance);

@@ -144,3 +144,12 @@ t.test('Matching key and --matching', async (t) => {
   const bad = parseKnockdArgs(['--matching=xdp']);
   t.equal(bad.kind, 'bad');
 });
+
+t.test('interfaces from /proc/net/dev (chroots may have no /sys)', async (t) => {
+  const { devNames, interfacePresent } = await import('../../lib/capture/interfaces.js');
+  const text = 'Inter-|   Receive\n face |bytes    packets\n    lo: 0 0 0\n  eth0: 1 2 3\nwg-1.2: 0 0\n';
+  t.same([...devNames(text)], ['lo', 'eth0', 'wg-1.2']);
+  t.ok(interfacePresent('lo'));
+  t.ok(interfacePresent('any'));
+  t.notOk(interfacePresent('nosuch0'));
+});
