@@ -107,7 +107,8 @@ t.test('knocking twice leaves one element whose timer was refreshed', async (t) 
   t.ok(await granted(from, /ssh: firewall: granted/));
   const after = status();
   const exp = (s: string) => Number(/tcp\/2222 expires in (\d+)s/.exec(s)?.[1]);
-  t.ok(exp(before) <= 1, `before the second knock: ${exp(before)}s left`);
+  // Ran down (or, on a loaded machine where `--status` took long, already gone).
+  t.ok(!(exp(before) > 1), `before the second knock: ${exp(before)}s left`);
   t.ok(exp(after) >= 2, `after it: ${exp(after)}s left`);
   t.equal(after.split('\n').filter((l) => l.includes('tcp/2222')).length, 1, 'one element, not two');
   await sleep(3500);
