@@ -18,6 +18,7 @@
 import type { KnockStep, TcpFlagRule } from '../config/types.js';
 import { TCP_FLAG_BITS, TCP_FLAG_ORDER } from '../config/types.js';
 import { checkAddress, checkName, checkPort, FirewallInputError } from '../firewall/validate.js';
+import { flushBatch } from '../firewall/commands.js';
 import { eventPrefix } from './events.js';
 import type { KernelDoor, RulesetSpec } from './spec.js';
 import { MAX_GRANT_SECONDS } from '../config/types.js';
@@ -312,8 +313,5 @@ export function addressScript(spec: RulesetSpec): string {
   return lines.join('\n') + '\n';
 }
 
-/** What `knockd --flush` and a stop in kernel mode run: the table goes. */
-export function removeScript(table: string): string {
-  const t = `inet ${checkName(table)}`;
-  return `add table ${t}\ndelete table ${t}\n`;
-}
+/** What `knockd --flush` and a stop in kernel mode run: the table goes (the grant table's own batch). */
+export const removeScript = flushBatch;
