@@ -1,6 +1,6 @@
 // Which command a door runs for a knocker, with %IP% put in. Pure.
 
-import type { Protocol } from '../net/protocol.js';
+import type { ProtoPort } from '../net/protocol.js';
 import { isIP } from 'node:net';
 import type { Door } from '../config/types.js';
 
@@ -35,9 +35,7 @@ export function substituteIP(command: string, ip: string): string {
 }
 
 /** What an SPA grant adds to %IP%: one requested proto/port and the granted time. */
-export interface SpaVars {
-  readonly proto: Protocol;
-  readonly port: number;
+export interface SpaVars extends ProtoPort {
   readonly timeout: number;
 }
 
@@ -47,12 +45,12 @@ export interface SpaVars {
  */
 export function substitute(command: string, ip: string, spa?: SpaVars): string {
   if (!spa) return substituteIP(command, ip);
-  const { proto, port, timeout } = spa;
-  if (isIP(ip) === 0 || (proto !== 'tcp' && proto !== 'udp') || !Number.isInteger(port) || port < 1 || port > 65535
+  const { protocol, port, timeout } = spa;
+  if (isIP(ip) === 0 || (protocol !== 'tcp' && protocol !== 'udp') || !Number.isInteger(port) || port < 1 || port > 65535
     || !Number.isInteger(timeout) || timeout < 0) {
     throw new TypeError(`refusing to substitute invalid values: ${JSON.stringify({ ip, ...spa })}`);
   }
-  const values: Record<string, string> = { IP: ip, PROTO: proto, PORT: String(port), TIMEOUT: String(timeout) };
+  const values: Record<string, string> = { IP: ip, PROTO: protocol, PORT: String(port), TIMEOUT: String(timeout) };
   // One pass over the template: a substituted value is never scanned for tokens again.
   return command.replace(/%(IP|PROTO|PORT|TIMEOUT)%/g, (_, name: string) => values[name]!);
 }

@@ -1,9 +1,8 @@
 // knockd's command line (getopt "4vDdli:c:p:g:hV" and its long names) read with yargs.
 // As in knockd, an unknown option prints the usage and exits 0; -h and -V exit 0.
 
-import yargs from 'yargs';
 import { DEFAULTS } from '../config/types.js';
-import { expandShortGroups } from '../getopt/short-groups.js';
+import { lastValue, parseOptions, type OptionSpec } from '../getopt/option-table.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../matcher/matcher.js';
 import { DEFAULT_STATE_DIR, type DaemonOptions } from '../daemon/options.js';
 
@@ -25,10 +24,7 @@ export type ArgsResult =
   | { kind: 'version' }
   | { kind: 'bad'; message: string };
 
-function last(v: unknown): string | undefined {
-  if (Array.isArray(v)) return v.length ? String(v[v.length - 1]) : undefined;
-  return v === undefined ? undefined : String(v);
-}
+const last = lastValue;
 
 function all(v: unknown): string[] | undefined {
   if (v === undefined) return undefined;
@@ -36,40 +32,7 @@ function all(v: unknown): string[] | undefined {
 }
 
 export function parseKnockdArgs(argv: readonly string[], prog = 'knockd'): ArgsResult {
-  let failure: string | undefined;
-  const parsed = yargs(expandShortGroups(argv, SHORT_WITH_ARG))
-    .scriptName(prog)
-    .version(false)
-    .help(false)
-    .parserConfiguration({
-      'camel-case-expansion': false,
-      'duplicate-arguments-array': true,
-      'boolean-negation': false,
-      'strip-aliased': true,
-      'greedy-arrays': false,
-    })
-    .option('i', { alias: 'interface', type: 'string', requiresArg: true })
-    .option('c', { alias: 'config', type: 'string', requiresArg: true })
-    .option('p', { alias: 'pidfile', type: 'string', requiresArg: true })
-    .option('g', { alias: 'logfile', type: 'string', requiresArg: true })
-    .option('d', { alias: 'daemon', type: 'boolean' })
-    .option('D', { alias: 'debug', type: 'boolean' })
-    .option('l', { alias: 'lookup', type: 'boolean' })
-    .option('v', { alias: 'verbose', type: 'boolean' })
-    .option('4', { alias: 'only-ip-v4', type: 'boolean' })
-    .option('V', { alias: 'version', type: 'boolean' })
-    .option('h', { alias: 'help', type: 'boolean' })
-    .option('check', { type: 'boolean' })
-    .option('status', { type: 'boolean' })
-    .option('flush', { type: 'boolean' })
-    .option('state-dir', { type: 'string', requiresArg: true })
-    .option('max-attempts', { type: 'number', requiresArg: true })
-    .option('instance', { type: 'string', requiresArg: true })
-    .option('matching', { type: 'string', requiresArg: true })
-    .strictOptions()
-    .exitProcess(false)
-    .fail((m) => { failure = m; })
-    .parseSync();
+  const { values: parsed, failure } = parseOptions(argv, TABLE, { 'duplicate-arguments-array': true, 'greedy-arrays': false });
 
   if (failure !== undefined) return { kind: 'bad', message: getoptMessage(argv, prog) ?? `${prog}: ${failure}` };
   if (parsed['h']) return { kind: 'help' };
@@ -108,10 +71,30 @@ export function parseKnockdArgs(argv: readonly string[], prog = 'knockd'): ArgsR
   };
 }
 
-const SHORT_WITH_ARG = new Set(['i', 'c', 'p', 'g']);
-const SHORT_FLAGS = new Set(['d', 'D', 'l', 'v', '4', 'V', 'h']);
-const LONG = new Set(['interface', 'config', 'pidfile', 'logfile', 'daemon', 'debug', 'lookup', 'verbose',
-  'only-ip-v4', 'version', 'help', 'check', 'status', 'flush', 'state-dir', 'max-attempts', 'instance', 'matching']);
+const TABLE: readonly OptionSpec[] = [
+  { name: 'i', alias: 'interface', type: 'string' },
+  { name: 'c', alias: 'config', type: 'string' },
+  { name: 'p', alias: 'pidfile', type: 'string' },
+  { name: 'g', alias: 'logfile', type: 'string' },
+  { name: 'd', alias: 'daemon', type: 'boolean' },
+  { name: 'D', alias: 'debug', type: 'boolean' },
+  { name: 'l', alias: 'lookup', type: 'boolean' },
+  { name: 'v', alias: 'verbose', type: 'boolean' },
+  { name: '4', alias: 'only-ip-v4', type: 'boolean' },
+  { name: 'V', alias: 'version', type: 'boolean' },
+  { name: 'h', alias: 'help', type: 'boolean' },
+  { name: 'check', type: 'boolean' },
+  { name: 'status', type: 'boolean' },
+  { name: 'flush', type: 'boolean' },
+  { name: 'state-dir', type: 'string' },
+  { name: 'max-attempts', type: 'number' },
+  { name: 'instance', type: 'string' },
+  { name: 'matching', type: 'string' },
+];
+const SHORT_WITH_ARG = new Set(TABLE.filter((o) => o.type !== 'boolean' && o.name.length === 1).map((o) => o.name));
+const SHORT_FLAGS = new Set(TABLE.filter((o) => o.type === 'boolean' && o.name.length === 1).map((o) => o.name));
+const LONG = new Set(TABLE.map((o) => (o.name.length === 1 ? String(o.alias) : o.name)));
+const LONG_WITH_ARG = new Set(TABLE.filter((o) => o.type !== 'boolean').map((o) => (o.name.length === 1 ? String(o.alias) : o.name)));
 
 function maxAttempts(v: unknown): number {
   const n = Number(Array.isArray(v) ? v.at(-1) : v);
@@ -126,7 +109,7 @@ function getoptMessage(argv: readonly string[], prog: string): string | undefine
     if (a.startsWith('--')) {
       const name = a.slice(2).split('=')[0]!;
       if (!LONG.has(name)) return `${prog}: unrecognized option '${a}'`;
-      if (['interface', 'config', 'pidfile', 'logfile', 'state-dir', 'max-attempts', 'instance', 'matching'].includes(name) && !a.includes('=') && i + 1 >= argv.length) {
+      if (LONG_WITH_ARG.has(name) && !a.includes('=') && i + 1 >= argv.length) {
         return `${prog}: option '--${name}' requires an argument`;
       }
     } else if (a.startsWith('-') && a.length > 1) {

@@ -22,7 +22,7 @@ export async function showGrants(instance: string | undefined): Promise<number> 
     }
     grants.sort((a, b) => (a.expires ?? 0) - (b.expires ?? 0));
     for (const g of grants) {
-      process.stdout.write(`${g.address} ${g.proto}/${g.port} expires in ${g.expires ?? '?'}s (of ${g.timeout}s)\n`);
+      process.stdout.write(`${g.address} ${g.protocol}/${g.port} expires in ${g.expires ?? '?'}s (of ${g.timeout}s)\n`);
     }
     return EXIT.ok;
   } catch (err) {

@@ -1,8 +1,7 @@
 // knock's command line (getopt "vud:hV46", GNU permutation: options may follow the arguments),
 // read with yargs, plus Sesame's -i/--interface and -s/--source.
 
-import yargs from 'yargs';
-import { expandShortGroups } from '../getopt/short-groups.js';
+import { FAMILY_WORDS, laterOf, lastValue, parseOptions, type OptionSpec } from '../getopt/option-table.js';
 
 export interface KnockArgs {
   readonly udp: boolean;
@@ -22,36 +21,26 @@ export type KnockArgsResult =
   | { kind: 'version' }
   | { kind: 'bad'; message: string };
 
-const WITH_ARG = new Set(['d', 'i', 's']);
-const LONG_WITH_ARG = new Set(['--delay', '--interface', '--source']);
+const TABLE: readonly OptionSpec[] = [
+  { name: 'u', alias: 'udp', type: 'boolean' },
+  { name: 'd', alias: 'delay', type: 'string' },
+  { name: '4', alias: 'ipv4', type: 'boolean' },
+  { name: '6', alias: 'ipv6', type: 'boolean' },
+  { name: 'v', alias: 'verbose', type: 'boolean' },
+  { name: 'V', alias: 'version', type: 'boolean' },
+  { name: 'h', alias: 'help', type: 'boolean' },
+  { name: 'i', alias: 'interface', type: 'string' },
+  { name: 's', alias: 'source', type: 'string' },
+];
 
 export function parseKnockArgs(argv: readonly string[]): KnockArgsResult {
-  let failure: string | undefined;
-  const words = expandShortGroups(argv, WITH_ARG);
-  const p = yargs(words)
-    .version(false)
-    .help(false)
-    .parserConfiguration({ 'camel-case-expansion': false, 'boolean-negation': false, 'strip-aliased': true, 'parse-numbers': false, 'parse-positional-numbers': false })
-    .option('u', { alias: 'udp', type: 'boolean' })
-    .option('d', { alias: 'delay', type: 'string', requiresArg: true })
-    .option('4', { alias: 'ipv4', type: 'boolean' })
-    .option('6', { alias: 'ipv6', type: 'boolean' })
-    .option('v', { alias: 'verbose', type: 'boolean' })
-    .option('V', { alias: 'version', type: 'boolean' })
-    .option('h', { alias: 'help', type: 'boolean' })
-    .option('i', { alias: 'interface', type: 'string', requiresArg: true })
-    .option('s', { alias: 'source', type: 'string', requiresArg: true })
-    .strictOptions()
-    .exitProcess(false)
-    .fail((m) => { failure = m; })
-    .parseSync();
+  const { values: p, words, failure } = parseOptions(argv, TABLE);
   if (failure !== undefined) return { kind: 'bad', message: `knock: ${failure}` };
   if (p['h']) return { kind: 'usage' };
   if (p['V']) return { kind: 'version' };
-  const last = (v: unknown) => (Array.isArray(v) ? v.at(-1) : v) as string | undefined;
   const given = new Set<'udp' | 'delay' | 'family'>();
   let delay = 0;
-  const d = last(p['d']);
+  const d = lastValue(p['d']);
   if (d !== undefined) {
     given.add('delay');
     if (!/^-?\d+$/.test(d.trim())) return { kind: 'bad', message: `knock: invalid delay '${d}' (milliseconds)` };
@@ -60,21 +49,14 @@ export function parseKnockArgs(argv: readonly string[]): KnockArgsResult {
   }
   if (p['u']) given.add('udp');
   // knock: the later of -4/-6 wins; with neither, the resolver picks.
-  let family: 0 | 4 | 6 = 0;
-  for (let i = 0; i < words.length; i++) {
-    const a = words[i]!;
-    if (a === '--') break;
-    if (LONG_WITH_ARG.has(a) || (a.length === 2 && a[0] === '-' && WITH_ARG.has(a[1]!))) { i++; continue; } // skip the value
-    if (a === '-4' || a === '--ipv4') family = 4;
-    if (a === '-6' || a === '--ipv6') family = 6;
-  }
+  const family = laterOf<4 | 6>(words, TABLE, FAMILY_WORDS) ?? 0;
   if (family) given.add('family');
   return {
     kind: 'run',
     args: {
       udp: Boolean(p['u']), delay, family, verbose: Boolean(p['v']),
-      iface: last(p['i']), source: last(p['s']),
-      positional: (p._ ?? []).map(String), given,
+      iface: lastValue(p['i']), source: lastValue(p['s']),
+      positional: ((p['_'] as unknown[] | undefined) ?? []).map(String), given,
     },
   };
 }

@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { Protocol } from '../config/types.js';
+import { failure, type Result } from '../errors/result.js';
 
 export interface Hit {
   readonly port: number;
@@ -12,7 +13,7 @@ export interface Hit {
   readonly typed: string;
 }
 
-export type HitResult = { ok: true; hit: Hit } | { ok: false; message: string };
+export type HitResult = Result<{ hit: Hit }>;
 
 let services: Map<string, number> | undefined;
 
@@ -39,7 +40,7 @@ export function parseHit(arg: string, allUdp: boolean): HitResult {
   let port: number | undefined;
   if (/^\d+$/.test(typed)) port = Number(typed);
   else if (/^[A-Za-z][\w.+-]*$/.test(typed)) port = serviceTable().get(typed);
-  if (port === undefined) return { ok: false, message: `knock: invalid port '${typed}'` };
-  if (port > 65535) return { ok: false, message: `knock: port ${typed} is out of range (0-65535)` };
+  if (port === undefined) return failure(`knock: invalid port '${typed}'`);
+  if (port > 65535) return failure(`knock: port ${typed} is out of range (0-65535)`);
   return { ok: true, hit: { port, protocol, typed } };
 }

@@ -5,8 +5,7 @@
 //   fwknop's -U/--spoof-user sets the user name (knock's -u means UDP; SPA is UDP anyway, so -u
 //   is accepted and changes nothing); -d/--delay (between hits) has no meaning for one packet.
 
-import yargs from 'yargs';
-import { expandShortGroups } from '../getopt/short-groups.js';
+import { FAMILY_WORDS, laterOf, lastValue, parseOptions, type OptionSpec } from '../getopt/option-table.js';
 import type { Raw } from './fwknoprc.js';
 import type { SpaSettings } from './spa-request.js';
 
@@ -28,14 +27,70 @@ export type SpaArgsResult =
   | { kind: 'version' }
   | { kind: 'bad'; message: string };
 
-/** Short options that take a value (for getopt-style grouping: `-vA tcp/22`). */
-const WITH_ARG = new Set(['A', 'a', 'D', 'p', 'P', 'f', 'U', 'm', 'M', 'n', 'S', 'i', 'd']);
-const LONG_WITH_ARG = new Set([
-  '--access', '--allow-ip', '--destination', '--server-port', '--fw-timeout', '--spoof-user', '--digest', '--digest-type',
-  '--encryption-mode', '--named-config', '--source-port', '--interface', '--delay', '--key', '--key-rijndael', '--key-base64',
-  '--key-base64-rijndael', '--hmac-key', '--key-hmac', '--hmac-key-base64', '--key-base64-hmac', '--hmac-digest',
-  '--hmac-digest-type', '--time-offset-plus', '--time-offset-minus', '--rc-file', '--source', '--server-proto',
-]);
+const TABLE: readonly OptionSpec[] = [
+  { name: 'spa', type: 'boolean' },
+  { name: 'spa-keygen', type: 'boolean' },
+  { name: 'access', alias: 'A', type: 'string' },
+  { name: 'allow-ip', alias: 'a', type: 'string' },
+  { name: 'source-ip', alias: 's', type: 'boolean' },
+  { name: 'destination', alias: 'D', type: 'string' },
+  { name: 'server-port', alias: 'p', type: 'string' },
+  { name: 'server-proto', alias: 'P', type: 'string' },
+  { name: 'source-port', alias: 'S', type: 'string' },
+  { name: 'fw-timeout', alias: 'f', type: 'string' },
+  { name: 'spoof-user', alias: 'U', type: 'string' },
+  { name: 'key', alias: 'key-rijndael', type: 'string' },
+  { name: 'key-base64', alias: 'key-base64-rijndael', type: 'string' },
+  { name: 'hmac-key', alias: 'key-hmac', type: 'string' },
+  { name: 'hmac-key-base64', alias: 'key-base64-hmac', type: 'string' },
+  { name: 'hmac-digest', alias: 'hmac-digest-type', type: 'string' },
+  { name: 'digest', alias: ['m', 'digest-type'], type: 'string' },
+  { name: 'encryption-mode', alias: 'M', type: 'string' },
+  { name: 'time-offset-plus', type: 'string' },
+  { name: 'time-offset-minus', type: 'string' },
+  { name: 'use-hmac', type: 'boolean' },
+  { name: 'fwknoprc', type: 'string', optionalValue: true },
+  { name: 'rc-file', type: 'string' },
+  { name: 'named-config', alias: 'n', type: 'string' },
+  { name: 'interface', alias: 'i', type: 'string' },
+  { name: 'source', type: 'string' },
+  { name: 'delay', alias: 'd', type: 'string' },
+  { name: 'udp', alias: 'u', type: 'boolean' },
+  { name: '4', alias: 'ipv4', type: 'boolean' },
+  { name: '6', alias: 'ipv6', type: 'boolean' },
+  { name: 'verbose', alias: 'v', type: 'boolean' },
+  { name: 'V', alias: 'version', type: 'boolean' },
+  { name: 'h', alias: 'help', type: 'boolean' },
+];
+
+/** Options that set a packet setting as given: the option, the setting, the name shown in messages. */
+const SETTINGS: ReadonlyArray<readonly [string, keyof SpaSettings, string]> = [
+  ['server-port', 'port', '-p/--server-port'],
+  ['server-proto', 'proto', '-P/--server-proto'],
+  ['source-port', 'sourcePort', '-S/--source-port'],
+  ['access', 'access', '-A/--access'],
+  ['allow-ip', 'allow', '-a/--allow-ip'],
+  ['key', 'key', '--key'],
+  ['key-base64', 'keyBase64', '--key-base64'],
+  ['hmac-key', 'hmacKey', '--hmac-key'],
+  ['hmac-key-base64', 'hmacKeyBase64', '--hmac-key-base64'],
+  ['hmac-digest', 'hmacDigest', '--hmac-digest'],
+  ['digest', 'digest', '--digest'],
+  ['encryption-mode', 'mode', '-M/--encryption-mode'],
+  ['fw-timeout', 'timeout', '-f/--fw-timeout'],
+  ['spoof-user', 'user', '-U/--spoof-user'],
+  ['time-offset-plus', 'timeOffsetPlus', '--time-offset-plus'],
+  ['time-offset-minus', 'timeOffsetMinus', '--time-offset-minus'],
+];
+
+/** Options that exclude each other, and what to say. */
+const EXCLUSIVE: ReadonlyArray<readonly [string, string, string]> = [
+  ['allow-ip', 'source-ip', 'give -a IP or -s, not both (-a puts IP in the packet; -s asks the server to allow the packet\'s source)'],
+  ['key', 'key-base64', 'give --key or --key-base64, not both'],
+  ['hmac-key', 'hmac-key-base64', 'give --hmac-key or --hmac-key-base64, not both'],
+  ['fwknoprc', 'rc-file', 'give --fwknoprc or --rc-file, not both'],
+  ['interface', 'source', 'give --interface or --source, not both'],
+];
 
 /** True when the words ask for SPA mode (`--spa` or `--spa-keygen` before any `--`). */
 export function wantsSpa(argv: readonly string[]): boolean {
@@ -47,122 +102,52 @@ export function wantsSpa(argv: readonly string[]): boolean {
 }
 
 export function parseSpaArgs(argv: readonly string[]): SpaArgsResult {
-  let failure: string | undefined;
-  const words = expandShortGroups(argv, WITH_ARG);
-  const str = (alias: string | string[] = []) => ({ alias, type: 'string' as const, requiresArg: true });
-  const p = yargs(words)
-    .version(false)
-    .help(false)
-    .parserConfiguration({ 'camel-case-expansion': false, 'boolean-negation': false, 'strip-aliased': true, 'parse-numbers': false, 'parse-positional-numbers': false })
-    .option('spa', { type: 'boolean' })
-    .option('spa-keygen', { type: 'boolean' })
-    .option('access', str('A'))
-    .option('allow-ip', str('a'))
-    .option('source-ip', { alias: 's', type: 'boolean' })
-    .option('destination', str('D'))
-    .option('server-port', str('p'))
-    .option('server-proto', str('P'))
-    .option('source-port', str('S'))
-    .option('fw-timeout', str('f'))
-    .option('spoof-user', str('U'))
-    .option('key', str('key-rijndael'))
-    .option('key-base64', str('key-base64-rijndael'))
-    .option('hmac-key', str('key-hmac'))
-    .option('hmac-key-base64', str('key-base64-hmac'))
-    .option('hmac-digest', str('hmac-digest-type'))
-    .option('digest', str(['m', 'digest-type']))
-    .option('encryption-mode', str('M'))
-    .option('time-offset-plus', str())
-    .option('time-offset-minus', str())
-    .option('use-hmac', { type: 'boolean' })
-    .option('fwknoprc', { type: 'string' })
-    .option('rc-file', str())
-    .option('named-config', str('n'))
-    .option('interface', str('i'))
-    .option('source', str())
-    .option('delay', str('d'))
-    .option('udp', { alias: 'u', type: 'boolean' })
-    .option('4', { alias: 'ipv4', type: 'boolean' })
-    .option('6', { alias: 'ipv6', type: 'boolean' })
-    .option('verbose', { alias: 'v', type: 'boolean' })
-    .option('V', { alias: 'version', type: 'boolean' })
-    .option('h', { alias: 'help', type: 'boolean' })
-    .strictOptions()
-    .exitProcess(false)
-    .fail((m) => { failure = m; })
-    .parseSync();
+  const { values: p, words, failure } = parseOptions(argv, TABLE);
   if (failure !== undefined) return { kind: 'bad', message: `knock: ${failure}` };
   if (p['h']) return { kind: 'usage' };
   if (p['V']) return { kind: 'version' };
-
-  const last = (v: unknown) => (Array.isArray(v) ? v.at(-1) : v) as string | undefined;
+  const isSet = (k: string) => p[k] !== undefined && p[k] !== false;
   /** The value of an option with the name the user typed, for messages. */
   const given = (key: string, shown: string): Raw | undefined => {
-    const v = last(p[key]);
-    return v === undefined ? undefined : { text: String(v), origin: shown, cli: true };
+    const v = lastValue(p[key]);
+    return v === undefined ? undefined : { text: v, origin: shown, cli: true };
   };
-  const positional = (p._ ?? []).map(String);
+  const positional = ((p['_'] as unknown[] | undefined) ?? []).map(String);
 
   if (p['spa-keygen']) {
-    const extra = Object.keys(p).filter((k) => !['_', '$0', 'spa-keygen', 'spa', 'hmac-digest'].includes(k) && p[k] !== undefined && p[k] !== false);
+    const extra = Object.keys(p).filter((k) => !['_', '$0', 'spa-keygen', 'spa', 'hmac-digest'].includes(k) && isSet(k));
     if (extra.length || positional.length) return { kind: 'bad', message: 'knock: --spa-keygen takes only --hmac-digest DIGEST' };
     return { kind: 'keygen', hmacDigest: given('hmac-digest', '--hmac-digest') };
   }
-
   if (p['delay'] !== undefined) return { kind: 'bad', message: 'knock: -d/--delay is for knock sequences; --spa sends a single packet' };
-  if (p['allow-ip'] !== undefined && p['source-ip']) {
-    return { kind: 'bad', message: 'knock: give -a IP or -s, not both (-a puts IP in the packet; -s asks the server to allow the packet\'s source)' };
-  }
-  if (p['key'] !== undefined && p['key-base64'] !== undefined) return { kind: 'bad', message: 'knock: give --key or --key-base64, not both' };
-  if (p['hmac-key'] !== undefined && p['hmac-key-base64'] !== undefined) return { kind: 'bad', message: 'knock: give --hmac-key or --hmac-key-base64, not both' };
-  if (p['fwknoprc'] !== undefined && p['rc-file'] !== undefined) return { kind: 'bad', message: 'knock: give --fwknoprc or --rc-file, not both' };
-  if (p['interface'] !== undefined && p['source'] !== undefined) return { kind: 'bad', message: 'knock: give --interface or --source, not both' };
+  const clash = EXCLUSIVE.find(([a, b]) => isSet(a) && isSet(b));
+  if (clash) return { kind: 'bad', message: `knock: ${clash[2]}` };
 
   const host = given('destination', '-D/--destination');
   if (positional.length > 1 || (host && positional.length)) {
     const hint = p['source-ip'] ? ' (with --spa, -s takes no value: it is fwknop\'s --source-ip; send from an address with --source ADDR)' : '';
     return { kind: 'bad', message: `knock: --spa sends to one host; unexpected "${positional.slice(host ? 0 : 1).join(' ')}"${hint}` };
   }
+  return { kind: 'run', args: cliFrom(p, given, host ?? (positional[0] !== undefined ? { text: positional[0], origin: `host "${positional[0]}"`, cli: true } : undefined), words) };
+}
 
-  // The later of -4/-6 wins, as in knock.
-  let family: '4' | '6' | undefined;
-  for (let i = 0; i < words.length; i++) {
-    const a = words[i]!;
-    if (a === '--') break;
-    if (LONG_WITH_ARG.has(a) || (a.length === 2 && a[0] === '-' && WITH_ARG.has(a[1]!))) { i++; continue; }
-    if (a === '-4' || a === '--ipv4') family = '4';
-    if (a === '-6' || a === '--ipv6') family = '6';
-  }
-
+/** The settings and choices of a command line that passed the checks. */
+function cliFrom(p: Record<string, unknown>, given: (key: string, shown: string) => Raw | undefined, host: Raw | undefined, words: readonly string[]): SpaCli {
   const settings: SpaSettings = {};
-  const put = (k: keyof SpaSettings, r: Raw | undefined) => { if (r) settings[k] = r; };
-  put('host', host ?? (positional[0] !== undefined ? { text: positional[0], origin: `host "${positional[0]}"`, cli: true } : undefined));
-  put('port', given('server-port', '-p/--server-port'));
-  put('proto', given('server-proto', '-P/--server-proto'));
-  put('sourcePort', given('source-port', '-S/--source-port'));
-  put('access', given('access', '-A/--access'));
-  put('allow', given('allow-ip', '-a/--allow-ip') ?? (p['source-ip'] ? { text: 'source', origin: '-s', cli: true } : undefined));
-  put('key', given('key', '--key'));
-  put('keyBase64', given('key-base64', '--key-base64'));
-  put('hmacKey', given('hmac-key', '--hmac-key'));
-  put('hmacKeyBase64', given('hmac-key-base64', '--hmac-key-base64'));
-  put('hmacDigest', given('hmac-digest', '--hmac-digest'));
-  put('digest', given('digest', '--digest'));
-  put('mode', given('encryption-mode', '-M/--encryption-mode'));
-  put('timeout', given('fw-timeout', '-f/--fw-timeout'));
-  put('user', given('spoof-user', '-U/--spoof-user'));
-  put('timeOffsetPlus', given('time-offset-plus', '--time-offset-plus'));
-  put('timeOffsetMinus', given('time-offset-minus', '--time-offset-minus'));
-  if (family) settings.family = { text: family, origin: `-${family}`, cli: true };
-
-  const stanza = last(p['named-config']);
-  let rcFile = last(p['rc-file']) ?? last(p['fwknoprc']);
+  if (host) settings.host = host;
+  for (const [option, setting, shown] of SETTINGS) {
+    const r = given(option, shown);
+    if (r) settings[setting] = r;
+  }
+  if (!settings.allow && p['source-ip']) settings.allow = { text: 'source', origin: '-s', cli: true };
+  // The later of -4/-6 wins, as in knock.
+  const family = laterOf(words, TABLE, FAMILY_WORDS);
+  if (family) settings.family = { text: String(family), origin: `-${family}`, cli: true };
+  const stanza = lastValue(p['named-config']);
+  let rcFile = lastValue(p['rc-file']) ?? lastValue(p['fwknoprc']);
   if (rcFile === undefined && stanza !== undefined) rcFile = '';
   return {
-    kind: 'run',
-    args: {
-      settings, rcFile, stanza, verbose: Boolean(p['verbose']),
-      iface: last(p['interface']), bindAddress: last(p['source']),
-    },
+    settings, rcFile, stanza, verbose: Boolean(p['verbose']),
+    iface: lastValue(p['interface']), bindAddress: lastValue(p['source']),
   };
 }

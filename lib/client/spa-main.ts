@@ -12,7 +12,7 @@ import { buildRequest, encodeRequest, parseDigest, SpaInputError, type SpaReques
 import { SPA_USAGE } from './usage.js';
 import { generateKeyPair } from '../spa/keygen.js';
 import type { DigestName } from '../spa/digests.js';
-import { protoPortText } from '../net/protocol.js';
+import { formatProtoPort } from '../net/protocol.js';
 
 type Out = Pick<NodeJS.WriteStream, 'write'>;
 
@@ -36,7 +36,7 @@ HMAC_DIGEST_TYPE    ${digest}
 function describe(r: SpaRequest, to: string, wire: string, now: number): string {
   const offset = r.timestamp - Math.floor(now);
   return [
-    `SPA request: user ${r.username}, allow ${r.allowIp === '0.0.0.0' ? '0.0.0.0 (the packet\'s source)' : r.allowIp}, access ${r.ports.map((p) => protoPortText(p.proto, p.port)).join(',')}` +
+    `SPA request: user ${r.username}, allow ${r.allowIp === '0.0.0.0' ? '0.0.0.0 (the packet\'s source)' : r.allowIp}, access ${r.ports.map((p) => formatProtoPort(p)).join(',')}` +
       `${r.clientTimeout ? `, timeout ${r.clientTimeout} s` : ''}, timestamp ${r.timestamp}${offset ? ` (${offset > 0 ? '+' : ''}${offset} s)` : ''}`,
     `digest ${r.digest}, HMAC ${r.keys.hmacDigest}, ${r.keys.mode}`,
     `sending ${wire.length} bytes to ${to} udp/${r.port}`,

@@ -137,37 +137,61 @@ export interface BuildContext {
 
 /** Checks and combines the settings; throws SpaInputError with a message naming the culprit. */
 export function buildRequest(s: SpaSettings, ctx: BuildContext, refused: readonly Raw[] = []): SpaRequest {
-  const warnings: string[] = [];
   for (const r of refused) fail(r, r.text);
+  const server = destination(s);
+  const ports = accessPorts(s);
+  const allowIp = allowedAddress(s);
+  const warnings: string[] = [];
+  const { keys, digest } = packetKeys(s, warnings);
+  const timeout = clientTimeout(s);
+  const user = s.user ?? defaultUser(ctx.env);
+  if (!validUsername(user.text)) {
+    fail(user, `the user name "${user.text}" cannot go in an SPA packet (1 to 48 printable ASCII characters, none of " / \\ [ ] : ; | = , + * ? < >); give --spoof-user NAME`);
+  }
+  return {
+    ...server, ports, allowIp, username: user.text, timestamp: timestamp(s, ctx.now), clientTimeout: timeout, digest, keys,
+    message: [allowIp, ...ports.map(formatProtoPort)].join(','),
+    warnings,
+  };
+}
 
+/** The SPA server: host, UDP port, address family, source port. */
+function destination(s: SpaSettings): Pick<SpaRequest, 'host' | 'port' | 'family' | 'sourcePort'> {
   if (!s.host || s.host.text.trim() === '') throw new SpaInputError('no SPA server: give a host (or SPA_SERVER in the rc file)');
   const host = s.host.text.trim();
   if (host.startsWith('@')) fail(s.host, 'knock profiles (@name) are for knock sequences; use --fwknoprc -n STANZA with --spa');
   const port = s.port ? portNumber(s.port, 1) : DEFAULT_SPA_PORT;
   if (s.proto && s.proto.text.trim().toLowerCase() !== 'udp') fail(s.proto, `"${s.proto.text}": knock sends SPA over UDP only`);
   const sourcePort = s.sourcePort ? portNumber(s.sourcePort, 0) : undefined;
-
-  let family: 0 | 4 | 6 = 0;
-  if (s.family) family = s.family.text === '6' ? 6 : 4;
+  const family: 0 | 4 | 6 = !s.family ? 0 : s.family.text === '6' ? 6 : 4;
   const literal = isIP(host);
   if (literal && family && literal !== family) fail(s.family!, `${host} is not an IPv${family} address`);
+  return { host, port, family, sourcePort };
+}
 
+function accessPorts(s: SpaSettings): ProtoPort[] {
   if (!s.access) throw new SpaInputError('no access request: give -A proto/port[,proto/port…] (e.g. -A tcp/22), or ACCESS in the rc file');
   const list = parsePortList(s.access.text);
-  if (!list.ok) fail(s.access, `"${list.bad}" is not tcp/PORT or udp/PORT with a port from 1 to 65535`);
-  const ports = (list as { ports: ProtoPort[] }).ports;
+  if (!list.ok) return fail(s.access, `"${list.error}" is not tcp/PORT or udp/PORT with a port from 1 to 65535`);
+  return list.ports;
+}
 
+/** The address the packet asks the server to let in (0.0.0.0: the packet's source). */
+function allowedAddress(s: SpaSettings): string {
   if (!s.allow) {
     throw new SpaInputError('no address to allow: give -a IP (the IPv4 address the server should let in) or -s (the packet\'s source address)');
   }
   const allowText = s.allow.text.trim();
-  let allowIp: string;
-  if (allowText.toLowerCase() === 'source') allowIp = '0.0.0.0';
-  else if (allowText.toLowerCase() === 'resolve') {
+  if (allowText.toLowerCase() === 'source') return '0.0.0.0';
+  if (allowText.toLowerCase() === 'resolve') {
     return fail(s.allow, 'resolving the external address over HTTPS (fwknop -R) is not supported: give -a IP or -s');
-  } else if (isDottedQuad(allowText)) allowIp = allowText;
-  else return fail(s.allow, `"${s.allow.text}" is not an IPv4 address in dotted-quad form (an SPA message carries IPv4 only; use -s to let the server take the packet's source, IPv6 included)`);
+  }
+  if (isDottedQuad(allowText)) return allowText;
+  return fail(s.allow, `"${s.allow.text}" is not an IPv4 address in dotted-quad form (an SPA message carries IPv4 only; use -s to let the server take the packet's source, IPv6 included)`);
+}
 
+/** The keys with their HMAC digest and mode, and the message digest; fwknop's limits on each. */
+function packetKeys(s: SpaSettings, warnings: string[]): Pick<SpaRequest, 'keys' | 'digest'> {
   const enc = keyBytes(s.key, s.keyBase64);
   if (!enc) throw new SpaInputError('no encryption key: give --key-base64 KEY or --key PASSPHRASE (or KEY_BASE64 / KEY in the rc file)');
   if (enc.bytes.length < 1 || enc.bytes.length > MAX_KEY_BYTES) fail(enc.raw, `the encryption key is ${enc.bytes.length} bytes; fwknop allows 1 to ${MAX_KEY_BYTES}`);
@@ -181,38 +205,32 @@ export function buildRequest(s: SpaSettings, ctx: BuildContext, refused: readonl
   const hmacDigest = s.hmacDigest ? parseDigest(s.hmacDigest) : 'sha256';
   const digest = s.digest ? parseDigest(s.digest) : 'sha256';
   const mode = s.mode ? parseMode(s.mode) : 'cbc';
+  return { keys: { key: new Uint8Array(enc.bytes), hmacKey: new Uint8Array(mac.bytes), hmacDigest, mode }, digest };
+}
 
-  let clientTimeout = 0;
-  if (s.timeout) {
-    const t = s.timeout.text.trim();
-    // The rc file's FW_TIMEOUT 0 means "the server's default", as with fwknop; -f must ask for something.
-    const min = s.timeout.cli ? 1 : 0;
-    if (!/^[0-9]{1,6}$/.test(t) || Number(t) < min || Number(t) > MAX_CLIENT_TIMEOUT) {
-      fail(s.timeout, `"${s.timeout.text}" is not a timeout in seconds from ${min} to ${MAX_CLIENT_TIMEOUT}`);
-    }
-    clientTimeout = Number(t);
+/** Seconds asked for (-f); 0 leaves it to the server. */
+function clientTimeout(s: SpaSettings): number {
+  if (!s.timeout) return 0;
+  const t = s.timeout.text.trim();
+  // The rc file's FW_TIMEOUT 0 means "the server's default", as with fwknop; -f must ask for something.
+  const min = s.timeout.cli ? 1 : 0;
+  if (!/^[0-9]{1,6}$/.test(t) || Number(t) < min || Number(t) > MAX_CLIENT_TIMEOUT) {
+    fail(s.timeout, `"${s.timeout.text}" is not a timeout in seconds from ${min} to ${MAX_CLIENT_TIMEOUT}`);
   }
+  return Number(t);
+}
 
-  const user = s.user ?? defaultUser(ctx.env);
-  if (!validUsername(user.text)) {
-    fail(user, `the user name "${user.text}" cannot go in an SPA packet (1 to 48 printable ASCII characters, none of " / \\ [ ] : ; | = , + * ? < >); give --spoof-user NAME`);
-  }
-
+/** The packet's timestamp: now, moved by the time offsets (the command line's beat the rc file's). */
+function timestamp(s: SpaSettings, now: number): number {
   let offset = 0;
   if (s.timeOffsetPlus || s.timeOffsetMinus) {
     offset = (s.timeOffsetPlus ? parseTimeOffset(s.timeOffsetPlus, false) : 0) - (s.timeOffsetMinus ? parseTimeOffset(s.timeOffsetMinus, false) : 0);
   } else if (s.timeOffset) {
     offset = parseTimeOffset(s.timeOffset, true);
   }
-  const timestamp = Math.floor(ctx.now) + offset;
-  if (timestamp < 0 || timestamp >= 2 ** 31) throw new SpaInputError(`the time offset puts the timestamp (${timestamp}) outside 0..2^31-1`);
-
-  return {
-    host, port, family, sourcePort, ports, allowIp, username: user.text, timestamp, clientTimeout, digest,
-    keys: { key: new Uint8Array(enc.bytes), hmacKey: new Uint8Array(mac.bytes), hmacDigest, mode },
-    message: [allowIp, ...ports.map(formatProtoPort)].join(','),
-    warnings,
-  };
+  const t = Math.floor(now) + offset;
+  if (t < 0 || t >= 2 ** 31) throw new SpaInputError(`the time offset puts the timestamp (${t}) outside 0..2^31-1`);
+  return t;
 }
 
 /** The wire text, refused when fwknopd would not try to decrypt it. */

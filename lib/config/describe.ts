@@ -4,7 +4,7 @@
 import { formatSequence } from './sequence.js';
 import { formatTcpFlags } from './tcpflags.js';
 import { DEFAULTS, type Config, type Door } from './types.js';
-import { protoPortText } from '../net/protocol.js';
+import { formatProtoPort } from '../net/protocol.js';
 
 const NONE = '(none)';
 
@@ -25,7 +25,7 @@ export function describeDoor(d: Door): string[] {
     `  stop_command_6: ${show(d.stopCommand6)}`,
     `  target: ${d.target ?? NONE}`,
   ];
-  if (d.open) lines.push(`  open: ${d.open.map((p) => protoPortText(p.protocol, p.port)).join(', ')} (nftables grants)`);
+  if (d.open) lines.push(`  open: ${d.open.map((p) => formatProtoPort(p)).join(', ')} (nftables grants)`);
   if (d.oneTime) lines.push(`  one_time_sequences: ${d.oneTime.path} (line ${d.oneTime.line})`);
   if (d.spa) {
     const s = d.spa;
@@ -34,7 +34,7 @@ export function describeDoor(d: Door): string[] {
       `  spa_port: udp/${s.port}`,
       `  spa_key: ${s.key.length} bytes, mode ${s.mode}`,
       `  spa_hmac: ${s.hmacDigest}, ${s.hmacKey.length}-byte key`,
-      `  spa_open_ports: ${s.openPorts.map((p) => protoPortText(p.protocol, p.port)).join(', ')}`,
+      `  spa_open_ports: ${s.openPorts.map((p) => formatProtoPort(p)).join(', ')}`,
       `  spa_max_age: ${s.maxAge}`,
       `  spa_max_timeout: ${s.maxTimeout}`,
       `  spa_require_source_address: ${s.requireSource ? 'yes' : 'no'}`,

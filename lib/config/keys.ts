@@ -57,7 +57,7 @@ export const DOOR_KEYS: readonly DoorKey[] = [
     names: ['SEQUENCE'],
     apply(door, value, ctx) {
       const r = parseSequence(door.name, value);
-      if (!r.ok) fail(ctx, r.message);
+      if (!r.ok) fail(ctx, r.error);
       door.sequence = r.steps;
     },
   },
@@ -103,7 +103,7 @@ export const DOOR_KEYS: readonly DoorKey[] = [
     names: ['TCPFLAGS'],
     apply(door, value, ctx) {
       const r = applyTcpFlags(door.tcpFlags, value, ctx.line);
-      if (!r.ok) fail(ctx, r.message);
+      if (!r.ok) fail(ctx, r.error);
       door.tcpFlags = r.rule;
     },
   },

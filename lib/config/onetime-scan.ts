@@ -32,7 +32,7 @@ export function nextOneTimeSequence(door: string, path: string, text: string, fr
     if (t === '' || t.startsWith('#')) continue;
     const r = parseSequence(door, t);
     if (r.ok) return { entry: { line: i + 1, steps: r.steps }, skipped };
-    skipped.push(`${path}: line ${i + 1}: ${r.message}`);
+    skipped.push(`${path}: line ${i + 1}: ${r.error}`);
   }
   return { entry: undefined, skipped };
 }

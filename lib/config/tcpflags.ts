@@ -2,10 +2,11 @@
 // word for a flag wins (`syn` then `!syn` means SYN must be clear), as in knockd.
 
 import { msg } from './errors.js';
+import { failure, type Result } from '../errors/result.js';
 import { trimC, upperC } from './lines.js';
 import { TCP_FLAG_BITS, TCP_FLAG_ORDER, type TcpFlagName, type TcpFlagRule } from './types.js';
 
-export type FlagsResult = { ok: true; rule: TcpFlagRule } | { ok: false; message: string };
+export type FlagsResult = Result<{ rule: TcpFlagRule }>;
 
 // Sesame trims each flag, so `syn, ack` works (a documented difference); the error still shows
 // the token as knockd would.
@@ -15,7 +16,7 @@ export function applyTcpFlags(rule: TcpFlagRule, value: string, line: number): F
     const token = trimC(raw);
     const negated = token.startsWith('!');
     const name = negated ? token.slice(1) : token;
-    if (!Object.hasOwn(TCP_FLAG_BITS, name)) return { ok: false, message: msg.badFlag(line, raw) };
+    if (!Object.hasOwn(TCP_FLAG_BITS, name)) return failure(msg.badFlag(line, raw));
     const bit = TCP_FLAG_BITS[name as TcpFlagName];
     if (negated) { clear |= bit; set &= ~bit; } else { set |= bit; clear &= ~bit; }
   }

@@ -3,17 +3,15 @@
 import type { DigestName } from '../spa/digests.js';
 import type { CipherMode } from '../spa/cipher.js';
 import { SPA_DEFAULT_PORT } from '../spa/wire.js';
-import type { Protocol } from '../net/protocol.js';
+import type { ProtoPort } from '../net/protocol.js';
 
 /** The longest kernel grant (Open =, SPA): a week. The firewall refuses longer timeouts too. */
 export const MAX_GRANT_SECONDS = 7 * 24 * 3600;
 
 export type { Protocol } from '../net/protocol.js';
 
-export interface KnockStep {
-  readonly port: number;
-  readonly protocol: Protocol;
-}
+/** One port of a knock sequence. */
+export type KnockStep = ProtoPort;
 
 /** TCP flag bits as they sit in the TCP header's flags byte. */
 export const TCP_FLAG_BITS = {

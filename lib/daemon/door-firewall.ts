@@ -10,22 +10,22 @@ import type { Config, Door, KnockStep } from '../config/types.js';
 import { isNoEntry, openBackend } from '../firewall/backend.js';
 import { GrantTable, type Grant, type Guard } from '../firewall/grants.js';
 import { LiveGrants } from './live-grants.js';
-import { protoPortText } from '../net/protocol.js';
+import { formatProtoPort } from '../net/protocol.js';
 
 /** How often the table is checked (ms); the guard is back within about this long. */
 export const WATCH_MS = 1000;
 
 const now = () => performance.now();
 const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0];
-const portsText = (guards: readonly Guard[]) => guards.map((g) => protoPortText(g.proto, g.port)).join(', ');
+const portsText = (guards: readonly Guard[]) => guards.map(formatProtoPort).join(', ');
 
 function guardsOf(config: Config): Guard[] {
   const seen = new Set<string>();
   const out: Guard[] = [];
   for (const d of config.doors) {
     for (const p of d.open ?? []) {
-      const k = protoPortText(p.protocol, p.port);
-      if (!seen.has(k)) { seen.add(k); out.push({ proto: p.protocol, port: p.port }); }
+      const k = formatProtoPort(p);
+      if (!seen.has(k)) { seen.add(k); out.push({ protocol: p.protocol, port: p.port }); }
     }
   }
   return out;
@@ -115,8 +115,8 @@ export class DoorFirewall {
     const ports = requested ? requested.filter((r) => open.some((o) => o.protocol === r.protocol && o.port === r.port)) : open;
     if (ports.length === 0) return Promise.resolve();
     const seconds = Math.max(1, timeout);
-    const text = ports.map((p) => protoPortText(p.protocol, p.port)).join(',');
-    const grants = ports.map((q) => ({ address: ip, proto: q.protocol, port: q.port, timeout: seconds }));
+    const text = ports.map(formatProtoPort).join(',');
+    const grants = ports.map((q) => ({ address: ip, protocol: q.protocol, port: q.port, timeout: seconds }));
     const p = this.grantOrRestore(grants)
       .then(() => this.log(`${who}: ${door.name}: firewall: granted ${ip} ${text} for ${seconds}s`))
       .catch((err: unknown) => this.log(`${who}: ${door.name}: firewall: grant failed: ${firstLine(err)}`))

@@ -7,7 +7,9 @@
 
 import { closeSync, mkdirSync, openSync, readFileSync, readlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { ERROR_CODES, SesameError } from '../errors/errors.js';
+import { ERROR_CODES } from '../errors/errors.js';
+import { failure, type Result } from '../errors/result.js';
+import { StartError } from './start-error.js';
 
 export const LOCK_DIR = '/run/sesame';
 
@@ -56,7 +58,8 @@ export function lockHolder(path: string): number | undefined {
   return isRunningDaemon(pid) ? pid : undefined;
 }
 
-export type LockResult = { ok: true; release: () => void } | { ok: false; holder: number };
+/** The lock's release, or the holder's pid as `error` (-1: unknown). */
+export type LockResult = Result<{ release: () => void }, number>;
 
 /** Takes the lock at `path` for this process, or names the running knockd that holds it. */
 export function takeLock(path: string): LockResult {
@@ -68,12 +71,12 @@ export function takeLock(path: string): LockResult {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = lockHolder(path);
-      if (holder !== undefined) return { ok: false, holder };
+      if (holder !== undefined) return failure(holder);
       try { unlinkSync(path); } catch { /* raced with another */ } // stale: its owner is gone
     }
   }
   const holder = lockHolder(path);
-  return holder !== undefined ? { ok: false, holder } : { ok: false, holder: -1 };
+  return failure(holder ?? -1);
 }
 
 function lockHolderIsMe(path: string): boolean {
@@ -91,17 +94,20 @@ export function tableLockPath(table: string): string {
 }
 
 /**
- * Takes both locks of an instance; throws an Error naming the holder if another knockd has one.
- * The table lock is skipped where /run/sesame cannot be made (not root: no nftables either).
+ * Takes both locks of an instance (`--instance` NAME, or the default one); throws a StartError
+ * naming the holder if another knockd has one. The table lock is skipped where /run/sesame
+ * cannot be made (not root: no nftables either).
  */
-export function lockInstance(stateDir: string, table: string, instanceHint: string): () => void {
+export function lockInstance(stateDir: string, instance: string | undefined): () => void {
+  const table = tableName(instance);
+  const instanceHint = instance === undefined ? 'give this one its own --instance NAME' : 'stop it, or choose another --instance';
   const releases: Array<() => void> = [];
   const releaseAll = () => { for (const r of releases.reverse()) r(); };
   let state: LockResult | undefined;
   // A state directory that could not be made was already a warning: nothing to share then.
   try { state = takeLock(join(stateDir, 'knockd.pid')); } catch { state = undefined; }
   if (state && !state.ok) {
-    throw new SesameError(`state directory ${stateDir} is in use by knockd (pid ${state.holder}); ${instanceHint}`, ERROR_CODES.instanceInUse);
+    throw new StartError(`state directory ${stateDir} is in use by knockd (pid ${state.error}); ${instanceHint}`, ERROR_CODES.instanceInUse);
   }
   if (state) releases.push(state.release);
   let canLockTable = true;
@@ -110,7 +116,7 @@ export function lockInstance(stateDir: string, table: string, instanceHint: stri
     const t = takeLock(tableLockPath(table));
     if (!t.ok) {
       releaseAll();
-      throw new SesameError(`table inet ${table} is in use by knockd (pid ${t.holder}) in this network namespace; ${instanceHint}`, ERROR_CODES.instanceInUse);
+      throw new StartError(`table inet ${table} is in use by knockd (pid ${t.error}) in this network namespace; ${instanceHint}`, ERROR_CODES.instanceInUse);
     }
     releases.push(t.release);
   }

@@ -4,9 +4,9 @@
 // the time it has left. Pure: the clock is passed in.
 
 import type { Grant } from '../firewall/grants.js';
-import { protoPortText } from '../net/protocol.js';
+import { formatProtoPort } from '../net/protocol.js';
 
-const keyOf = (g: Grant) => `${g.address} ${protoPortText(g.proto, g.port)}`;
+const keyOf = (g: Grant) => `${g.address} ${formatProtoPort(g)}`;
 
 export class LiveGrants {
   private readonly byKey = new Map<string, { grant: Grant; until: number }>();

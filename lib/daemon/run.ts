@@ -6,7 +6,8 @@ import { EXIT } from '../errors/exit.js';
 import { ConfigError, configErrorLines } from '../config/errors.js';
 import { DEFAULTS } from '../config/types.js';
 import type { DaemonOptions } from './options.js';
-import { Daemon, StartError } from './daemon.js';
+import { Daemon } from './daemon.js';
+import { isSesameError } from '../errors/errors.js';
 import { CHILD_ENV, reportToParent, runInBackground } from './background.js';
 import { removePidFile, writePidFile } from './pidfile.js';
 import { holdSignals, takeHeldSignals } from './early-signals.js';
@@ -25,7 +26,7 @@ export async function runDaemon(args: DaemonOptions, argv: readonly string[]): P
   } catch (err) {
     let message: string;
     if (err instanceof ConfigError) message = configErrorLines(err).join('\n');
-    else if (err instanceof StartError) message = err.message;
+    else if (isSesameError(err)) message = err.message; // StartError, or a firewall's
     else throw err;
     if (isChild) reportToParent({ ok: false, message, code: EXIT.failure });
     else process.stderr.write(`${message}\n`);

@@ -20,7 +20,7 @@ import type { RotateResult } from '../onetime/rotate.js';
 import { ReplayCache, type ReplayEntry } from '../spa/replay.js';
 import type { Effect } from './effects.js';
 import { knockLine } from './lines.js';
-import { protoPortText } from '../net/protocol.js';
+import { formatProtoPort } from '../net/protocol.js';
 
 export type { Effect } from './effects.js';
 export { knockLine } from './lines.js';
@@ -229,13 +229,13 @@ export class Engine {
         this.spaLog.line(logMsg.spaRefused(who, verdict.door?.name, verdict.reason), (line) => out.push({ kind: 'log', line }));
         break;
       case 'granted': {
-        const ports = verdict.ports.map((s) => protoPortText(s.protocol, s.port)).join(',');
+        const ports = verdict.ports.map((s) => formatProtoPort(s)).join(',');
         out.push({ kind: 'log', line: logMsg.spaOpen(who, verdict.door.name, verdict.ip, ports, verdict.fields.username, verdict.timeout) });
         out.push({ kind: 'grant', knocker: who, door: verdict.door, ip: verdict.ip, timeout: verdict.timeout, ports: verdict.ports });
         for (const s of verdict.ports) {
           out.push({ kind: 'run', request: {
             door: verdict.door, ip: verdict.ip, family: verdict.family, knocker: who,
-            spa: { proto: s.protocol, port: s.port, timeout: verdict.timeout },
+            spa: { protocol: s.protocol, port: s.port, timeout: verdict.timeout },
           } });
         }
         break;

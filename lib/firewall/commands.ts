@@ -2,17 +2,16 @@
 // value is checked (validate.ts) before it is written into a command.
 
 import { checkAddress, checkName, checkPort, checkProto, checkTimeout, type Proto } from './validate.js';
+import type { ProtoPort } from '../net/protocol.js';
 
 export type { Proto } from './validate.js';
 
 /** A port that only granted sources may open new connections to. */
-export interface Guard { proto: Proto; port: number }
+export type Guard = ProtoPort;
 
-export interface Grant {
+export interface Grant extends ProtoPort {
   /** Canonical IPv4 or IPv6 text. */
   address: string;
-  proto: Proto;
-  port: number;
   /** Seconds the grant lasts (as given; from the kernel: 0 for an element without timeout). */
   timeout: number;
   /** Seconds remaining, as the kernel reports them (whole seconds, rounded down). */
@@ -28,7 +27,7 @@ interface Element { set: typeof ALLOW4 | typeof ALLOW6; key: string; timeout: nu
 
 function element(g: Grant): Element {
   const a = checkAddress(g.address);
-  const key = `${a.text} . ${checkProto(g.proto)} . ${checkPort(g.port)}`;
+  const key = `${a.text} . ${checkProto(g.protocol)} . ${checkPort(g.port)}`;
   return { set: a.family === 4 ? ALLOW4 : ALLOW6, key, timeout: checkTimeout(g.timeout) };
 }
 
@@ -38,7 +37,7 @@ function element(g: Grant): Element {
  */
 export function installBatch(table: string, guards: readonly Guard[]): string {
   const t = `inet ${checkName(table)}`;
-  const keys = [...new Set(guards.map((g) => `${checkProto(g.proto)} . ${checkPort(g.port)}`))];
+  const keys = [...new Set(guards.map((g) => `${checkProto(g.protocol)} . ${checkPort(g.port)}`))];
   const match = 'meta l4proto . th dport';
   const lines = [
     `add table ${t}`,
@@ -129,7 +128,7 @@ export function parseSetListing(json: string): Grant[] {
       const port = portOf(parts[2]);
       if (proto === undefined || port === undefined) continue;
       const timeout = typeof body['timeout'] === 'number' ? body['timeout'] : 0;
-      const g: Grant = { address, proto, port, timeout };
+      const g: Grant = { address, protocol: proto, port, timeout };
       if (typeof body['expires'] === 'number') g.expires = body['expires'];
       grants.push(g);
     }

@@ -16,7 +16,7 @@ import {
 } from './commands.js';
 import { checkName } from './validate.js';
 import { isNoEntry, type NftBackend } from './types.js';
-import { protoPortText } from '../net/protocol.js';
+import { formatProtoPort } from '../net/protocol.js';
 
 export type { Grant, Guard, Proto } from './commands.js';
 
@@ -62,7 +62,7 @@ export class GrantTable {
       const chain = await this.backend.run(listChainCommand(this.table), { json: true });
       if (countRules(chain) !== RULE_COUNT) return false;
       const set = await this.backend.run(listGuardedCommand(this.table), { json: true });
-      const want = new Set(guards.map((g) => protoPortText(g.proto, g.port))).size;
+      const want = new Set(guards.map((g) => formatProtoPort(g))).size;
       return countElements(set) === want;
     } catch (err) {
       if (isNoEntry(err)) return false;

@@ -8,7 +8,7 @@ import { checkShape, openCiphertext, verifyHmac, type SpaKeys } from '../spa/wir
 import { MSG_TYPE, type SpaFields } from '../spa/message.js';
 import { parseAccessMessage } from '../spa/access.js';
 import { replayDigest, type ReplayCache } from '../spa/replay.js';
-import { protoPortText } from '../net/protocol.js';
+import { formatProtoPort } from '../net/protocol.js';
 
 export interface SpaPacket {
   readonly src: string;
@@ -140,12 +140,11 @@ export class SpaGate {
       ip = p.src;
       family = p.family;
     }
-    const denied = access.ports.filter((q) => !spa.openPorts.some((o) => o.protocol === q.proto && o.port === q.port));
-    if (denied.length) return refuse(`port not allowed (${denied.map((d) => protoPortText(d.proto, d.port)).join(',')})`);
+    const denied = access.ports.filter((q) => !spa.openPorts.some((o) => o.protocol === q.protocol && o.port === q.port));
+    if (denied.length) return refuse(`port not allowed (${denied.map((d) => formatProtoPort(d)).join(',')})`);
 
     const timeout = f.clientTimeout > 0 ? Math.min(f.clientTimeout, spa.maxTimeout) : door.cmdTimeout;
     const ports = access.ports
-      .map((q): KnockStep => ({ protocol: q.proto, port: q.port }))
       .filter((s, i, all) => all.findIndex((o) => o.protocol === s.protocol && o.port === s.port) === i);
     return { type: 'granted', src: p.src, door, doorIndex, ip, family, ports, timeout, fields: f };
   }

@@ -11,3 +11,14 @@ export function isProtocol(v: unknown): v is Protocol {
 export function protoPortText(protocol: Protocol, port: number): string {
   return `${protocol}/${port}`;
 }
+
+/** A protocol and a port: a knock step, a guarded or granted port, an SPA access item. */
+export interface ProtoPort {
+  readonly protocol: Protocol;
+  readonly port: number;
+}
+
+/** `tcp/22` of a ProtoPort. */
+export function formatProtoPort(p: ProtoPort): string {
+  return protoPortText(p.protocol, p.port);
+}

@@ -2,15 +2,13 @@
 // of the config and the client. Strict: only dotted-quad IPv4 (fwknop sends nothing else), tcp or
 // udp, ports 1..65535 in plain decimal. Anything that could reach a shell is checked here.
 
-import type { Protocol } from '../net/protocol.js';
-import { protoPortText } from '../net/protocol.js';
+import type { Protocol, ProtoPort } from '../net/protocol.js';
+import { failure, type Result } from '../errors/result.js';
 
 export type SpaProto = Protocol;
 
-export interface ProtoPort {
-  readonly proto: SpaProto;
-  readonly port: number;
-}
+export type { ProtoPort } from '../net/protocol.js';
+export { formatProtoPort } from '../net/protocol.js';
 
 const OCTET = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/;
 const PORT = /^[1-9][0-9]{0,4}$/;
@@ -26,27 +24,25 @@ export function isDottedQuad(s: string): boolean {
 export function parseProtoPort(s: string): ProtoPort | undefined {
   const slash = s.indexOf('/');
   if (slash === -1) return undefined;
-  const proto = s.slice(0, slash);
+  const protocol = s.slice(0, slash);
   const port = s.slice(slash + 1);
-  if ((proto !== 'tcp' && proto !== 'udp') || !PORT.test(port)) return undefined;
+  if ((protocol !== 'tcp' && protocol !== 'udp') || !PORT.test(port)) return undefined;
   const n = Number(port);
-  return n <= 65535 ? { proto, port: n } : undefined;
+  return n <= 65535 ? { protocol, port: n } : undefined;
 }
 
-export function formatProtoPort(p: ProtoPort): string {
-  return protoPortText(p.proto, p.port);
-}
 
 /** A comma list such as `tcp/22, udp/1194` (config and command line): spaces around items allowed. */
-export function parsePortList(text: string): { ok: true; ports: ProtoPort[] } | { ok: false; bad: string } {
+/** The list, or the failing item as `error`. */
+export function parsePortList(text: string): Result<{ ports: ProtoPort[] }> {
   const items = text.split(',').map((s) => s.trim());
   const ports: ProtoPort[] = [];
   for (const item of items) {
     const p = parseProtoPort(item.toLowerCase());
-    if (!p) return { ok: false, bad: item };
-    if (!ports.some((q) => q.proto === p.proto && q.port === p.port)) ports.push(p);
+    if (!p) return failure(item);
+    if (!ports.some((q) => q.protocol === p.protocol && q.port === p.port)) ports.push(p);
   }
-  return ports.length ? { ok: true, ports } : { ok: false, bad: text };
+  return ports.length ? { ok: true, ports } : failure(text);
 }
 
 export interface AccessRequest {

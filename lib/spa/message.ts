@@ -2,6 +2,7 @@
 // §1), and stricter where fwknop is lenient. Authenticated does not mean well-formed:
 // every field is validated before anything uses it. Pure: no clock, no keys.
 
+import type { Failure, Result } from '../errors/result.js';
 import { timingSafeEqual } from 'node:crypto';
 import { b64, isBase64Text, unb64 } from './base64.js';
 import { digestB64, digestsOfLength, type DigestName } from './digests.js';
@@ -44,9 +45,7 @@ export type FieldError =
   | 'length' | 'not-printable' | 'rand' | 'digest' | 'field-count' | 'username' | 'timestamp'
   | 'version' | 'message-type' | 'message' | 'nat-access' | 'server-auth' | 'client-timeout';
 
-export type PlaintextResult =
-  | { ok: true; fields: SpaFields; digest: DigestName }
-  | { ok: false; error: FieldError };
+export type PlaintextResult = Result<{ fields: SpaFields; digest: DigestName }, FieldError>;
 
 const hasNat = (t: number) => t === 2 || t === 4 || t === 5 || t === 6;
 const hasTimeout = (t: number) => t === 3 || t === 4 || t === 6;
@@ -92,50 +91,65 @@ function decodeB64Field(s: string, max: number): string | undefined {
   return PRINTABLE.test(text) ? text : undefined;
 }
 
+const fail = (error: FieldError): Failure<FieldError> => ({ ok: false, error });
+
 /** Parses and checks a decrypted plaintext. Never throws. */
 export function decodePlaintext(text: string): PlaintextResult {
-  const fail = (error: FieldError): PlaintextResult => ({ ok: false, error });
   if (text.length < PLAINTEXT_MIN || text.length > PLAINTEXT_MAX) return fail('length');
   if (!PRINTABLE.test(text)) return fail('not-printable');
   if (!/^[0-9]{16}:/.test(text)) return fail('rand');
+  const signed = digested(text);
+  if (!signed.ok) return signed;
+  const fields = signed.encoded.split(':');
+  if (fields.length < 6) return fail('field-count');
+  const [rand, userB64, ts, version, typeText, msgB64, ...rest] = fields as [string, string, string, string, string, string, ...string[]];
+  const head = headFields(rand, userB64, ts, version, typeText);
+  if (!head.ok) return head;
+  const tail = tailFields(head.messageType, msgB64, rest);
+  if (!tail.ok) return tail;
+  const { ok: _h, ...h } = head;
+  const { ok: _t, ...t } = tail;
+  return { ok: true, digest: signed.digest, fields: { ...h, ...t } };
+}
 
-  // The digest is everything after the last ':'; its length says which hash made it.
+/** The text before the last ':' and the digest that its tail is of (its length says which hash). */
+function digested(text: string): Result<{ encoded: string; digest: DigestName }, FieldError> {
   const last = text.lastIndexOf(':');
   const encoded = text.slice(0, last);
   const digestText = text.slice(last + 1);
   if (!isBase64Text(digestText)) return fail('digest');
-  let digest: DigestName | undefined;
   for (const d of digestsOfLength(digestText.length)) {
-    if (constEq(digestB64(d, encoded), digestText)) { digest = d; break; }
+    if (constEq(digestB64(d, encoded), digestText)) return { ok: true, encoded, digest: d };
   }
-  if (!digest) return fail('digest');
+  return fail('digest');
+}
 
-  const fields = encoded.split(':');
-  if (fields.length < 6) return fail('field-count');
-  const [rand, userB64, ts, version, typeText, msgB64, ...rest] = fields as [string, string, string, string, string, string, ...string[]];
+type Head = Pick<SpaFields, 'rand' | 'username' | 'timestamp' | 'version' | 'messageType'>;
+
+/** The fields every message type has before its message: random, user, time, version, type. */
+function headFields(rand: string, userB64: string, ts: string, version: string, typeText: string): Result<Head, FieldError> {
   if (!/^[0-9]{16}$/.test(rand)) return fail('rand');
-
   const username = decodeB64Field(userB64, MAX_USER_B64);
   if (username === undefined || !validUsername(username)) return fail('username');
-
   if (!/^[0-9]{1,12}$/.test(ts) || ts.length > MAX_TS_CHARS) return fail('timestamp');
   const timestamp = Number(ts);
   if (timestamp >= 2 ** 31) return fail('timestamp');
-
   if (version.length === 0 || version.length > MAX_VERSION) return fail('version');
-
   if (!/^[0-9]{1,2}$/.test(typeText)) return fail('message-type');
   const messageType = Number(typeText);
   if (messageType > 6) return fail('message-type');
+  return { ok: true, rand, username, timestamp, version, messageType };
+}
 
-  // Fields after the message: [nat] [server_auth] [timeout], by type.
+type Tail = Pick<SpaFields, 'message' | 'natAccess' | 'serverAuth' | 'clientTimeout'>;
+
+/** The message and the fields after it: [nat] [server_auth] [timeout], by type. */
+function tailFields(messageType: number, msgB64: string, rest: string[]): Result<Tail, FieldError> {
   const maxRest = (hasNat(messageType) ? 1 : 0) + 1 + (hasTimeout(messageType) ? 1 : 0);
   const minRest = (hasNat(messageType) ? 1 : 0) + (hasTimeout(messageType) ? 1 : 0);
   if (rest.length > maxRest || rest.length < minRest) return fail('field-count');
-
   const message = decodeB64Field(msgB64, MAX_MSG_B64);
   if (message === undefined || !validMessage(messageType, message)) return fail('message');
-
   let natAccess: string | null = null;
   if (hasNat(messageType)) {
     const nat = decodeB64Field(rest.shift()!, MAX_NAT_B64);
@@ -154,9 +168,5 @@ export function decodePlaintext(text: string): PlaintextResult {
     if (sa === undefined) return fail('server-auth');
     serverAuth = sa;
   }
-  return {
-    ok: true,
-    digest,
-    fields: { rand, username, timestamp, version, messageType, message, natAccess, serverAuth, clientTimeout },
-  };
+  return { ok: true, message, natAccess, serverAuth, clientTimeout };
 }

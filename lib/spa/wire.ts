@@ -2,6 +2,7 @@
 // then the HMAC (base64, no separator) over the ciphertext text with those 10 characters put back.
 // Encrypt-then-MAC: the HMAC is checked in constant time before anything is decrypted.
 
+import type { Result } from '../errors/result.js';
 import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { b64, isBase64Text, unb64 } from './base64.js';
 import { DIGESTS, hmacB64, type DigestName } from './digests.js';
@@ -52,7 +53,7 @@ export function verifyHmac(wire: string, hmacKey: Uint8Array, digest: DigestName
 }
 
 export type OpenError = 'hmac' | 'decrypt' | FieldError;
-export type OpenResult = { ok: true; fields: SpaFields; digest: DigestName } | { ok: false; error: OpenError };
+export type OpenResult = Result<{ fields: SpaFields; digest: DigestName }, OpenError>;
 
 /** Decrypts ciphertext text (wire minus HMAC) and checks its fields. */
 export function openCiphertext(ct: string, keys: SpaKeys): OpenResult {

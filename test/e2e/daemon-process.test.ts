@@ -66,8 +66,8 @@ t.test('crash safety: SIGKILL, then a restart runs the overdue stop command', as
   const h = await sesame(conf, [], { state });
   lab.knock([srv(), '7000']);
   t.ok(await waitFor(() => readIf(h.out).includes('START'), 3000));
-  await sleep(300); // the journal is written on the next loop turn
-  t.match(readFileSync(join(state, 'pending-stops.json'), 'utf8'), `echo STOP ${ip()}`);
+  // The journal is written on the next loop turn.
+  t.ok(await waitFor(() => readIf(join(state, 'pending-stops.json')).includes(`echo STOP ${ip()}`), 3000), 'stop journalled');
   await lab.stop(h.d, 'SIGKILL');
   await sleep(2500);
   t.equal(readIf(h.out), `START ${ip()}\n`, 'nothing closed the door while the daemon was dead');
@@ -84,7 +84,7 @@ t.test('crash safety: a stop not yet due is rescheduled after a restart', async 
   const h = await sesame(conf, [], { state });
   lab.knock([srv(), '7000']);
   await waitFor(() => readIf(h.out).includes('START'), 3000);
-  await sleep(300);
+  t.ok(await waitFor(() => readIf(join(state, 'pending-stops.json')).includes('echo STOP'), 3000), 'stop journalled');
   await lab.stop(h.d, 'SIGKILL');
   const d2 = await lab.start(SESAME, ['-c', h.conf, '--state-dir', state], h.log);
   await sleep(500);
@@ -107,7 +107,7 @@ t.test('a half-written journal never stops the daemon from starting', async (t) 
 t.test('case 41: SIGHUP between knocks drops the attempt and logs the reload', async (t) => {
   const h = await sesame(`${HEAD}[d]\n\tsequence = 7000,8000,9000\n\tcommand = echo OPEN >> @OUT@\n`);
   lab.knock([srv(), '7000', '8000']);
-  await sleep(300);
+  t.ok(await waitFor(() => h.lines().some((l) => l.endsWith('d: Stage 2')), 3000), 'two knocks in');
   h.d.proc.kill('SIGHUP');
   await waitFor(() => h.lines().some((l) => l.startsWith('re-reading')), 3000);
   lab.knock([srv(), '9000']);
@@ -163,8 +163,7 @@ t.test('case 29: command_6 empty runs nothing for IPv6', async (t) => {
   const h = await sesame(`${HEAD}[d]\n\tsequence = 7000,8000\n\tcommand = echo V4 %IP% >> @OUT@\n\tcommand_6 =\n`);
   lab.knock(['-6', lab.server6, '7000', '8000']);
   lab.knock([srv(), '7000', '8000']);
-  await waitFor(() => readIf(h.out).length > 0, 3000);
-  await sleep(300);
+  t.ok(await waitFor(() => h.lines().filter((l) => l.endsWith('OPEN SESAME')).length === 2 && readIf(h.out).length > 0, 3000));
   await lab.stop(h.d);
   t.equal(h.lines().filter((l) => l.endsWith('OPEN SESAME')).length, 2);
   t.equal(readIf(h.out), `V4 ${ip()}\n`);
@@ -320,11 +319,11 @@ t.test('case 24: one-time sequences in turn, replay ignored, exhaustion disables
   const opens = () => readIf(h.out).split('\n').filter(Boolean).length;
   lab.knock([srv(), '1001', '1002', '1003']);
   t.ok(await waitFor(() => opens() === 1, 3000));
-  await sleep(300);
+  t.ok(await waitFor(() => readFileSync(ots, 'utf8').includes('# 1001'), 3000), 'rotated');
   lab.knock([srv(), '1001', '1002', '1003']);
   lab.knock([srv(), '2001', '2002:udp', '2003']);
   t.ok(await waitFor(() => opens() === 2, 3000));
-  await sleep(300);
+  t.ok(await waitFor(() => readFileSync(ots, 'utf8').includes('#2001'), 3000), 'rotated');
   lab.knock([srv(), '3001', '3002']);
   t.ok(await waitFor(() => opens() === 3, 3000), 'each sequence opened once; the replay did not');
   t.ok(await waitFor(() => h.lines().includes('no more sequences left in the one time sequences file for door d --> disabling the door'), 3000));

@@ -3,6 +3,7 @@
 // cases 1–12 and 14–23: where the outcome is meant to be identical the two logs (minus time
 // stamps) and command effects are compared; where a ruling applies, each side is checked.
 
+import type { Test } from 'tap';
 import t from 'tap';
 import { Lab, REAL_KNOCKD, SESAME, logLines, sleep } from '../helpers/lab.js';
 
@@ -62,7 +63,7 @@ function same(t: Tap, o: Outcome, expectSesame?: string[]): void {
   t.same(o.sOut.split('\n').sort(), o.kOut.split('\n').sort(), 'same command effects');
   if (expectSesame) t.same(o.sesame, expectSesame, 'exact log');
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
+type Tap = Test;
 
 const ip = () => lab.client4;
 const srv = () => lab.server4;

@@ -170,7 +170,7 @@ class Agent {
   }
 }
 
-interface Grant { address: string; proto: 'tcp' | 'udp'; port: number; timeout: number; expires?: number }
+interface Grant { address: string; protocol: 'tcp' | 'udp'; port: number; timeout: number; expires?: number }
 
 const agents: Agent[] = [];
 const agent = (ns: string, env?: Record<string, string>) => { const a = new Agent(ns, env); agents.push(a); return a; };
@@ -200,7 +200,7 @@ if (process.getuid?.() !== 0) {
       t.match(opened.log.join('\n'), want === 'native' ? /using libnftables \(nftables-napi\)/ : /using nft -f -/);
       const list = () => fw.call<Grant[]>('list');
       const find = (gs: Grant[], address: string, proto: string, port: number) =>
-        gs.filter((g) => g.address === address && g.proto === proto && g.port === port);
+        gs.filter((g) => g.address === address && g.protocol === proto && g.port === port);
       /** Waits (bounded) until the kernel has expired a grant. */
       const gone = async (address: string, proto: string, port: number, ms: number) => {
         const end = Date.now() + ms;
@@ -218,7 +218,7 @@ if (process.getuid?.() !== 0) {
       await t.test('before install everything is reachable; after it guarded ports are closed', async (t) => {
         t.equal(await tcp(lab.server4), 'open');
         t.equal(await udp(lab.server4), 'reply');
-        await fw.call('install', { guards: [{ proto: 'tcp', port: GUARDED_TCP }, { proto: 'udp', port: GUARDED_UDP }] });
+        await fw.call('install', { guards: [{ protocol: 'tcp', port: GUARDED_TCP }, { protocol: 'udp', port: GUARDED_UDP }] });
         t.equal(await tcp(lab.server4), 'timeout', 'TCP 2222 dropped');
         t.equal(await udp(lab.server4), 'none', 'UDP 5353 dropped');
         t.equal(await tcp(lab.server6), 'timeout', 'TCP 2222 dropped (IPv6)');
@@ -233,8 +233,8 @@ if (process.getuid?.() !== 0) {
           const source = v === 4 ? lab.client4 : lab.client6;
           const t0 = Date.now();
           await fw.call('grant', { grants: [
-            { address: source, proto: 'tcp', port: GUARDED_TCP, timeout: 3 },
-            { address: source, proto: 'udp', port: GUARDED_UDP, timeout: 3 },
+            { address: source, protocol: 'tcp', port: GUARDED_TCP, timeout: 3 },
+            { address: source, protocol: 'udp', port: GUARDED_UDP, timeout: 3 },
           ] });
           const listed = await list();
           t.same(find(listed, source, 'tcp', GUARDED_TCP).map((g) => g.timeout), [3], 'list shows the TCP grant');
@@ -263,8 +263,8 @@ if (process.getuid?.() !== 0) {
       }
 
       await t.test('granting twice: one element, timer refreshed', async (t) => {
-        const g = { address: lab.client4, proto: 'tcp', port: GUARDED_TCP, timeout: 30 };
-        const g6 = { address: lab.client6, proto: 'udp', port: GUARDED_UDP, timeout: 30 };
+        const g = { address: lab.client4, protocol: 'tcp', port: GUARDED_TCP, timeout: 30 };
+        const g6 = { address: lab.client6, protocol: 'udp', port: GUARDED_UDP, timeout: 30 };
         await fw.call('grant', { grants: [g, g6] });
         await sleep(3200);
         const before = await list();
@@ -283,19 +283,19 @@ if (process.getuid?.() !== 0) {
 
       await t.test('install again (a daemon restart) keeps the grants, replaces the guards', async (t) => {
         const before = await list();
-        await fw.call('install', { guards: [{ proto: 'tcp', port: GUARDED_TCP }, { proto: 'udp', port: GUARDED_UDP }] });
-        await fw.call('install', { guards: [{ proto: 'tcp', port: GUARDED_TCP }, { proto: 'udp', port: GUARDED_UDP }] });
+        await fw.call('install', { guards: [{ protocol: 'tcp', port: GUARDED_TCP }, { protocol: 'udp', port: GUARDED_UDP }] });
+        await fw.call('install', { guards: [{ protocol: 'tcp', port: GUARDED_TCP }, { protocol: 'udp', port: GUARDED_UDP }] });
         const after = await list();
-        t.same(after.map((g) => [g.address, g.proto, g.port, g.timeout]), before.map((g) => [g.address, g.proto, g.port, g.timeout]), 'same grants, none twice');
+        t.same(after.map((g) => [g.address, g.protocol, g.port, g.timeout]), before.map((g) => [g.address, g.protocol, g.port, g.timeout]), 'same grants, none twice');
         t.equal(await tcp(lab.server4), 'open', 'granted source still gets in');
         const rules = lab.exec(lab.srv, ['nft', 'list', 'chain', 'inet', TABLE, 'input']);
         t.equal(rules.split('\n').filter((l) => /^\s*(ct|meta) .*(accept|drop)$/.test(l)).length, 4, 'rules not duplicated');
         // Guards are replaced: with only TCP guarded, UDP is open to everybody.
-        await fw.call('install', { guards: [{ proto: 'tcp', port: OPEN_TCP }] });
+        await fw.call('install', { guards: [{ protocol: 'tcp', port: OPEN_TCP }] });
         t.equal(await tcp(lab.server4, OPEN_TCP), 'timeout', 'the new guard drops (client4 has no grant for 2223)');
         t.equal(await tcp(lab.server6, GUARDED_TCP), 'open', 'the old guard is gone');
         t.equal((await list()).length, before.length, 'grants still there');
-        await fw.call('install', { guards: [{ proto: 'tcp', port: GUARDED_TCP }, { proto: 'udp', port: GUARDED_UDP }] });
+        await fw.call('install', { guards: [{ protocol: 'tcp', port: GUARDED_TCP }, { protocol: 'udp', port: GUARDED_UDP }] });
       });
 
       await t.test('flush removes the table; flushing again is fine', async (t) => {
@@ -308,10 +308,10 @@ if (process.getuid?.() !== 0) {
       });
 
       await t.test('bad input is refused before anything reaches nft', async (t) => {
-        await fw.call('install', { guards: [{ proto: 'tcp', port: GUARDED_TCP }] });
+        await fw.call('install', { guards: [{ protocol: 'tcp', port: GUARDED_TCP }] });
         await t.rejects(fw.call('grant', { grants: [
-          { address: lab.client4, proto: 'tcp', port: GUARDED_TCP, timeout: 5 },
-          { address: `${lab.client4} . tcp . 2222 }; flush ruleset; add table inet x {`, proto: 'tcp', port: GUARDED_TCP, timeout: 5 },
+          { address: lab.client4, protocol: 'tcp', port: GUARDED_TCP, timeout: 5 },
+          { address: `${lab.client4} . tcp . 2222 }; flush ruleset; add table inet x {`, protocol: 'tcp', port: GUARDED_TCP, timeout: 5 },
         ] }), /not an IP address/);
         t.same(await list(), [], 'nothing granted, not even the good one');
         await fw.call('flush');

@@ -5,6 +5,7 @@
 // before the stop commands ran (which then ran again at the next start). 50 runs, half under a
 // SYN flood: exit 15, "shutting down" logged, every pending stop ran exactly once.
 
+import type { Test } from 'tap';
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Lab, SESAME, readIf, sleep, waitFor } from '../helpers/lab.js';
@@ -42,7 +43,7 @@ for i in range(400000):
 
 let opened = 0;
 
-async function oneRun(i: number, flood: boolean, t: Tap.Test): Promise<void> {
+async function oneRun(i: number, flood: boolean, t: Test): Promise<void> {
   const twice = i % 5 === 0; // a second signal during shutdown, with the slow door pending
   const stopsBefore = count(readIf(stops), 'stop');
   const startsBefore = count(readIf(log), 'starting up, listening on');

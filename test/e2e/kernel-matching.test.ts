@@ -58,7 +58,7 @@ t.test('one-time sequences rotate in the kernel; another door\'s attempt lives o
   lab.knock([lab.server4, '1001', '1002']);
   t.ok(await waitFor(() => h.opens().includes(`ONCE ${lab.client4}`), 3000), 'the first line opens');
   t.ok(await waitFor(() => readIf(ots).startsWith('#'), 3000), 'the file marks it used');
-  await sleep(300);
+  t.ok(await waitFor(() => nft('list', 'table', 'inet', 'knock_sesame').includes('d0v1_live4'), 3000), 'the table has the next line');
   lab.knock([lab.server4, '1001', '1002']);
   await sleep(500);
   t.equal(h.opens().filter((l) => l.startsWith('ONCE')).length, 1, 'a used sequence does not open again');

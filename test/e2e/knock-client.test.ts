@@ -2,6 +2,7 @@
 // records what each client puts on the wire: Sesame's knock must send what knock 0.8 sends
 // (one SYN per TCP hit, one 1-byte datagram per UDP hit).
 
+import type { Test } from 'tap';
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -72,7 +73,7 @@ async function opened(line: string, before: number): Promise<boolean> {
 }
 
 /** Same knock by both clients: both open the door, and the wire looks the same. */
-async function compare(t: Parameters<Parameters<typeof t.test>[1]>[0], args: string[], expectLine: string, expectWire: Array<[number, 'syn' | 'udp']>) {
+async function compare(t: Test, args: string[], expectLine: string, expectWire: Array<[number, 'syn' | 'udp']>) {
   for (const [name, bin] of [['sesame', SESAME_KNOCK], ['knock 0.8', REAL_KNOCK]] as const) {
     const before = outLines().length;
     let r = { code: -1, stdout: '', stderr: '' };

@@ -3,6 +3,7 @@
 // ports, -f, -s; replayed, stale, wrong-key and out-of-policy packets are refused with their log
 // lines, and the replay refusal survives a restart. IPv6 carries SPA too.
 
+import type { Test } from 'tap';
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -68,7 +69,7 @@ function sendRaw(text: string, dst = lab.server4): void {
 }
 
 const newLines = (from: number) => lines().slice(from);
-async function expectLog(t: Tap.Test, from: number, re: RegExp, what: string): Promise<void> {
+async function expectLog(t: Test, from: number, re: RegExp, what: string): Promise<void> {
   t.ok(await waitFor(() => newLines(from).some((l) => re.test(l)), 5000), what);
 }
 

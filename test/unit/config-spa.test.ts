@@ -1,6 +1,7 @@
 // SPA door keys: defaults, spellings, and one clear error naming the line for each bad value or
 // missing piece.
 
+import type { Test } from 'tap';
 import t from 'tap';
 import { parseConfig } from '../../lib/config/parser.js';
 import { ConfigError } from '../../lib/config/errors.js';
@@ -12,7 +13,7 @@ const BASE = `SPA_Key_Base64 = ${K}\nSPA_HMAC_Key_Base64 = ${H}\nSPA_Open_Ports 
 
 const door = (body: string): Door => parseConfig(`[d]\n${body}`, 'test.conf').doors[0]!;
 
-function error(t: Tap.Test, body: string, message: string, line: number): void {
+function error(t: Test, body: string, message: string, line: number): void {
   try {
     parseConfig(`[d]\n${body}`, 'test.conf');
     t.fail(`no error for ${JSON.stringify(body)}`);

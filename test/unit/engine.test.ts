@@ -117,7 +117,7 @@ t.test('SPA: digest persisted first, then log, grant and a command per port; a r
   t.same(kinds(fx), ['log', 'grant', 'run']);
   t.match(logs(fx)[0], `${CLI}: spa: SPA: OPEN SESAME for ${CLI} tcp/22`);
   t.match(fx.find((f) => f.kind === 'grant'), { ip: CLI, timeout: 20, ports: [{ protocol: 'tcp', port: 22 }] });
-  t.match((fx.find((f) => f.kind === 'run') as Extract<Effect, { kind: 'run' }>).request.spa, { proto: 'tcp', port: 22, timeout: 20 });
+  t.match((fx.find((f) => f.kind === 'run') as Extract<Effect, { kind: 'run' }>).request.spa, { protocol: 'tcp', port: 22, timeout: 20 });
   const replay = e.packet(udp(62201, w), 1, WALL + 1000);
   t.match(logs(replay), [new RegExp(`^${CLI}: SPA: refused: replay detected`)]);
   t.notOk(replay.some((f) => f.kind === 'grant' || f.kind === 'run'));

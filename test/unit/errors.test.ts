@@ -6,7 +6,7 @@ import { ERROR_CODES, SesameError, isSesameError } from '../../lib/errors/errors
 import { EXIT } from '../../lib/errors/exit.js';
 import { ConfigError } from '../../lib/config/errors.js';
 import { parseConfig } from '../../lib/config/parser.js';
-import { StartError } from '../../lib/daemon/daemon.js';
+import { StartError } from '../../lib/daemon/start-error.js';
 import { NftError } from '../../lib/firewall/types.js';
 import { FirewallInputError, checkPort } from '../../lib/firewall/validate.js';
 import { SpaInputError } from '../../lib/client/spa-request.js';

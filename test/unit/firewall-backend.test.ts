@@ -124,15 +124,15 @@ class Recorder implements NftBackend {
 t.test('GrantTable: one batch per call, nothing run for nothing, validation first', async (t) => {
   const r = new Recorder();
   const table = new GrantTable(r, 'fwunit');
-  await table.install([{ proto: 'tcp', port: 22 }]);
+  await table.install([{ protocol: 'tcp', port: 22 }]);
   await table.grant([]);
-  await table.grant([{ address: '10.0.0.1', proto: 'tcp', port: 22, timeout: 5 }, { address: 'fd00::1', proto: 'udp', port: 53, timeout: 5 }]);
+  await table.grant([{ address: '10.0.0.1', protocol: 'tcp', port: 22, timeout: 5 }, { address: 'fd00::1', protocol: 'udp', port: 53, timeout: 5 }]);
   await table.flush();
   t.equal(r.batches.length, 3);
   t.match(r.batches[0]![0], /^add table inet fwunit\n/);
   t.equal(r.batches[1]![0].split('\n').filter(Boolean).length, 6, 'both grants in one batch');
   t.equal(r.batches[2]![0], 'add table inet fwunit\ndelete table inet fwunit\n');
-  await t.rejects(table.grant([{ address: '10.0.0.1', proto: 'tcp', port: 22, timeout: 5 }, { address: 'nope', proto: 'tcp', port: 22, timeout: 5 }]), FirewallInputError);
+  await t.rejects(table.grant([{ address: '10.0.0.1', protocol: 'tcp', port: 22, timeout: 5 }, { address: 'nope', protocol: 'tcp', port: 22, timeout: 5 }]), FirewallInputError);
   t.equal(r.batches.length, 3, 'nothing ran');
   t.throws(() => new GrantTable(r, 'bad name'), FirewallInputError);
 });
@@ -143,8 +143,8 @@ t.test('GrantTable.list: both sets, JSON, a missing table is no grants', async (
     ? listing('allow4', [{ elem: { val: { concat: ['10.0.0.1', 'tcp', 22] }, timeout: 30, expires: 12 } }])
     : listing('allow6', [{ elem: { val: { concat: ['fd00::1', 'udp', 53] }, timeout: 3, expires: 1 } }]));
   t.same(await new GrantTable(ok).list(), [
-    { address: '10.0.0.1', proto: 'tcp', port: 22, timeout: 30, expires: 12 },
-    { address: 'fd00::1', proto: 'udp', port: 53, timeout: 3, expires: 1 },
+    { address: '10.0.0.1', protocol: 'tcp', port: 22, timeout: 30, expires: 12 },
+    { address: 'fd00::1', protocol: 'udp', port: 53, timeout: 3, expires: 1 },
   ]);
   t.same(ok.batches.map(([b, o]) => [b, o]).sort(), [['list set inet sesame allow4\n', { json: true }], ['list set inet sesame allow6\n', { json: true }]]);
   const missing: NftBackend = { name: 'nft', run: async () => { throw new NftError('Error: No such file or directory\nlist set inet sesame allow4'); } };

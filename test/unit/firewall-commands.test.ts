@@ -7,7 +7,7 @@ import {
 } from '../../lib/firewall/commands.js';
 import { checkAddress, checkName, checkPort, checkProto, checkTimeout, FirewallInputError, MAX_TIMEOUT } from '../../lib/firewall/validate.js';
 
-const g = (address: string, proto: 'tcp' | 'udp', port: number, timeout: number): Grant => ({ address, proto, port, timeout });
+const g = (address: string, protocol: 'tcp' | 'udp', port: number, timeout: number): Grant => ({ address, protocol, port, timeout });
 
 t.test('addresses: canonical text and family; everything else refused', async (t) => {
   t.same(checkAddress('10.77.20.2'), { family: 4, text: '10.77.20.2' });
@@ -45,7 +45,7 @@ t.test('protocols, ports, timeouts, names', async (t) => {
 });
 
 t.test('install: creates what is missing, replaces guards and rules, keeps grants', async (t) => {
-  t.equal(installBatch('sesame', [{ proto: 'tcp', port: 22 }, { proto: 'udp', port: 53 }, { proto: 'tcp', port: 22 }]), [
+  t.equal(installBatch('sesame', [{ protocol: 'tcp', port: 22 }, { protocol: 'udp', port: 53 }, { protocol: 'tcp', port: 22 }]), [
     'add table inet sesame',
     'add set inet sesame allow4 { type ipv4_addr . inet_proto . inet_service; flags timeout; }',
     'add set inet sesame allow6 { type ipv6_addr . inet_proto . inet_service; flags timeout; }',
@@ -64,8 +64,8 @@ t.test('install: creates what is missing, replaces guards and rules, keeps grant
   t.notMatch(none, /add element/, 'no empty element list (nft refuses `{ }`)');
   t.match(none, /^flush set inet fw guarded$/m, 'guards still emptied');
   t.notMatch(none, /flush set inet fw allow[46]|delete/, 'grants are never flushed by install');
-  t.throws(() => installBatch('sesame', [{ proto: 'tcp', port: 0 }]), FirewallInputError);
-  t.throws(() => installBatch('sesame', [{ proto: 'icmp' as 'tcp', port: 1 }]), FirewallInputError);
+  t.throws(() => installBatch('sesame', [{ protocol: 'tcp', port: 0 }]), FirewallInputError);
+  t.throws(() => installBatch('sesame', [{ protocol: 'icmp' as 'tcp', port: 1 }]), FirewallInputError);
   t.throws(() => installBatch('x; flush ruleset', []), FirewallInputError);
 });
 
@@ -95,7 +95,7 @@ t.test('grant: one bad value refuses the whole batch before anything runs', asyn
     g('10.0.0.1', 'tcp', 70000, 5),
     g('10.0.0.1', 'tcp', 22, 0),
     g('10.0.0.1', 'tcp', 22, 2.5),
-    { ...ok, proto: 'tcp . 22 } ; flush ruleset' as 'tcp' },
+    { ...ok, protocol: 'tcp . 22 } ; flush ruleset' as 'tcp' },
     { ...ok, timeout: '5s; flush ruleset' as unknown as number },
   ]) {
     t.throws(() => grantBatch('sesame', [ok, bad]), FirewallInputError, JSON.stringify(bad));
@@ -130,12 +130,12 @@ t.test('parseSetListing: nft -j output (libnftables 1.0.6 shapes)', async (t) =>
     ],
   };
   t.same(parseSetListing(JSON.stringify(doc)), [
-    { address: '10.77.20.2', proto: 'tcp', port: 22, timeout: 30, expires: 29 },
-    { address: '10.77.20.3', proto: 'udp', port: 53, timeout: 0 },
-    { address: '10.77.20.4', proto: 'tcp', port: 8080, timeout: 5 },
+    { address: '10.77.20.2', protocol: 'tcp', port: 22, timeout: 30, expires: 29 },
+    { address: '10.77.20.3', protocol: 'udp', port: 53, timeout: 0 },
+    { address: '10.77.20.4', protocol: 'tcp', port: 8080, timeout: 5 },
   ]);
   const v6 = { nftables: [{ set: { name: 'allow6', elem: [{ elem: { val: { concat: ['FD77:20::2', 'udp', 53] }, timeout: 3, expires: 2 } }] } }] };
-  t.same(parseSetListing(JSON.stringify(v6)), [{ address: 'fd77:20::2', proto: 'udp', port: 53, timeout: 3, expires: 2 }]);
+  t.same(parseSetListing(JSON.stringify(v6)), [{ address: 'fd77:20::2', protocol: 'udp', port: 53, timeout: 3, expires: 2 }]);
   t.same(parseSetListing('{"nftables":[{"set":{"name":"allow4","type":["ipv4_addr","inet_proto","inet_service"]}}]}'), [], 'empty set');
   t.throws(() => parseSetListing('{}'));
   t.throws(() => parseSetListing('not json'));

@@ -7,7 +7,7 @@ import { LiveGrants } from '../../lib/daemon/live-grants.js';
 import { countElements, countRules, RULE_COUNT, installBatch } from '../../lib/firewall/commands.js';
 import { isDaemonCommand } from '../../lib/daemon/instance-lock.js';
 
-const g = (address: string, port: number, timeout: number) => ({ address, proto: 'tcp' as const, port, timeout });
+const g = (address: string, port: number, timeout: number) => ({ address, protocol: 'tcp' as const, port, timeout });
 
 t.test('LiveGrants: remaining time, expiry, re-grant, cap', async (t) => {
   const live = new LiveGrants(3);
@@ -24,8 +24,8 @@ t.test('LiveGrants: remaining time, expiry, re-grant, cap', async (t) => {
   t.equal(live.size, 3, 'capped');
   t.notOk(live.remaining(6000).some((x) => x.address === '10.0.0.1'), 'the oldest went first');
   const v6 = new LiveGrants();
-  v6.add([{ address: 'fd77::2', proto: 'udp', port: 53, timeout: 5 }], 0);
-  v6.add([{ address: 'fd77::2', proto: 'tcp', port: 53, timeout: 5 }], 0);
+  v6.add([{ address: 'fd77::2', protocol: 'udp', port: 53, timeout: 5 }], 0);
+  v6.add([{ address: 'fd77::2', protocol: 'tcp', port: 53, timeout: 5 }], 0);
   t.equal(v6.size, 2, 'protocol is part of the key');
 });
 
@@ -37,7 +37,7 @@ t.test('listing counts', async (t) => {
   t.equal(countElements(JSON.stringify({ nftables: [{ set: {} }] })), 0, 'empty set has no elem');
   t.throws(() => countRules('{}'), /no "nftables" array/);
   t.throws(() => countElements('not json'));
-  const rules = installBatch('sesame', [{ proto: 'tcp', port: 22 }]).split('\n').filter((l) => l.startsWith('add rule ')).length;
+  const rules = installBatch('sesame', [{ protocol: 'tcp', port: 22 }]).split('\n').filter((l) => l.startsWith('add rule ')).length;
   t.equal(rules, RULE_COUNT, 'RULE_COUNT is what installBatch writes');
 });
 

@@ -29,7 +29,7 @@ function ipv4Syn(src: number[], dst: number[], dport: number): Buffer {
 }
 
 function frame(prefix: string | undefined, payload: Buffer | undefined): Buffer {
-  const parts = [Buffer.from([2, 0, 0x17, 0x0c])];
+  const parts: Buffer[] = [Buffer.from([2, 0, 0x17, 0x0c])];
   parts.push(tlv(1, Buffer.from([0x08, 0x00, 3, 0])));
   if (prefix !== undefined) parts.push(tlv(10, Buffer.from(prefix + '\0', 'latin1')));
   if (payload) parts.push(tlv(9, payload));
@@ -60,7 +60,7 @@ t.test('NFLOG frames: fuzz (truncation, flips, junk) never throws or reads past 
   for (let i = 0; i < 20_000; i++) {
     const b = Buffer.from(base);
     const kind = i % 3;
-    if (kind === 0) for (let k = 0; k < 1 + rnd() * 4; k++) b[Math.floor(rnd() * b.length)] ^= 1 << Math.floor(rnd() * 8);
+    if (kind === 0) for (let k = 0; k < 1 + rnd() * 4; k++) { const i = Math.floor(rnd() * b.length); b[i] = b[i]! ^ (1 << Math.floor(rnd() * 8)); }
     const len = kind === 1 ? Math.floor(rnd() * (b.length + 1)) : b.length;
     const junk = kind === 2 ? Buffer.from(Array.from({ length: Math.floor(rnd() * 200) }, () => Math.floor(rnd() * 256))) : b;
     // The buffer is larger than `len`: the decoder must stop at `len`, so poison what follows.

@@ -21,7 +21,7 @@ const tick = () => new Promise((r) => setImmediate(r));
 t.test("a source waits for its own name only, in order, with its arrival times", async (t) => {
   const names = new Names();
   const seen: Array<[string, number, number]> = [];
-  const q = new LookupQueue(names, (p, at) => seen.push([p.src, p.dport, at]), { parallel: 4, perSource: 8 });
+  const q = new LookupQueue<Packet>(names, (p, at) => seen.push([p.src, p.dport, at]), { parallel: 4, perSource: 8 });
   q.submit(pkt('10.0.0.5', 7000), 1);
   q.submit(pkt('10.0.0.6', 7000), 2);
   q.submit(pkt('10.0.0.5', 8000), 3);
@@ -40,7 +40,7 @@ t.test("a source waits for its own name only, in order, with its arrival times",
 t.test('200 spoofed sources with a DNS server that never answers do not hold up a real knock', async (t) => {
   const names = new Names();
   const seen: string[] = [];
-  const q = new LookupQueue(names, (p) => seen.push(p.src), { parallel: 64, perSource: 64 });
+  const q = new LookupQueue<Packet>(names, (p) => seen.push(p.src), { parallel: 64, perSource: 64 });
   for (let i = 0; i < 200; i++) q.submit(pkt(`198.18.0.${i}`, 7000), i);
   t.equal(q.pending, 64, 'lookups in flight are capped');
   t.equal(seen.length, 200 - 64, 'the rest went on unnamed at once');
@@ -53,7 +53,7 @@ t.test('200 spoofed sources with a DNS server that never answers do not hold up 
 t.test('a source that floods its own queue goes on unnamed, nothing lost', async (t) => {
   const names = new Names();
   const seen: number[] = [];
-  const q = new LookupQueue(names, (p) => seen.push(p.dport), { parallel: 4, perSource: 3 });
+  const q = new LookupQueue<Packet>(names, (p) => seen.push(p.dport), { parallel: 4, perSource: 3 });
   for (let port = 1; port <= 5; port++) q.submit(pkt('10.0.0.7', port), port);
   t.same(seen, [1, 2, 3, 4, 5], 'released in order when its queue overflowed, then straight on');
   names.settle('10.0.0.7');

@@ -1,6 +1,7 @@
 // One-time sequences (spec 2.9, cases 24–26) with real files: used lines get a '#' in front by
 // an atomic rewrite, the next line is loaded, and exhaustion disables the door without a crash.
 
+import type { Test } from 'tap';
 import t from 'tap';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync, chmodSync, statSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { rotateOneTime } from '../../lib/onetime/rotate.js';
 import { markLineUsed, nextOneTimeSequence } from '../../lib/config/onetime-scan.js';
 import { CLIENT, SERVER4, knock } from '../helpers/knocks.js';
 
-function setup(t: Tap.Test, fileText: string) {
+function setup(t: Test, fileText: string) {
   const dir = mkdtempSync(join(tmpdir(), 'sesame-ots-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'ots');
@@ -40,7 +41,7 @@ function setup(t: Tap.Test, fileText: string) {
 }
 
 type Tap = typeof t;
-declare namespace Tap { type Test = Parameters<Parameters<typeof t.test>[1]>[0]; }
+
 
 const OPEN = `${CLIENT}: d: OPEN SESAME`;
 

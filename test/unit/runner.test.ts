@@ -1,5 +1,6 @@
 // The command runner with a real /bin/sh: commands write files, a fake clock drives Cmd_Timeout.
 
+import type { Test } from 'tap';
 import t from 'tap';
 import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,7 +32,7 @@ class FakeClock implements Timers {
   get queued() { return this.q.length; }
 }
 
-function setup(t: Parameters<Parameters<typeof t.test>[1]>[0], conf: string) {
+function setup(t: Test, conf: string) {
   const dir = mkdtempSync(join(tmpdir(), 'sesame-run-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const out = join(dir, 'out');

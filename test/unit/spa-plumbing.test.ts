@@ -35,15 +35,15 @@ t.test('UDP payload: carried when 140..1500 bytes, bounded by the UDP length and
 });
 
 t.test('substitute: SPA values, one pass, checked', async (t) => {
-  const spa = { proto: 'udp', port: 1194, timeout: 30 } as const;
+  const spa = { protocol: 'udp', port: 1194, timeout: 30 } as const;
   t.equal(substitute('nft add element x { %IP% . %PROTO% . %PORT% timeout %TIMEOUT%s } %IP%', '10.0.0.2', spa),
     'nft add element x { 10.0.0.2 . udp . 1194 timeout 30s } 10.0.0.2');
   t.equal(substitute('%IP% %PORT%', 'fd77::2'), 'fd77::2 %PORT%', 'knock doors: only %IP%, as knockd');
   t.equal(substitute('%IP%PORT%', '10.0.0.2', spa), '10.0.0.2PORT%', 'a substituted value is not scanned again');
   t.throws(() => substitute('%IP%', '10.0.0.2; rm -rf /', spa));
-  t.throws(() => substitute('%PROTO%', '10.0.0.2', { proto: 'tcp; reboot' as 'tcp', port: 1, timeout: 1 }));
-  t.throws(() => substitute('%PORT%', '10.0.0.2', { proto: 'tcp', port: 70000, timeout: 1 }));
-  t.throws(() => substitute('%TIMEOUT%', '10.0.0.2', { proto: 'tcp', port: 22, timeout: 1.5 }));
+  t.throws(() => substitute('%PROTO%', '10.0.0.2', { protocol: 'tcp; reboot' as 'tcp', port: 1, timeout: 1 }));
+  t.throws(() => substitute('%PORT%', '10.0.0.2', { protocol: 'tcp', port: 70000, timeout: 1 }));
+  t.throws(() => substitute('%TIMEOUT%', '10.0.0.2', { protocol: 'tcp', port: 22, timeout: 1.5 }));
 });
 
 t.test('rate limit: a burst, then a steady rate, and a count of what was dropped', async (t) => {

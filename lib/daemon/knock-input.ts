@@ -1,0 +1,111 @@
+// Where knocks come from: NFLOG events of Sesame's own nftables table (kernel matching) or libpcap
+// captures. The mode is chosen once, at start-up (Matching = auto|kernel|pcap, logged) and kept for
+// the daemon's life. After a SIGHUP the kernel may still deliver events of the replaced table: the
+// engine that compiled it judges them, so each arrival goes to the engine of its own ruleset.
+
+import type { Config, Matching } from '../config/types.js';
+import type { Engine } from '../engine/engine.js';
+import type { Packet } from '../matcher/types.js';
+import type { KernelEvent } from '../ruleset/events.js';
+import type { Logger } from '../log/logger.js';
+import { interfacePresent } from '../capture/interfaces.js';
+import { Captures } from './captures.js';
+import { KernelMatching, kernelRefusal } from './kernel-matching.js';
+import { matchTableName, nflogGroup } from './instance-lock.js';
+import type { DaemonOptions } from './options.js';
+import { StartError } from './start-error.js';
+
+/** A packet to match, or (kernel matching) an NFLOG event of ruleset `generation` with its packet. */
+export type Arrival = Packet & { readonly kernel?: { readonly generation: number; readonly event: KernelEvent } };
+
+/** The mode asked for: `--matching` beats the config's `Matching`; `auto` by default. */
+export function wantedMatching(args: DaemonOptions, config: Config): Matching {
+  return args.matching ?? config.options.matching ?? 'auto';
+}
+
+export interface KnockInputOptions {
+  readonly args: DaemonOptions;
+  readonly interfaces: readonly string[];
+  readonly logger: Logger;
+  /** Every arrival, in order. */
+  readonly arrive: (a: Arrival) => void;
+  /** Stage and reset events the kernel counted but did not send (its rate limit). */
+  readonly unheard: (n: number) => void;
+  /** A capture came back after its interface returned (addresses may have changed). */
+  readonly reopened: () => void;
+}
+
+export class KnockInput {
+  private kernel: KernelMatching | undefined;
+  private previous: { generation: number; engine: Engine } | undefined;
+
+  private constructor(private readonly captures: Captures) {}
+
+  /**
+   * Kernel matching where asked for (or, under `auto`, where nftables and NFLOG work), else libpcap.
+   * Returns the engine to run: a pcap one when `auto` fell back. A missing interface fails as
+   * knockd's capture does.
+   */
+  static async open(engine: Engine, opts: KnockInputOptions): Promise<{ input: KnockInput; engine: Engine }> {
+    const input = new KnockInput(new Captures(opts.interfaces, opts.logger));
+    const want = wantedMatching(opts.args, engine.config);
+    if (want !== 'pcap') {
+      const missing = opts.interfaces.find((i) => !interfacePresent(i));
+      if (missing) throw new StartError(`could not open ${missing}: No such device exists`);
+      const table = matchTableName(opts.args.instance);
+      const group = nflogGroup(opts.args.instance);
+      try {
+        input.kernel = await KernelMatching.start(engine, {
+          table, group, interfaces: opts.interfaces, onlyIPv4: opts.args.onlyIPv4,
+          log: (m) => opts.logger.log(m),
+          unheard: opts.unheard,
+          event: (generation, event, p) => opts.arrive({ ...p, kernel: { generation, event } }),
+        });
+        // -v says which; the log stays knockd's (fail2ban and logwatch read it) unless kernel matching fails.
+        opts.logger.verbose(`matching knocks in the kernel: nftables table inet ${table}, NFLOG group ${group}`);
+        return { input, engine };
+      } catch (err) {
+        const why = (err as Error).message.split('\n')[0];
+        if (want === 'kernel') throw new StartError(`kernel matching failed: ${why}`);
+        opts.logger.log(`kernel matching unavailable (${why}); matching knocks with libpcap`);
+        engine = engine.next(engine.config, Date.now(), 'pcap');
+      }
+    }
+    await input.captures.open(engine.filter(), (ps) => { for (const p of ps) opts.arrive(p); }, opts.reopened);
+    opts.logger.verbose(`matching knocks with libpcap${want === 'pcap' ? ' (Matching = pcap)' : ''}`);
+    return { input, engine };
+  }
+
+  /** The engine that judges `a`: the current one, or for a replaced table's event its own; else none. */
+  engineFor(a: Arrival, current: Engine): Engine | undefined {
+    if (!a.kernel) return current;
+    if (a.kernel.generation === this.kernel?.currentGeneration) return current;
+    return a.kernel.generation === this.previous?.generation ? this.previous.engine : undefined;
+  }
+
+  /** Why the running mode cannot serve `config` (it is then not taken), or undefined. */
+  refusal(config: Config): string | undefined {
+    const why = this.kernel ? kernelRefusal(config) : undefined;
+    return why && `kernel matching: ${why}; keeping the running configuration (start with Matching = pcap for it)`;
+  }
+
+  /** The engine's doors or addresses changed in place (one-time rotation, address watch). */
+  refresh(engine: Engine): void {
+    if (this.kernel) void this.kernel.refresh(engine);
+    else this.captures.setFilter(engine.filter());
+  }
+
+  /** SIGHUP: `next` replaces `before` (a new table in kernel mode; a new filter with libpcap). */
+  reload(before: Engine, next: Engine): void {
+    if (!this.kernel) { this.refresh(next); return; }
+    this.previous = { generation: this.kernel.currentGeneration, engine: before };
+    void this.kernel.reload(next);
+  }
+
+  /** Stops listening; the kernel table goes with it. `quick` bounds the wait (after a crash). */
+  async stop(quick = false): Promise<void> {
+    this.captures.stop();
+    const removed = this.kernel?.stop();
+    await (quick ? Promise.race([removed, new Promise((r) => setTimeout(r, 2000).unref())]) : removed);
+  }
+}
