@@ -37,6 +37,8 @@ export function substituteIP(command: string, ip: string): string {
 /** What an SPA grant adds to %IP%: one requested proto/port and the granted time. */
 export interface SpaVars extends ProtoPort {
   readonly timeout: number;
+  /** A NAT grant's target: %NAT_IP% and %NAT_PORT%. */
+  readonly nat?: { readonly address: string; readonly port: number };
 }
 
 /**
@@ -51,8 +53,17 @@ export function substitute(command: string, ip: string, spa?: SpaVars): string {
     throw new TypeError(`refusing to substitute invalid values: ${JSON.stringify({ ip, ...spa })}`);
   }
   const values: Record<string, string> = { IP: ip, PROTO: protocol, PORT: String(port), TIMEOUT: String(timeout) };
-  // One pass over the template: a substituted value is never scanned for tokens again.
-  return command.replace(/%(IP|PROTO|PORT|TIMEOUT)%/g, (_, name: string) => values[name]!);
+  if (spa.nat) {
+    const { address, port: natPort } = spa.nat;
+    if (isIP(address) !== 4 || !Number.isInteger(natPort) || natPort < 1 || natPort > 65535) {
+      throw new TypeError(`refusing to substitute invalid NAT values: ${JSON.stringify(spa.nat)}`);
+    }
+    values['NAT_IP'] = address;
+    values['NAT_PORT'] = String(natPort);
+  }
+  // One pass over the template: a substituted value is never scanned for tokens again. %NAT_IP%
+  // and %NAT_PORT% stay as written for a grant without NAT, as an unknown %TOKEN% does.
+  return command.replace(/%(IP|PROTO|PORT|TIMEOUT|NAT_IP|NAT_PORT)%/g, (all, name: string) => values[name] ?? all);
 }
 
 export function tooLong(command: string): boolean {

@@ -15,15 +15,21 @@ function fail(err: unknown): number {
 /** Lists live grants; works whether or not a daemon runs. */
 export async function showGrants(instance: string | undefined): Promise<number> {
   try {
-    const grants = await new GrantTable(await openBackend(), tableName(instance)).list();
-    if (grants.length === 0) {
+    const table = new GrantTable(await openBackend(), tableName(instance));
+    const grants = await table.list();
+    const nat = await table.listNat();
+    if (grants.length === 0 && nat.length === 0) {
       process.stdout.write('no live grants\n');
       return EXIT.ok;
     }
-    grants.sort((a, b) => (a.expires ?? 0) - (b.expires ?? 0));
-    for (const g of grants) {
-      process.stdout.write(`${g.address} ${g.protocol}/${g.port} expires in ${g.expires ?? '?'}s (of ${g.timeout}s)\n`);
-    }
+    const rows = [
+      ...grants.map((g) => ({ what: `${g.address} ${g.protocol}/${g.port}`, expires: g.expires, timeout: g.timeout })),
+      ...nat.map((n) => ({
+        what: `${n.client} ${n.external.protocol}/${n.external.port} -> ${n.kind === 'local' ? `local port ${n.port}` : `${n.address}:${n.port}`}`,
+        expires: n.expires, timeout: n.timeout,
+      })),
+    ].sort((a, b) => (a.expires ?? 0) - (b.expires ?? 0));
+    for (const r of rows) process.stdout.write(`${r.what} expires in ${r.expires ?? '?'}s (of ${r.timeout}s)\n`);
     return EXIT.ok;
   } catch (err) {
     return fail(err);

@@ -155,6 +155,10 @@ const MAPPED: Readonly<Record<string, string>> = {
   FW_TIMEOUT: 'timeout',
   SPOOF_USER: 'user',
   TIME_OFFSET: 'timeOffset',
+  NAT_ACCESS: 'natAccess',
+  NAT_PORT: 'natPort',
+  NAT_LOCAL: 'natLocal',
+  NAT_RAND_PORT: 'natRandPort',
 };
 
 /** Known to fwknop, no effect on the packet Sesame sends. */
@@ -167,15 +171,11 @@ const IGNORED = new Set([
 /** Y/N flags that ask for something Sesame does not do when set to Y. */
 const REFUSED_WHEN_YES: Readonly<Record<string, string>> = {
   USE_GPG: 'GnuPG encryption is not supported (Rijndael + HMAC only)',
-  NAT_LOCAL: 'NAT access requests are not supported',
-  NAT_RAND_PORT: 'NAT access requests are not supported',
   RAND_PORT: 'a random destination port is not supported; set SPA_SERVER_PORT',
 };
 
 /** Variables that ask for something Sesame does not do, whatever their value. */
 const REFUSED: Readonly<Record<string, string>> = {
-  NAT_ACCESS: 'NAT access requests are not supported',
-  NAT_PORT: 'NAT access requests are not supported',
   SPOOF_SOURCE_IP: 'spoofing the source address (raw sockets) is not supported',
   KEY_FILE: 'keys from a key file are not supported; put KEY_BASE64 in the stanza',
   HMAC_KEY_FILE: 'keys from a key file are not supported; put HMAC_KEY_BASE64 in the stanza',

@@ -49,6 +49,10 @@ const TABLE: readonly OptionSpec[] = [
   { name: 'time-offset-plus', type: 'string' },
   { name: 'time-offset-minus', type: 'string' },
   { name: 'use-hmac', type: 'boolean' },
+  { name: 'nat-access', alias: 'N', type: 'string' },
+  { name: 'nat-local', type: 'boolean' },
+  { name: 'nat-port', type: 'string' },
+  { name: 'nat-rand-port', type: 'boolean' },
   { name: 'fwknoprc', type: 'string', optionalValue: true },
   { name: 'rc-file', type: 'string' },
   { name: 'named-config', alias: 'n', type: 'string' },
@@ -81,6 +85,8 @@ const SETTINGS: ReadonlyArray<readonly [string, keyof SpaSettings, string]> = [
   ['spoof-user', 'user', '-U/--spoof-user'],
   ['time-offset-plus', 'timeOffsetPlus', '--time-offset-plus'],
   ['time-offset-minus', 'timeOffsetMinus', '--time-offset-minus'],
+  ['nat-access', 'natAccess', '-N/--nat-access'],
+  ['nat-port', 'natPort', '--nat-port'],
 ];
 
 /** Options that exclude each other, and what to say. */
@@ -90,6 +96,8 @@ const EXCLUSIVE: ReadonlyArray<readonly [string, string, string]> = [
   ['hmac-key', 'hmac-key-base64', 'give --hmac-key or --hmac-key-base64, not both'],
   ['fwknoprc', 'rc-file', 'give --fwknoprc or --rc-file, not both'],
   ['interface', 'source', 'give --interface or --source, not both'],
+  ['nat-access', 'nat-local', 'give -N HOST:PORT (forward to an internal host) or --nat-local (a port of the server), not both'],
+  ['nat-port', 'nat-rand-port', 'give --nat-port PORT or --nat-rand-port, not both'],
 ];
 
 /** True when the words ask for SPA mode (`--spa` or `--spa-keygen` before any `--`). */
@@ -140,6 +148,8 @@ function cliFrom(p: Record<string, unknown>, given: (key: string, shown: string)
     if (r) settings[setting] = r;
   }
   if (!settings.allow && p['source-ip']) settings.allow = { text: 'source', origin: '-s', cli: true };
+  if (p['nat-local']) settings.natLocal = { text: 'Y', origin: '--nat-local', cli: true };
+  if (p['nat-rand-port']) settings.natRandPort = { text: 'Y', origin: '--nat-rand-port', cli: true };
   // The later of -4/-6 wins, as in knock.
   const family = laterOf(words, TABLE, FAMILY_WORDS);
   if (family) settings.family = { text: String(family), origin: `-${family}`, cli: true };

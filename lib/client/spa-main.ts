@@ -37,6 +37,7 @@ function describe(r: SpaRequest, to: string, wire: string, now: number): string 
   const offset = r.timestamp - Math.floor(now);
   return [
     `SPA request: user ${r.username}, allow ${r.allowIp === '0.0.0.0' ? '0.0.0.0 (the packet\'s source)' : r.allowIp}, access ${r.ports.map((p) => formatProtoPort(p)).join(',')}` +
+      `${r.nat ? `, NAT to ${r.nat.kind === 'local' ? `the server's port ${r.nat.port}` : r.nat.access.replace(',', ':')}` : ''}` +
       `${r.clientTimeout ? `, timeout ${r.clientTimeout} s` : ''}, timestamp ${r.timestamp}${offset ? ` (${offset > 0 ? '+' : ''}${offset} s)` : ''}`,
     `digest ${r.digest}, HMAC ${r.keys.hmacDigest}, ${r.keys.mode}`,
     `sending ${wire.length} bytes to ${to} udp/${r.port}`,
@@ -95,11 +96,12 @@ export async function spaMain(argv: readonly string[], out: Out, err: Out, versi
     const now = Date.now() / 1000;
     const req = buildRequest(settings, { env: process.env, now }, refused);
     for (const w of req.warnings) err.write(`knock: warning: ${w}\n`);
-    const wire = encodeRequest(req);
+    const literal = isIP(req.host);
+    // Local NAT names the server's address: a host name is resolved before the packet is built.
+    let wire = req.nat?.kind === 'local' && !literal ? undefined : encodeRequest(req);
 
     let address = req.host;
     let family: 4 | 6;
-    const literal = isIP(req.host);
     if (literal) family = literal === 6 ? 6 : 4;
     else {
       try {
@@ -119,6 +121,7 @@ export async function spaMain(argv: readonly string[], out: Out, err: Out, versi
       err.write(`knock: source ${bindAddress} is not an IPv${family} address\n`);
       return EXIT.failure;
     }
+    wire ??= encodeRequest(req, address);
     if (a.verbose) out.write(describe(req, address, wire, now));
     try {
       await send(wire, address, family, req.port, { ...(bindAddress ? { address: bindAddress } : {}), ...(req.sourcePort !== undefined ? { port: req.sourcePort } : {}) });

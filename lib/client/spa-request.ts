@@ -2,6 +2,7 @@
 // value checked before a packet is built. Pure: the environment and the clock come in.
 
 import { isIP } from 'node:net';
+import { randomInt } from 'node:crypto';
 import { ERROR_CODES, SesameError } from '../errors/errors.js';
 import { parsePortList, isDottedQuad, formatProtoPort, type ProtoPort } from '../spa/access.js';
 import { digestByName, DIGEST_NAMES, type DigestName } from '../spa/digests.js';
@@ -42,6 +43,14 @@ export interface SpaSettings {
   timeOffsetMinus?: Raw;
   family?: Raw;
   useHmac?: Raw;
+  /** `HOST[:PORT]`: NAT access to an internal host through the server (fwknop -N). */
+  natAccess?: Raw;
+  /** Y: local NAT (a port of the server itself, fwknop --nat-local). */
+  natLocal?: Raw;
+  /** The server port to connect to instead of the access port (--nat-port). */
+  natPort?: Raw;
+  /** Y: a random server port (--nat-rand-port). */
+  natRandPort?: Raw;
 }
 
 export interface SpaRequest {
@@ -59,6 +68,8 @@ export interface SpaRequest {
   readonly digest: DigestName;
   /** The SPA message: `<allow_ip>,<proto>/<port>,…`. */
   readonly message: string;
+  /** NAT access: `host,port` to forward to (forward), or the port of the server (local: its address is the resolved host). */
+  readonly nat: { readonly kind: 'forward'; readonly access: string } | { readonly kind: 'local'; readonly port: number } | undefined;
   readonly warnings: readonly string[];
 }
 
@@ -139,7 +150,8 @@ export interface BuildContext {
 export function buildRequest(s: SpaSettings, ctx: BuildContext, refused: readonly Raw[] = []): SpaRequest {
   for (const r of refused) fail(r, r.text);
   const server = destination(s);
-  const ports = accessPorts(s);
+  const asked = accessPorts(s);
+  const nat = natRequest(s, asked);
   const allowIp = allowedAddress(s);
   const warnings: string[] = [];
   const { keys, digest } = packetKeys(s, warnings);
@@ -149,8 +161,8 @@ export function buildRequest(s: SpaSettings, ctx: BuildContext, refused: readonl
     fail(user, `the user name "${user.text}" cannot go in an SPA packet (1 to 48 printable ASCII characters, none of " / \\ [ ] : ; | = , + * ? < >); give --spoof-user NAME`);
   }
   return {
-    ...server, ports, allowIp, username: user.text, timestamp: timestamp(s, ctx.now), clientTimeout: timeout, digest, keys,
-    message: [allowIp, ...ports.map(formatProtoPort)].join(','),
+    ...server, ports: nat.ports, allowIp, nat: nat.nat, username: user.text, timestamp: timestamp(s, ctx.now), clientTimeout: timeout, digest, keys,
+    message: [allowIp, ...nat.ports.map(formatProtoPort)].join(','),
     warnings,
   };
 }
@@ -174,6 +186,36 @@ function accessPorts(s: SpaSettings): ProtoPort[] {
   const list = parsePortList(s.access.text);
   if (!list.ok) return fail(s.access, `"${list.error}" is not tcp/PORT or udp/PORT with a port from 1 to 65535`);
   return list.ports;
+}
+
+const yes = (r: Raw | undefined) => r !== undefined && /^y/i.test(r.text.trim());
+
+/**
+ * fwknop's NAT options: -N HOST[:PORT] forwards to an internal host (port: the first access port
+ * when left out); --nat-local to a port of the server; --nat-port P or --nat-rand-port replace the
+ * access port in the message with the server port the client will connect to.
+ */
+function natRequest(s: SpaSettings, asked: ProtoPort[]): { ports: ProtoPort[]; nat: SpaRequest['nat'] } {
+  const local = yes(s.natLocal);
+  if (!s.natAccess && !local) {
+    const extra = s.natPort ?? (yes(s.natRandPort) ? s.natRandPort : undefined);
+    if (extra) fail(extra, 'only with -N HOST:PORT or --nat-local');
+    return { ports: asked, nat: undefined };
+  }
+  if (s.natAccess && local) fail(s.natAccess, 'give -N HOST:PORT or --nat-local, not both');
+  const first = asked[0]!;
+  let nat: SpaRequest['nat'];
+  if (s.natAccess) {
+    const m = /^([^ ,/?"'\\:]{1,70})(?::([0-9]{1,5}))?$/.exec(s.natAccess.text.trim());
+    const port = m?.[2] === undefined ? first.port : Number(m[2]);
+    if (!m || port < 1 || port > 65535) fail(s.natAccess, `"${s.natAccess.text}" is not HOST[:PORT] (an internal host, e.g. 10.0.0.5:3306)`);
+    nat = { kind: 'forward', access: `${m![1]},${port}` };
+  } else {
+    nat = { kind: 'local', port: first.port };
+  }
+  if (s.natPort) return { ports: [{ protocol: first.protocol, port: portNumber(s.natPort, 1) }], nat };
+  if (yes(s.natRandPort)) return { ports: [{ protocol: first.protocol, port: 10_000 + randomInt(55_536) }], nat };
+  return { ports: asked, nat };
 }
 
 /** The address the packet asks the server to let in (0.0.0.0: the packet's source). */
@@ -234,9 +276,11 @@ function timestamp(s: SpaSettings, now: number): number {
 }
 
 /** The wire text, refused when fwknopd would not try to decrypt it. */
-export function encodeRequest(r: SpaRequest): string {
+export function encodeRequest(r: SpaRequest, serverAddress: string = r.host): string {
+  // Local NAT names the server's own address and port, as fwknop --nat-local does.
+  const nat = r.nat && (r.nat.kind === 'forward' ? { access: r.nat.access, local: false } : { access: `${serverAddress},${r.nat.port}`, local: true });
   const wire = encodeAccess(
-    { username: r.username, timestamp: r.timestamp, message: r.message, clientTimeout: r.clientTimeout },
+    { username: r.username, timestamp: r.timestamp, message: r.message, clientTimeout: r.clientTimeout, ...(nat ? { nat } : {}) },
     r.keys, { digest: r.digest },
   );
   if (wire.length > RIJNDAEL_WIRE_MAX) {

@@ -35,6 +35,10 @@ options:
   -m, --digest <digest>        digest inside the message (default sha256)
   -M, --encryption-mode <m>    cbc (default), ctr, cfb, ofb, ecb
   -f, --fw-timeout <seconds>   ask for this access time (1-65536)
+  -N, --nat-access <host[:port]>  reach an internal host through the server (NAT)
+      --nat-local              reach a port of the server itself through NAT (local NAT)
+      --nat-port <port>        with -N/--nat-local: the server port to connect to
+      --nat-rand-port          with -N/--nat-local: a random server port
   -U, --spoof-user <name>      user name in the packet (default $SPOOF_USER, $LOGNAME, $USER)
       --time-offset-plus <t>   move the timestamp forward (90, 5min, 2hours, 1days)
       --time-offset-minus <t>  move the timestamp back

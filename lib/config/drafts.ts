@@ -2,7 +2,8 @@
 // interfaces: shared by the key tables (keys.ts, spa-keys.ts) and the parser, so neither table
 // imports the other's types.
 
-import type { KnockStep, Matching, OneTimeSource, SpaDoor, TcpFlagRule } from './types.js';
+import type { KnockStep, Matching, NatAddress, NatDestination, OneTimeSource, SpaDoor, TcpFlagRule } from './types.js';
+import type { ProtoPort } from '../net/protocol.js';
 
 export interface SpaDraft {
   /** Line of the first SPA_ key: where door-level SPA errors point. */
@@ -16,6 +17,10 @@ export interface SpaDraft {
   maxAge?: number;
   maxTimeout?: number;
   requireSource?: boolean;
+  forward?: { list: NatDestination[]; line: number };
+  localNat?: { list: ProtoPort[]; line: number };
+  forceNat?: { to: NatAddress; line: number };
+  snat?: { to: string; line: number };
 }
 
 export interface DoorDraft {

@@ -7,7 +7,9 @@ import { ConfigError, msg } from './errors.js';
 import { parseSequence } from './sequence.js';
 import { applyTcpFlags } from './tcpflags.js';
 import { canonicalAddress } from './address.js';
-import { SPA_DOOR_KEYS, parseOpenPorts } from './spa-keys.js';
+import { SPA_DOOR_KEYS } from './spa-keys.js';
+import { parseOpenPorts } from './port-list.js';
+import { SPA_NAT_DOOR_KEYS } from './spa-nat-keys.js';
 import type { DoorKey, KeyContext, OptionKey } from './drafts.js';
 
 export type { DoorDraft, DoorKey, KeyContext, OptionKey, OptionsDraft, SpaDraft } from './drafts.js';
@@ -124,6 +126,7 @@ export const DOOR_KEYS: readonly DoorKey[] = [
     },
   },
   ...SPA_DOOR_KEYS,
+  ...SPA_NAT_DOOR_KEYS,
 ];
 
 function index<T extends { names: readonly string[] }>(keys: readonly T[]): ReadonlyMap<string, T> {

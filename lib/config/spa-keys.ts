@@ -4,12 +4,14 @@
 
 import { ConfigError } from './errors.js';
 import { atoi } from './atoi.js';
-import { DEFAULTS, type KnockStep, type Protocol, type SpaDoor } from './types.js';
+import { DEFAULTS, type SpaDoor } from './types.js';
+import { parseOpenPorts } from './port-list.js';
 import type { DoorDraft, DoorKey, KeyContext, SpaDraft } from './drafts.js';
 import { DIGEST_NAMES, digestByName } from '../spa/digests.js';
 import { CIPHER_MODES, MAX_KEY_BYTES } from '../spa/cipher.js';
 import { MAX_HMAC_KEY_BYTES } from '../spa/keygen.js';
 import { PADDED_BASE64 } from '../spa/base64.js';
+import { finishNat } from './spa-nat-keys.js';
 
 
 // Legacy mode cannot carry an HMAC, and Sesame serves no SPA without one.
@@ -34,25 +36,6 @@ function seconds(ctx: KeyContext, key: string, value: string, min: number): numb
   const { value: n, exact } = atoi(value);
   if (!exact || n < min || n > 2 ** 23) fail(ctx, `${key} must be a whole number of seconds from ${min} to ${2 ** 23}, not "${value}"`);
   return n;
-}
-
-/** `tcp/22, udp/1194` → steps; the protocol must be tcp or udp and the port 1..65535. */
-export function parseOpenPorts(ctx: KeyContext, key: string, value: string): KnockStep[] {
-  const out: KnockStep[] = [];
-  for (const raw of value.split(',')) {
-    const item = raw.trim().toLowerCase();
-    const m = /^(tcp|udp)\/([0-9]{1,5})$/.exec(item);
-    if (!m) {
-      const proto = item.split('/')[0];
-      if (item.includes('/') && proto !== 'tcp' && proto !== 'udp') fail(ctx, `${key}: unknown protocol "${proto}" (use tcp or udp)`);
-      fail(ctx, `${key}: "${raw.trim()}" is not protocol/port (e.g. tcp/22)`);
-    }
-    const port = Number(m[2]);
-    if (port < 1 || port > 65535) fail(ctx, `${key}: port ${port} is out of range (1-65535)`);
-    const step: KnockStep = { protocol: m[1] as Protocol, port };
-    if (!out.some((s) => s.protocol === step.protocol && s.port === step.port)) out.push(step);
-  }
-  return out;
 }
 
 function yesNo(ctx: KeyContext, key: string, value: string): boolean {
@@ -144,18 +127,22 @@ export function finishSpa(door: DoorDraft, file: string): SpaDoor | undefined {
   if (key.length < 1 || key.length > MAX_KEY_BYTES) err(s.key!.line, `the SPA encryption key is ${key.length} bytes; fwknop allows 1 to ${MAX_KEY_BYTES}`);
   if (hmacKey.length < 1 || hmacKey.length > MAX_HMAC_KEY_BYTES) err(s.hmacKey!.line, `the SPA HMAC key is ${hmacKey.length} bytes; fwknop allows 1 to ${MAX_HMAC_KEY_BYTES}`);
   if (key.equals(hmacKey)) err(s.hmacKey!.line, 'the SPA HMAC key must differ from the encryption key');
-  // What a client may ask for: SPA_Open_Ports, else the door's Open ports.
-  const openPorts = s.openPorts ?? door.open;
-  if (!openPorts?.length) err(s.line, 'SPA needs SPA_Open_Ports or Open (what a client may open, e.g. tcp/22)');
+  // What a client may ask for: SPA_Open_Ports, else the door's Open ports; a NAT door may have neither.
+  const openPorts = s.openPorts ?? door.open ?? [];
+  const nat = finishNat(s, door.name, file);
+  if (!openPorts.length && !nat?.forward.length && !nat?.local.length && !nat?.force) {
+    err(s.line, 'SPA needs SPA_Open_Ports or Open (what a client may open, e.g. tcp/22), or a NAT key (SPA_Forward, SPA_Local_NAT, SPA_Force_NAT)');
+  }
   return {
     key: new Uint8Array(key),
     hmacKey: new Uint8Array(hmacKey),
     hmacDigest: s.hmacDigest ?? 'sha256',
     mode: s.mode ?? 'cbc',
     port: s.port ?? DEFAULTS.spaPort,
-    openPorts: openPorts!,
+    openPorts,
     maxAge: s.maxAge ?? DEFAULTS.spaMaxAge,
     maxTimeout: s.maxTimeout ?? door.cmdTimeout,
     requireSource: s.requireSource ?? false,
+    nat,
   };
 }

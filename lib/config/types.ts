@@ -4,6 +4,7 @@ import type { DigestName } from '../spa/digests.js';
 import type { CipherMode } from '../spa/cipher.js';
 import { SPA_DEFAULT_PORT } from '../spa/wire.js';
 import type { ProtoPort } from '../net/protocol.js';
+import type { Ipv4Network } from '../net/ipv4.js';
 
 /** The longest kernel grant (Open =, SPA): a week. The firewall refuses longer timeouts too. */
 export const MAX_GRANT_SECONDS = 7 * 24 * 3600;
@@ -58,6 +59,29 @@ export interface SpaDoor {
   readonly maxTimeout: number;
   /** Refuse requests for 0.0.0.0 ("use the packet's source"). */
   readonly requireSource: boolean;
+  /** NAT access (SPA_Forward, SPA_Local_NAT, SPA_Force_NAT, SPA_SNAT); undefined without any. */
+  readonly nat: SpaNat | undefined;
+}
+
+/** An internal destination a door may forward to (SPA_Forward): an IPv4 network and a port. */
+export interface NatDestination extends ProtoPort {
+  readonly network: Ipv4Network;
+}
+
+/** One internal address and port (SPA_Force_NAT). */
+export interface NatAddress extends ProtoPort {
+  readonly address: string;
+}
+
+export interface SpaNat {
+  /** SPA_Forward: what NAT access requests (types 2 and 4) may reach. */
+  readonly forward: readonly NatDestination[];
+  /** SPA_Local_NAT: local ports that local NAT requests (types 5 and 6) may reach. */
+  readonly local: readonly ProtoPort[];
+  /** SPA_Force_NAT: every grant of the door goes here, whatever the packet asks. */
+  readonly force: NatAddress | undefined;
+  /** SPA_SNAT: rewrite the source of forwarded flows: `masquerade` or an IPv4 address. */
+  readonly snat: string | undefined;
 }
 
 export interface Door {

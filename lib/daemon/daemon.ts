@@ -112,7 +112,9 @@ export class Daemon {
     carryOut(effects, {
       logger: this.logger,
       runner: this.runner,
-      grant: (e) => void this.firewall?.grant(e.knocker, e.door, e.ip, e.timeout, e.ports),
+      grant: (e) => void (e.nat
+        ? this.firewall?.grantNat(e.knocker, e.door, e.ip, e.timeout, e.nat.external, e.nat)
+        : this.firewall?.grant(e.knocker, e.door, e.ip, e.timeout, e.ports)),
       rotated: (i, r) => this.engine.oneTimeRotated(i, r),
       refreshFilter: () => this.input?.refresh(this.engine),
     });

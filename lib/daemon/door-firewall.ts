@@ -8,7 +8,9 @@
 import { ConfigError } from '../config/errors.js';
 import type { Config, Door, KnockStep } from '../config/types.js';
 import { isNoEntry, openBackend } from '../firewall/backend.js';
-import { GrantTable, type Grant, type Guard } from '../firewall/grants.js';
+import { GrantTable, type Grant, type Guard, type NatRoute, type NatTarget } from '../firewall/grants.js';
+import { formatIpv4Network } from '../net/ipv4.js';
+import { readFileSync } from 'node:fs';
 import { LiveGrants } from './live-grants.js';
 import { formatProtoPort } from '../net/protocol.js';
 
@@ -31,7 +33,28 @@ function guardsOf(config: Config): Guard[] {
   return out;
 }
 
-const firstOpen = (config: Config) => config.doors.find((d) => d.open !== undefined);
+/** The first door that needs the table (Open, or SPA NAT keys), for the error of a failed start. */
+const firstFirewallDoor = (config: Config) => config.doors.find((d) => d.open !== undefined || d.spa?.nat !== undefined);
+
+/** The NAT routes (forwarded destinations) of a config, or undefined when no door has NAT keys. */
+function natRoutesOf(config: Config): NatRoute[] | undefined {
+  const nats = config.doors.flatMap((d) => (d.spa?.nat ? [d.spa.nat] : []));
+  if (nats.length === 0) return undefined;
+  return nats.flatMap((n) => [
+    ...n.forward.map((f) => ({ network: formatIpv4Network(f.network), protocol: f.protocol, port: f.port })),
+    ...(n.force ? [{ network: n.force.address, protocol: n.force.protocol, port: n.force.port }] : []),
+  ]);
+}
+
+/** net.ipv4.ip_forward of this namespace; true when it cannot be read (nothing to warn about then). */
+function ipv4Forwarding(): boolean {
+  try { return readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim() !== '0'; } catch { return true; }
+}
+
+/** Whether a config needs the grant table. */
+export function needsFirewall(config: Config): boolean {
+  return firstFirewallDoor(config) !== undefined;
+}
 
 export class DoorFirewall {
   private readonly inFlight = new Set<Promise<void>>();
@@ -44,22 +67,29 @@ export class DoorFirewall {
     private readonly table: GrantTable,
     private readonly tableName: string,
     private guards: Guard[],
+    private nat: NatRoute[] | undefined,
     private readonly log: (line: string) => void,
   ) {}
 
   /** Sets up the guard for a config; undefined when no door has `Open`. A failure names the line. */
   static async start(config: Config, log: (line: string) => void, tableName: string): Promise<DoorFirewall | undefined> {
-    const door = firstOpen(config);
+    const door = firstFirewallDoor(config);
     if (!door) return undefined;
     const guards = guardsOf(config);
+    const nat = natRoutesOf(config);
     let fw: DoorFirewall;
     try {
-      fw = new DoorFirewall(new GrantTable(await openBackend(log), tableName), tableName, guards, log);
-      await fw.table.install(guards);
+      fw = new DoorFirewall(new GrantTable(await openBackend(log), tableName), tableName, guards, nat, log);
+      await fw.table.install(guards, nat);
     } catch (err) {
       throw DoorFirewall.configError(config, door, err);
     }
-    log(`firewall: table inet ${tableName} guards ${portsText(guards)}`);
+    log(`firewall: table inet ${tableName} guards ${portsText(guards) || 'no ports'}${nat ? ', with SPA NAT' : ''}`);
+    for (const d of config.doors) {
+      if ((d.spa?.nat?.forward.length || d.spa?.nat?.force) && !ipv4Forwarding()) {
+        log(`warning: ${d.name}: SPA_Forward needs IPv4 forwarding, which is off (sysctl net.ipv4.ip_forward=1); Sesame does not turn it on`);
+      }
+    }
     fw.watch = setInterval(() => void fw.check(), WATCH_MS);
     fw.watch.unref();
     return fw;
@@ -67,13 +97,15 @@ export class DoorFirewall {
 
   private static configError(config: Config, door: Door, err: unknown): ConfigError {
     const why = firstLine(err);
-    return new ConfigError(`config: line ${door.openLine}: Open needs nftables, which failed: ${why}`, config.path, door.openLine);
+    const [line, what] = door.open ? [door.openLine, 'Open'] : [door.line, 'SPA NAT'];
+    return new ConfigError(`config: line ${line}: ${what} needs nftables, which failed: ${why}`, config.path, line);
   }
 
   /** SIGHUP: the new config's guarded ports; existing grants stay. */
   async reload(config: Config): Promise<void> {
     this.guards = guardsOf(config);
-    await this.table.install(this.guards);
+    this.nat = natRoutesOf(config);
+    await this.table.install(this.guards, this.nat);
   }
 
   /**
@@ -87,8 +119,8 @@ export class DoorFirewall {
 
   private async checkOnce(): Promise<void> {
     try {
-      if (await this.table.intact(this.guards)) return;
-      await this.table.install(this.guards);
+      if (await this.table.intact(this.guards, this.nat)) return;
+      await this.table.install(this.guards, this.nat);
       const grants = this.live.remaining(now());
       await this.table.grant(grants);
       this.restoreFailing = false;
@@ -117,8 +149,21 @@ export class DoorFirewall {
     const seconds = Math.max(1, timeout);
     const text = ports.map(formatProtoPort).join(',');
     const grants = ports.map((q) => ({ address: ip, protocol: q.protocol, port: q.port, timeout: seconds }));
+    return this.track(who, door, grants, `granted ${ip} ${text} for ${seconds}s`);
+  }
+
+  /** A NAT grant: `ip`'s connections to `external` go to the target for `timeout` seconds. Logged; never throws. */
+  grantNat(who: string, door: Door, ip: string, timeout: number, external: KnockStep, to: NatTarget): Promise<void> {
+    const seconds = Math.max(1, timeout);
+    const target: NatTarget = to.kind === 'forward' && door.spa?.nat?.snat ? { ...to, snat: door.spa.nat.snat } : to;
+    const where = to.kind === 'local' ? `local port ${to.port}` : `${to.address}:${to.port}`;
+    const grant: Grant = { address: ip, protocol: external.protocol, port: external.port, timeout: seconds, nat: target };
+    return this.track(who, door, [grant], `forwarded ${ip} ${formatProtoPort(external)} to ${where} for ${seconds}s`);
+  }
+
+  private track(who: string, door: Door, grants: Grant[], done: string): Promise<void> {
     const p = this.grantOrRestore(grants)
-      .then(() => this.log(`${who}: ${door.name}: firewall: granted ${ip} ${text} for ${seconds}s`))
+      .then(() => this.log(`${who}: ${door.name}: firewall: ${done}`))
       .catch((err: unknown) => this.log(`${who}: ${door.name}: firewall: grant failed: ${firstLine(err)}`))
       .finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);

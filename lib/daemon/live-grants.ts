@@ -6,7 +6,8 @@
 import type { Grant } from '../firewall/grants.js';
 import { formatProtoPort } from '../net/protocol.js';
 
-const keyOf = (g: Grant) => `${g.address} ${formatProtoPort(g)}`;
+// A NAT grant of an external port is another element than an Open grant of that port.
+const keyOf = (g: Grant) => `${g.address} ${formatProtoPort(g)}${g.nat ? ` ${g.nat.kind}` : ''}`;
 
 export class LiveGrants {
   private readonly byKey = new Map<string, { grant: Grant; until: number }>();

@@ -5,6 +5,7 @@ import { loadConfig } from '../config/parser.js';
 import { ConfigError, errorLocation } from '../config/errors.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
+import { needsFirewall } from './door-firewall.js';
 
 export function configForReload(path: string, hasFirewall: boolean, logger: Logger): Config | undefined {
   let config: Config;
@@ -19,8 +20,8 @@ export function configForReload(path: string, hasFirewall: boolean, logger: Logg
     return undefined;
   }
   for (const w of config.warnings) logger.log(`warning: ${w}`, { stderr: true });
-  if (config.doors.some((d) => d.open) && !hasFirewall) {
-    logger.log('config not reloaded: Open was added; restart knockd to set up the firewall table', { stderr: true });
+  if (needsFirewall(config) && !hasFirewall) {
+    logger.log('config not reloaded: Open or SPA NAT was added; restart knockd to set up the firewall table', { stderr: true });
     return undefined;
   }
   return config;

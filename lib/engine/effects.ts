@@ -3,6 +3,7 @@
 
 import type { Door, KnockStep } from '../config/types.js';
 import type { OpenRequest } from '../actions/runner.js';
+import type { NatGrant } from '../matcher/spa-nat.js';
 
 export type Effect =
   /** A log line (knockd's text); `stderr` also when the daemon runs in the foreground. */
@@ -11,8 +12,8 @@ export type Effect =
   | { readonly kind: 'debug'; readonly line: string }
   /** Run a door's start command (and schedule its stop command). */
   | { readonly kind: 'run'; readonly request: OpenRequest }
-  /** Grant `ip` the door's Open ports (or those of `ports` among them) in nftables. */
-  | { readonly kind: 'grant'; readonly knocker: string; readonly door: Door; readonly ip: string; readonly timeout: number; readonly ports?: readonly KnockStep[] }
+  /** Grant `ip` the door's Open ports (or those of `ports` among them) in nftables; with `nat`, forward its external port. */
+  | { readonly kind: 'grant'; readonly knocker: string; readonly door: Door; readonly ip: string; readonly timeout: number; readonly ports?: readonly KnockStep[]; readonly nat?: NatGrant }
   /** A one-time door was used: rewrite its file, then hand the result to Engine.oneTimeRotated. */
   | { readonly kind: 'rotate'; readonly doorIndex: number; readonly door: Door; readonly line: number; readonly used: readonly KnockStep[] }
   /** Door sequences or local addresses changed: the capture filter must be rebuilt (Engine.filter). */

@@ -5,6 +5,7 @@
 // engine from this one (next()), which is the one place that decides what carries over. The
 // kernel-matching path and the fleet feed the same engine from other event sources.
 
+import type { NatGrant } from '../matcher/spa-nat.js';
 import type { Config } from '../config/types.js';
 import { DEFAULTS } from '../config/types.js';
 import { buildFilter } from '../capture/filter.js';
@@ -24,6 +25,9 @@ import { formatProtoPort } from '../net/protocol.js';
 
 export type { Effect } from './effects.js';
 export { knockLine } from './lines.js';
+
+/** `10.0.0.5:3306`, or `local port 22` for local NAT. */
+const natText = (n: NatGrant) => (n.kind === 'local' ? `local port ${n.port}` : `${n.address}:${n.port}`);
 
 /** What the engine asks of its shell synchronously, because a decision depends on the answer. */
 export interface EngineDeps {
@@ -229,13 +233,14 @@ export class Engine {
         this.spaLog.line(logMsg.spaRefused(who, verdict.door?.name, verdict.reason), (line) => out.push({ kind: 'log', line }));
         break;
       case 'granted': {
-        const ports = verdict.ports.map((s) => formatProtoPort(s)).join(',');
+        const { nat } = verdict;
+        const ports = verdict.ports.map((s) => formatProtoPort(s)).join(',') + (nat ? ` -> ${natText(nat)}` : '');
         out.push({ kind: 'log', line: logMsg.spaOpen(who, verdict.door.name, verdict.ip, ports, verdict.fields.username, verdict.timeout) });
-        out.push({ kind: 'grant', knocker: who, door: verdict.door, ip: verdict.ip, timeout: verdict.timeout, ports: verdict.ports });
+        out.push({ kind: 'grant', knocker: who, door: verdict.door, ip: verdict.ip, timeout: verdict.timeout, ports: verdict.ports, ...(nat ? { nat } : {}) });
         for (const s of verdict.ports) {
           out.push({ kind: 'run', request: {
             door: verdict.door, ip: verdict.ip, family: verdict.family, knocker: who,
-            spa: { protocol: s.protocol, port: s.port, timeout: verdict.timeout },
+            spa: { protocol: s.protocol, port: s.port, timeout: verdict.timeout, ...(nat ? { nat: { address: nat.address, port: nat.port } } : {}) },
           } });
         }
         break;

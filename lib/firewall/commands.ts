@@ -3,6 +3,7 @@
 
 import { checkAddress, checkName, checkPort, checkProto, checkTimeout, type Proto } from './validate.js';
 import type { ProtoPort } from '../net/protocol.js';
+import { natElements, type NatTarget } from './nat-commands.js';
 
 export type { Proto } from './validate.js';
 
@@ -12,6 +13,8 @@ export type Guard = ProtoPort;
 export interface Grant extends ProtoPort {
   /** Canonical IPv4 or IPv6 text. */
   address: string;
+  /** A NAT grant: `protocol`/`port` are the external port, forwarded to this target (IPv4). */
+  nat?: NatTarget;
   /** Seconds the grant lasts (as given; from the kernel: 0 for an element without timeout). */
   timeout: number;
   /** Seconds remaining, as the kernel reports them (whole seconds, rounded down). */
@@ -23,12 +26,19 @@ export const ALLOW6 = 'allow6';
 export const GUARDED = 'guarded';
 export const CHAIN = 'input';
 
-interface Element { set: typeof ALLOW4 | typeof ALLOW6; key: string; timeout: number }
+interface Element { set: string; key: string; data?: string; timeout: number }
 
-function element(g: Grant): Element {
-  const a = checkAddress(g.address);
-  const key = `${a.text} . ${checkProto(g.protocol)} . ${checkPort(g.port)}`;
-  return { set: a.family === 4 ? ALLOW4 : ALLOW6, key, timeout: checkTimeout(g.timeout) };
+function allowElement(address: string, protocol: unknown, port: unknown, timeout: number): Element {
+  const a = checkAddress(address);
+  const key = `${a.text} . ${checkProto(protocol)} . ${checkPort(port)}`;
+  return { set: a.family === 4 ? ALLOW4 : ALLOW6, key, timeout: checkTimeout(timeout) };
+}
+
+/** A grant's elements: the allow element; for NAT the NAT elements (and, local, the local port's allow). */
+function elements(g: Grant): Element[] {
+  if (!g.nat) return [allowElement(g.address, g.protocol, g.port, g.timeout)];
+  const nat = natElements(g.address, g, g.nat, g.timeout);
+  return g.nat.kind === 'local' ? [...nat, allowElement(g.address, g.protocol, g.nat.port, g.timeout)] : nat;
 }
 
 /**
@@ -67,17 +77,16 @@ export function installBatch(table: string, guards: readonly Guard[]): string {
 export function grantBatch(table: string, grants: readonly Grant[]): string {
   const t = `inet ${checkName(table)}`;
   const byKey = new Map<string, Element>();
-  for (const g of grants) {
-    const e = element(g);
+  for (const e of grants.flatMap(elements)) {
     byKey.delete(`${e.set} ${e.key}`);
     byKey.set(`${e.set} ${e.key}`, e);
   }
   const lines: string[] = [];
   for (const e of byKey.values()) {
     lines.push(
-      `add element ${t} ${e.set} { ${e.key} }`,
+      `add element ${t} ${e.set} { ${e.key}${e.data === undefined ? '' : ` : ${e.data}`} }`,
       `delete element ${t} ${e.set} { ${e.key} }`,
-      `add element ${t} ${e.set} { ${e.key} timeout ${e.timeout}s }`,
+      `add element ${t} ${e.set} { ${e.key} timeout ${e.timeout}s${e.data === undefined ? '' : ` : ${e.data}`} }`,
     );
   }
   return lines.length > 0 ? lines.join('\n') + '\n' : '';

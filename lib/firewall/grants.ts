@@ -10,6 +10,7 @@
 //       guarded port, source granted (allow4 / allow6): accept
 //       guarded port: drop }
 
+import { FWD4, LNAT4, NAT_CHAINS, natInstallBatch, parseNatListing, type NatListed, type NatRoute } from './nat-commands.js';
 import {
   ALLOW4, ALLOW6, RULE_COUNT, countElements, countRules, flushBatch, grantBatch, installBatch, listChainCommand,
   listGuardedCommand, listSetCommand, parseSetListing, type Grant, type Guard,
@@ -19,6 +20,7 @@ import { isNoEntry, type NftBackend } from './types.js';
 import { formatProtoPort } from '../net/protocol.js';
 
 export type { Grant, Guard, Proto } from './commands.js';
+export type { NatListed, NatRoute, NatTarget } from './nat-commands.js';
 
 export class GrantTable {
   readonly table: string;
@@ -27,9 +29,12 @@ export class GrantTable {
     this.table = checkName(table);
   }
 
-  /** Creates the table if missing and sets the guarded ports and rules; existing grants stay. */
-  async install(guards: Guard[]): Promise<void> {
-    await this.backend.run(installBatch(this.table, guards));
+  /**
+   * Creates the table if missing and sets the guarded ports and rules, with the NAT maps and
+   * chains when `nat` is given (its routes: the forwarded destinations); existing grants stay.
+   */
+  async install(guards: Guard[], nat?: readonly NatRoute[]): Promise<void> {
+    await this.backend.run(installBatch(this.table, guards) + (nat ? natInstallBatch(this.table, nat) : ''));
   }
 
   /** Adds or refreshes grants, all in one atomic batch (all or none). */
@@ -57,10 +62,15 @@ export class GrantTable {
    * rules and the guarded set with every port. False when the table, chain or set is gone or was
    * emptied (`nft flush ruleset`, `nft flush chain`, another program); other errors throw.
    */
-  async intact(guards: readonly Guard[]): Promise<boolean> {
+  async intact(guards: readonly Guard[], nat?: readonly NatRoute[]): Promise<boolean> {
     try {
       const chain = await this.backend.run(listChainCommand(this.table), { json: true });
       if (countRules(chain) !== RULE_COUNT) return false;
+      if (nat) {
+        for (const [name, rules] of Object.entries(NAT_CHAINS)) {
+          if (countRules(await this.backend.run(`list chain inet ${this.table} ${name}\n`, { json: true })) !== rules) return false;
+        }
+      }
       const set = await this.backend.run(listGuardedCommand(this.table), { json: true });
       const want = new Set(guards.map((g) => formatProtoPort(g))).size;
       return countElements(set) === want;
@@ -68,6 +78,19 @@ export class GrantTable {
       if (isNoEntry(err)) return false;
       throw err;
     }
+  }
+
+  /** The NAT grants in the kernel (none when the table or its maps are missing). */
+  async listNat(): Promise<NatListed[]> {
+    const read = async (map: string) => {
+      try {
+        return parseNatListing(await this.backend.run(`list map inet ${this.table} ${map}\n`, { json: true }));
+      } catch (err) {
+        if (isNoEntry(err)) return [];
+        throw err;
+      }
+    };
+    return [...await read(FWD4), ...await read(LNAT4)];
   }
 
   /** Deletes the table and every grant in it; no error if it does not exist. */

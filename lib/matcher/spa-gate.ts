@@ -9,6 +9,7 @@ import { MSG_TYPE, type SpaFields } from '../spa/message.js';
 import { parseAccessMessage } from '../spa/access.js';
 import { replayDigest, type ReplayCache } from '../spa/replay.js';
 import { formatProtoPort } from '../net/protocol.js';
+import { isNatType, natDecision, type NatGrant } from './spa-nat.js';
 
 export interface SpaPacket {
   readonly src: string;
@@ -30,6 +31,8 @@ export interface SpaGrant {
   /** Seconds: the client's request capped by SPA_Max_Timeout, else Cmd_Timeout. */
   readonly timeout: number;
   readonly fields: SpaFields;
+  /** A NAT grant (SPA_Forward, SPA_Local_NAT, SPA_Force_NAT): `ports` is then its external port. */
+  readonly nat?: NatGrant;
 }
 
 export interface SpaRefusal {
@@ -55,11 +58,6 @@ const FIELD_TEXT: Record<string, string> = {
   decrypt: 'decryption failed',
   digest: 'bad message digest',
 };
-
-function isNat(t: number): boolean {
-  return t === MSG_TYPE.NAT_ACCESS || t === MSG_TYPE.CLIENT_TIMEOUT_NAT_ACCESS
-    || t === MSG_TYPE.LOCAL_NAT_ACCESS || t === MSG_TYPE.CLIENT_TIMEOUT_LOCAL_NAT_ACCESS;
-}
 
 export class SpaGate {
   private local: ReadonlySet<string>;
@@ -126,7 +124,7 @@ export class SpaGate {
     if (!r.ok) return refuse(FIELD_TEXT[r.error] ?? `bad field (${r.error})`);
     const f = r.fields;
     if (f.messageType === MSG_TYPE.COMMAND) return refuse('command messages are not allowed');
-    if (isNat(f.messageType)) return refuse('NAT access is not supported');
+    if (isNatType(f.messageType) && !spa.nat) return refuse('NAT access is not enabled for this door');
 
     const off = Math.round(nowMs / 1000) - f.timestamp;
     if (Math.abs(off) > spa.maxAge) return refuse(`stale packet (${Math.abs(off)} seconds ${off > 0 ? 'old' : 'in the future'})`);
@@ -140,10 +138,17 @@ export class SpaGate {
       ip = p.src;
       family = p.family;
     }
-    const denied = access.ports.filter((q) => !spa.openPorts.some((o) => o.protocol === q.protocol && o.port === q.port));
+    // A NAT request names the bastion port it will connect to: SPA_Open_Ports is for access requests.
+    const denied = isNatType(f.messageType) ? [] : access.ports.filter((q) => !spa.openPorts.some((o) => o.protocol === q.protocol && o.port === q.port));
     if (denied.length) return refuse(`port not allowed (${denied.map((d) => formatProtoPort(d)).join(',')})`);
 
     const timeout = f.clientTimeout > 0 ? Math.min(f.clientTimeout, spa.maxTimeout) : door.cmdTimeout;
+    const decided = natDecision(spa, f.messageType, f.natAccess, access.ports, p.dst);
+    if (decided && 'refusal' in decided) return refuse(decided.refusal);
+    if (decided) {
+      if (family !== 4) return refuse('NAT access needs an IPv4 address to allow');
+      return { type: 'granted', src: p.src, door, doorIndex, ip, family, ports: [decided.nat.external], timeout, fields: f, nat: decided.nat };
+    }
     const ports = access.ports
       .filter((s, i, all) => all.findIndex((o) => o.protocol === s.protocol && o.port === s.port) === i);
     return { type: 'granted', src: p.src, door, doorIndex, ip, family, ports, timeout, fields: f };

@@ -95,9 +95,19 @@ export interface MessageInput {
   readonly message: string;
   readonly clientTimeout?: number;
   readonly rand?: string;
+  /** NAT access `host,port` (types 2/4), or with `local` local NAT (types 5/6). */
+  readonly nat?: { readonly access: string; readonly local: boolean };
 }
 
-/** Builds the wire text of an access request (type 1, or 3 with a client timeout). */
+/** The message type: access 1, NAT 2, local NAT 5; each +1 or +2 with a client timeout, as fwknop. */
+function messageType(m: MessageInput): number {
+  const timeout = (m.clientTimeout ?? 0) > 0;
+  if (!m.nat) return timeout ? 3 : 1;
+  if (m.nat.local) return timeout ? 6 : 5;
+  return timeout ? 4 : 2;
+}
+
+/** Builds the wire text of a request (access or NAT access, with or without a client timeout). */
 export function encodeAccess(m: MessageInput, keys: SpaKeys, opts: EncodeOptions = {}): string {
   const timeout = m.clientTimeout ?? 0;
   const fields: SpaFields = {
@@ -105,9 +115,9 @@ export function encodeAccess(m: MessageInput, keys: SpaKeys, opts: EncodeOptions
     username: m.username,
     timestamp: m.timestamp,
     version: PROTOCOL_VERSION,
-    messageType: timeout > 0 ? 3 : 1,
+    messageType: messageType(m),
     message: m.message,
-    natAccess: null,
+    natAccess: m.nat?.access ?? null,
     serverAuth: null,
     clientTimeout: timeout,
   };
