@@ -117,7 +117,8 @@ t.test('fwknoprc: what Sesame refuses, ignores and maps', async (t) => {
   t.same(s('USE_GPG Y').refused, [{ text: 'GnuPG encryption is not supported (Rijndael + HMAC only)', origin: 'f:2: USE_GPG' }]);
   t.same(s('USE_GPG N').refused, []);
   t.same(s('USE_GPG Y\nUSE_GPG N').refused, [], 'a later N takes it back');
-  t.equal(s('NAT_ACCESS 192.168.1.5,22').refused.length, 1);
+  t.equal(s('NAT_ACCESS 192.168.1.5:22').values['natAccess']?.text, '192.168.1.5:22', 'NAT_ACCESS is a setting');
+  t.equal(s('NAT_LOCAL Y').values['natLocal']?.text, 'Y');
   t.equal(s('SPOOF_SOURCE_IP 1.2.3.4').refused.length, 1);
   t.equal(s('KEY_FILE /x').refused.length, 1);
   t.equal(s('RAND_PORT Y').refused.length, 1);
