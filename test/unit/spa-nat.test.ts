@@ -4,6 +4,7 @@
 // the nft batches (checked by the real nft in an empty namespace, and listed back), and the
 // client's -N/--nat-local/--nat-port/--nat-rand-port packets decoded field by field.
 
+import type { Test } from 'tap';
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { parseConfig } from '../../lib/config/parser.js';
@@ -29,7 +30,7 @@ function door(body: string) {
   return parseConfig(`[d]\n${SPA}${body}`, 'nat.conf').doors[0]!;
 }
 
-function error(t: Tap, body: string, message: string | RegExp, line: number): void {
+function error(t: Test, body: string, message: string | RegExp, line: number): void {
   try {
     parseConfig(`[d]\n${SPA}${body}`, 'nat.conf');
     t.fail(`no error for ${JSON.stringify(body)}`);
@@ -39,7 +40,7 @@ function error(t: Tap, body: string, message: string | RegExp, line: number): vo
     t.equal((err as ConfigError).line, line, `line ${line}`);
   }
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
+
 
 t.test('NAT keys: what they hold', async (t) => {
   const d = door('SPA_Forward = 10.0.0.0/24 tcp/3306, 10.0.0.7 TCP/3389,10.1.0.0/16 udp/53\nSPA_Local_NAT = tcp/22, tcp/80\nSPA_SNAT = Masquerade\n');
