@@ -128,7 +128,7 @@ t.test('gate: SPA_Force_NAT sends every grant of the door to its address', async
 });
 
 t.test('gate fuzz: a NAT grant is always inside the door\'s list (independent CIDR model)', async (t) => {
-  const g = new SpaGate(natConfig.doors, new ReplayCache({ windowMs: 240_000, max: 100_000 }), [SRV]);
+  const g = new SpaGate(natConfig.doors, new ReplayCache({ windowMs: 240_000, maxAuthenticated: 100_000 }), [SRV]);
   let seed = 7; // mulberry32: a seeded, well-mixed generator (an LCG's low bits repeat)
   const rnd = (n: number) => {
     seed = (seed + 0x6d2b79f5) | 0;
