@@ -2,7 +2,8 @@
 // As in knockd, an unknown option prints the usage and exits 0; -h and -V exit 0.
 
 import { DEFAULTS } from '../config/types.js';
-import { lastValue, parseOptions, type OptionSpec } from '../getopt/option-table.js';
+import { lastValue, type OptionSpec } from '../getopt/option-table.js';
+import { parseGetopt } from '../getopt/getopt.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../matcher/matcher.js';
 import { DEFAULT_STATE_DIR, type DaemonOptions } from '../daemon/options.js';
 
@@ -32,7 +33,7 @@ function all(v: unknown): string[] | undefined {
 }
 
 export function parseKnockdArgs(argv: readonly string[], prog = 'knockd'): ArgsResult {
-  const { values: parsed, failure } = parseOptions(argv, TABLE, { 'duplicate-arguments-array': true, 'greedy-arrays': false });
+  const { values: parsed, failure } = parseGetopt(argv, TABLE);
 
   if (failure !== undefined) return { kind: 'bad', message: getoptMessage(argv, prog) ?? `${prog}: ${failure}` };
   if (parsed['h']) return { kind: 'help' };

@@ -1,7 +1,8 @@
 // knock's command line (getopt "vud:hV46", GNU permutation: options may follow the arguments),
 // read with yargs, plus Sesame's -i/--interface and -s/--source.
 
-import { FAMILY_WORDS, laterOf, lastValue, parseOptions, type OptionSpec } from '../getopt/option-table.js';
+import { FAMILY_WORDS, laterOf, lastValue, type OptionSpec } from '../getopt/option-table.js';
+import { parseOptions } from '../getopt/yargs-options.js';
 
 export interface KnockArgs {
   readonly udp: boolean;

@@ -5,7 +5,8 @@
 //   fwknop's -U/--spoof-user sets the user name (knock's -u means UDP; SPA is UDP anyway, so -u
 //   is accepted and changes nothing); -d/--delay (between hits) has no meaning for one packet.
 
-import { FAMILY_WORDS, laterOf, lastValue, parseOptions, type OptionSpec } from '../getopt/option-table.js';
+import { FAMILY_WORDS, laterOf, lastValue, type OptionSpec } from '../getopt/option-table.js';
+import { parseOptions } from '../getopt/yargs-options.js';
 import type { Raw } from './fwknoprc.js';
 import type { SpaSettings } from './spa-request.js';
 

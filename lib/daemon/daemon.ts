@@ -21,6 +21,7 @@ import { Resolver } from './resolver.js';
 import { LookupQueue } from './lookup-queue.js';
 import { KnockInput, wantedMatching, type Arrival } from './knock-input.js';
 import { StartError } from './start-error.js';
+import { releaseOptimizer } from './optimizer.js';
 import type { DaemonOptions } from './options.js';
 
 export class Daemon {
@@ -84,6 +85,7 @@ export class Daemon {
       // A lock's or a capture's failure is a start-up error; the firewall's a ConfigError naming the Open line.
       throw isSesameError(err) ? err : new StartError((err as Error).message);
     }
+    if (d.engine.matching === 'pcap' || config.doors.some((door) => door.spa)) releaseOptimizer();
     for (const a of d.engine.localAddresses) d.logger.debug(`local IP: ${a}`);
     d.runner.restore(d.state.load()); // stops journalled by a killed run: overdue ones run now
     d.addressWatch = watchAddresses(d.interfaces, args.onlyIPv4, (addrs) => {

@@ -1,9 +1,8 @@
 // One option table per command line, read the getopt way: short options grouped (`-vA tcp/22`),
 // GNU permutation, the last value of a repeated option wins, unknown options fail. knock, knock
 // --spa and knockd each declare a table; the short/long sets that take a value derive from it.
+// The clients read theirs with yargs (yargs-options.ts), the daemon with getopt.ts.
 
-import yargs from 'yargs';
-import { expandShortGroups } from './short-groups.js';
 
 export interface OptionSpec {
   /** The key the parsed value is stored under (a letter, or a long name). */
@@ -23,30 +22,12 @@ export interface ParsedOptions {
   readonly failure: string | undefined;
 }
 
-const names = (o: OptionSpec) => [o.name, ...(o.alias === undefined ? [] : typeof o.alias === 'string' ? [o.alias] : o.alias)];
-const takesValue = (o: OptionSpec) => o.type !== 'boolean' && !o.optionalValue;
+export const names = (o: OptionSpec) => [o.name, ...(o.alias === undefined ? [] : typeof o.alias === 'string' ? [o.alias] : o.alias)];
+export const takesValue = (o: OptionSpec) => o.type !== 'boolean' && !o.optionalValue;
 
 /** The words of `table` that take the next word as their value: `-A`, `--access`. */
 export function valueWords(table: readonly OptionSpec[]): Set<string> {
   return new Set(table.filter(takesValue).flatMap(names).map((n) => (n.length === 1 ? `-${n}` : `--${n}`)));
-}
-
-const BASE_CONFIG = {
-  'camel-case-expansion': false, 'boolean-negation': false, 'strip-aliased': true,
-  'parse-numbers': false, 'parse-positional-numbers': false,
-};
-
-export function parseOptions(argv: readonly string[], table: readonly OptionSpec[], config: Record<string, boolean> = {}): ParsedOptions {
-  const shortWithArg = new Set(table.filter(takesValue).flatMap(names).filter((n) => n.length === 1));
-  const words = expandShortGroups(argv, shortWithArg);
-  let failure: string | undefined;
-  let p = yargs(words).version(false).help(false).parserConfiguration({ ...BASE_CONFIG, ...config });
-  for (const o of table) {
-    const alias = o.alias === undefined ? undefined : typeof o.alias === 'string' ? o.alias : [...o.alias];
-    p = p.option(o.name, { alias, type: o.type, requiresArg: takesValue(o) });
-  }
-  const values = p.strictOptions().exitProcess(false).fail((m) => { failure = m; }).parseSync() as Record<string, unknown>;
-  return { values, words, failure };
 }
 
 /** The last value given for a repeatable option, as a string. */

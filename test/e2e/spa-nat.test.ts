@@ -164,6 +164,22 @@ t.test('SPA_Force_NAT with SPA_SNAT = masquerade: an internal host without a rou
   t.equal(probe('tcp', 4400), 'open', 'masquerading lets the internal host answer');
 });
 
+t.test('nft flush ruleset: the NAT grant comes back with the table; a restart keeps it, once', async (t) => {
+  let from = lines().length;
+  fwknop(['-A', 'tcp/4040', '-N', `${INTERNAL}:3306`, '-f', '8']);
+  t.ok(await logged(from, /forwarded .* tcp\/4040 to .* for 8s$/));
+  from = lines().length;
+  lab.exec(lab.srv, ['nft', 'flush', 'ruleset']);
+  t.ok(await logged(from, /^firewall: table inet sesame was removed or changed .* and \d+ live grants?$/, 4000), 'restored and logged');
+  t.equal(probe('tcp', 4040), 'open', 'forwarded again');
+  daemon.proc.kill('SIGKILL');
+  await daemon.exit;
+  daemon = await lab.start(SESAME, ['-c', conf, '--state-dir', state], log);
+  const listed = lab.exec(lab.srv, [SESAME, '--status']).split('\n').filter((l) => l.includes('tcp/4040'));
+  t.equal(listed.length, 1, 'one element after the restart, not two');
+  t.equal(probe('tcp', 4040), 'open', 'still forwarded');
+});
+
 t.test('SIGKILL: the forwarded path closes at the timeout with no daemon running', async (t) => {
   const from = lines().length;
   fwknop(['-A', 'tcp/4030', '-N', `${INTERNAL}:3306`]);
@@ -172,7 +188,7 @@ t.test('SIGKILL: the forwarded path closes at the timeout with no daemon running
   await daemon.exit;
   t.equal(probe('tcp', 4030), 'open', 'still forwarded right after the kill');
   t.ok(await waitFor(() => probe('tcp', 4030) === 'closed', 8000), 'closed by the kernel at the timeout');
-  t.equal(lab.exec(lab.srv, [SESAME, '--status']), 'no live grants\n');
+  t.ok(await waitFor(() => lab.exec(lab.srv, [SESAME, '--status']) === 'no live grants\n', 10_000), 'every grant ran out in the kernel');
   const flushed = lab.exec(lab.srv, [SESAME, '--flush']);
   t.match(flushed, /removed table inet sesame/);
   t.notMatch(lab.exec(lab.srv, ['nft', 'list', 'ruleset']), /fwd4/, '--flush removes the NAT maps');
