@@ -9,10 +9,8 @@ import { setFlagsFromString } from 'node:v8';
 /** At the entry's first line: nothing hot has run yet. */
 export function holdOptimizer(): void {
   setFlagsFromString('--no-opt');
-  setFlagsFromString('--no-sparkplug');
 }
 
 export function releaseOptimizer(): void {
   setFlagsFromString('--opt');
-  setFlagsFromString('--sparkplug');
 }
