@@ -6,6 +6,7 @@ import { openBackend } from '../firewall/backend.js';
 import { GrantTable } from '../firewall/grants.js';
 import { lockHolder, matchTableName, tableLockPath, tableName } from '../daemon/instance-lock.js';
 import { removeScript } from '../ruleset/compile.js';
+import { formatProtoPort } from '../net/protocol.js';
 
 function fail(err: unknown): number {
   process.stderr.write(`knockd: ${(err as Error).message.split('\n')[0]}\n`);
@@ -23,9 +24,9 @@ export async function showGrants(instance: string | undefined): Promise<number> 
       return EXIT.ok;
     }
     const rows = [
-      ...grants.map((g) => ({ what: `${g.address} ${g.protocol}/${g.port}`, expires: g.expires, timeout: g.timeout })),
+      ...grants.map((g) => ({ what: `${g.address} ${formatProtoPort(g)}`, expires: g.expires, timeout: g.timeout })),
       ...nat.map((n) => ({
-        what: `${n.client} ${n.external.protocol}/${n.external.port} -> ${n.kind === 'local' ? `local port ${n.port}` : `${n.address}:${n.port}`}`,
+        what: `${n.client} ${formatProtoPort(n.external)} -> ${n.kind === 'local' ? `local port ${n.port}` : `${n.address}:${n.port}`}`,
         expires: n.expires, timeout: n.timeout,
       })),
     ].sort((a, b) => (a.expires ?? 0) - (b.expires ?? 0));

@@ -5,11 +5,11 @@
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../config/parser.js';
 import { DEFAULTS, type Config } from '../config/types.js';
-import { Engine, type Effect } from '../engine/engine.js';
+import type { Engine, Effect } from '../engine/engine.js';
 import { CommandRunner } from '../actions/runner.js';
 import { Logger } from '../log/logger.js';
 import { logMsg } from '../log/messages.js';
-import { localAddresses, watchAddresses, type AddressWatch } from '../capture/addresses.js';
+import { watchAddresses, type AddressWatch } from '../capture/addresses.js';
 import { isSesameError } from '../errors/errors.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { carryOut } from './carry-out.js';
@@ -19,7 +19,8 @@ import { DoorFirewall } from './door-firewall.js';
 import { lockInstance, tableName } from './instance-lock.js';
 import { Resolver } from './resolver.js';
 import { LookupQueue } from './lookup-queue.js';
-import { KnockInput, wantedMatching, type Arrival } from './knock-input.js';
+import { KnockInput, type Arrival } from './knock-input.js';
+import { firstEngine } from './first-engine.js';
 import { StartError } from './start-error.js';
 import { releaseOptimizer } from './optimizer.js';
 import type { DaemonOptions } from './options.js';
@@ -52,17 +53,7 @@ export class Daemon {
     this.runner = new CommandRunner({ log: this.logger, onPendingChange: (p) => this.state.save(p) });
     const resolver = args.lookup ? new Resolver() : undefined;
     this.lookups = resolver && new LookupQueue(resolver, (a, at) => { if (!this.closing) this.handle(a, at); });
-    const replay = new ReplayStore(args.stateDir, complain);
-    this.engine = new Engine(config, {
-      localAddresses: localAddresses(this.interfaces, args.onlyIPv4),
-      maxAttempts: args.maxAttempts,
-      onlyIPv4: args.onlyIPv4,
-      matching: wantedMatching(args, config) === 'pcap' ? 'pcap' : 'kernel',
-      replay: { entries: replay.load(), now: Date.now() },
-    }, {
-      display: (ip) => (resolver ? resolver.display(ip) : ip),
-      persistReplay: (entries) => replay.save(entries),
-    });
+    this.engine = firstEngine(config, args, this.interfaces, new ReplayStore(args.stateDir, complain), resolver);
   }
 
   /** Parses the config and starts listening; throws ConfigError or StartError. */

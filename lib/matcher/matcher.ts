@@ -12,6 +12,7 @@
 import type { Door, KnockStep } from '../config/types.js';
 import { tcpFlagsMatch } from '../config/tcpflags.js';
 import type { MatchEvent, Packet } from './types.js';
+import { protoPortText, type Protocol } from '../net/protocol.js';
 
 export const DEFAULT_MAX_ATTEMPTS = 65_536;
 
@@ -39,7 +40,7 @@ export interface MatcherOptions {
   localAddresses?: Iterable<string>;
 }
 
-const stepKey = (protocol: string, port: number) => `${protocol}/${port}`;
+const stepKey = (protocol: Protocol, port: number) => protoPortText(protocol, port);
 
 export class Matcher {
   private readonly doors: DoorState[];

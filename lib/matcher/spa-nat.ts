@@ -9,7 +9,7 @@
 
 import type { SpaDoor } from '../config/types.js';
 import type { ProtoPort } from '../net/protocol.js';
-import { formatProtoPort } from '../net/protocol.js';
+import { formatProtoPort, protoPortText } from '../net/protocol.js';
 import { inIpv4Network, ipv4Number } from '../net/ipv4.js';
 import { parseNatAccess } from '../spa/access.js';
 import { MSG_TYPE } from '../spa/message.js';
@@ -49,7 +49,7 @@ export function natDecision(spa: SpaDoor, messageType: number, natAccess: string
   }
   const target = natAccess === null ? undefined : parseNatAccess(natAccess);
   if (!target) return { refusal: 'bad field (nat access)' }; // decodePlaintext checked it already
-  const wanted = `${target.host} ${external.protocol}/${target.port}`;
+  const wanted = `${target.host} ${protoPortText(external.protocol, target.port)}`;
   if (FORWARD_TYPES.has(messageType)) {
     if (nat.forward.length === 0) return { refusal: 'NAT access is not enabled for this door (no SPA_Forward)' };
     if (ipv4Number(target.host) === undefined) return { refusal: `NAT destination "${target.host}" is not an IPv4 address (names are not resolved)` };
@@ -59,7 +59,7 @@ export function natDecision(spa: SpaDoor, messageType: number, natAccess: string
   }
   if (nat.local.length === 0) return { refusal: 'local NAT access is not enabled for this door (no SPA_Local_NAT)' };
   if (!nat.local.some((l) => l.protocol === external.protocol && l.port === target.port)) {
-    return { refusal: `local NAT port not allowed (${external.protocol}/${target.port})` };
+    return { refusal: `local NAT port not allowed (${protoPortText(external.protocol, target.port)})` };
   }
   return { nat: { kind: 'local', external, address: bastion, port: target.port } };
 }
