@@ -109,6 +109,26 @@ t.test('knock lines are throttled with a summary; OPEN SESAME never is', async (
   t.same(later.slice(1), [`${CLI}: guarded: Stage 1`, `${CLI}: guarded: OPEN SESAME`]);
 });
 
+t.test('SPA NAT: the log names the target, the grant carries it, the command gets %NAT_IP% and %NAT_PORT%', async (t) => {
+  const { e } = engine(`[nat]
+SPA_Key_Base64 = ${K.toString('base64')}
+SPA_HMAC_Key_Base64 = ${H.toString('base64')}
+SPA_Forward = 10.0.0.0/24 tcp/3306
+start_command = fw %IP% %PORT% %NAT_IP% %NAT_PORT%
+Cmd_Timeout = 20
+`);
+  const w = encodeAccess({ username: 'alice', timestamp: WALL / 1000, message: `${CLI},tcp/4000`, nat: { access: '10.0.0.5,3306', local: false } }, KEYS, {});
+  const fx = e.packet(udp(62201, w), 0, WALL);
+  t.same(kinds(fx), ['log', 'grant', 'run']);
+  t.same(logs(fx), [`${CLI}: nat: SPA: OPEN SESAME for ${CLI} tcp/4000 -> 10.0.0.5:3306 (user alice, timeout 20s)`]);
+  t.match(fx.find((f) => f.kind === 'grant'), { ip: CLI, timeout: 20, nat: { kind: 'forward', address: '10.0.0.5', port: 3306, external: { protocol: 'tcp', port: 4000 } } });
+  t.match((fx.find((f) => f.kind === 'run') as Extract<Effect, { kind: 'run' }>).request.spa, { protocol: 'tcp', port: 4000, nat: { address: '10.0.0.5', port: 3306 } });
+  const bad = encodeAccess({ username: 'alice', timestamp: WALL / 1000, message: `${CLI},tcp/4001`, nat: { access: '10.0.1.5,3306', local: false } }, KEYS, {});
+  const refused = e.packet(udp(62201, bad), 1, WALL);
+  t.same(logs(refused), [`${CLI}: nat: SPA: refused: NAT destination not allowed (10.0.1.5 tcp/3306)`]);
+  t.notOk(refused.some((f) => f.kind === 'grant' || f.kind === 'run'), 'nothing granted, nothing run');
+});
+
 t.test('SPA: digest persisted first, then log, grant and a command per port; a replay is refused', async (t) => {
   const { e, persisted } = engine();
   const w = spaWire(`${CLI},tcp/22`);
