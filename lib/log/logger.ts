@@ -32,7 +32,10 @@ export class Logger implements LogSink {
     this.stdout = opts.stdout ?? ((s) => process.stdout.write(s));
     this.verboseOn = opts.verbose || opts.debug;
     this.debugOn = opts.debug;
-    this.logger = winston.createLogger({ level: 'info', transports: [...(opts.extra ?? [])], exitOnError: false });
+    // The transports write `message` as it is: winston's default JSON format would serialise
+    // every line for nothing (a flood's stage lines make that a cost).
+    const asIs = winston.format((info) => info)();
+    this.logger = winston.createLogger({ level: 'info', format: asIs, transports: [...(opts.extra ?? [])], exitOnError: false });
     this.openFile();
     if (opts.useSyslog) this.logger.add(new SyslogTransport());
     if (!this.file && !opts.useSyslog) this.logger.add(new StreamTransport(this.stderr));
