@@ -18,8 +18,8 @@ import type { Packet } from '../matcher/types.js';
 
 /** Most sources one stage set holds: a flood from 2^17 spoofed sources fits (~25 MB of kernel memory at most). */
 export const KERNEL_SET_SIZE = 262_144;
-/** Stage and reset events per second (and burst) that reach the daemon (half what the log passes: a flood costs it under a second of CPU per 20 s, bench:flood); the rest are only counted. */
-const EVENT_RATE = 50;
+/** Stage and reset events per second (and burst) that reach the daemon (a quarter of what the log passes: past the burst a flood costs it ~0.5 s of CPU per 20 s, bench:flood); the rest are only counted. */
+const EVENT_RATE = 25;
 const EVENT_BURST = 500;
 const WATCH_MS = 1000;
 /**
