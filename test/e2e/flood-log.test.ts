@@ -40,7 +40,7 @@ t.test('20,000 spoofed first knocks: a bounded log with a summary; a real knock 
   lab.knock([lab.server4, '7000', '8000', '9000']);
   t.ok(await waitFor(() => logLines(readIf(log)).slice(from).some((l) => l === `${lab.client4}: door: OPEN SESAME`), 5000), 'the real knock opens');
   const after = logLines(readIf(log)).slice(from);
-  // Under kernel matching the kernel passes ~200 events/s, so the summary may come mid-flood.
+  // Under kernel matching the kernel passes a burst of 500 then 25 events/s, so the summary may come mid-flood.
   t.ok(logLines(readIf(log)).some((l) => /^\d+ knock events not logged \(rate limit\)$/.test(l)), 'the summary line');
   t.ok(after.includes(`${lab.client4}: door: Stage 1`), 'its stages are logged');
   t.ok(statSync(log).size < 200_000, `log ${statSync(log).size} bytes`);
