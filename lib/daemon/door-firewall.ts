@@ -125,7 +125,7 @@ export class DoorFirewall {
       await this.table.grant(grants);
       this.restoreFailing = false;
       this.log(`firewall: table inet ${this.tableName} was removed or changed (nft flush ruleset?); ` +
-        `restored the guard of ${portsText(this.guards)} and ${grants.length} live grant${grants.length === 1 ? '' : 's'}`);
+        `restored the guard of ${portsText(this.guards) || 'no ports'} and ${grants.length} live grant${grants.length === 1 ? '' : 's'}`);
     } catch (err) {
       if (!this.restoreFailing) this.log(`firewall: cannot check or restore table inet ${this.tableName}: ${firstLine(err)}; retrying every second`);
       this.restoreFailing = true;

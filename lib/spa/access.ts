@@ -4,20 +4,18 @@
 
 import type { Protocol, ProtoPort } from '../net/protocol.js';
 import { failure, type Result } from '../errors/result.js';
+import { ipv4Number } from '../net/ipv4.js';
 
 export type SpaProto = Protocol;
 
 export type { ProtoPort } from '../net/protocol.js';
 export { formatProtoPort } from '../net/protocol.js';
 
-const OCTET = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/;
 const PORT = /^[1-9][0-9]{0,4}$/;
 
 /** Dotted-quad IPv4, four decimal octets without leading zeros (no octal readings). */
 export function isDottedQuad(s: string): boolean {
-  if (s.length < 7 || s.length > 15) return false;
-  const parts = s.split('.');
-  return parts.length === 4 && parts.every((p) => OCTET.test(p));
+  return s.length >= 7 && s.length <= 15 && ipv4Number(s) !== undefined;
 }
 
 /** `tcp/22` → {tcp, 22}; undefined for anything else (icmp, none/0, 0, 65536, spaces). */
