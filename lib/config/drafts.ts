@@ -68,3 +68,9 @@ export interface OptionKey {
   readonly names: readonly string[];
   apply(value: string, ctx: KeyContext): void;
 }
+
+/** The door's SPA draft, begun at the line of its first SPA_ key. */
+export function spaDraft(door: DoorDraft, ctx: KeyContext): SpaDraft {
+  door.spa ??= { line: ctx.line };
+  return door.spa;
+}

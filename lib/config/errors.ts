@@ -66,3 +66,8 @@ export function strerror(err: unknown): string {
     default: return err instanceof Error ? err.message : String(err);
   }
 }
+
+/** A key's value is wrong: `config: line N: text`, thrown with the file and line. */
+export function failAtLine(at: { readonly file: string; readonly line: number }, text: string): never {
+  throw new ConfigError(`config: line ${at.line}: ${text}`, at.file, at.line);
+}

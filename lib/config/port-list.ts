@@ -1,13 +1,9 @@
 // The `tcp/22, udp/1194` lists of Open, SPA_Open_Ports and SPA_Local_NAT: one parser, errors with
 // the key's name and the line.
 
-import { ConfigError } from './errors.js';
+import { failAtLine } from './errors.js';
 import type { KeyContext } from './drafts.js';
 import type { KnockStep, Protocol } from './types.js';
-
-function fail(ctx: KeyContext, text: string): never {
-  throw new ConfigError(`config: line ${ctx.line}: ${text}`, ctx.file, ctx.line);
-}
 
 /** `tcp/22, udp/1194` → steps; the protocol must be tcp or udp and the port 1..65535. */
 export function parseOpenPorts(ctx: KeyContext, key: string, value: string): KnockStep[] {
@@ -17,11 +13,11 @@ export function parseOpenPorts(ctx: KeyContext, key: string, value: string): Kno
     const m = /^(tcp|udp)\/([0-9]{1,5})$/.exec(item);
     if (!m) {
       const proto = item.split('/')[0];
-      if (item.includes('/') && proto !== 'tcp' && proto !== 'udp') fail(ctx, `${key}: unknown protocol "${proto}" (use tcp or udp)`);
-      fail(ctx, `${key}: "${raw.trim()}" is not protocol/port (e.g. tcp/22)`);
+      if (item.includes('/') && proto !== 'tcp' && proto !== 'udp') failAtLine(ctx, `${key}: unknown protocol "${proto}" (use tcp or udp)`);
+      failAtLine(ctx, `${key}: "${raw.trim()}" is not protocol/port (e.g. tcp/22)`);
     }
     const port = Number(m[2]);
-    if (port < 1 || port > 65535) fail(ctx, `${key}: port ${port} is out of range (1-65535)`);
+    if (port < 1 || port > 65535) failAtLine(ctx, `${key}: port ${port} is out of range (1-65535)`);
     const step: KnockStep = { protocol: m[1] as Protocol, port };
     if (!out.some((s) => s.protocol === step.protocol && s.port === step.port)) out.push(step);
   }

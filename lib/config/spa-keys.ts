@@ -2,11 +2,11 @@
 // door as a whole checked when the file is done (no SPA without an HMAC key, keys of legal
 // lengths, something to open). Errors name the line, like every config error.
 
-import { ConfigError } from './errors.js';
+import { ConfigError, failAtLine } from './errors.js';
 import { atoi } from './atoi.js';
 import { DEFAULTS, type SpaDoor } from './types.js';
 import { parseOpenPorts } from './port-list.js';
-import type { DoorDraft, DoorKey, KeyContext, SpaDraft } from './drafts.js';
+import { spaDraft, type DoorDraft, type DoorKey, type KeyContext } from './drafts.js';
 import { DIGEST_NAMES, digestByName } from '../spa/digests.js';
 import { CIPHER_MODES, MAX_KEY_BYTES } from '../spa/cipher.js';
 import { MAX_HMAC_KEY_BYTES } from '../spa/keygen.js';
@@ -18,23 +18,14 @@ import { finishNat } from './spa-nat-keys.js';
 const MODES = CIPHER_MODES.filter((m): m is SpaDoor['mode'] => m !== 'legacy');
 const B64 = PADDED_BASE64;
 
-function fail(ctx: KeyContext, text: string): never {
-  throw new ConfigError(`config: line ${ctx.line}: ${text}`, ctx.file, ctx.line);
-}
-
-function draft(door: DoorDraft, ctx: KeyContext): SpaDraft {
-  door.spa ??= { line: ctx.line };
-  return door.spa;
-}
-
 function base64(ctx: KeyContext, key: string, value: string): Buffer {
-  if (value === '' || !B64.test(value)) fail(ctx, `${key} is not valid base64`);
+  if (value === '' || !B64.test(value)) failAtLine(ctx, `${key} is not valid base64`);
   return Buffer.from(value, 'base64');
 }
 
 function seconds(ctx: KeyContext, key: string, value: string, min: number): number {
   const { value: n, exact } = atoi(value);
-  if (!exact || n < min || n > 2 ** 23) fail(ctx, `${key} must be a whole number of seconds from ${min} to ${2 ** 23}, not "${value}"`);
+  if (!exact || n < min || n > 2 ** 23) failAtLine(ctx, `${key} must be a whole number of seconds from ${min} to ${2 ** 23}, not "${value}"`);
   return n;
 }
 
@@ -42,31 +33,31 @@ function yesNo(ctx: KeyContext, key: string, value: string): boolean {
   const v = value.toLowerCase();
   if (['y', 'yes', 'true', 'on', '1'].includes(v)) return true;
   if (['n', 'no', 'false', 'off', '0'].includes(v)) return false;
-  fail(ctx, `${key} must be yes or no, not "${value}"`);
+  failAtLine(ctx, `${key} must be yes or no, not "${value}"`);
 }
 
 export const SPA_DOOR_KEYS: readonly DoorKey[] = [
   {
     names: ['SPA_KEY'],
     apply(door, value, ctx) {
-      const s = draft(door, ctx);
-      if (s.key) fail(ctx, 'SPA_Key and SPA_Key_Base64 given twice; a door has one encryption key');
+      const s = spaDraft(door, ctx);
+      if (s.key) failAtLine(ctx, 'SPA_Key and SPA_Key_Base64 given twice; a door has one encryption key');
       s.key = { bytes: Buffer.from(value, 'utf8'), line: ctx.line };
     },
   },
   {
     names: ['SPA_KEY_BASE64'],
     apply(door, value, ctx) {
-      const s = draft(door, ctx);
-      if (s.key) fail(ctx, 'SPA_Key and SPA_Key_Base64 given twice; a door has one encryption key');
+      const s = spaDraft(door, ctx);
+      if (s.key) failAtLine(ctx, 'SPA_Key and SPA_Key_Base64 given twice; a door has one encryption key');
       s.key = { bytes: base64(ctx, 'SPA_Key_Base64', value), line: ctx.line };
     },
   },
   {
     names: ['SPA_HMAC_KEY_BASE64'],
     apply(door, value, ctx) {
-      const s = draft(door, ctx);
-      if (s.hmacKey) fail(ctx, 'SPA_HMAC_Key_Base64 given twice');
+      const s = spaDraft(door, ctx);
+      if (s.hmacKey) failAtLine(ctx, 'SPA_HMAC_Key_Base64 given twice');
       s.hmacKey = { bytes: base64(ctx, 'SPA_HMAC_Key_Base64', value), line: ctx.line };
     },
   },
@@ -74,8 +65,8 @@ export const SPA_DOOR_KEYS: readonly DoorKey[] = [
     names: ['SPA_HMAC_DIGEST'],
     apply(door, value, ctx) {
       const d = digestByName(value);
-      if (!d) fail(ctx, `SPA_HMAC_Digest "${value}" is not one of ${DIGEST_NAMES.join(', ')}`);
-      draft(door, ctx).hmacDigest = d;
+      if (!d) failAtLine(ctx, `SPA_HMAC_Digest "${value}" is not one of ${DIGEST_NAMES.join(', ')}`);
+      spaDraft(door, ctx).hmacDigest = d;
     },
   },
   {
@@ -83,33 +74,33 @@ export const SPA_DOOR_KEYS: readonly DoorKey[] = [
     apply(door, value, ctx) {
       const v = value.toLowerCase();
       const m = MODES.find((x) => x === v);
-      if (!m) fail(ctx, `SPA_Encryption_Mode "${value}" is not one of ${MODES.join(', ')} (legacy mode has no HMAC and is not served)`);
-      draft(door, ctx).mode = m;
+      if (!m) failAtLine(ctx, `SPA_Encryption_Mode "${value}" is not one of ${MODES.join(', ')} (legacy mode has no HMAC and is not served)`);
+      spaDraft(door, ctx).mode = m;
     },
   },
   {
     names: ['SPA_PORT'],
     apply(door, value, ctx) {
       const n = /^[0-9]{1,5}$/.test(value) ? Number(value) : NaN;
-      if (!(n >= 1 && n <= 65535)) fail(ctx, `SPA_Port "${value}" is not a UDP port (1-65535)`);
-      draft(door, ctx).port = n;
+      if (!(n >= 1 && n <= 65535)) failAtLine(ctx, `SPA_Port "${value}" is not a UDP port (1-65535)`);
+      spaDraft(door, ctx).port = n;
     },
   },
   {
     names: ['SPA_OPEN_PORTS'],
-    apply(door, value, ctx) { draft(door, ctx).openPorts = parseOpenPorts(ctx, 'SPA_Open_Ports', value); },
+    apply(door, value, ctx) { spaDraft(door, ctx).openPorts = parseOpenPorts(ctx, 'SPA_Open_Ports', value); },
   },
   {
     names: ['SPA_MAX_AGE'],
-    apply(door, value, ctx) { draft(door, ctx).maxAge = seconds(ctx, 'SPA_Max_Age', value, 1); },
+    apply(door, value, ctx) { spaDraft(door, ctx).maxAge = seconds(ctx, 'SPA_Max_Age', value, 1); },
   },
   {
     names: ['SPA_MAX_TIMEOUT'],
-    apply(door, value, ctx) { draft(door, ctx).maxTimeout = seconds(ctx, 'SPA_Max_Timeout', value, 1); },
+    apply(door, value, ctx) { spaDraft(door, ctx).maxTimeout = seconds(ctx, 'SPA_Max_Timeout', value, 1); },
   },
   {
     names: ['SPA_REQUIRE_SOURCE_ADDRESS', 'SPA_REQUIRE_SOURCE'],
-    apply(door, value, ctx) { draft(door, ctx).requireSource = yesNo(ctx, 'SPA_Require_Source_Address', value); },
+    apply(door, value, ctx) { spaDraft(door, ctx).requireSource = yesNo(ctx, 'SPA_Require_Source_Address', value); },
   },
 ];
 

@@ -6,29 +6,20 @@
 //   SPA_SNAT      = masquerade | 192.0.2.1                     source rewrite for forwarded flows
 // Destinations are IPv4 (what fwknop's nat_access field and NAT in fwknopd carry).
 
-import { ConfigError } from './errors.js';
-import type { DoorDraft, DoorKey, KeyContext, SpaDraft } from './drafts.js';
+import { ConfigError, failAtLine } from './errors.js';
+import { spaDraft, type DoorKey, type KeyContext, type SpaDraft } from './drafts.js';
 import type { NatAddress, NatDestination, SpaNat } from './types.js';
 import { parseOpenPorts } from './port-list.js';
 import { ipv4Number, parseIpv4Network } from '../net/ipv4.js';
 
-function fail(ctx: KeyContext, text: string): never {
-  throw new ConfigError(`config: line ${ctx.line}: ${text}`, ctx.file, ctx.line);
-}
-
-function draft(door: DoorDraft, ctx: KeyContext): SpaDraft {
-  door.spa ??= { line: ctx.line };
-  return door.spa;
-}
-
 /** `ADDRESS[/LEN] proto/port`: one destination. */
 function destination(ctx: KeyContext, key: string, item: string): NatDestination {
   const words = item.trim().split(/\s+/);
-  if (words.length !== 2) fail(ctx, `${key}: "${item.trim()}" is not ADDRESS[/LEN] PROTOCOL/PORT (e.g. 10.0.0.5 tcp/3306)`);
+  if (words.length !== 2) failAtLine(ctx, `${key}: "${item.trim()}" is not ADDRESS[/LEN] PROTOCOL/PORT (e.g. 10.0.0.5 tcp/3306)`);
   const network = parseIpv4Network(words[0]!);
   if (!network) {
     const why = words[0]!.includes(':') ? 'NAT destinations are IPv4 addresses' : 'not an IPv4 address or network (host bits must be zero)';
-    fail(ctx, `${key}: "${words[0]}": ${why}`);
+    failAtLine(ctx, `${key}: "${words[0]}": ${why}`);
   }
   const [port] = parseOpenPorts(ctx, key, words[1]!);
   return { network, protocol: port!.protocol, port: port!.port };
@@ -39,28 +30,28 @@ export const SPA_NAT_DOOR_KEYS: readonly DoorKey[] = [
     names: ['SPA_FORWARD'],
     apply(door, value, ctx) {
       const list = value.split(',').map((item) => destination(ctx, 'SPA_Forward', item));
-      draft(door, ctx).forward = { list, line: ctx.line };
+      spaDraft(door, ctx).forward = { list, line: ctx.line };
     },
   },
   {
     names: ['SPA_LOCAL_NAT'],
-    apply(door, value, ctx) { draft(door, ctx).localNat = { list: parseOpenPorts(ctx, 'SPA_Local_NAT', value), line: ctx.line }; },
+    apply(door, value, ctx) { spaDraft(door, ctx).localNat = { list: parseOpenPorts(ctx, 'SPA_Local_NAT', value), line: ctx.line }; },
   },
   {
     names: ['SPA_FORCE_NAT'],
     apply(door, value, ctx) {
       const d = destination(ctx, 'SPA_Force_NAT', value);
-      if (d.network.prefix !== 32) fail(ctx, `SPA_Force_NAT: "${value.trim()}" names a network; give one address`);
+      if (d.network.prefix !== 32) failAtLine(ctx, `SPA_Force_NAT: "${value.trim()}" names a network; give one address`);
       const to: NatAddress = { address: d.network.address, protocol: d.protocol, port: d.port };
-      draft(door, ctx).forceNat = { to, line: ctx.line };
+      spaDraft(door, ctx).forceNat = { to, line: ctx.line };
     },
   },
   {
     names: ['SPA_SNAT'],
     apply(door, value, ctx) {
       const v = value.trim();
-      if (v.toLowerCase() !== 'masquerade' && ipv4Number(v) === undefined) fail(ctx, `SPA_SNAT must be masquerade or an IPv4 address, not "${v}"`);
-      draft(door, ctx).snat = { to: v.toLowerCase() === 'masquerade' ? 'masquerade' : v, line: ctx.line };
+      if (v.toLowerCase() !== 'masquerade' && ipv4Number(v) === undefined) failAtLine(ctx, `SPA_SNAT must be masquerade or an IPv4 address, not "${v}"`);
+      spaDraft(door, ctx).snat = { to: v.toLowerCase() === 'masquerade' ? 'masquerade' : v, line: ctx.line };
     },
   },
 ];
