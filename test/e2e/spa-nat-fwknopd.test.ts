@@ -44,14 +44,8 @@ t.teardown(async () => {
 
 t.before(async () => {
   if (process.getuid?.() !== 0) return;
-  sh('ip', ['netns', 'del', INT_NS], { allowFail: true });
-  sh('ip', ['netns', 'add', INT_NS]);
-  sh('ip', ['link', 'add', 'nfi0', 'netns', lab.srv, 'type', 'veth', 'peer', 'name', 'nfi1', 'netns', INT_NS]);
-  sh('ip', ['-n', lab.srv, 'addr', 'add', `${BASTION_IN}/24`, 'dev', 'nfi0']);
-  sh('ip', ['-n', INT_NS, 'addr', 'add', `${INTERNAL}/24`, 'dev', 'nfi1']);
-  for (const [ns, ifc] of [[lab.srv, 'nfi0'], [INT_NS, 'nfi1'], [INT_NS, 'lo']] as const) sh('ip', ['-n', ns, 'link', 'set', ifc, 'up']);
-  sh('ip', ['-n', INT_NS, 'route', 'add', 'default', 'via', BASTION_IN]);
-  lab.exec(lab.srv, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+  const { bastion, host } = lab.internalHost(INT_NS);
+  if (bastion !== BASTION_IN || host !== INTERNAL) throw new Error(`internal network ${bastion}/${host}`);
   children.push(spawn('ip', ['netns', 'exec', INT_NS, 'python3', PROBE, 'serve', '3306'], { stdio: 'ignore' }));
   children.push(spawn('ip', ['netns', 'exec', lab.srv, 'python3', PROBE, 'serve', '2222'], { stdio: 'ignore' }));
   spawnSync('mkdir', ['-p', RUN]);

@@ -130,6 +130,24 @@ export class Lab {
     this.raw(port, 'S', src);
   }
 
+  /**
+   * An internal host behind the server (a bastion): namespace `ns` on 10.77.(100+n).0/24, the
+   * server at .1 forwarding, the host at .5 routing back through it. The caller deletes `ns`.
+   */
+  internalHost(ns: string): { bastion: string; host: string } {
+    const bastion = `10.77.${100 + this.n}.1`, host = `10.77.${100 + this.n}.5`;
+    const [bif, hif] = [`${this.tag}i0`, `${this.tag}i1`];
+    sh('ip', ['netns', 'del', ns], { allowFail: true });
+    sh('ip', ['netns', 'add', ns]);
+    sh('ip', ['link', 'add', bif, 'netns', this.srv, 'type', 'veth', 'peer', 'name', hif, 'netns', ns]);
+    sh('ip', ['-n', this.srv, 'addr', 'add', `${bastion}/24`, 'dev', bif]);
+    sh('ip', ['-n', ns, 'addr', 'add', `${host}/24`, 'dev', hif]);
+    for (const [n, ifc] of [[this.srv, bif], [ns, hif], [ns, 'lo']] as const) sh('ip', ['-n', n, 'link', 'set', ifc, 'up']);
+    sh('ip', ['-n', ns, 'route', 'add', 'default', 'via', bastion]);
+    this.exec(this.srv, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    return { bastion, host };
+  }
+
   /** Starts a daemon in the server namespace; resolves once its log says it is listening. */
   async start(bin: string, args: string[], logFile: string, env: Record<string, string> = {}): Promise<Daemon> {
     // A restarted daemon may append to the same log: wait for one more start-up line than before.
