@@ -5,10 +5,11 @@
 // a wrong HMAC key and a stale timestamp must be refused with fwknopd's messages.
 
 import t, { type Test } from 'tap';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab, ROOT, readIf, sleep, waitFor } from '../helpers/lab.js';
+import { startFwknopd, type Fwknopd } from '../helpers/fwknopd.js';
 import { generateKeyPair } from '../../lib/spa/keygen.js';
 import { DIGEST_NAMES, type DigestName } from '../../lib/spa/digests.js';
 import { decodeWire } from '../../lib/spa/wire.js';
@@ -16,7 +17,6 @@ import { decodeWire } from '../../lib/spa/wire.js';
 t.setTimeout(120_000);
 const lab = new Lab(15, 'sf');
 const KNOCK = join(ROOT, 'bin/knock');
-const FWKNOPD = '/usr/sbin/fwknopd';
 const FWKNOP = '/usr/bin/fwknop';
 const HOOK_OUT = lab.file('hook.out', '');
 const HOOK = lab.file('hook.sh', `#!/bin/sh\necho "$@" >> ${HOOK_OUT}\n`);
@@ -56,35 +56,17 @@ FWKNOP_PID_FILE ${RUN}/fwknopd.pid;
 chmodSync(ACCESS, 0o600);
 chmodSync(CONF, 0o600);
 
-let fwknopd: ChildProcess | undefined;
-let fwOut = '';
-
-async function stopFwknopd(): Promise<void> {
-  const p = fwknopd;
-  if (!p || p.exitCode !== null || p.signalCode !== null) return;
-  const gone = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  // fwknopd may sit in its capture loop; it gets 3 s, then SIGKILL.
-  if (await Promise.race([gone.then(() => true), sleep(3000).then(() => false)])) return;
-  p.kill('SIGKILL');
-  await Promise.race([gone, sleep(3000)]);
-}
+let fwknopd: Fwknopd | undefined;
+const fwOut = () => fwknopd?.output() ?? '';
 t.teardown(async () => {
-  await stopFwknopd();
+  await fwknopd?.stop();
   lab.cleanup();
 });
 
 t.before(async () => {
   if (process.getuid?.() !== 0) throw new Error('end-to-end tests need root (network namespaces)');
   lab.up();
-  spawnSync('mkdir', ['-p', RUN]);
-  fwknopd = spawn('ip', ['netns', 'exec', lab.srv, FWKNOPD, '-f', '-v', '-c', CONF, '-a', ACCESS,
-    '-d', `${RUN}/digest.cache`, '-p', `${RUN}/fwknopd.pid`, '-i', lab.sif], { stdio: ['ignore', 'pipe', 'pipe'] });
-  fwknopd.stdout!.on('data', (b: Buffer) => { fwOut += b.toString(); });
-  fwknopd.stderr!.on('data', (b: Buffer) => { fwOut += b.toString(); });
-  const ok = await waitFor(() => fwOut.includes('Starting fwknopd main event loop'), 10_000, () => fwknopd!.exitCode !== null);
-  if (!ok) throw new Error(`fwknopd did not start:\n${fwOut}`);
-  await sleep(300); // pcap is open just before that line; give it a moment
+  fwknopd = await startFwknopd(lab, CONF, ACCESS, RUN);
 });
 
 interface Run { code: number; stdout: string; stderr: string }
@@ -112,10 +94,10 @@ async function opened(act: () => Run, t: Test): Promise<string | undefined> {
 /** Runs `act`; waits (at most 5 s) for fwknopd to print `text`; checks no door opened. */
 async function refused(act: () => Run, text: string, t: Test): Promise<void> {
   const before = hookLines().length;
-  const outBefore = fwOut.length;
+  const outBefore = fwOut().length;
   const r = act();
   t.equal(r.code, 0, `knock exits 0 ${r.stderr}`);
-  t.ok(await waitFor(() => fwOut.slice(outBefore).includes(text), 5000), `fwknopd says "${text}"`);
+  t.ok(await waitFor(() => fwOut().slice(outBefore).includes(text), 5000), `fwknopd says "${text}"`);
   await sleep(300);
   t.equal(hookLines().length, before, 'no door opened');
 }
@@ -137,11 +119,11 @@ t.test('inner digest types, with -m', async (t) => {
 });
 
 t.test('-f asks for a timeout; several ports go in one message', async (t) => {
-  const outBefore = fwOut.length;
+  const outBefore = fwOut().length;
   const line = await opened(() => knock(['--spa', '-A', 'tcp/2222,udp/53', '-a', lab.client4, '-f', '45', ...keyArgs('sha512'), lab.server4]), t);
   t.equal(line, `open sha512 ${lab.client4} ${lab.client4} 2222 6 45`);
-  t.match(fwOut.slice(outBefore), `Message String: ${lab.client4},tcp/2222,udp/53`);
-  t.match(fwOut.slice(outBefore), /Message Type: 3 /);
+  t.match(fwOut().slice(outBefore), `Message String: ${lab.client4},tcp/2222,udp/53`);
+  t.match(fwOut().slice(outBefore), /Message Type: 3 /);
 });
 
 t.test('-s: the server allows the packet\'s source', async (t) => {
@@ -150,10 +132,10 @@ t.test('-s: the server allows the packet\'s source', async (t) => {
 });
 
 t.test('a passphrase key (--key), a user name, CTR mode', async (t) => {
-  const outBefore = fwOut.length;
+  const outBefore = fwOut().length;
   let line = await opened(() => knock(['--spa', '-A', 'tcp/22', '-a', lab.client4, '--key', PASSPHRASE, '--hmac-key-base64', b64(passHmac), '-U', 'alice', lab.server4]), t);
   t.equal(line, `open pass ${lab.client4} ${lab.client4} 22 6 5`);
-  t.match(fwOut.slice(outBefore), 'Username: alice');
+  t.match(fwOut().slice(outBefore), 'Username: alice');
   line = await opened(() => knock(['--spa', '-A', 'tcp/22', '-a', lab.client4, '-M', 'ctr', '--key-base64', b64(ctr.key), '--hmac-key-base64', b64(ctr.hmacKey), '--hmac-digest', 'sha1', lab.server4]), t);
   t.equal(line, `open ctr ${lab.client4} ${lab.client4} 22 6 5`);
 });
@@ -183,9 +165,9 @@ FW_TIMEOUT          33
 `);
   chmodSync(rc, 0o600);
   const expect = `open sha384 10.77.15.99 ${lab.client4} 1194 17 33`;
-  const outBefore = fwOut.length;
+  const outBefore = fwOut().length;
   t.equal(await opened(() => knock(['--spa', '--fwknoprc', rc, '-n', 'sf']), t), expect, 'knock --spa --fwknoprc FILE -n sf');
-  t.match(fwOut.slice(outBefore), 'Username: rcuser');
+  t.match(fwOut().slice(outBefore), 'Username: rcuser');
   t.equal(await opened(() => knock(['--spa', '-n', 'sf'], { HOME: home }), t), expect, '-n alone reads ~/.fwknoprc');
   t.equal(await opened(() => {
     const r = spawnSync('ip', ['netns', 'exec', lab.cli, FWKNOP, '--rc-file', rc, '-n', 'sf', '--no-save-args'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, HOME: home } });
@@ -242,7 +224,7 @@ t.test('one datagram holding exactly the wire text, over IPv4 and IPv6', async (
 });
 
 t.test('fwknopd is still running and no unexpected door opened', async (t) => {
-  t.equal(fwknopd?.exitCode, null);
+  t.equal(fwknopd?.proc.exitCode, null);
   const tags = hookLines().map((l) => l.split(' ')[1]);
   t.equal(tags.length, 7 + 6 + 1 + 1 + 2 + 5);
 });

@@ -5,10 +5,11 @@
 // services answer through them, for the knocking address only.
 
 import t from 'tap';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROBE, ROOT, labForFile, sh, sleep, waitFor } from '../helpers/lab.js';
+import { PROBE, ROOT, labForFile, sh, waitFor } from '../helpers/lab.js';
+import { startFwknopd, type Fwknopd } from '../helpers/fwknopd.js';
 import { generateKeyPair } from '../../lib/spa/keygen.js';
 
 t.setTimeout(120_000);
@@ -17,7 +18,6 @@ const { lab, children } = labForFile(t, 37, 'nf', () => sh('ip', ['netns', 'del'
 const BASTION_IN = '10.77.137.1';
 const INTERNAL = '10.77.137.5';
 const KNOCK = join(ROOT, 'bin/knock');
-const FWKNOPD = '/usr/sbin/fwknopd';
 const RUN = join(lab.dir, 'run');
 const { key, hmacKey } = generateKeyPair('sha256');
 const ACCESS = lab.file('access.conf', `SOURCE ANY\nKEY_BASE64 ${key.toString('base64')}\nHMAC_KEY_BASE64 ${hmacKey.toString('base64')}\nFW_ACCESS_TIMEOUT 30\n`);
@@ -31,16 +31,10 @@ FWKNOP_PID_FILE ${RUN}/fwknopd.pid;
 `);
 chmodSync(ACCESS, 0o600);
 chmodSync(CONF, 0o600);
-let fwknopd: ChildProcess | undefined;
-let fwOut = '';
+let fwknopd: Fwknopd | undefined;
+const fwOut = () => fwknopd?.output() ?? '';
 
-t.teardown(async () => {
-  const p = fwknopd;
-  if (!p || p.exitCode !== null || p.signalCode !== null) return;
-  const gone = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  if (!(await Promise.race([gone.then(() => true), sleep(3000).then(() => false)]))) p.kill('SIGKILL');
-});
+t.teardown(async () => { await fwknopd?.stop(); });
 
 t.before(async () => {
   if (process.getuid?.() !== 0) return;
@@ -48,14 +42,7 @@ t.before(async () => {
   if (bastion !== BASTION_IN || host !== INTERNAL) throw new Error(`internal network ${bastion}/${host}`);
   children.push(spawn('ip', ['netns', 'exec', INT_NS, 'python3', PROBE, 'serve', '3306'], { stdio: 'ignore' }));
   children.push(spawn('ip', ['netns', 'exec', lab.srv, 'python3', PROBE, 'serve', '2222'], { stdio: 'ignore' }));
-  spawnSync('mkdir', ['-p', RUN]);
-  fwknopd = spawn('ip', ['netns', 'exec', lab.srv, FWKNOPD, '-f', '-v', '-c', CONF, '-a', ACCESS,
-    '-d', `${RUN}/digest.cache`, '-p', `${RUN}/fwknopd.pid`, '-i', lab.sif], { stdio: ['ignore', 'pipe', 'pipe'] });
-  fwknopd.stdout!.on('data', (b: Buffer) => { fwOut += b.toString(); });
-  fwknopd.stderr!.on('data', (b: Buffer) => { fwOut += b.toString(); });
-  const ok = await waitFor(() => fwOut.includes('Starting fwknopd main event loop'), 10_000, () => fwknopd!.exitCode !== null);
-  if (!ok) throw new Error(`fwknopd did not start:\n${fwOut}`);
-  await sleep(300);
+  fwknopd = await startFwknopd(lab, CONF, ACCESS, RUN);
 });
 
 function knock(args: string[]): void {
@@ -67,18 +54,18 @@ function knock(args: string[]): void {
 
 t.test('knock --spa -N: fwknopd forwards the port to the internal host', async (t) => {
   t.equal(lab.probe('tcp', lab.server4, 4000), 'closed', 'closed before');
-  const before = fwOut.length;
+  const before = fwOut().length;
   knock(['-A', 'tcp/4000', '-N', `${INTERNAL}:3306`]);
-  t.ok(await waitFor(() => fwOut.slice(before).includes(`Added DNAT rule to FWKNOP_PREROUTING for ${lab.client4} -> 0.0.0.0/0 tcp/4000`), 5000),
-    'fwknopd added its DNAT rule', { out: fwOut.slice(before).split('\n').filter((l) => /DNAT|NAT|error/i.test(l)).slice(0, 5) });
+  t.ok(await waitFor(() => fwOut().slice(before).includes(`Added DNAT rule to FWKNOP_PREROUTING for ${lab.client4} -> 0.0.0.0/0 tcp/4000`), 5000),
+    'fwknopd added its DNAT rule', { out: fwOut().slice(before).split('\n').filter((l) => /DNAT|NAT|error/i.test(l)).slice(0, 5) });
   t.ok(await waitFor(() => lab.probe('tcp', lab.server4, 4000) === 'open', 3000), 'the internal service answers through the bastion');
   t.equal(lab.probe('tcp', lab.server4, 4000, lab.client4b), 'closed', 'not for another address');
 });
 
 t.test('knock --spa --nat-local --nat-port: fwknopd forwards to its own service', async (t) => {
-  const before = fwOut.length;
+  const before = fwOut().length;
   knock(['-A', 'tcp/2222', '--nat-local', '--nat-port', '55000']);
-  t.ok(await waitFor(() => fwOut.slice(before).includes('tcp/55000'), 5000), 'fwknopd saw the local NAT request',
-    { out: fwOut.slice(before).split('\n').filter((l) => /NAT|error/i.test(l)).slice(0, 5) });
+  t.ok(await waitFor(() => fwOut().slice(before).includes('tcp/55000'), 5000), 'fwknopd saw the local NAT request',
+    { out: fwOut().slice(before).split('\n').filter((l) => /NAT|error/i.test(l)).slice(0, 5) });
   t.ok(await waitFor(() => lab.probe('tcp', lab.server4, 55000) === 'open', 3000), 'the forwarded port reaches the local service');
 });
