@@ -85,10 +85,9 @@ export class DoorFirewall {
       throw DoorFirewall.configError(config, door, err);
     }
     log(`firewall: table inet ${tableName} guards ${portsText(guards) || 'no ports'}${nat ? ', with SPA NAT' : ''}`);
-    for (const d of config.doors) {
-      if ((d.spa?.nat?.forward.length || d.spa?.nat?.force) && !ipv4Forwarding()) {
-        log(`warning: ${d.name}: SPA_Forward needs IPv4 forwarding, which is off (sysctl net.ipv4.ip_forward=1); Sesame does not turn it on`);
-      }
+    const forwarding = config.doors.filter((d) => d.spa?.nat?.forward.length || d.spa?.nat?.force);
+    if (forwarding.length > 0 && !ipv4Forwarding()) {
+      for (const d of forwarding) log(`warning: ${d.name}: SPA_Forward needs IPv4 forwarding, which is off (sysctl net.ipv4.ip_forward=1); Sesame does not turn it on`);
     }
     fw.watch = setInterval(() => void fw.check(), WATCH_MS);
     fw.watch.unref();
