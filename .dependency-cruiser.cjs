@@ -6,7 +6,7 @@ const RANKS = {
   fs: 0, log: 0, spa: 0, getopt: 0,
   config: 1,
   matcher: 2, firewall: 2, actions: 2,
-  onetime: 3, capture: 3, ruleset: 3,
+  onetime: 3, capture: 3, ruleset: 3, fleet: 3,
   engine: 4,
   daemon: 5, client: 5,
   cli: 6,

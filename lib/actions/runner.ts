@@ -51,6 +51,8 @@ export interface OpenRequest {
   readonly knocker?: string;
   /** An SPA grant: one requested proto/port; its timeout replaces Cmd_Timeout. */
   readonly spa?: SpaVars;
+  /** Seconds left of a grant another fleet node made: replaces Cmd_Timeout of a knock door. */
+  readonly timeout?: number;
 }
 
 export const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout's limit; longer waits are chained
@@ -102,7 +104,7 @@ export class CommandRunner {
     if (tooLong(startCmd)) { this.log.log(logMsg.startTruncated()); return; }
     if (stopCmd !== undefined && tooLong(stopCmd)) { this.log.log(logMsg.stopTruncated()); return; }
 
-    const cmdTimeoutMs = (req.spa ? req.spa.timeout : req.door.cmdTimeout) * 1000;
+    const cmdTimeoutMs = (req.spa ? req.spa.timeout : req.timeout ?? req.door.cmdTimeout) * 1000;
     let entry: Entry | undefined;
     if (stopCmd !== undefined) {
       // Journalled before the start command runs, so a crash in between still closes the door.

@@ -7,14 +7,30 @@ import { GrantTable } from '../firewall/grants.js';
 import { lockHolder, matchTableName, tableLockPath, tableName } from '../daemon/instance-lock.js';
 import { removeScript } from '../ruleset/compile.js';
 import { formatProtoPort } from '../net/protocol.js';
+import { loadConfig } from '../config/parser.js';
+import { fleetStatusLines } from './knockd-fleet-status.js';
 
 function fail(err: unknown): number {
   process.stderr.write(`knockd: ${(err as Error).message.split('\n')[0]}\n`);
   return EXIT.failure;
 }
 
-/** Lists live grants; works whether or not a daemon runs. */
-export async function showGrants(instance: string | undefined): Promise<number> {
+/** Lists live grants (and, in a fleet, its members and grants); works whether or not a daemon runs. */
+export async function showGrants(instance: string | undefined, configPath: string): Promise<number> {
+  const fleet = await fleetLines(configPath);
+  const code = await showLocalGrants(instance);
+  for (const l of fleet) process.stdout.write(`${l}\n`);
+  return code;
+}
+
+/** The config's fleet section for --status; nothing when the config cannot be read or names no fleet. */
+async function fleetLines(configPath: string): Promise<string[]> {
+  let config;
+  try { config = loadConfig(configPath); } catch { return []; }
+  return fleetStatusLines(config);
+}
+
+async function showLocalGrants(instance: string | undefined): Promise<number> {
   try {
     const table = new GrantTable(await openBackend(), tableName(instance));
     const grants = await table.list();

@@ -39,6 +39,7 @@ export interface DoorDraft {
   spa: SpaDraft | undefined;
   open: KnockStep[] | undefined;
   openLine: number | undefined;
+  sharedKnocks: number | undefined;
 }
 
 export interface OptionsDraft {
@@ -47,6 +48,13 @@ export interface OptionsDraft {
   pidFile: string | undefined;
   interfaces: string[] | undefined;
   matching: Matching | undefined;
+  fleet?: {
+    firstLine: number;
+    redis?: { url: string; line: number };
+    passwordFile?: string;
+    name?: string;
+    node?: string;
+  };
 }
 
 /** What a key handler may read and change while the file is parsed. */

@@ -10,6 +10,7 @@ import { canonicalAddress } from './address.js';
 import { SPA_DOOR_KEYS } from './spa-keys.js';
 import { parseOpenPorts } from './port-list.js';
 import { SPA_NAT_DOOR_KEYS } from './spa-nat-keys.js';
+import { FLEET_DOOR_KEYS, FLEET_OPTION_KEYS } from './fleet-keys.js';
 import type { DoorKey, KeyContext, OptionKey } from './drafts.js';
 
 export type { DoorDraft, DoorKey, KeyContext, OptionKey, OptionsDraft, SpaDraft } from './drafts.js';
@@ -52,6 +53,7 @@ export const OPTION_KEYS: readonly OptionKey[] = [
       ctx.options.matching = v;
     },
   },
+  ...FLEET_OPTION_KEYS,
 ];
 
 export const DOOR_KEYS: readonly DoorKey[] = [
@@ -127,6 +129,7 @@ export const DOOR_KEYS: readonly DoorKey[] = [
   },
   ...SPA_DOOR_KEYS,
   ...SPA_NAT_DOOR_KEYS,
+  ...FLEET_DOOR_KEYS,
 ];
 
 function index<T extends { names: readonly string[] }>(keys: readonly T[]): ReadonlyMap<string, T> {

@@ -10,6 +10,7 @@ import { logicalLines, trimC, upperC } from './lines.js';
 import { DEFAULTS, MAX_GRANT_SECONDS, deepFreeze, type Config, type Door } from './types.js';
 import { nextOneTimeSequence } from './onetime-scan.js';
 import { finishSpa } from './spa-keys.js';
+import { finishFleet } from './fleet-keys.js';
 import { MAX_CONFIG_BYTES, readBoundedFile } from '../fs/bounded-read.js';
 
 /** The file access the parser needs, so tests and the daemon can supply their own. */
@@ -36,7 +37,7 @@ function newDoor(name: string, line: number): DoorDraft {
     seqTimeout: DEFAULTS.seqTimeout, cmdTimeout: DEFAULTS.cmdTimeout,
     startCommand: undefined, startCommand6: undefined, stopCommand: undefined, stopCommand6: undefined,
     tcpFlags: { set: 0, clear: 0 }, target: undefined, oneTime: undefined, spa: undefined,
-    open: undefined, openLine: undefined,
+    open: undefined, openLine: undefined, sharedKnocks: undefined,
   };
 }
 
@@ -102,7 +103,10 @@ export function parseConfig(data: Buffer | string, file: string, io: ConfigIO = 
     return { ...d, sequence: d.sequence ?? [], spa };
   });
 
-  return deepFreeze({ path: file, options: { ...options }, doors: finished, warnings });
+  const fleet = finishFleet(options.fleet, file);
+  const shared = finished.find((d) => d.sharedKnocks !== undefined);
+  if (shared && !fleet) throw new ConfigError(`config: line ${shared.sharedKnocks}: Fleet_Shared_Knocks needs Fleet_Redis in [options]`, file, shared.sharedKnocks);
+  return deepFreeze({ path: file, options: { ...options, fleet }, doors: finished, warnings });
 }
 
 function loadOneTime(door: DoorDraft, path: string, io: ConfigIO, ctx: KeyContext): void {

@@ -109,6 +109,8 @@ export interface Door {
   readonly open: readonly KnockStep[] | undefined;
   /** Config line of the `Open` key, for errors found at start-up (no firewall access). */
   readonly openLine: number | undefined;
+  /** `Fleet_Shared_Knocks = yes`: its line; undefined when the door's knocks stay on this node. */
+  readonly sharedKnocks: number | undefined;
 }
 
 /** Who matches knock sequences: nftables in the kernel, this process from libpcap, or the kernel where it works. */
@@ -122,6 +124,21 @@ export interface Options {
   readonly interfaces: readonly string[] | undefined;
   /** `Matching =` (Sesame); undefined when the file does not say (the CLI or `auto` decides). */
   readonly matching: Matching | undefined;
+  /** Fleet_* keys (Sesame): undefined when this daemon runs alone. */
+  readonly fleet: FleetOptions | undefined;
+}
+
+/** How this daemon joins a fleet (lib/config/fleet-keys.ts). */
+export interface FleetOptions {
+  /** redis:// or rediss:// URL, without a password. */
+  readonly redis: string;
+  readonly passwordFile: string | undefined;
+  /** Key prefix shared by the fleet's nodes. */
+  readonly name: string;
+  /** This node's name; undefined = the host name. */
+  readonly node: string | undefined;
+  /** Line of Fleet_Redis. */
+  readonly line: number;
 }
 
 export interface Config {

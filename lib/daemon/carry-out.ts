@@ -2,6 +2,7 @@
 
 import type { CommandRunner } from '../actions/runner.js';
 import type { Effect } from '../engine/engine.js';
+import type { FleetClaim, GrantShare } from '../engine/effects.js';
 import type { Logger } from '../log/logger.js';
 import type { RotateResult } from '../onetime/rotate.js';
 import { rotateOneTime } from '../onetime/rotate.js';
@@ -14,6 +15,9 @@ export interface Shell {
   /** Hands a one-time door's rotation back to the engine; returns the effects that follow. */
   rotated(doorIndex: number, r: RotateResult): readonly Effect[];
   refreshFilter(): void;
+  /** Fleet mode: tell the other nodes of a grant, and claim digests and sequences fleet-wide. */
+  share?(g: GrantShare): void;
+  claim?(c: FleetClaim): Promise<'won' | 'lost' | 'down'>;
 }
 
 export function carryOut(effects: readonly Effect[], shell: Shell): void {
@@ -27,6 +31,13 @@ export function carryOut(effects: readonly Effect[], shell: Shell): void {
         carryOut(shell.rotated(e.doorIndex, rotateOneTime(e.door.name, e.door.oneTime!.path, e.line, e.used)), shell);
         break;
       case 'filter': shell.refreshFilter(); break;
+      case 'share': shell.share?.(e.grant); break;
+      case 'claim': {
+        // Only the first node to claim carries the grant out; without Redis, this node decides alone.
+        if (!shell.claim) { carryOut(e.granted, shell); break; }
+        void shell.claim(e.claim).then((r) => carryOut(r === 'lost' ? e.refused : e.granted, shell));
+        break;
+      }
     }
   }
 }

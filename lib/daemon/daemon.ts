@@ -24,12 +24,14 @@ import { firstEngine } from './first-engine.js';
 import { StartError } from './start-error.js';
 import { releaseOptimizer } from './optimizer.js';
 import type { DaemonOptions } from './options.js';
+import { FleetMember } from './fleet-member.js';
 
 export class Daemon {
   private engine: Engine;
   private input: KnockInput | undefined;
   private firewall: DoorFirewall | undefined;
   private addressWatch: AddressWatch | undefined;
+  private fleet: FleetMember | undefined;
   private readonly interfaces: readonly string[];
   private readonly logger: Logger;
   private readonly state: StateStore;
@@ -65,6 +67,7 @@ export class Daemon {
       for (const w of config.warnings) d.logger.log(`warning: ${w}`, { stderr: true });
       // The guard goes up before anything listens, so no knock can be granted into a missing table.
       d.firewall = await DoorFirewall.start(config, (m) => d.logger.log(m), tableName(args.instance));
+      d.fleet = FleetMember.join(config, { engine: () => d.engine, apply: (e) => { if (!d.closing) d.apply(e); }, log: (m) => d.logger.log(m) });
       ({ input: d.input, engine: d.engine } = await KnockInput.open(d.engine, {
         args, interfaces: d.interfaces, logger: d.logger,
         arrive: (a) => d.arrive(a),
@@ -73,6 +76,7 @@ export class Daemon {
       }));
     } catch (err) {
       d.unlock();
+      void d.fleet?.close();
       // A lock's or a capture's failure is a start-up error; the firewall's a ConfigError naming the Open line.
       throw isSesameError(err) ? err : new StartError((err as Error).message);
     }
@@ -110,6 +114,7 @@ export class Daemon {
         : this.firewall?.grant(e.knocker, e.door, e.ip, e.timeout, e.ports)),
       rotated: (i, r) => this.engine.oneTimeRotated(i, r),
       refreshFilter: () => this.input?.refresh(this.engine),
+      ...(this.fleet ? { share: (g) => this.fleet!.share(g), claim: (c) => this.fleet!.claim(c) } : {}),
     });
   }
 
@@ -141,6 +146,7 @@ export class Daemon {
     this.deadline.stop();
     this.addressWatch?.stop();
     await this.input?.stop();
+    await this.fleet?.close();
     this.firewall?.stop();
     this.logger.verbose('waiting for child processes...');
     await this.firewall?.idle();

@@ -16,6 +16,7 @@ export function firstEngine(config: Config, args: DaemonOptions, interfaces: rea
     onlyIPv4: args.onlyIPv4,
     matching: wantedMatching(args, config) === 'pcap' ? 'pcap' : 'kernel',
     replay: { entries: replay.load(), now: Date.now() },
+    fleet: config.options.fleet !== undefined,
   }, {
     display: (ip) => (resolver ? resolver.display(ip) : ip),
     persistReplay: (entries) => replay.save(entries),

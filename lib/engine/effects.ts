@@ -4,6 +4,18 @@
 import type { Door, KnockStep } from '../config/types.js';
 import type { OpenRequest } from '../actions/runner.js';
 import type { NatGrant } from '../matcher/spa-nat.js';
+import type { GrantNote } from '../fleet/notes.js';
+import type { ProtoPort } from '../net/protocol.js';
+
+/** A local grant as the fleet hears of it (the shell stamps the id, node and fleet time). */
+export type GrantShare = Omit<GrantNote, 'type' | 'id' | 'node' | 'at'>;
+
+/** What must be decided fleet-wide, atomically in Redis, before a grant is carried out. */
+export type FleetClaim =
+  /** An SPA packet's replay digest: the first node to claim it grants; held for the age window. */
+  | { readonly type: 'replay'; readonly digest: string; readonly ttlMs: number }
+  /** A one-time sequence: used once across the fleet. */
+  | { readonly type: 'onetime'; readonly door: string; readonly sequence: readonly ProtoPort[] };
 
 export type Effect =
   /** A log line (knockd's text); `stderr` also when the daemon runs in the foreground. */
@@ -13,10 +25,14 @@ export type Effect =
   /** Run a door's start command (and schedule its stop command). */
   | { readonly kind: 'run'; readonly request: OpenRequest }
   /** Grant `ip` the door's Open ports (or those of `ports` among them) in nftables; with `nat`, forward its external port. */
-  | { readonly kind: 'grant'; readonly knocker: string; readonly door: Door; readonly ip: string; readonly timeout: number; readonly ports?: readonly KnockStep[]; readonly nat?: NatGrant }
+  | { readonly kind: 'grant'; readonly knocker: string; readonly door: Door; readonly ip: string; readonly timeout: number; readonly ports?: readonly KnockStep[]; readonly nat?: NatGrant; readonly origin?: string }
   /** A one-time door was used: rewrite its file, then hand the result to Engine.oneTimeRotated. */
   | { readonly kind: 'rotate'; readonly doorIndex: number; readonly door: Door; readonly line: number; readonly used: readonly KnockStep[] }
   /** Door sequences or local addresses changed: the capture filter must be rebuilt (Engine.filter). */
-  | { readonly kind: 'filter' };
+  | { readonly kind: 'filter' }
+  /** Fleet: tell the other nodes of a grant made here. */
+  | { readonly kind: 'share'; readonly grant: GrantShare }
+  /** Fleet: claim first; carry out `granted` if this node won (or Redis is unreachable), else `refused`. */
+  | { readonly kind: 'claim'; readonly claim: FleetClaim; readonly granted: readonly Effect[]; readonly refused: readonly Effect[] };
 
 export type EffectKind = Effect['kind'];

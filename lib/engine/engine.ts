@@ -22,6 +22,8 @@ import { ReplayCache, type ReplayEntry } from '../spa/replay.js';
 import type { Effect } from './effects.js';
 import { knockLine } from './lines.js';
 import { formatProtoPort } from '../net/protocol.js';
+import type { GrantNote, OneTimeNote } from '../fleet/notes.js';
+import { fleetDoor, fleetGrantEffects } from './fleet.js';
 
 export type { Effect } from './effects.js';
 export { knockLine } from './lines.js';
@@ -48,6 +50,8 @@ export interface EngineOptions {
   readonly matching?: 'pcap' | 'kernel';
   /** Replay digests kept by an earlier run (state file) or engine, and the wall time now. */
   readonly replay?: { readonly entries: readonly unknown[]; readonly now: number };
+  /** This node is in a fleet: grants are shared, SPA digests and one-time sequences claimed first. */
+  readonly fleet?: boolean;
 }
 
 /** Digests are held twice the widest age window: a packet may be stamped up to SPA_Max_Age ahead. */
@@ -63,6 +67,7 @@ export class Engine {
   /** Wall clock of the latest input (ms): the log throttles run on it. */
   private wall = 0;
   private readonly spaLog = new LogRateLimit(20, 50, () => this.wall);
+  private readonly fleetLog = new LogRateLimit(20, 50, () => this.wall, (n) => `${n} fleet notes not logged (rate limit)`);
   // Stage and timeout lines: far above any real knocking, far below a flood's (a line per
   // spoofed packet was ~90 GB of log a day at top rate).
   private readonly knockLog = new LogRateLimit(100, 500, () => this.wall, (n) => `${n} knock events not logged (rate limit)`);
@@ -132,6 +137,39 @@ export class Engine {
   /** Stage and reset events the kernel's rate limit kept from the daemon: counted in the log's summary. */
   unheardKnockEvents(n: number): void {
     this.knockLog.skip(n);
+  }
+
+  /**
+   * A grant another fleet node made, `seconds` of it left: the same door here, with this node's
+   * commands and firewall, if this node's door allows all of it.
+   */
+  fleetGrant(note: GrantNote, seconds: number, wall: number): Effect[] {
+    this.wall = wall;
+    const who = this.deps.display(note.ip);
+    const decided = fleetDoor(this.config, note);
+    if ('refusal' in decided) {
+      const out: Effect[] = [];
+      this.fleetLog.line(`fleet: grant from node ${note.node} for ${note.ip} refused: ${decided.refusal}`, (line) => out.push({ kind: 'log', line }));
+      return out;
+    }
+    if (!this.isEnabled(this.config.doors.indexOf(decided.door))) return [];
+    return fleetGrantEffects(note, decided.door, Math.max(1, Math.min(seconds, note.timeout)), who);
+  }
+
+  /** Another node used a one-time sequence: if it is this door's current one, move on (nothing opens). */
+  fleetOneTimeUsed(note: OneTimeNote, wall: number): Effect[] {
+    this.wall = wall;
+    const index = this.config.doors.findIndex((d) => d.name === note.door && d.oneTime);
+    const line = this.oneTimeLines.get(index);
+    if (index < 0 || line === undefined || !this.matcher.isEnabled(index)) return [];
+    const current = this.matcher.sequenceOf(index);
+    const same = current.length === note.sequence.length && current.every((s, i) => s.protocol === note.sequence[i]!.protocol && s.port === note.sequence[i]!.port);
+    if (!same) return [{ kind: 'debug', line: `fleet: ${note.door}: node ${note.node} used a sequence that is not current here` }];
+    const door = this.config.doors[index]!;
+    return [
+      { kind: 'log', line: `${door.name}: one-time sequence used on fleet node ${note.node}` },
+      { kind: 'rotate', doorIndex: index, door, line, used: current },
+    ];
   }
 
   /** The doors as nftables must match them now (one-time doors move on, exhausted ones leave). */
@@ -234,15 +272,23 @@ export class Engine {
         break;
       case 'granted': {
         const { nat } = verdict;
+        const granted: Effect[] = [];
         const ports = verdict.ports.map((s) => formatProtoPort(s)).join(',') + (nat ? ` -> ${natText(nat)}` : '');
-        out.push({ kind: 'log', line: logMsg.spaOpen(who, verdict.door.name, verdict.ip, ports, verdict.fields.username, verdict.timeout) });
-        out.push({ kind: 'grant', knocker: who, door: verdict.door, ip: verdict.ip, timeout: verdict.timeout, ports: verdict.ports, ...(nat ? { nat } : {}) });
+        granted.push({ kind: 'log', line: logMsg.spaOpen(who, verdict.door.name, verdict.ip, ports, verdict.fields.username, verdict.timeout) });
+        granted.push({ kind: 'grant', knocker: who, door: verdict.door, ip: verdict.ip, timeout: verdict.timeout, ports: verdict.ports, ...(nat ? { nat } : {}) });
         for (const s of verdict.ports) {
-          out.push({ kind: 'run', request: {
+          granted.push({ kind: 'run', request: {
             door: verdict.door, ip: verdict.ip, family: verdict.family, knocker: who,
             spa: { protocol: s.protocol, port: s.port, timeout: verdict.timeout, ...(nat ? { nat: { address: nat.address, port: nat.port } } : {}) },
           } });
         }
+        if (!this.opts.fleet) { out.push(...granted); break; }
+        // The fleet decides a digest once, for every node, before anything opens.
+        granted.push({ kind: 'share', grant: { kind: 'spa', door: verdict.door.name, ip: verdict.ip, family: verdict.family, timeout: verdict.timeout, ports: verdict.ports, ...(nat ? { nat } : {}) } });
+        out.push({
+          kind: 'claim', claim: { type: 'replay', digest: verdict.digest, ttlMs: this.replay.windowMs }, granted,
+          refused: [{ kind: 'log', line: logMsg.spaRefused(who, verdict.door.name, 'replay detected (accepted by another fleet node)') }],
+        });
         break;
       }
     }
@@ -257,13 +303,22 @@ export class Engine {
           this.knockLog.line(knockLine(e, who)!, (line) => out.push({ kind: 'log', line }));
           break;
         case 'open': {
-          out.push({ kind: 'log', line: knockLine(e, who)! });
-          out.push({ kind: 'run', request: { door: e.door, ip: e.src, family: e.family, knocker: who } });
-          out.push({ kind: 'grant', knocker: who, door: e.door, ip: e.src, timeout: e.door.cmdTimeout });
+          const granted: Effect[] = [
+            { kind: 'log', line: knockLine(e, who)! },
+            { kind: 'run', request: { door: e.door, ip: e.src, family: e.family, knocker: who } },
+            { kind: 'grant', knocker: who, door: e.door, ip: e.src, timeout: e.door.cmdTimeout },
+          ];
+          if (this.opts.fleet) granted.push({ kind: 'share', grant: { kind: 'knock', door: e.door.name, ip: e.src, family: e.family, timeout: Math.max(1, e.door.cmdTimeout) } });
           const line = this.oneTimeLines.get(e.doorIndex);
-          if (e.door.oneTime && line !== undefined) {
-            out.push({ kind: 'rotate', doorIndex: e.doorIndex, door: e.door, line, used: this.matcher.sequenceOf(e.doorIndex) });
-          }
+          const used = this.matcher.sequenceOf(e.doorIndex);
+          if (e.door.oneTime && line !== undefined && this.opts.fleet) {
+            // Used once across the fleet; the file moves on here either way (the sequence is spent).
+            out.push({
+              kind: 'claim', claim: { type: 'onetime', door: e.door.name, sequence: used }, granted,
+              refused: [{ kind: 'log', line: `${who}: ${e.door.name}: one-time sequence already used on another fleet node` }],
+            });
+          } else out.push(...granted);
+          if (e.door.oneTime && line !== undefined) out.push({ kind: 'rotate', doorIndex: e.doorIndex, door: e.door, line, used });
           break;
         }
         case 'reset':

@@ -33,6 +33,8 @@ export interface SpaGrant {
   readonly fields: SpaFields;
   /** A NAT grant (SPA_Forward, SPA_Local_NAT, SPA_Force_NAT): `ports` is then its external port. */
   readonly nat?: NatGrant;
+  /** The packet's replay digest (a fleet claims it in Redis before granting). */
+  readonly digest: string;
 }
 
 export interface SpaRefusal {
@@ -110,13 +112,13 @@ export class SpaGate {
       // Authenticated: from here its digest is held for the whole age window, even if refused below.
       if (!kept) kept = this.cache.keep(digest, p.src, nowMs);
       const v = this.judge(p, door, index, ct, nowMs);
-      if (v.type === 'granted') return { verdict: v, kept };
+      if (v.type === 'granted') return { verdict: { ...v, digest }, kept };
       first ??= v;
     }
     return { verdict: first ?? refuse('HMAC mismatch'), kept };
   }
 
-  private judge(p: SpaPacket, door: Door, doorIndex: number, ct: string, nowMs: number): SpaGrant | SpaRefusal {
+  private judge(p: SpaPacket, door: Door, doorIndex: number, ct: string, nowMs: number): Omit<SpaGrant, 'digest'> | SpaRefusal {
     const spa = door.spa!;
     const refuse = (reason: string): SpaRefusal => ({ type: 'refused', src: p.src, door, reason });
     const keys: SpaKeys = { key: spa.key, hmacKey: spa.hmacKey, hmacDigest: spa.hmacDigest, mode: spa.mode };

@@ -63,3 +63,16 @@ export function natDecision(spa: SpaDoor, messageType: number, natAccess: string
   }
   return { nat: { kind: 'local', external, address: bastion, port: target.port } };
 }
+
+/**
+ * Whether this door would make `nat` itself: a NAT grant another fleet node made is carried out
+ * here only inside this node's own SPA_Forward / SPA_Local_NAT / SPA_Force_NAT.
+ */
+export function natAllowed(spa: SpaDoor, nat: NatGrant): boolean {
+  const n = spa.nat;
+  if (!n) return false;
+  const { protocol } = nat.external;
+  if (n.force) return nat.kind === 'forward' && n.force.protocol === protocol && n.force.address === nat.address && n.force.port === nat.port;
+  if (nat.kind === 'local') return n.local.some((l) => l.protocol === protocol && l.port === nat.port);
+  return n.forward.some((d) => d.protocol === protocol && d.port === nat.port && inIpv4Network(nat.address, d.network));
+}

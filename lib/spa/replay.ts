@@ -28,7 +28,7 @@ export interface ReplayOptions {
 export class ReplayCache {
   private readonly unauth = new Map<string, ReplayEntry>();
   private readonly auth = new Map<string, ReplayEntry>();
-  private readonly windowMs: number;
+  readonly windowMs: number;
   private readonly maxUnauth: number;
   private readonly maxAuth: number;
   /** Authenticated entries dropped early because the cache was full (a bound that should never bite). */

@@ -1,0 +1,33 @@
+// The fleet part of `knockd --status`: the members whose heartbeat lives in Redis and the fleet's
+// live grants with the node each came from. Read straight from Redis; says so when it cannot.
+
+import type { Config } from '../config/types.js';
+import { redisLabel } from '../fleet/link.js';
+import { readFleetPassword } from '../fleet/password.js';
+import { fleetSnapshot } from '../fleet/reads.js';
+import { formatProtoPort } from '../net/protocol.js';
+
+export async function fleetStatusLines(config: Config, now = Date.now()): Promise<string[]> {
+  const f = config.options.fleet;
+  if (!f) return [];
+  const where = `${f.name} (Redis ${redisLabel(f.redis)})`;
+  const pw = readFleetPassword(f.passwordFile);
+  if (!pw.ok) return [`fleet ${where}: ${pw.error}`];
+  let snap;
+  try {
+    snap = await fleetSnapshot(f.redis, pw.password, f.name);
+  } catch (err) {
+    return [`fleet ${where}: unreachable (${(err as Error).message.split('\n')[0]})`];
+  }
+  const out = [`fleet ${where}: ${snap.members.length} member${snap.members.length === 1 ? '' : 's'}`];
+  for (const m of snap.members) out.push(`  node ${m.node}${m.since ? ` up ${Math.max(0, Math.round((now - m.since) / 1000))}s` : ''}`);
+  const grants = [...snap.grants].sort((a, b) => a.remainingMs - b.remainingMs);
+  out.push(`fleet grants: ${grants.length}`);
+  for (const { note: g, remainingMs } of grants) {
+    const what = g.nat ? `${formatProtoPort(g.nat.external)} -> ${g.nat.kind === 'local' ? `local port ${g.nat.port}` : `${g.nat.address}:${g.nat.port}`}`
+      : g.ports ? g.ports.map(formatProtoPort).join(',') : 'knock';
+    out.push(`  ${g.ip} ${g.door} ${what} from node ${g.node} expires in ${Math.ceil(remainingMs / 1000)}s (of ${g.timeout}s)`);
+  }
+  if (snap.bad) out.push(`  (${snap.bad} malformed grant note${snap.bad === 1 ? '' : 's'} skipped)`);
+  return out;
+}

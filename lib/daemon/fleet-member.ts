@@ -1,0 +1,137 @@
+// The daemon's side of a fleet: claims the engine asks for, grants it shares, and notes from other
+// nodes fed back to the engine. While Redis is unreachable the node serves alone (its own replay
+// cache and grants) and remembers what it accepted; when Redis is back it claims those digests and
+// sequences after the fact, shares its grants that are still live and loads the fleet's.
+
+import { hostname } from 'node:os';
+import { createHash } from 'node:crypto';
+import type { Config } from '../config/types.js';
+import { FLEET_NAME } from '../config/fleet-keys.js';
+import type { Effect, FleetClaim, GrantShare } from '../engine/effects.js';
+import type { Engine } from '../engine/engine.js';
+import { FleetLink, redisLabel, type ClaimResult } from '../fleet/link.js';
+import type { FleetNote, GrantNote } from '../fleet/notes.js';
+import { readFleetPassword } from '../fleet/password.js';
+import { formatProtoPort, type ProtoPort } from '../net/protocol.js';
+import { StartError } from './start-error.js';
+
+/** What is remembered for Redis's return; beyond it the oldest are dropped (and counted). */
+const MAX_PENDING = 10_000;
+
+export interface MemberDeps {
+  engine(): Engine;
+  apply(effects: readonly Effect[]): void;
+  log(line: string): void;
+}
+
+const sequenceKey = (s: readonly ProtoPort[]) => createHash('sha256').update(s.map(formatProtoPort).join(',')).digest('hex').slice(0, 32);
+
+export class FleetMember {
+  readonly node: string;
+  private readonly link: FleetLink;
+  private counter = 0;
+  /** Grant ids already carried out here (id -> fleet-time expiry), so a reload does not repeat them. */
+  private readonly applied = new Map<string, number>();
+  /** Accepted while Redis was down: claimed after the fact when it is back. */
+  private pendingClaims: { key: string; ttlMs: number; what: string }[] = [];
+  private pendingShares: GrantNote[] = [];
+  private dropped = 0;
+
+  private constructor(config: Config, private readonly deps: MemberDeps) {
+    const f = config.options.fleet!;
+    this.node = f.node ?? hostname().split('.')[0]!;
+    if (!FLEET_NAME.test(this.node)) throw new StartError(`fleet: host name "${this.node}" is not a node name; set Fleet_Node`);
+    const url = f.redis;
+    const pw = readFleetPassword(f.passwordFile);
+    if (!pw.ok) throw new StartError(`fleet: ${pw.error}`);
+    this.link = new FleetLink({ url, password: pw.password, name: f.name, node: this.node }, {
+      note: (n) => this.onNote(n),
+      bad: (why) => deps.log(`fleet: note refused: ${why}`),
+      up: () => void this.onUp(url),
+      down: (why) => deps.log(`fleet: Redis at ${redisLabel(url)} unreachable (${why}); serving alone until it is back`),
+      skew: (ms) => deps.log(`fleet: this node's clock is ${Math.abs(ms)} ms ${ms > 0 ? 'behind' : 'ahead of'} Redis; fleet times use Redis's clock`),
+    });
+  }
+
+  /** undefined when the config names no fleet. */
+  static join(config: Config, deps: MemberDeps): FleetMember | undefined {
+    return config.options.fleet ? new FleetMember(config, deps) : undefined;
+  }
+
+  /** Claims a digest or sequence for the whole fleet; 'down' means: decide alone (and claim later). */
+  async claim(c: FleetClaim): Promise<ClaimResult> {
+    const [key, ttlMs, what] = c.type === 'replay'
+      ? [this.link.replayKey(c.digest), c.ttlMs, 'SPA digest']
+      : [this.link.oneTimeKey(c.door, sequenceKey(c.sequence)), 90 * 24 * 3600 * 1000, `one-time sequence of ${c.door}`];
+    const r = await this.link.claim(key, ttlMs);
+    if (r === 'down') this.remember(this.pendingClaims, { key, ttlMs, what });
+    if (r !== 'lost' && c.type === 'onetime') void this.link.publishOneTime({ type: 'onetime', node: this.node, door: c.door, sequence: c.sequence });
+    return r;
+  }
+
+  /** Tells the fleet of a grant made here. */
+  share(g: GrantShare): void {
+    const note: GrantNote = { type: 'grant', id: `${this.node}:${Date.now().toString(36)}:${(this.counter++).toString(36)}`, node: this.node, at: this.link.now(), ...g };
+    this.applied.set(note.id, note.at + note.timeout * 1000);
+    void this.link.publishGrant(note).then((ok) => { if (!ok) this.remember(this.pendingShares, note); });
+  }
+
+  close(): Promise<void> {
+    return this.link.close();
+  }
+
+  private remember<T>(list: T[], item: T): void {
+    list.push(item);
+    if (list.length > MAX_PENDING) { list.shift(); this.dropped++; }
+  }
+
+  private onNote(n: FleetNote): void {
+    const wall = Date.now();
+    if (n.type === 'onetime') { this.deps.apply(this.deps.engine().fleetOneTimeUsed(n, wall)); return; }
+    // Counted from the grant's fleet time; a note stamped in the future counts as just made.
+    const left = n.timeout * 1000 - Math.max(0, this.link.now() - n.at);
+    this.grant(n, left);
+  }
+
+  private grant(n: GrantNote, leftMs: number): void {
+    const now = this.link.now();
+    for (const [id, until] of this.applied) if (until <= now) this.applied.delete(id);
+    if (leftMs <= 0 || this.applied.has(n.id) || this.applied.size >= 4 * MAX_PENDING) return;
+    this.applied.set(n.id, now + leftMs);
+    this.deps.apply(this.deps.engine().fleetGrant(n, Math.ceil(leftMs / 1000), Date.now()));
+  }
+
+  private async onUp(url: string): Promise<void> {
+    const claims = this.pendingClaims, shares = this.pendingShares;
+    this.pendingClaims = [];
+    this.pendingShares = [];
+    let lost = 0;
+    for (const c of claims) {
+      const r = await this.link.claim(c.key, c.ttlMs);
+      if (r === 'lost') { lost++; this.deps.log(`fleet: a ${c.what} accepted here while Redis was unreachable was also accepted by another node`); }
+      if (r === 'down') this.remember(this.pendingClaims, c);
+    }
+    const now = this.link.now();
+    let shared = 0;
+    for (const s of shares) {
+      const left = s.at + s.timeout * 1000 - now;
+      if (left < 1000) continue;
+      if (await this.link.publishGrant({ ...s, timeout: Math.floor(left / 1000) })) shared++;
+    }
+    let loaded = 0;
+    try {
+      for (const g of await this.link.liveGrants()) {
+        if (g.note.node === this.node) continue;
+        const before = this.applied.size;
+        this.grant(g.note, g.remainingMs);
+        if (this.applied.size > before) loaded++;
+      }
+    } catch (err) {
+      this.deps.log(`fleet: cannot load the live grants: ${(err as Error).message}`);
+    }
+    const extra = this.dropped ? `; ${this.dropped} older ones were not kept` : '';
+    this.dropped = 0;
+    this.deps.log(`fleet: joined ${this.link.name} as node ${this.node} (Redis ${redisLabel(url)}); ` +
+      `${loaded} live grant${loaded === 1 ? '' : 's'} loaded, ${shared} shared, ${claims.length - lost} claim${claims.length - lost === 1 ? '' : 's'} made after the fact${extra}`);
+  }
+}

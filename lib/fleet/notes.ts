@@ -1,0 +1,128 @@
+// What the nodes of a fleet tell each other through Redis: a grant made on one node (to be made on
+// all), and a one-time sequence used on one node (to be used up on all). Pure codec: JSON text in
+// and out, every field checked as strictly as packet data, because what another node (or whoever
+// can write to Redis) says ends up in nft elements and %IP% commands here.
+
+import { isIP } from 'node:net';
+import { canonicalAddress } from '../config/address.js';
+import { MAX_GRANT_SECONDS } from '../config/types.js';
+import { failure, type Result } from '../errors/result.js';
+import { isProtocol, type ProtoPort } from '../net/protocol.js';
+import type { NatGrant } from '../matcher/spa-nat.js';
+
+/** Longest note accepted from Redis: a grant with 32 ports fits several times over. */
+export const MAX_NOTE_BYTES = 4096;
+const MAX_PORTS = 32;
+const MAX_DOOR_NAME = 256;
+const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const NOTE_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+export interface GrantNote {
+  readonly type: 'grant';
+  /** Unique per grant: the origin node and a counter. */
+  readonly id: string;
+  /** The node that accepted the knock or SPA packet. */
+  readonly node: string;
+  readonly kind: 'knock' | 'spa';
+  /** The door's section name: each node grants its own door of that name. */
+  readonly door: string;
+  readonly ip: string;
+  readonly family: 4 | 6;
+  /** Seconds granted at the origin. */
+  readonly timeout: number;
+  /** Fleet time (Redis clock, ms) of the grant: receivers count the remaining time from it. */
+  readonly at: number;
+  /** SPA: the ports granted (a NAT grant: its external port). */
+  readonly ports?: readonly ProtoPort[];
+  readonly nat?: NatGrant;
+}
+
+export interface OneTimeNote {
+  readonly type: 'onetime';
+  readonly node: string;
+  readonly door: string;
+  /** The sequence that was used. */
+  readonly sequence: readonly ProtoPort[];
+}
+
+export type FleetNote = GrantNote | OneTimeNote;
+
+export function encodeNote(n: FleetNote): string {
+  return JSON.stringify(n);
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPort = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
+// Names come from config sections: any text but control characters.
+const isDoorName = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_DOOR_NAME && !/[\x00-\x1f\x7f]/.test(v);
+
+function protoPorts(v: unknown, max: number): ProtoPort[] | undefined {
+  if (!Array.isArray(v) || v.length === 0 || v.length > max) return undefined;
+  const out: ProtoPort[] = [];
+  for (const p of v) {
+    if (!isObj(p) || !isProtocol(p.protocol) || !isPort(p.port)) return undefined;
+    out.push({ protocol: p.protocol, port: p.port });
+  }
+  return out;
+}
+
+function natGrant(v: unknown): NatGrant | undefined {
+  if (!isObj(v) || (v.kind !== 'forward' && v.kind !== 'local')) return undefined;
+  const external = protoPorts([v.external], 1)?.[0];
+  if (!external || typeof v.address !== 'string' || isIP(v.address) !== 4 || !isPort(v.port)) return undefined;
+  return { kind: v.kind, external, address: v.address, port: v.port };
+}
+
+function grantNote(o: Obj): Result<{ note: GrantNote }> {
+  if (typeof o.id !== 'string' || !NOTE_ID.test(o.id)) return failure('bad id');
+  if (o.kind !== 'knock' && o.kind !== 'spa') return failure('bad kind');
+  if (typeof o.ip !== 'string') return failure('bad address');
+  const ip = canonicalAddress(o.ip);
+  const family = ip === undefined ? 0 : isIP(ip);
+  if (ip === undefined || family !== o.family) return failure('bad address');
+  if (!Number.isInteger(o.timeout) || (o.timeout as number) < 1 || (o.timeout as number) > MAX_GRANT_SECONDS) return failure('bad timeout');
+  if (typeof o.at !== 'number' || !Number.isFinite(o.at) || o.at < 0) return failure('bad time');
+  const ports = o.ports === undefined ? undefined : protoPorts(o.ports, MAX_PORTS);
+  if (o.ports !== undefined && !ports) return failure('bad ports');
+  if (o.kind === 'spa' && !ports) return failure('an SPA grant names its ports');
+  const nat = o.nat === undefined ? undefined : natGrant(o.nat);
+  if (o.nat !== undefined && (!nat || family !== 4)) return failure('bad NAT target');
+  return {
+    ok: true,
+    note: {
+      type: 'grant', id: o.id, node: o.node as string, kind: o.kind, door: o.door as string, ip, family: family as 4 | 6,
+      timeout: o.timeout as number, at: o.at, ...(ports ? { ports } : {}), ...(nat ? { nat } : {}),
+    },
+  };
+}
+
+/** Reads a note; anything malformed, oversized or out of range is a failure naming why. */
+export function decodeNote(text: string): Result<{ note: FleetNote }> {
+  if (text.length > MAX_NOTE_BYTES) return failure('too long');
+  let o: unknown;
+  try { o = JSON.parse(text); } catch { return failure('not JSON'); }
+  if (!isObj(o)) return failure('not an object');
+  if (typeof o.node !== 'string' || !NODE_NAME.test(o.node)) return failure('bad node name');
+  if (!isDoorName(o.door)) return failure('bad door name');
+  if (o.type === 'grant') return grantNote(o);
+  if (o.type === 'onetime') {
+    const sequence = protoPorts(o.sequence, MAX_PORTS);
+    if (!sequence) return failure('bad sequence');
+    return { ok: true, note: { type: 'onetime', node: o.node, door: o.door, sequence } };
+  }
+  return failure('unknown type');
+}
+
+/** The Redis keys and channel of a fleet, all under its name. */
+export function fleetKeys(name: string) {
+  return {
+    events: `${name}:events`,
+    grant: (node: string, id: string) => `${name}:grant:${node}:${id}`,
+    grantPattern: `${name}:grant:*`,
+    replay: (digest: string) => `${name}:replay:${digest}`,
+    oneTime: (door: string, sequence: string) => `${name}:onetime:${encodeURIComponent(door)}:${sequence}`,
+    member: (node: string) => `${name}:node:${node}`,
+    memberPattern: `${name}:node:*`,
+  };
+}
