@@ -149,33 +149,42 @@ export class Lab {
   }
 
   /** Starts a daemon in the server namespace; resolves once its log says it is listening. */
-  async start(bin: string, args: string[], logFile: string, env: Record<string, string> = {}): Promise<Daemon> {
-    // A restarted daemon may append to the same log: wait for one more start-up line than before.
-    const starts = () => readIf(logFile).split('starting up, listening on').length;
-    const before = starts();
-    const proc = spawn('ip', ['netns', 'exec', this.srv, bin, ...args], {
-      env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const d: Daemon = {
-      proc, log: logFile, stdout: '', stderr: '',
-      exit: new Promise((r) => proc.once('exit', (code, sig) => r(code ?? (sig ? -1 : null)))),
-    };
-    proc.stdout!.on('data', (b: Buffer) => { d.stdout += b.toString(); });
-    proc.stderr!.on('data', (b: Buffer) => { d.stderr += b.toString(); });
-    this.daemons.add(d);
-    void d.exit.then(() => this.daemons.delete(d));
-    const ok = await waitFor(() => starts() > before, 15_000, () => proc.exitCode !== null);
-    if (!ok) throw new Error(`${bin} did not start: ${d.stderr}`);
-    await sleep(200); // capture is open before the log line; give libpcap a moment anyway
-    return d;
+  start(bin: string, args: string[], logFile: string, env: Record<string, string> = {}): Promise<Daemon> {
+    return startDaemonIn(this.srv, bin, args, logFile, env, this.daemons);
   }
 
-  async stop(d: Daemon, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    d.proc.kill(signal);
-    const code = await Promise.race([d.exit, sleep(15_000).then(() => 'timeout' as const)]);
-    if (code === 'timeout') { d.proc.kill('SIGKILL'); throw new Error('daemon did not stop'); }
-    return code;
+  stop(d: Daemon, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    return stopDaemon(d, signal);
   }
+}
+
+/** Starts a daemon in namespace `ns`; resolves once its log says it is listening. */
+export async function startDaemonIn(ns: string, bin: string, args: string[], logFile: string, env: Record<string, string>, track: Set<Daemon>): Promise<Daemon> {
+  // A restarted daemon may append to the same log: wait for one more start-up line than before.
+  const starts = () => readIf(logFile).split('starting up, listening on').length;
+  const before = starts();
+  const proc = spawn('ip', ['netns', 'exec', ns, bin, ...args], {
+    env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const d: Daemon = {
+    proc, log: logFile, stdout: '', stderr: '',
+    exit: new Promise((r) => proc.once('exit', (code, sig) => r(code ?? (sig ? -1 : null)))),
+  };
+  proc.stdout!.on('data', (b: Buffer) => { d.stdout += b.toString(); });
+  proc.stderr!.on('data', (b: Buffer) => { d.stderr += b.toString(); });
+  track.add(d);
+  void d.exit.then(() => track.delete(d));
+  const ok = await waitFor(() => starts() > before, 15_000, () => proc.exitCode !== null);
+  if (!ok) throw new Error(`${bin} did not start: ${d.stderr}`);
+  await sleep(200); // capture is open before the log line; give libpcap a moment anyway
+  return d;
+}
+
+export async function stopDaemon(d: Daemon, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  d.proc.kill(signal);
+  const code = await Promise.race([d.exit, sleep(15_000).then(() => 'timeout' as const)]);
+  if (code === 'timeout') { d.proc.kill('SIGKILL'); throw new Error('daemon did not stop'); }
+  return code;
 }
 
 export function readIf(p: string): string {
