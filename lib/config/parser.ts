@@ -106,6 +106,10 @@ export function parseConfig(data: Buffer | string, file: string, io: ConfigIO = 
   const fleet = finishFleet(options.fleet, file);
   const shared = finished.find((d) => d.sharedKnocks !== undefined);
   if (shared && !fleet) throw new ConfigError(`config: line ${shared.sharedKnocks}: Fleet_Shared_Knocks needs Fleet_Redis in [options]`, file, shared.sharedKnocks);
+  const sharedOneTime = finished.find((d) => d.sharedKnocks !== undefined && d.oneTime);
+  if (sharedOneTime) {
+    throw new ConfigError(`config: line ${sharedOneTime.sharedKnocks}: Fleet_Shared_Knocks cannot be used with One_Time_Sequences (shared hits are matched against the configured Sequence)`, file, sharedOneTime.sharedKnocks);
+  }
   return deepFreeze({ path: file, options: { ...options, fleet }, doors: finished, warnings });
 }
 

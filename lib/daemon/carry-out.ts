@@ -18,6 +18,7 @@ export interface Shell {
   /** Fleet mode: tell the other nodes of a grant, and claim digests and sequences fleet-wide. */
   share?(g: GrantShare): void;
   claim?(c: FleetClaim): Promise<'won' | 'lost' | 'down'>;
+  ask?(e: Extract<Effect, { kind: 'ask' }>): void;
 }
 
 export function carryOut(effects: readonly Effect[], shell: Shell): void {
@@ -32,6 +33,7 @@ export function carryOut(effects: readonly Effect[], shell: Shell): void {
         break;
       case 'filter': shell.refreshFilter(); break;
       case 'share': shell.share?.(e.grant); break;
+      case 'ask': shell.ask?.(e); break;
       case 'claim': {
         // Only the first node to claim carries the grant out; without Redis, this node decides alone.
         if (!shell.claim) { carryOut(e.granted, shell); break; }

@@ -114,7 +114,7 @@ export class Daemon {
         : this.firewall?.grant(e.knocker, e.door, e.ip, e.timeout, e.ports)),
       rotated: (i, r) => this.engine.oneTimeRotated(i, r),
       refreshFilter: () => this.input?.refresh(this.engine),
-      ...(this.fleet ? { share: (g) => this.fleet!.share(g), claim: (c) => this.fleet!.claim(c) } : {}),
+      ...(this.fleet ? { share: (g) => this.fleet!.share(g), claim: (c) => this.fleet!.claim(c), ask: (e) => this.fleet!.ask(e.door, e.src, e.family) } : {}),
     });
   }
 

@@ -10,13 +10,19 @@ import { FLEET_NAME } from '../config/fleet-keys.js';
 import type { Effect, FleetClaim, GrantShare } from '../engine/effects.js';
 import type { Engine } from '../engine/engine.js';
 import { FleetLink, redisLabel, type ClaimResult } from '../fleet/link.js';
-import type { FleetNote, GrantNote } from '../fleet/notes.js';
+import { MAX_ASKS, type Ask, type FleetNote, type GrantNote, type HitsNote } from '../fleet/notes.js';
+import type { Hit } from '../matcher/shared-knocks.js';
 import { readFleetPassword } from '../fleet/password.js';
 import { formatProtoPort, type ProtoPort } from '../net/protocol.js';
 import { StartError } from './start-error.js';
 
 /** What is remembered for Redis's return; beyond it the oldest are dropped (and counted). */
 const MAX_PENDING = 10_000;
+/** Asks and answers wait this long (ms) to leave together: one PUBLISH per batch, not per packet. */
+const BATCH_MS = 10;
+/** How long an ask collects answers (ms). */
+const ASK_MS = 500;
+const MAX_OPEN_ASKS = 4096;
 
 export interface MemberDeps {
   engine(): Engine;
@@ -36,6 +42,13 @@ export class FleetMember {
   private pendingClaims: { key: string; ttlMs: number; what: string }[] = [];
   private pendingShares: GrantNote[] = [];
   private dropped = 0;
+  /** Shared knocks: asks waiting to be sent, asks waiting for answers, answers waiting to be sent. */
+  private outAsks: Ask[] = [];
+  private readonly openAsks = new Map<string, { door: string; src: string; family: 4 | 6; hits: Hit[]; nodes: Set<string>; until: number }>();
+  private outAnswers: HitsNote[] = [];
+  private batch: NodeJS.Timeout | undefined;
+  /** Asks not sent: Redis down, or more than a batch holds. */
+  asksDropped = 0;
 
   private constructor(config: Config, private readonly deps: MemberDeps) {
     const f = config.options.fleet!;
@@ -65,7 +78,7 @@ export class FleetMember {
       : [this.link.oneTimeKey(c.door, sequenceKey(c.sequence)), 90 * 24 * 3600 * 1000, `one-time sequence of ${c.door}`];
     const r = await this.link.claim(key, ttlMs);
     if (r === 'down') this.remember(this.pendingClaims, { key, ttlMs, what });
-    if (r !== 'lost' && c.type === 'onetime') void this.link.publishOneTime({ type: 'onetime', node: this.node, door: c.door, sequence: c.sequence });
+    if (r !== 'lost' && c.type === 'onetime') void this.link.publishNote({ type: 'onetime', node: this.node, door: c.door, sequence: c.sequence });
     return r;
   }
 
@@ -77,6 +90,7 @@ export class FleetMember {
   }
 
   close(): Promise<void> {
+    if (this.batch) clearTimeout(this.batch);
     return this.link.close();
   }
 
@@ -85,8 +99,53 @@ export class FleetMember {
     if (list.length > MAX_PENDING) { list.shift(); this.dropped++; }
   }
 
+  /** Shared knocks: asks the fleet for `src`'s hits on `door` (batched; answers in onNote). */
+  ask(door: string, src: string, family: 4 | 6): void {
+    const now = Date.now();
+    for (const [id, a] of this.openAsks) if (a.until <= now) this.openAsks.delete(id);
+    if (!this.link.isUp || this.outAsks.length >= MAX_ASKS || this.openAsks.size >= MAX_OPEN_ASKS) { this.asksDropped++; return; }
+    const id = `${this.node}.${(this.counter++).toString(36)}`;
+    this.openAsks.set(id, { door, src, family, hits: [], nodes: new Set(), until: now + ASK_MS });
+    this.outAsks.push({ id, door, src });
+    this.schedule();
+  }
+
+  private schedule(): void {
+    this.batch ??= setTimeout(() => {
+      this.batch = undefined;
+      const asks = this.outAsks, answers = this.outAnswers;
+      this.outAsks = [];
+      this.outAnswers = [];
+      if (asks.length) void this.link.publishNote({ type: 'ask', node: this.node, asks });
+      for (const a of answers) void this.link.publishNote(a);
+    }, BATCH_MS);
+  }
+
+  private answer(asker: string, asks: readonly Ask[]): void {
+    const engine = this.deps.engine();
+    const wall = Date.now();
+    for (const a of asks) {
+      const hits = engine.fleetHits(a.door, a.src, wall);
+      if (hits.length === 0 || this.outAnswers.length >= MAX_ASKS) continue;
+      // Hits leave on the fleet's clock; the asker puts them back on its own.
+      this.outAnswers.push({ type: 'hits', node: this.node, to: asker, id: a.id, hits: hits.map((h) => ({ ...h, at: h.at + this.link.offsetMs })) });
+    }
+    if (this.outAnswers.length) this.schedule();
+  }
+
+  private answered(n: HitsNote): void {
+    const a = this.openAsks.get(n.id);
+    if (!a || a.until <= Date.now()) return;
+    a.hits.push(...n.hits.map((h) => ({ ...h, at: h.at - this.link.offsetMs })));
+    a.nodes.add(n.node);
+    const effects = this.deps.engine().fleetAnswered(a.door, a.src, a.family, a.hits, [...a.nodes], Date.now());
+    if (effects.length) { this.openAsks.delete(n.id); this.deps.apply(effects); }
+  }
+
   private onNote(n: FleetNote): void {
     const wall = Date.now();
+    if (n.type === 'ask') { this.answer(n.node, n.asks); return; }
+    if (n.type === 'hits') { if (n.to === this.node) this.answered(n); return; }
     if (n.type === 'onetime') { this.deps.apply(this.deps.engine().fleetOneTimeUsed(n, wall)); return; }
     // Counted from the grant's fleet time; a note stamped in the future counts as just made.
     const left = n.timeout * 1000 - Math.max(0, this.link.now() - n.at);

@@ -32,7 +32,10 @@ export const KERNEL_MAX_DOORS = 256;
 /** Why a config cannot be matched in the kernel, or undefined. */
 export function kernelRefusal(config: Config): string | undefined {
   const n = config.doors.filter((d) => d.sequence.length > 0).length;
-  return n > KERNEL_MAX_DOORS ? `${n} knock doors, more than the ${KERNEL_MAX_DOORS} kernel matching compiles` : undefined;
+  if (n > KERNEL_MAX_DOORS) return `${n} knock doors, more than the ${KERNEL_MAX_DOORS} kernel matching compiles`;
+  // Knocks shared across a fleet are pieced together from each node's own hits: every one must reach the daemon.
+  const shared = config.doors.find((d) => d.sharedKnocks !== undefined && d.sequence.length > 0);
+  return shared && `door ${shared.name} has Fleet_Shared_Knocks, which needs every knock in the daemon (libpcap)`;
 }
 
 export interface KernelMatchingOptions {

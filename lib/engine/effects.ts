@@ -30,6 +30,8 @@ export type Effect =
   | { readonly kind: 'rotate'; readonly doorIndex: number; readonly door: Door; readonly line: number; readonly used: readonly KnockStep[] }
   /** Door sequences or local addresses changed: the capture filter must be rebuilt (Engine.filter). */
   | { readonly kind: 'filter' }
+  /** Fleet: a shared door's last port was hit here by `src` without a local open: ask the other nodes for its hits. */
+  | { readonly kind: 'ask'; readonly door: string; readonly src: string; readonly family: 4 | 6 }
   /** Fleet: tell the other nodes of a grant made here. */
   | { readonly kind: 'share'; readonly grant: GrantShare }
   /** Fleet: claim first; carry out `granted` if this node won (or Redis is unreachable), else `refused`. */

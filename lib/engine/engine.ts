@@ -24,6 +24,7 @@ import { knockLine } from './lines.js';
 import { formatProtoPort } from '../net/protocol.js';
 import type { GrantNote, OneTimeNote } from '../fleet/notes.js';
 import { fleetDoor, fleetGrantEffects } from './fleet.js';
+import { SharedKnocks, type Hit } from '../matcher/shared-knocks.js';
 
 export type { Effect } from './effects.js';
 export { knockLine } from './lines.js';
@@ -75,12 +76,17 @@ export class Engine {
   /** One-time doors: the file line their current sequence came from. */
   private readonly oneTimeLines = new Map<number, number>();
   private local: readonly string[];
+  private localSet: ReadonlySet<string>;
+  /** Fleet_Shared_Knocks doors: this node's recent hits on their ports. */
+  private readonly shared: SharedKnocks | undefined;
   /** Kernel matching: attempts heard of (for timeout lines), and each door's ruleset version. */
   private readonly kernelAttempts: KernelAttempts;
   private readonly versions: number[];
 
   constructor(readonly config: Config, private readonly opts: EngineOptions, private readonly deps: EngineDeps) {
     this.local = opts.localAddresses;
+    this.localSet = new Set(this.local);
+    this.shared = opts.fleet && config.doors.some((d) => d.sharedKnocks !== undefined) ? new SharedKnocks(config.doors) : undefined;
     this.matcher = new Matcher(config.doors, { localAddresses: this.local, maxAttempts: opts.maxAttempts });
     this.replay = replayCacheFor(config);
     if (opts.replay) this.replay.load(opts.replay.entries, opts.replay.now);
@@ -115,7 +121,33 @@ export class Engine {
     const out: Effect[] = [{ kind: 'debug', line: `${p.protocol}: ${p.src} -> ${p.dst}:${p.dport}` }];
     if (p.protocol === 'udp' && this.gate.ports.has(p.dport)) this.spa(p, wall, out);
     // Under kernel matching only SPA datagrams arrive as packets; nftables matched the knocks.
-    if (this.matching === 'pcap') this.events(this.matcher.handle(p, at), out);
+    if (this.matching !== 'pcap') return out;
+    const events = this.matcher.handle(p, at);
+    this.events(events, out);
+    for (const i of this.shared?.record(p, wall, this.localSet) ?? []) {
+      // The last port, but no local open: the rest of the sequence may have reached other nodes.
+      if (!events.some((e) => e.type === 'open' && e.doorIndex === i)) out.push({ kind: 'ask', door: this.config.doors[i]!.name, src: p.src, family: p.family });
+    }
+    return out;
+  }
+
+  /** Fleet_Shared_Knocks: this node's hits of `src` on door `door` (another node asks). */
+  fleetHits(door: string, src: string, wall: number): Hit[] {
+    const index = this.config.doors.findIndex((d) => d.name === door);
+    return index >= 0 && this.shared?.isShared(index) ? this.shared.hitsOf(index, src, wall) : [];
+  }
+
+  /**
+   * Fleet_Shared_Knocks: other nodes' hits of `src` for an ask of this node. If they and this
+   * node's own complete the sequence, the door opens here as for a local knock.
+   */
+  fleetAnswered(door: string, src: string, family: 4 | 6, others: readonly Hit[], nodes: readonly string[], wall: number): Effect[] {
+    this.wall = wall;
+    const index = this.config.doors.findIndex((d) => d.name === door);
+    const d = this.config.doors[index];
+    if (!d || !this.shared?.isShared(index) || !this.matcher.isEnabled(index) || !this.shared.completes(index, src, others, wall)) return [];
+    const out: Effect[] = [{ kind: 'log', line: `${this.deps.display(src)}: ${door}: sequence completed with knocks seen by fleet node${nodes.length === 1 ? '' : 's'} ${nodes.join(', ')}` }];
+    this.events([{ type: 'open', src, family, doorIndex: index, door: d }], out);
     return out;
   }
 
@@ -209,6 +241,7 @@ export class Engine {
 
   setLocalAddresses(addrs: readonly string[]): Effect[] {
     this.local = addrs;
+    this.localSet = new Set(addrs);
     this.matcher.setLocalAddresses(addrs);
     this.gate.setLocalAddresses(addrs);
     return [{ kind: 'debug', line: `local addresses changed: ${addrs.join(' ')}` }, { kind: 'filter' }];

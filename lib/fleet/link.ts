@@ -5,7 +5,7 @@
 // caller serves alone. ioredis reconnects by itself; this class reports the ups and downs once.
 
 import { Redis } from 'ioredis';
-import { decodeNote, encodeNote, fleetKeys, type FleetNote, type GrantNote, type OneTimeNote } from './notes.js';
+import { decodeNote, encodeNote, fleetKeys, type FleetNote, type GrantNote } from './notes.js';
 import { readLiveGrants, type LiveGrant } from './reads.js';
 
 export type { LiveGrant, Member } from './reads.js';
@@ -115,7 +115,13 @@ export class FleetLink {
     }
   }
 
-  async publishOneTime(note: OneTimeNote): Promise<boolean> {
+  /** The clock offset to Redis (ms; add to local wall time for fleet time). */
+  get offsetMs(): number {
+    return this.offset;
+  }
+
+  /** Publishes a note on the fleet's channel (one command); false without Redis. */
+  async publishNote(note: FleetNote): Promise<boolean> {
     if (!this.isUp) return false;
     try {
       await this.cmd.publish(this.keys.events, encodeNote(note));

@@ -10,8 +10,11 @@ import { failure, type Result } from '../errors/result.js';
 import { isProtocol, type ProtoPort } from '../net/protocol.js';
 import type { NatGrant } from '../matcher/spa-nat.js';
 
-/** Longest note accepted from Redis: a grant with 32 ports fits several times over. */
-export const MAX_NOTE_BYTES = 4096;
+/** Longest note accepted from Redis: a batch of MAX_ASKS asks fits. */
+export const MAX_NOTE_BYTES = 64 * 1024;
+/** Asks one note carries (a node batches its asks; past this they wait for the next note). */
+export const MAX_ASKS = 256;
+const MAX_HITS = 64;
 const MAX_PORTS = 32;
 const MAX_DOOR_NAME = 256;
 const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -45,7 +48,30 @@ export interface OneTimeNote {
   readonly sequence: readonly ProtoPort[];
 }
 
-export type FleetNote = GrantNote | OneTimeNote;
+/** Shared knocks: the node that saw a door's last port asks for the sources' hits elsewhere. */
+export interface AskNote {
+  readonly type: 'ask';
+  readonly node: string;
+  readonly asks: readonly Ask[];
+}
+
+export interface Ask {
+  readonly id: string;
+  readonly door: string;
+  readonly src: string;
+}
+
+/** The answer to one ask: this node's hits of the source on the door (fleet time, ms). */
+export interface HitsNote {
+  readonly type: 'hits';
+  readonly node: string;
+  /** The asking node, and its ask. */
+  readonly to: string;
+  readonly id: string;
+  readonly hits: readonly { readonly protocol: ProtoPort['protocol']; readonly port: number; readonly at: number }[];
+}
+
+export type FleetNote = GrantNote | OneTimeNote | AskNote | HitsNote;
 
 export function encodeNote(n: FleetNote): string {
   return JSON.stringify(n);
@@ -97,6 +123,29 @@ function grantNote(o: Obj): Result<{ note: GrantNote }> {
   };
 }
 
+function askNote(o: Obj): Result<{ note: AskNote }> {
+  if (!Array.isArray(o.asks) || o.asks.length === 0 || o.asks.length > MAX_ASKS) return failure('bad asks');
+  const asks: Ask[] = [];
+  for (const a of o.asks as unknown[]) {
+    if (!isObj(a) || typeof a.id !== 'string' || !NOTE_ID.test(a.id) || !isDoorName(a.door) || typeof a.src !== 'string') return failure('bad ask');
+    const src = canonicalAddress(a.src);
+    if (src === undefined) return failure('bad ask address');
+    asks.push({ id: a.id, door: a.door, src });
+  }
+  return { ok: true, note: { type: 'ask', node: o.node as string, asks } };
+}
+
+function hitsNote(o: Obj): Result<{ note: HitsNote }> {
+  if (typeof o.to !== 'string' || !NODE_NAME.test(o.to) || typeof o.id !== 'string' || !NOTE_ID.test(o.id)) return failure('bad answer');
+  if (!Array.isArray(o.hits) || o.hits.length === 0 || o.hits.length > MAX_HITS) return failure('bad hits');
+  const hits: HitsNote['hits'][number][] = [];
+  for (const h of o.hits as unknown[]) {
+    if (!isObj(h) || !isProtocol(h.protocol) || !isPort(h.port) || typeof h.at !== 'number' || !Number.isFinite(h.at)) return failure('bad hit');
+    hits.push({ protocol: h.protocol, port: h.port, at: h.at });
+  }
+  return { ok: true, note: { type: 'hits', node: o.node as string, to: o.to, id: o.id, hits } };
+}
+
 /** Reads a note; anything malformed, oversized or out of range is a failure naming why. */
 export function decodeNote(text: string): Result<{ note: FleetNote }> {
   if (text.length > MAX_NOTE_BYTES) return failure('too long');
@@ -104,6 +153,8 @@ export function decodeNote(text: string): Result<{ note: FleetNote }> {
   try { o = JSON.parse(text); } catch { return failure('not JSON'); }
   if (!isObj(o)) return failure('not an object');
   if (typeof o.node !== 'string' || !NODE_NAME.test(o.node)) return failure('bad node name');
+  if (o.type === 'ask') return askNote(o);
+  if (o.type === 'hits') return hitsNote(o);
   if (!isDoorName(o.door)) return failure('bad door name');
   if (o.type === 'grant') return grantNote(o);
   if (o.type === 'onetime') {
