@@ -10,7 +10,7 @@ import { FLEET_NAME } from '../config/fleet-keys.js';
 import type { Effect, FleetClaim, GrantShare } from '../engine/effects.js';
 import type { Engine } from '../engine/engine.js';
 import { FleetLink, redisLabel, type ClaimResult } from '../fleet/link.js';
-import { MAX_ASKS, type Ask, type FleetNote, type GrantNote, type HitsNote } from '../fleet/notes.js';
+import { MAX_ASKS, type Answer, type Ask, type FleetNote, type GrantNote } from '../fleet/notes.js';
 import type { Hit } from '../matcher/shared-knocks.js';
 import { readFleetPassword } from '../fleet/password.js';
 import { formatProtoPort, type ProtoPort } from '../net/protocol.js';
@@ -45,7 +45,7 @@ export class FleetMember {
   /** Shared knocks: asks waiting to be sent, asks waiting for answers, answers waiting to be sent. */
   private outAsks: Ask[] = [];
   private readonly openAsks = new Map<string, { door: string; src: string; family: 4 | 6; hits: Hit[]; nodes: Set<string>; until: number }>();
-  private outAnswers: HitsNote[] = [];
+  private outAnswers: Answer[] = [];
   private batch: NodeJS.Timeout | undefined;
   /** Asks not sent: Redis down, or more than a batch holds. */
   asksDropped = 0;
@@ -117,7 +117,7 @@ export class FleetMember {
       this.outAsks = [];
       this.outAnswers = [];
       if (asks.length) void this.link.publishNote({ type: 'ask', node: this.node, asks });
-      for (const a of answers) void this.link.publishNote(a);
+      if (answers.length) void this.link.publishNote({ type: 'hits', node: this.node, answers });
     }, BATCH_MS);
   }
 
@@ -128,24 +128,24 @@ export class FleetMember {
       const hits = engine.fleetHits(a.door, a.src, wall);
       if (hits.length === 0 || this.outAnswers.length >= MAX_ASKS) continue;
       // Hits leave on the fleet's clock; the asker puts them back on its own.
-      this.outAnswers.push({ type: 'hits', node: this.node, to: asker, id: a.id, hits: hits.map((h) => ({ ...h, at: h.at + this.link.offsetMs })) });
+      this.outAnswers.push({ to: asker, id: a.id, hits: hits.map((h) => ({ ...h, at: h.at + this.link.offsetMs })) });
     }
     if (this.outAnswers.length) this.schedule();
   }
 
-  private answered(n: HitsNote): void {
-    const a = this.openAsks.get(n.id);
+  private answered(node: string, answer: Answer): void {
+    const a = this.openAsks.get(answer.id);
     if (!a || a.until <= Date.now()) return;
-    a.hits.push(...n.hits.map((h) => ({ ...h, at: h.at - this.link.offsetMs })));
-    a.nodes.add(n.node);
+    a.hits.push(...answer.hits.map((h) => ({ ...h, at: h.at - this.link.offsetMs })));
+    a.nodes.add(node);
     const effects = this.deps.engine().fleetAnswered(a.door, a.src, a.family, a.hits, [...a.nodes], Date.now());
-    if (effects.length) { this.openAsks.delete(n.id); this.deps.apply(effects); }
+    if (effects.length) { this.openAsks.delete(answer.id); this.deps.apply(effects); }
   }
 
   private onNote(n: FleetNote): void {
     const wall = Date.now();
     if (n.type === 'ask') { this.answer(n.node, n.asks); return; }
-    if (n.type === 'hits') { if (n.to === this.node) this.answered(n); return; }
+    if (n.type === 'hits') { for (const a of n.answers) if (a.to === this.node) this.answered(n.node, a); return; }
     if (n.type === 'onetime') { this.deps.apply(this.deps.engine().fleetOneTimeUsed(n, wall)); return; }
     // Counted from the grant's fleet time; a note stamped in the future counts as just made.
     const left = n.timeout * 1000 - Math.max(0, this.link.now() - n.at);

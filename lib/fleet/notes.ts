@@ -61,10 +61,14 @@ export interface Ask {
   readonly src: string;
 }
 
-/** The answer to one ask: this node's hits of the source on the door (fleet time, ms). */
+/** Answers to asks (batched like the asks): this node's hits of each source on the door (fleet time, ms). */
 export interface HitsNote {
   readonly type: 'hits';
   readonly node: string;
+  readonly answers: readonly Answer[];
+}
+
+export interface Answer {
   /** The asking node, and its ask. */
   readonly to: string;
   readonly id: string;
@@ -135,15 +139,26 @@ function askNote(o: Obj): Result<{ note: AskNote }> {
   return { ok: true, note: { type: 'ask', node: o.node as string, asks } };
 }
 
-function hitsNote(o: Obj): Result<{ note: HitsNote }> {
-  if (typeof o.to !== 'string' || !NODE_NAME.test(o.to) || typeof o.id !== 'string' || !NOTE_ID.test(o.id)) return failure('bad answer');
-  if (!Array.isArray(o.hits) || o.hits.length === 0 || o.hits.length > MAX_HITS) return failure('bad hits');
-  const hits: HitsNote['hits'][number][] = [];
-  for (const h of o.hits as unknown[]) {
-    if (!isObj(h) || !isProtocol(h.protocol) || !isPort(h.port) || typeof h.at !== 'number' || !Number.isFinite(h.at)) return failure('bad hit');
+function answer(a: unknown): Answer | undefined {
+  if (!isObj(a) || typeof a.to !== 'string' || !NODE_NAME.test(a.to) || typeof a.id !== 'string' || !NOTE_ID.test(a.id)) return undefined;
+  if (!Array.isArray(a.hits) || a.hits.length === 0 || a.hits.length > MAX_HITS) return undefined;
+  const hits: Answer['hits'][number][] = [];
+  for (const h of a.hits as unknown[]) {
+    if (!isObj(h) || !isProtocol(h.protocol) || !isPort(h.port) || typeof h.at !== 'number' || !Number.isFinite(h.at)) return undefined;
     hits.push({ protocol: h.protocol, port: h.port, at: h.at });
   }
-  return { ok: true, note: { type: 'hits', node: o.node as string, to: o.to, id: o.id, hits } };
+  return { to: a.to, id: a.id, hits };
+}
+
+function hitsNote(o: Obj): Result<{ note: HitsNote }> {
+  if (!Array.isArray(o.answers) || o.answers.length === 0 || o.answers.length > MAX_ASKS) return failure('bad answers');
+  const answers: Answer[] = [];
+  for (const a of o.answers as unknown[]) {
+    const one = answer(a);
+    if (!one) return failure('bad answer');
+    answers.push(one);
+  }
+  return { ok: true, note: { type: 'hits', node: o.node as string, answers } };
 }
 
 /** Reads a note; anything malformed, oversized or out of range is a failure naming why. */
