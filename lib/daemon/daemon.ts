@@ -124,6 +124,9 @@ export class Daemon {
     const config = configForReload(this.args.config, this.firewall !== undefined, this.logger);
     if (!config) return;
     void this.firewall?.reload(config).catch((err: unknown) => this.logger.log(`firewall: reload failed: ${(err as Error).message}`, { stderr: true }));
+    if (JSON.stringify(config.options.fleet) !== JSON.stringify(this.engine.config.options.fleet)) {
+      this.logger.log('fleet: Fleet_* settings changed; they take effect when knockd restarts', { stderr: true });
+    }
     const refusal = this.input?.refusal(config);
     if (refusal) { this.logger.log(refusal, { stderr: true }); return; }
     const before = this.engine;

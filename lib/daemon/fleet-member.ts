@@ -10,7 +10,7 @@ import { FLEET_NAME } from '../config/fleet-keys.js';
 import type { Effect, FleetClaim, GrantShare } from '../engine/effects.js';
 import type { Engine } from '../engine/engine.js';
 import { FleetLink, redisLabel, type ClaimResult } from '../fleet/link.js';
-import { MAX_ASKS, type Answer, type Ask, type FleetNote, type GrantNote } from '../fleet/notes.js';
+import { MAX_ASKS, type Answer, type Ask, type FleetNote, type GrantNote, type OneTimeNote } from '../fleet/notes.js';
 import type { Hit } from '../matcher/shared-knocks.js';
 import { readFleetPassword } from '../fleet/password.js';
 import { formatProtoPort, type ProtoPort } from '../net/protocol.js';
@@ -39,7 +39,7 @@ export class FleetMember {
   /** Grant ids already carried out here (id -> fleet-time expiry), so a reload does not repeat them. */
   private readonly applied = new Map<string, number>();
   /** Accepted while Redis was down: claimed after the fact when it is back. */
-  private pendingClaims: { key: string; ttlMs: number; what: string }[] = [];
+  private pendingClaims: { key: string; ttlMs: number; what: string; announce?: OneTimeNote }[] = [];
   private pendingShares: GrantNote[] = [];
   private dropped = 0;
   /** Shared knocks: asks waiting to be sent, asks waiting for answers, answers waiting to be sent. */
@@ -76,9 +76,10 @@ export class FleetMember {
     const [key, ttlMs, what] = c.type === 'replay'
       ? [this.link.replayKey(c.digest), c.ttlMs, 'SPA digest']
       : [this.link.oneTimeKey(c.door, sequenceKey(c.sequence)), 90 * 24 * 3600 * 1000, `one-time sequence of ${c.door}`];
+    const announce: OneTimeNote | undefined = c.type === 'onetime' ? { type: 'onetime', node: this.node, door: c.door, sequence: c.sequence } : undefined;
     const r = await this.link.claim(key, ttlMs);
-    if (r === 'down') this.remember(this.pendingClaims, { key, ttlMs, what });
-    if (r !== 'lost' && c.type === 'onetime') void this.link.publishNote({ type: 'onetime', node: this.node, door: c.door, sequence: c.sequence });
+    if (r === 'down') this.remember(this.pendingClaims, { key, ttlMs, what, ...(announce ? { announce } : {}) });
+    if (r === 'won' && announce) void this.link.publishNote(announce);
     return r;
   }
 
@@ -169,13 +170,15 @@ export class FleetMember {
       const r = await this.link.claim(c.key, c.ttlMs);
       if (r === 'lost') { lost++; this.deps.log(`fleet: a ${c.what} accepted here while Redis was unreachable was also accepted by another node`); }
       if (r === 'down') this.remember(this.pendingClaims, c);
+      if (r === 'won' && c.announce) await this.link.publishNote(c.announce);
     }
     const now = this.link.now();
     let shared = 0;
     for (const s of shares) {
       const left = s.at + s.timeout * 1000 - now;
       if (left < 1000) continue;
-      if (await this.link.publishGrant({ ...s, timeout: Math.floor(left / 1000) })) shared++;
+      // Restamped: receivers count the time left from `at`.
+      if (await this.link.publishGrant({ ...s, at: now, timeout: Math.floor(left / 1000) })) shared++;
     }
     let loaded = 0;
     try {
