@@ -20,9 +20,10 @@ import { StartError } from './start-error.js';
 const MAX_PENDING = 10_000;
 /** Asks and answers wait this long (ms) to leave together: one PUBLISH per batch, not per packet. */
 const BATCH_MS = 10;
-/** How long an ask collects answers (ms). */
-const ASK_MS = 500;
-const MAX_OPEN_ASKS = 4096;
+/** How long an ask collects answers (ms); answers come within a few ms. */
+const ASK_MS = 300;
+/** Open asks kept; under a flood at a last port the oldest make room. */
+const MAX_OPEN_ASKS = 16_384;
 
 export interface MemberDeps {
   engine(): Engine;
@@ -47,7 +48,7 @@ export class FleetMember {
   private readonly openAsks = new Map<string, { door: string; src: string; family: 4 | 6; hits: Hit[]; nodes: Set<string>; until: number }>();
   private outAnswers: Answer[] = [];
   private batch: NodeJS.Timeout | undefined;
-  /** Asks not sent: Redis down, or more than a batch holds. */
+  /** Asks not sent: Redis down. */
   asksDropped = 0;
 
   private constructor(config: Config, private readonly deps: MemberDeps) {
@@ -102,24 +103,32 @@ export class FleetMember {
 
   /** Shared knocks: asks the fleet for `src`'s hits on `door` (batched; answers in onNote). */
   ask(door: string, src: string, family: 4 | 6): void {
+    if (!this.link.isUp) { this.asksDropped++; return; }
     const now = Date.now();
-    for (const [id, a] of this.openAsks) if (a.until <= now) this.openAsks.delete(id);
-    if (!this.link.isUp || this.outAsks.length >= MAX_ASKS || this.openAsks.size >= MAX_OPEN_ASKS) { this.asksDropped++; return; }
+    // Oldest first (insertion order): expired ones go, and under a flood the oldest make room.
+    for (const [id, a] of this.openAsks) {
+      if (a.until > now && this.openAsks.size < MAX_OPEN_ASKS) break;
+      this.openAsks.delete(id);
+    }
     const id = `${this.node}.${(this.counter++).toString(36)}`;
     this.openAsks.set(id, { door, src, family, hits: [], nodes: new Set(), until: now + ASK_MS });
     this.outAsks.push({ id, door, src });
-    this.schedule();
+    if (this.outAsks.length >= MAX_ASKS) this.send(); else this.schedule();
   }
 
   private schedule(): void {
-    this.batch ??= setTimeout(() => {
-      this.batch = undefined;
-      const asks = this.outAsks, answers = this.outAnswers;
-      this.outAsks = [];
-      this.outAnswers = [];
-      if (asks.length) void this.link.publishNote({ type: 'ask', node: this.node, asks });
-      if (answers.length) void this.link.publishNote({ type: 'hits', node: this.node, answers });
-    }, BATCH_MS);
+    this.batch ??= setTimeout(() => this.send(), BATCH_MS);
+  }
+
+  /** Sends what waits: one note of asks, one of answers. */
+  private send(): void {
+    if (this.batch) clearTimeout(this.batch);
+    this.batch = undefined;
+    const asks = this.outAsks, answers = this.outAnswers;
+    this.outAsks = [];
+    this.outAnswers = [];
+    if (asks.length) void this.link.publishNote({ type: 'ask', node: this.node, asks });
+    if (answers.length) void this.link.publishNote({ type: 'hits', node: this.node, answers });
   }
 
   private answer(asker: string, asks: readonly Ask[]): void {
@@ -127,9 +136,10 @@ export class FleetMember {
     const wall = Date.now();
     for (const a of asks) {
       const hits = engine.fleetHits(a.door, a.src, wall);
-      if (hits.length === 0 || this.outAnswers.length >= MAX_ASKS) continue;
+      if (hits.length === 0) continue;
       // Hits leave on the fleet's clock; the asker puts them back on its own.
       this.outAnswers.push({ to: asker, id: a.id, hits: hits.map((h) => ({ ...h, at: h.at + this.link.offsetMs })) });
+      if (this.outAnswers.length >= MAX_ASKS) this.send();
     }
     if (this.outAnswers.length) this.schedule();
   }

@@ -10,10 +10,10 @@ import { failure, type Result } from '../errors/result.js';
 import { isProtocol, type ProtoPort } from '../net/protocol.js';
 import type { NatGrant } from '../matcher/spa-nat.js';
 
-/** Longest note accepted from Redis: a batch of MAX_ASKS asks fits. */
-export const MAX_NOTE_BYTES = 64 * 1024;
-/** Asks one note carries (a node batches its asks; past this they wait for the next note). */
-export const MAX_ASKS = 256;
+/** Longest note accepted from Redis: a batch of MAX_ASKS asks or answers fits. */
+export const MAX_NOTE_BYTES = 256 * 1024;
+/** Asks (or answers) one note carries: a full batch leaves at once, without waiting for the timer. */
+export const MAX_ASKS = 1024;
 const MAX_HITS = 64;
 const MAX_PORTS = 32;
 const MAX_DOOR_NAME = 256;
