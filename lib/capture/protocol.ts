@@ -12,5 +12,6 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'opened'; linkType: string }
   | { type: 'error'; message: string }
-  | { type: 'packets'; packets: WirePacket[] }
+  /** `at`: wall-clock ms when the batch's first packet was captured (fleet shared knocks order hits by it). */
+  | { type: 'packets'; packets: WirePacket[]; at: number }
   | { type: 'dropped'; counts: Record<string, number> };

@@ -77,7 +77,7 @@ export class CaptureSupervisor {
           case 'opened': opened = true; this.linkType = m.linkType; resolve(m.linkType); break;
           case 'error': if (!opened) reject(new Error(m.message)); else this.on.notice(m.message); break;
           case 'packets': this.on.packets(m.packets.map(([src, dst, family, protocol, dport, tcpFlags, payload]) =>
-            (payload === undefined ? { src, dst, family, protocol, dport, tcpFlags } : { src, dst, family, protocol, dport, tcpFlags, payload }))); break;
+            (payload === undefined ? { src, dst, family, protocol, dport, tcpFlags, seenAt: m.at } : { src, dst, family, protocol, dport, tcpFlags, payload, seenAt: m.at }))); break;
           case 'dropped': this.on.dropped(m.counts); break;
         }
       });

@@ -37,6 +37,7 @@ let cap: CapHandle | undefined;
 let iface = '';
 let bufferSize = 8 << 20;
 let batch: WirePacket[] = [];
+let batchAt = 0;
 let flushScheduled = false;
 let drops: Record<string, number> = {};
 
@@ -47,7 +48,7 @@ function flush(): void {
     // 15 s of flood): what the channel cannot take is dropped and reported as 'queue'.
     if (inFlight < MAX_IN_FLIGHT) {
       inFlight++;
-      process.send?.({ type: 'packets', packets: batch } satisfies FromWorker, undefined, {}, () => { inFlight--; });
+      process.send?.({ type: 'packets', packets: batch, at: batchAt } satisfies FromWorker, undefined, {}, () => { inFlight--; });
     } else {
       drops['queue'] = (drops['queue'] ?? 0) + batch.length;
     }
@@ -83,6 +84,7 @@ function open(filter: string): void {
       if (batch.length < MAX_BATCH * 8) {
         const w: WirePacket = [d.src, d.dst, d.family, d.protocol, d.dport, d.tcpFlags];
         if (d.payload !== undefined) w.push(d.payload);
+        if (batch.length === 0) batchAt = Date.now();
         batch.push(w);
       }
       else drops['overflow'] = (drops['overflow'] ?? 0) + 1;

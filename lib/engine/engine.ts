@@ -124,7 +124,7 @@ export class Engine {
     if (this.matching !== 'pcap') return out;
     const events = this.matcher.handle(p, at);
     this.events(events, out);
-    for (const i of this.shared?.record(p, wall, this.localSet) ?? []) {
+    for (const i of this.shared?.record(p, p.seenAt ?? wall, this.localSet) ?? []) {
       // The last port, but no local open: the rest of the sequence may have reached other nodes.
       if (!events.some((e) => e.type === 'open' && e.doorIndex === i)) out.push({ kind: 'ask', door: this.config.doors[i]!.name, src: p.src, family: p.family });
     }

@@ -7,6 +7,7 @@
 import { Redis } from 'ioredis';
 import { decodeNote, encodeNote, fleetKeys, type FleetNote, type GrantNote } from './notes.js';
 import { readLiveGrants, type LiveGrant } from './reads.js';
+import { ClockOffset } from './clock.js';
 
 export type { LiveGrant, Member } from './reads.js';
 
@@ -36,6 +37,12 @@ export interface LinkEvents {
   skew(offsetMs: number): void;
 }
 
+function newLatch(): { opened: Promise<void>; open: () => void } {
+  let open = () => {};
+  const opened = new Promise<void>((r) => { open = r; });
+  return { opened, open };
+}
+
 /** The URL as it may be logged: scheme, user, host, port, database; never a password. */
 export function redisLabel(url: string): string {
   const u = new URL(url);
@@ -48,9 +55,14 @@ export class FleetLink {
   private readonly keys: ReturnType<typeof fleetKeys>;
   private state: 'new' | 'up' | 'down' = 'new';
   private lastError = '';
-  private offset = 0;
+  private readonly clock = new ClockOffset();
+  /** The offset last reported as skew (or 0). */
+  private reported = 0;
   private beat: NodeJS.Timeout | undefined;
   private readonly since = Date.now();
+  private subLost = false;
+  /** Opens once the subscriber listens on the fleet's channel; a new one after each loss. */
+  private subscribed = newLatch();
 
   constructor(private readonly s: FleetSettings, private readonly events: LinkEvents) {
     this.keys = fleetKeys(s.name);
@@ -60,13 +72,22 @@ export class FleetLink {
     };
     // Commands fail at once while disconnected: a claim must not wait for Redis to come back.
     this.cmd = new Redis(s.url, { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
-    this.sub = new Redis(s.url, { ...common, commandTimeout: undefined, maxRetriesPerRequest: null });
+    // The subscriber subscribes itself each time it is ready (no ready check, no automatic
+    // resubscribe: ioredis's ready check on a connection already in subscriber mode fails, and
+    // the connection then came back deaf).
+    this.sub = new Redis(s.url, { ...common, commandTimeout: undefined, maxRetriesPerRequest: null, enableReadyCheck: false, autoResubscribe: false });
     this.cmd.on('ready', () => void this.ready());
     this.cmd.on('error', (err: Error) => { this.lastError = err.message; });
     this.cmd.on('close', () => this.lost());
     this.sub.on('error', () => { /* the command connection reports outages */ });
+    this.sub.on('close', () => { if (!this.subLost) { this.subLost = true; this.subscribed = newLatch(); } });
+    this.sub.on('ready', () => void this.sub.subscribe(this.keys.events).then(() => {
+      this.subscribed.open();
+      // Notes published while only this connection was down were missed: resynchronise.
+      if (this.subLost && this.state === 'up') { this.subLost = false; this.events.up(); }
+      this.subLost = false;
+    }, () => { /* the connection closed again: the next 'ready' subscribes */ }));
     this.sub.on('message', (_channel: string, text: string) => this.message(text));
-    void this.sub.subscribe(this.keys.events).catch(() => { /* ioredis resubscribes on reconnect */ });
     // Never reached at all: say so once, after the first connect attempt had its time.
     setTimeout(() => { if (this.state === 'new') this.lost(); }, 2500).unref();
   }
@@ -81,7 +102,7 @@ export class FleetLink {
 
   /** Now on the fleet's clock (Redis's), in ms. */
   now(): number {
-    return Date.now() + this.offset;
+    return Date.now() + this.clock.offset;
   }
 
   /** SET NX with expiry: 'won' if this node is first, 'lost' if another was, 'down' without Redis. */
@@ -117,7 +138,7 @@ export class FleetLink {
 
   /** The clock offset to Redis (ms; add to local wall time for fleet time). */
   get offsetMs(): number {
-    return this.offset;
+    return this.clock.offset;
   }
 
   /** Publishes a note on the fleet's channel (one command); false without Redis. */
@@ -146,6 +167,9 @@ export class FleetLink {
 
   private async ready(): Promise<void> {
     try {
+      // Listening before anything is loaded: a note published meanwhile is heard, not missed.
+      await Promise.race([this.subscribed.opened, new Promise((r) => setTimeout(r, 3000).unref())]);
+      for (let i = 0; i < 4; i++) await this.sampleClock(); // a few quick samples: the best round trip counts
       await this.heartbeat();
     } catch (err) {
       this.lastError = (err as Error).message;
@@ -157,15 +181,19 @@ export class FleetLink {
     this.events.up();
   }
 
-  /** Refreshes this node's member key and measures the clock offset to Redis. */
+  /** Refreshes this node's member key and samples the clock offset to Redis. */
   private async heartbeat(): Promise<void> {
-    const before = Date.now();
-    const [sec, usec] = await this.cmd.time();
-    const after = Date.now();
-    const offset = Number(sec) * 1000 + Math.floor(Number(usec) / 1000) - Math.round((before + after) / 2);
-    if (Math.abs(offset - this.offset) > 1000 || (this.state !== 'up' && Math.abs(offset) > 1000)) this.events.skew(offset);
-    this.offset = offset;
+    await this.sampleClock();
+    const offset = this.clock.offset;
+    if (Math.abs(offset - this.reported) > 1000) { this.reported = offset; this.events.skew(offset); }
     await this.cmd.set(this.keys.member(this.s.node), JSON.stringify({ since: this.since, pid: process.pid }), 'PX', 3 * HEARTBEAT_MS);
+  }
+
+  private async sampleClock(): Promise<void> {
+    const t0 = performance.now(), before = Date.now();
+    const [sec, usec] = await this.cmd.time();
+    const rtt = performance.now() - t0;
+    this.clock.add({ offset: Number(sec) * 1000 + Number(usec) / 1000 - (before + rtt / 2), rtt });
   }
 
   private lost(): void {

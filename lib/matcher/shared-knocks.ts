@@ -17,8 +17,12 @@ export interface Hit {
   readonly at: number;
 }
 
-/** Hits of two nodes this close together (ms) may be in either order: the clocks are that good. */
-export const CLOCK_SLACK_MS = 50;
+/**
+ * Hits this close together (ms) count in sequence order: a hit's time is when its node's daemon
+ * saw it (not the wire time), and a loaded node sees it later; knock clients send a whole
+ * sequence within milliseconds. Order still counts beyond it.
+ */
+export const CLOCK_SLACK_MS = 250;
 const DEFAULT_MAX_SOURCES = 65_536;
 
 interface SharedDoor {

@@ -11,6 +11,8 @@ export interface Packet {
   readonly tcpFlags: number;
   /** UDP payload as latin1 text, only when its size could be an SPA packet (140..1500 bytes). */
   readonly payload?: string;
+  /** Wall-clock ms when the capture process saw it (libpcap path), before any queue in the daemon. */
+  readonly seenAt?: number;
 }
 
 interface EventBase {

@@ -14,10 +14,14 @@ import { FleetLab, REDIS_PORT, type FleetNode } from '../helpers/fleet-lab.js';
 import { SESAME, logLines, readIf, sleep, waitFor, type Daemon } from '../helpers/lab.js';
 
 t.setTimeout(300_000);
-const lab = new FleetLab(38, 'fl', ['a', 'b', 'c']);
+const lab = new FleetLab(38, 'ft', ['a', 'b', 'c']);
 if (process.getuid?.() !== 0) t.fail('end-to-end tests need root (network namespaces)');
 else lab.up();
-t.teardown(() => { if (!process.env.KEEP_LAB) lab.cleanup(); else lab.down(); });
+t.teardown(() => {
+  // What the nodes said, when something failed: the first thing to read.
+  if (!t.passing()) for (const n of lab.nodes) console.error(`--- ${n.name}.log\n${readIf(logOf(n)).split('\n').slice(-40).join('\n')}`);
+  lab.cleanup();
+});
 
 const [A, B, C] = lab.nodes as [FleetNode, FleetNode, FleetNode];
 const PASSWORD = randomBytes(12).toString('hex');

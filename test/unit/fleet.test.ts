@@ -19,6 +19,7 @@ import type { Packet } from '../../lib/matcher/types.js';
 import { encodeAccess, type SpaKeys } from '../../lib/spa/wire.js';
 import { carryOut, type Shell } from '../../lib/daemon/carry-out.js';
 import { redisLabel } from '../../lib/fleet/link.js';
+import { ClockOffset } from '../../lib/fleet/clock.js';
 
 const SRV = '10.77.0.1', CLI = '10.77.0.2';
 const WALL = 1_800_000_000_000;
@@ -276,7 +277,7 @@ t.test('engine: shared knocks ask at the last port, answer with hits, open when 
 
 t.test('shared knocks: the cross-node check agrees with the matcher on every spaced hit list', async (t) => {
   // Every list of up to 5 hits over the ports of a 3-step sequence (with a repeated port too),
-  // 700 ms apart: as far apart as clocks can tell, so the order is known.
+  // 900 ms apart: further than the clock slack, and never within the slack after a timeout.
   const doors = [
     parseConfig('[d]\nsequence = 1,2,3\nseq_timeout = 3\n', 'x').doors[0]!,
     parseConfig('[d]\nsequence = 1,1,2\nseq_timeout = 2\n', 'x').doors[0]!,
@@ -290,11 +291,11 @@ t.test('shared knocks: the cross-node check agrees with the matcher on every spa
       for (const prev of lists.filter((l) => l.length === len - 1)) for (const p of ports) lists.push([...prev, p]);
     }
     for (const list of lists) {
-      const hits: Hit[] = list.map((p, i) => ({ protocol: p.protocol, port: p.port, at: WALL + i * 700 }));
+      const hits: Hit[] = list.map((p, i) => ({ protocol: p.protocol, port: p.port, at: WALL + i * 900 }));
       const m = new Matcher([door], { localAddresses: [SRV] });
       let want = false;
       hits.forEach((h, i) => {
-        const ev = m.handle({ src: CLI, dst: SRV, family: 4, protocol: h.protocol, dport: h.port, tcpFlags: 2 }, i * 700);
+        const ev = m.handle({ src: CLI, dst: SRV, family: 4, protocol: h.protocol, dport: h.port, tcpFlags: 2 }, i * 900);
         if (ev.some((e) => e.type === 'open')) want = true;
       });
       if (sequenceCompletes(door, hits) !== want) t.fail(`${door.sequence.map((s) => s.port)}: ${list.map((p) => p.port)} -> ${!want}`);
@@ -306,8 +307,10 @@ t.test('shared knocks: the cross-node check agrees with the matcher on every spa
   const d = doors[0]!;
   const at = (port: number, ms: number): Hit => ({ protocol: 'tcp', port, at: WALL + ms });
   t.ok(sequenceCompletes(d, [at(2, 0), at(1, 10), at(3, 20)]), 'within the clock slack, taken in sequence order');
-  t.notOk(sequenceCompletes(d, [at(2, 0), at(1, 100), at(3, 120)]), 'further apart: out of order');
-  t.notOk(sequenceCompletes(d, [at(1, 0), at(2, 100), at(3, 3100)]), 'past the timeout');
+  t.ok(sequenceCompletes(d, [at(2, 0), at(1, 240), at(3, 260)]), 'up to CLOCK_SLACK_MS apart');
+  t.notOk(sequenceCompletes(d, [at(2, 0), at(1, 300), at(3, 320)]), 'further apart: out of order');
+  t.notOk(sequenceCompletes(d, [at(1, 0), at(2, 100), at(3, 3300)]), 'past the timeout');
+  t.ok(sequenceCompletes(d, [at(1, 0), at(2, 100), at(3, 3200)]), 'the timeout, with the slack');
 });
 
 t.test('shared knocks: bounded under a flood of sources', async (t) => {
@@ -320,4 +323,17 @@ t.test('shared knocks: bounded under a flood of sources', async (t) => {
   t.same(s.record(syn(2), WALL, local), [0], 'the last port asks');
   t.same(s.record({ ...syn(2), dst: '10.9.9.9' }, WALL, local), [], 'not to a local address: ignored');
   t.same(s.record({ ...syn(2), tcpFlags: 0x12 }, WALL, local), [0], 'a door without tcpflags takes any flags');
+});
+
+t.test('clock offset: the sample with the shortest round trip wins, among the last few', async (t) => {
+  const c = new ClockOffset(3);
+  t.equal(c.offset, 0, 'no sample: 0');
+  c.add({ offset: 40, rtt: 80 });
+  c.add({ offset: 2, rtt: 1 });
+  c.add({ offset: -30, rtt: 60 });
+  t.equal(c.offset, 2, 'a slow sample does not move it');
+  t.equal(c.error, 0.5);
+  c.add({ offset: 10, rtt: 5 });
+  c.add({ offset: 11, rtt: 6 });
+  t.equal(c.offset, 10, 'old samples age out');
 });

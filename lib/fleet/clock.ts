@@ -1,0 +1,34 @@
+// The offset between this node's clock and Redis's, as NTP estimates it: each sample is Redis's
+// TIME against the midpoint of the round trip, wrong by at most half the round trip; of the last
+// few samples the one with the shortest round trip wins, so a slow moment (a loaded node, a busy
+// Redis) does not move the fleet's time. Pure: samples in, estimate out.
+
+export interface ClockSample {
+  /** Redis time minus local time at the round trip's midpoint (ms). */
+  readonly offset: number;
+  /** Round trip (ms). */
+  readonly rtt: number;
+}
+
+export class ClockOffset {
+  private samples: ClockSample[] = [];
+
+  constructor(private readonly keep = 8) {}
+
+  add(s: ClockSample): void {
+    this.samples.push(s);
+    if (this.samples.length > this.keep) this.samples.shift();
+  }
+
+  /** The best estimate (ms; add to local time for Redis time); 0 before any sample. */
+  get offset(): number {
+    let best: ClockSample | undefined;
+    for (const s of this.samples) if (!best || s.rtt < best.rtt) best = s;
+    return best?.offset ?? 0;
+  }
+
+  /** Its error bound: half the best round trip (ms). */
+  get error(): number {
+    return Math.min(...this.samples.map((s) => s.rtt), Infinity) / 2;
+  }
+}
