@@ -43,6 +43,7 @@ export class FleetMember {
   private pendingClaims: { key: string; ttlMs: number; what: string; announce?: OneTimeNote }[] = [];
   private pendingShares: GrantNote[] = [];
   private dropped = 0;
+  private badNotes = 0;
   /** Shared knocks: asks waiting to be sent, asks waiting for answers, answers waiting to be sent. */
   private outAsks: Ask[] = [];
   private readonly openAsks = new Map<string, { door: string; src: string; family: 4 | 6; hits: Hit[]; nodes: Set<string>; until: number }>();
@@ -60,7 +61,8 @@ export class FleetMember {
     if (!pw.ok) throw new StartError(`fleet: ${pw.error}`);
     this.link = new FleetLink({ url, password: pw.password, name: f.name, node: this.node }, {
       note: (n) => this.onNote(n),
-      bad: (why) => deps.log(`fleet: note refused: ${why}`),
+      // Bounded: whoever can write to Redis must not be able to fill the disk with this line.
+      bad: (why) => { if (++this.badNotes <= 10 || (this.badNotes & (this.badNotes - 1)) === 0) deps.log(`fleet: note refused: ${why} (${this.badNotes} so far)`); },
       up: () => void this.onUp(url),
       down: (why) => deps.log(`fleet: Redis at ${redisLabel(url)} unreachable (${why}); serving alone until it is back`),
       skew: (ms) => deps.log(`fleet: this node's clock is ${Math.abs(ms)} ms ${ms > 0 ? 'behind' : 'ahead of'} Redis; fleet times use Redis's clock`),

@@ -201,9 +201,35 @@ t.test('Redis down: every node serves alone; back: the fleet converges', async (
   t.ok(await logged(A, fa, /SPA: refused: replay detected \(accepted by another fleet node\)$/), 'a: the digest c accepted during the outage is refused');
 });
 
+t.test('notes written into Redis by someone else are checked like packets', async (t) => {
+  const from = mark(B);
+  const publish = (note: object) => lab.exec(lab.rds, ['redis-cli', '-h', lab.redis4, '-p', String(REDIS_PORT), '--no-auth-warning', '-a', PASSWORD,
+    'publish', 't38:events', JSON.stringify(note)]);
+  const base = { type: 'grant', id: 'x:1', node: 'x', kind: 'spa', door: 'spa', family: 4, timeout: 30, at: Date.now(), ports: [{ protocol: 'tcp', port: 2224 }] };
+  publish({ ...base, ip: '10.77.38.9; touch /tmp/sesame-fleet-pwned' });
+  publish({ ...base, id: 'x:2', ip: '10.77.38.9', ports: [{ protocol: 'tcp', port: 9999 }] });
+  publish({ ...base, id: 'x:3', ip: '10.77.38.9', door: 'nope' });
+  t.ok(await logged(B, from, /^fleet: note refused: bad address \(1 so far\)$/), 'a shell string as address: refused');
+  t.ok(await logged(B, from, /^fleet: grant from node x for 10\.77\.38\.9 refused: tcp\/9999 is not in this door's SPA_Open_Ports$/), 'a port the door does not open: refused');
+  t.ok(await logged(B, from, /^fleet: grant from node x for 10\.77\.38\.9 refused: no door named "nope" here$/), 'a door this node does not have: refused');
+  await sleep(300);
+  t.notOk(/10\.77\.38\.9/.test(status(B).split('fleet ')[0]!), 'no nft element for any of them');
+  t.notOk(readIf(cmdsOf(B)).includes('10.77.38.9'), 'no command for any of them');
+});
+
 t.test('bad fleet settings are refused with the line', async (t: Test) => {
   const bad = lab.file('bad.conf', `[options]\n\tFleet_Redis = redis://:secret@${lab.redis4}:${REDIS_PORT}/0\n[d]\n\tSequence = 1,2\n`);
   const out = lab.exec(A.ns, ['sh', '-c', `${SESAME} -c ${bad} --check 2>&1; echo "exit $?"`], true);
   t.match(out, /config: line 2: Fleet_Redis: the URL holds a password; put it in Fleet_Password_File/, 'a password in the URL');
   t.match(out, /exit 1/, 'exit 1');
+});
+
+t.test('without Redis, SIGTERM still stops a node at once', async (t) => {
+  await lab.killRedis();
+  const from = mark(A);
+  const started = Date.now();
+  const code = await lab.stop(daemons.get('a')!, 'SIGTERM');
+  t.equal(code, 15, 'exit 15, as knockd on SIGTERM');
+  t.ok(Date.now() - started < 5000, `stopped in ${Date.now() - started} ms`);
+  t.ok(lines(A).slice(from).some((l) => /shutting down/.test(l)), 'logged as knockd does');
 });
