@@ -8,6 +8,8 @@
 //
 //   npm run bench:flood [-- --seconds 20 --rates 5000,20000,100000,0 --only kernel,pcap,knockd]
 //   npm run bench:flood -- --spa [--rates 5000,20000,50000]
+//   --keep: keep each run's directory (config, daemon log); NODE=wrapper runs Sesame's daemon
+//   under another node command (e.g. one adding --cpu-prof: the daemon is stopped with SIGTERM).
 //
 // --spa: junk UDP datagrams (200 random base64 characters, the size of an SPA packet) to port
 // 62201 instead, and 9 valid SPA packets from the real fwknop client during the flood, against
@@ -29,6 +31,7 @@ const SECONDS = Number(opt('seconds', '20'));
 const RATES = opt('rates', SPA ? '5000,20000,50000' : '5000,20000,100000,0').split(',').map(Number);
 const ONLY = opt('only', SPA ? 'fwknopd,pcap,kernel' : 'knockd,pcap,kernel').split(',');
 const KNOCKS = SPA ? 9 : 8;
+const KEEP = process.argv.includes('--keep'); // keep each run's directory (config, log) and print it
 const SRV = 'sesbf-srv', CLI = 'sesbf-cli', SERVER = '10.77.40.1', CLIENT = '10.77.40.2';
 const GEN = join(ROOT, 'bench/.build/flood-gen');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -143,10 +146,15 @@ async function oneRun(name, rate) {
     const reached = Number(/= (\d+) pkt\/s/.exec(genOut)?.[1] ?? 0);
     return { name, rate, reached, opened, cpu, peak, idle, logBytes: name === 'fwknopd' ? 'syslog' : size(log) - log0 };
   } finally {
-    d.kill('SIGKILL');
-    await new Promise((r) => (d.exitCode !== null || d.signalCode !== null ? r() : d.on('exit', r)));
+    // SIGTERM first, so a daemon run with NODE_OPTIONS=--cpu-prof writes its profile.
+    const exited = new Promise((r) => (d.exitCode !== null || d.signalCode !== null ? r() : d.on('exit', r)));
+    d.kill('SIGTERM');
+    const kill = setTimeout(() => d.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(kill);
     sh('ip', ['netns', 'exec', SRV, 'nft', 'flush', 'ruleset'], true);
-    rmSync(dir, { recursive: true, force: true });
+    if (KEEP) console.log(`${label(name)} @ ${rate}: kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 /** fwknopd in the foreground with a command hook (no firewall): CMD_CYCLE_OPEN prints OPEN <src>. */

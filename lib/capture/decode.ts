@@ -118,12 +118,12 @@ function transport(buf: Uint8Array, p: number, len: number, proto: number, src: 
   }
   if (proto === PROTO_UDP) {
     if (len < p + 4) return 'truncated';
-    const packet = { src, dst, family, protocol: 'udp', dport: (buf[p + 2]! << 8) | buf[p + 3]!, tcpFlags: 0 } as const;
+    const dport = (buf[p + 2]! << 8) | buf[p + 3]!;
     // The payload travels on only when it could be an SPA packet: knocks stay small and cheap.
     const udpLen = len >= p + 6 ? (buf[p + 4]! << 8) | buf[p + 5]! : 0;
     const size = Math.min(udpLen - 8, len - (p + 8));
-    if (size < SPA_PAYLOAD_MIN || size > SPA_PAYLOAD_MAX) return packet;
-    return { ...packet, payload: Buffer.from(buf.buffer, buf.byteOffset + p + 8, size).toString('latin1') };
+    if (size < SPA_PAYLOAD_MIN || size > SPA_PAYLOAD_MAX) return { src, dst, family, protocol: 'udp', dport, tcpFlags: 0 };
+    return { src, dst, family, protocol: 'udp', dport, tcpFlags: 0, payload: Buffer.from(buf.buffer, buf.byteOffset + p + 8, size).toString('latin1') };
   }
   return 'other-proto';
 }

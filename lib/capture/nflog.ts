@@ -1,7 +1,10 @@
 // Reads an NFLOG group in the daemon's own process (kernel matching): libpcap opens `nflog:GROUP`
 // as a device and cap reads it. Unlike an interface, a group does not vanish, so no capture child
-// is needed. Frames are decoded in the handler (cap reuses one buffer) and handed over once per
-// event-loop turn; past a bound per turn they are counted as lost, never queued without limit.
+// is needed. Each frame is decoded and handed over in the handler (cap reuses one buffer): nothing
+// is queued in user space, so the socket's buffer is the only queue and a frame dies young (a
+// batch held across a turn made the garbage collector copy thousands of them under a flood). One
+// event-loop turn may spend at most TURN_BUDGET_MS on frames; past it, the rest that cap reads in
+// that turn are counted as lost, so that timers and log writes still run under an overload.
 
 import { createRequire } from 'node:module';
 import { decodeNflog, type NflogFrame } from './nflog-decode.js';
@@ -28,23 +31,25 @@ try {
 // Such handles are kept here for the process's life (one per failed open: a few bytes).
 const failedHandles: CapHandle[] = [];
 
-/** Frames kept per event-loop turn; a turn that sees more counts the rest as lost. */
-const MAX_PER_TURN = 8192;
+/** Time one event-loop turn may spend on frames (cap drains the socket in one go). */
+const TURN_BUDGET_MS = 200;
 /** Netlink messages carry the whole SPA datagram; 64 KiB covers any IP packet. */
 const SNAPLEN = 65536;
 
 export interface NflogEvents {
-  frames(frames: NflogFrame[]): void;
-  /** Frames decoded but not kept (the daemon was behind), or dropped by the kernel (buffer full). */
+  frame(frame: NflogFrame): void;
+  /** Frames read but not handled (the turn's budget was spent), or dropped by the kernel (buffer full). */
   lost(count: number, where: 'daemon' | 'kernel'): void;
 }
 
 export class NflogReader {
   private cap: CapHandle | undefined;
   private readonly buffer = Buffer.alloc(SNAPLEN);
-  private batch: NflogFrame[] = [];
   private lostCount = 0;
-  private scheduled = false;
+  /** When the current turn's first frame came (performance.now()), or undefined between turns. */
+  private turnStart: number | undefined;
+  private framesThisTurn = 0;
+  private overBudget = false;
   /** libpcap's NFLOG socket (inode), for its drop counter; undefined if it was not found. */
   private readonly inode: string | undefined;
   private dropsSeen = 0;
@@ -76,18 +81,22 @@ export class NflogReader {
   }
 
   private frame(nbytes: number): void {
+    if (this.turnStart === undefined) {
+      this.turnStart = performance.now();
+      setImmediate(() => this.endTurn());
+    } else if (this.overBudget || ((++this.framesThisTurn & 63) === 0 && performance.now() - this.turnStart > TURN_BUDGET_MS)) {
+      this.overBudget = true;
+      this.lostCount++;
+      return;
+    }
     const f = decodeNflog(this.buffer, nbytes);
-    if (!f) return;
-    if (this.batch.length < MAX_PER_TURN) this.batch.push(f);
-    else this.lostCount++;
-    if (!this.scheduled) { this.scheduled = true; setImmediate(() => this.flush()); }
+    if (f) this.on.frame(f);
   }
 
-  private flush(): void {
-    this.scheduled = false;
-    const frames = this.batch;
-    this.batch = [];
-    if (frames.length) this.on.frames(frames);
+  private endTurn(): void {
+    this.turnStart = undefined;
+    this.framesThisTurn = 0;
+    this.overBudget = false;
     if (this.lostCount) { this.on.lost(this.lostCount, 'daemon'); this.lostCount = 0; }
   }
 

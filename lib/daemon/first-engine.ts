@@ -17,6 +17,7 @@ export function firstEngine(config: Config, args: DaemonOptions, interfaces: rea
     matching: wantedMatching(args, config) === 'pcap' ? 'pcap' : 'kernel',
     replay: { entries: replay.load(), now: Date.now() },
     fleet: config.options.fleet !== undefined,
+    debug: args.debug,
   }, {
     display: (ip) => (resolver ? resolver.display(ip) : ip),
     persistReplay: (entries) => replay.save(entries),

@@ -74,7 +74,7 @@ export class KernelMatching {
     const backend = await openBackend(() => {});
     const km = new KernelMatching(backend, opts);
     // Reader first: no event of the new table can be missed.
-    km.reader = new NflogReader(opts.group, { frames: (f) => km.frames(f), lost: (n, where) => km.countLost(n, where) });
+    km.reader = new NflogReader(opts.group, { frame: (f) => km.frame(f), lost: (n, where) => km.countLost(n, where) });
     try {
       await km.install(engine);
     } catch (err) {
@@ -179,13 +179,10 @@ export class KernelMatching {
     return e;
   }
 
-  private frames(frames: NflogFrame[]): void {
-    for (const f of frames) {
-      const e = this.parsed(f.prefix);
-      if (e && e.generation === this.generation && (e.kind === 'stage' || e.kind === 'reset')) this.heard++;
-      if (!e || !isPacket(f.packet)) continue;
-      this.opts.event(e.generation, e, f.packet);
-    }
+  private frame(f: NflogFrame): void {
+    const e = this.parsed(f.prefix);
+    if (e && e.generation === this.generation && (e.kind === 'stage' || e.kind === 'reset')) this.heard++;
+    if (e && isPacket(f.packet)) this.opts.event(e.generation, e, f.packet);
   }
 
   /** Events lost (the daemon behind, or the kernel's buffer full); logged at most once per doubling. */

@@ -53,6 +53,8 @@ export interface EngineOptions {
   readonly replay?: { readonly entries: readonly unknown[]; readonly now: number };
   /** This node is in a fleet: grants are shared, SPA digests and one-time sequences claimed first. */
   readonly fleet?: boolean;
+  /** Emit the per-packet `debug` effects (-D); off, a flood costs no line per packet. Default on. */
+  readonly debug?: boolean;
 }
 
 /** Digests are held twice the widest age window: a packet may be stamped up to SPA_Max_Age ahead. */
@@ -118,7 +120,7 @@ export class Engine {
   packet(p: Packet, at: number, wall: number): Effect[] {
     this.wall = wall;
     if (!this.accepts(p)) return [];
-    const out: Effect[] = [{ kind: 'debug', line: `${p.protocol}: ${p.src} -> ${p.dst}:${p.dport}` }];
+    const out: Effect[] = this.opts.debug === false ? [] : [{ kind: 'debug', line: `${p.protocol}: ${p.src} -> ${p.dst}:${p.dport}` }];
     if (p.protocol === 'udp' && this.gate.ports.has(p.dport)) this.spa(p, wall, out);
     // Under kernel matching only SPA datagrams arrive as packets; nftables matched the knocks.
     if (this.matching !== 'pcap') return out;
@@ -161,7 +163,7 @@ export class Engine {
     if (e.kind === 'spa') return this.packet(p, at, wall);
     const d = e.door;
     if (!d || this.versions[d.index] !== d.version || !this.matcher.isEnabled(d.index)) return [];
-    const out: Effect[] = [{ kind: 'debug', line: `kernel: ${e.kind} ${e.stage}: ${p.protocol}: ${p.src} -> ${p.dst}:${p.dport}` }];
+    const out: Effect[] = this.opts.debug === false ? [] : [{ kind: 'debug', line: `kernel: ${e.kind} ${e.stage}: ${p.protocol}: ${p.src} -> ${p.dst}:${p.dport}` }];
     this.events(this.kernelAttempts.handle({ kind: e.kind, doorIndex: d.index, stage: e.stage, src: p.src, family: p.family }, at), out);
     return out;
   }
@@ -290,20 +292,22 @@ export class Engine {
   }
 
   private spa(p: Packet, wall: number, out: Effect[]): void {
-    const handled = this.gate.handle({ ...p, payload: p.payload ?? '' }, wall);
+    const handled = this.gate.handle({ src: p.src, dst: p.dst, family: p.family, dport: p.dport, payload: p.payload ?? '' }, wall);
     let verdict = handled.verdict;
     if (handled.kept && !this.deps.persistReplay(this.replay.kept()) && verdict.type === 'granted') {
       verdict = { type: 'refused', src: p.src, door: verdict.door, reason: 'replay cache not written (disk full?)' };
     }
-    const who = this.deps.display(p.src);
     switch (verdict.type) {
       case 'ignored':
-        out.push({ kind: 'debug', line: `SPA: ${p.src}: ignored: ${verdict.why}` });
+        if (this.opts.debug !== false) out.push({ kind: 'debug', line: `SPA: ${p.src}: ignored: ${verdict.why}` });
         break;
-      case 'refused':
-        this.spaLog.line(logMsg.spaRefused(who, verdict.door?.name, verdict.reason), (line) => out.push({ kind: 'log', line }));
+      case 'refused': {
+        const refused = verdict;
+        this.spaLog.line(() => logMsg.spaRefused(this.deps.display(p.src), refused.door?.name, refused.reason), (line) => out.push({ kind: 'log', line }));
         break;
+      }
       case 'granted': {
+        const who = this.deps.display(p.src);
         const { nat } = verdict;
         const granted: Effect[] = [];
         const ports = verdict.ports.map((s) => formatProtoPort(s)).join(',') + (nat ? ` -> ${natText(nat)}` : '');
@@ -329,13 +333,14 @@ export class Engine {
 
   private events(events: readonly MatchEvent[], out: Effect[]): void {
     for (const e of events) {
-      const who = this.deps.display(e.src);
       switch (e.type) {
         case 'stage':
         case 'timeout':
-          this.knockLog.line(knockLine(e, who)!, (line) => out.push({ kind: 'log', line }));
+          // Formatted (and the name looked up) only if the throttle lets the line through.
+          this.knockLog.line(() => knockLine(e, this.deps.display(e.src))!, (line) => out.push({ kind: 'log', line }));
           break;
         case 'open': {
+          const who = this.deps.display(e.src);
           const granted: Effect[] = [
             { kind: 'log', line: knockLine(e, who)! },
             { kind: 'run', request: { door: e.door, ip: e.src, family: e.family, knocker: who } },
@@ -355,10 +360,10 @@ export class Engine {
           break;
         }
         case 'reset':
-          out.push({ kind: 'debug', line: `removing failed knock attempt (${e.src})` });
+          if (this.opts.debug !== false) out.push({ kind: 'debug', line: `removing failed knock attempt (${e.src})` });
           break;
         case 'flags-ignored':
-          out.push({ kind: 'debug', line: `packet does not match the tcpflags of ${e.door.name}, ignoring...` });
+          if (this.opts.debug !== false) out.push({ kind: 'debug', line: `packet does not match the tcpflags of ${e.door.name}, ignoring...` });
           break;
         case 'evicted':
           // One line per doubling, so a flood cannot flood the log too.

@@ -22,8 +22,11 @@ export class LogRateLimit {
     if (n > 0) this.suppressed += n;
   }
 
-  /** Calls `write` for the line if the budget allows, first with a summary of what was dropped. */
-  line(text: string, write: (line: string) => void): void {
+  /**
+   * Calls `write` for the line if the budget allows, first with a summary of what was dropped. A
+   * function is called only then: under a flood, dropped lines cost no formatting.
+   */
+  line(text: string | (() => string), write: (line: string) => void): void {
     const t = this.now();
     this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) / 1000) * this.perSecond);
     this.last = t;
@@ -33,6 +36,6 @@ export class LogRateLimit {
       write(this.summary(this.suppressed));
       this.suppressed = 0;
     }
-    write(text);
+    write(typeof text === 'string' ? text : text());
   }
 }

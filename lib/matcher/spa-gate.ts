@@ -1,7 +1,8 @@
 // The SPA gate: a received payload and a clock in, one verdict out. Checks run cheapest first and
-// stop at the first refusal: shape, replay cache (digest recorded before anything else), HMAC per
-// door in constant time, then decryption, fields, message type, age, source and ports. Pure apart
-// from the replay cache it is given; the daemon persists that and acts on the verdict.
+// stop at the first refusal: shape, HMAC per door in constant time, then the replay cache (for
+// authenticated packets only: junk is never digested, which keeps a junk flood cheap), decryption,
+// fields, message type, age, source and ports. Pure apart from the replay cache it is given; the
+// daemon persists that and acts on the verdict.
 
 import type { Door, KnockStep } from '../config/types.js';
 import { checkShape, openCiphertext, verifyHmac, type SpaKeys } from '../spa/wire.js';
@@ -95,22 +96,23 @@ export class SpaGate {
     if (shape === 'prefix') return { verdict: refuse('bad packet format (starts with the Salted__ prefix)'), kept: false };
     if (shape === 'not-base64') return { verdict: refuse('not an SPA packet (not base64)'), kept: false };
 
-    const digest = replayDigest(p.payload);
-    const seen = this.cache.seen(digest, nowMs);
-    if (seen) {
-      const when = new Date(seen.firstSeen).toISOString();
-      return { verdict: refuse(`replay detected (first seen from ${seen.source} at ${when})`), kept: false };
-    }
-    this.cache.record(digest, p.src, nowMs);
-
+    let digest: string | undefined;
     let kept = false;
     let first: SpaRefusal | undefined;
     for (const { door, index } of candidates) {
       const spa = door.spa!;
       const ct = verifyHmac(p.payload, spa.hmacKey, spa.hmacDigest);
       if (ct === undefined) continue;
-      // Authenticated: from here its digest is held for the whole age window, even if refused below.
-      if (!kept) kept = this.cache.keep(digest, p.src, nowMs);
+      if (digest === undefined) {
+        digest = replayDigest(p.payload);
+        const seen = this.cache.seen(digest, nowMs);
+        if (seen) {
+          const when = new Date(seen.firstSeen).toISOString();
+          return { verdict: refuse(`replay detected (first seen from ${seen.source} at ${when})`), kept: false };
+        }
+        // Authenticated: from here its digest is held for the whole age window, even if refused below.
+        kept = this.cache.keep(digest, p.src, nowMs);
+      }
       const v = this.judge(p, door, index, ct, nowMs);
       if (v.type === 'granted') return { verdict: { ...v, digest }, kept };
       first ??= v;

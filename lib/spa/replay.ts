@@ -1,7 +1,7 @@
-// The replay cache: SHA-256 of the received wire text, checked before any crypto. Every packet
-// that passes the shape check is recorded at once; packets that also pass an HMAC are "kept"
-// (persisted, held for the whole age window), the rest sit in a bounded tier so a flood of junk
-// can neither grow memory nor push a real packet's digest out. Pure: the caller brings the clock.
+// The replay cache: SHA-256 of the received wire text. Only packets that passed an HMAC are kept
+// (persisted, held for the whole age window), as fwknopd caches only what it decrypted: junk never
+// enters it, so a flood can neither grow it nor push a real packet's digest out, and junk costs
+// no digest at all. Pure: the caller brings the clock.
 
 import { createHash } from 'node:crypto';
 import { b64 } from './base64.js';
@@ -21,48 +21,34 @@ export interface ReplayEntry {
 export interface ReplayOptions {
   /** How long an authenticated digest is kept: past it, the timestamp check refuses the packet. */
   readonly windowMs: number;
-  readonly maxUnauthenticated?: number;
   readonly maxAuthenticated?: number;
 }
 
 export class ReplayCache {
-  private readonly unauth = new Map<string, ReplayEntry>();
   private readonly auth = new Map<string, ReplayEntry>();
   readonly windowMs: number;
-  private readonly maxUnauth: number;
   private readonly maxAuth: number;
   /** Authenticated entries dropped early because the cache was full (a bound that should never bite). */
   evicted = 0;
 
   constructor(opts: ReplayOptions) {
     this.windowMs = opts.windowMs;
-    this.maxUnauth = opts.maxUnauthenticated ?? 65_536;
     this.maxAuth = opts.maxAuthenticated ?? 65_536;
   }
 
   get size(): number {
-    return this.unauth.size + this.auth.size;
+    return this.auth.size;
   }
 
   seen(digest: string, now: number): ReplayEntry | undefined {
     const a = this.auth.get(digest);
-    if (a && now - a.firstSeen <= this.windowMs) return a;
-    return this.unauth.get(digest);
-  }
-
-  /** Records a digest the first time a packet is looked at. */
-  record(digest: string, source: string, now: number): void {
-    if (this.auth.has(digest) || this.unauth.has(digest)) return;
-    this.unauth.set(digest, { digest, firstSeen: now, source });
-    if (this.unauth.size > this.maxUnauth) this.unauth.delete(this.unauth.keys().next().value!);
+    return a && now - a.firstSeen <= this.windowMs ? a : undefined;
   }
 
   /** The packet passed an HMAC: keep its digest for the whole window. True if it was new there. */
   keep(digest: string, source: string, now: number): boolean {
     if (this.auth.has(digest)) return false;
-    const e = this.unauth.get(digest) ?? { digest, firstSeen: now, source };
-    this.unauth.delete(digest);
-    this.auth.set(digest, e);
+    this.auth.set(digest, { digest, firstSeen: now, source });
     this.prune(now);
     while (this.auth.size > this.maxAuth) {
       this.auth.delete(this.auth.keys().next().value!);

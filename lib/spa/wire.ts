@@ -3,7 +3,7 @@
 // Encrypt-then-MAC: the HMAC is checked in constant time before anything is decrypted.
 
 import type { Result } from '../errors/result.js';
-import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { b64, isBase64Text, unb64 } from './base64.js';
 import { DIGESTS, hmacB64, type DigestName } from './digests.js';
 import { decrypt, encrypt, type CipherMode } from './cipher.js';
@@ -46,11 +46,17 @@ export function verifyHmac(wire: string, hmacKey: Uint8Array, digest: DigestName
   const len = DIGESTS[digest].b64Length;
   // Only alphabet text is compared: latin1 bytes of other characters could alias.
   if (wire.length - len < 36 || !isBase64Text(wire)) return undefined;
-  const ct = wire.slice(0, wire.length - len);
-  const expected = Buffer.from(hmacB64(digest, hmacKey, SALTED_PREFIX + ct), 'latin1');
-  const got = Buffer.from(wire.slice(wire.length - len), 'latin1');
-  return got.length === expected.length && timingSafeEqual(got, expected) ? ct : undefined;
+  const cut = wire.length - len;
+  const ct = wire.slice(0, cut);
+  // Called for every datagram of a junk flood: the two texts go into scratch buffers, not new ones.
+  const mac = createHmac(DIGESTS[digest].algorithm, hmacKey).update(SALTED_PREFIX + ct, 'latin1').digest('base64');
+  macScratch.write(mac, 0, len, 'latin1');
+  wireScratch.write(wire.slice(cut), 0, len, 'latin1');
+  return timingSafeEqual(macScratch.subarray(0, len), wireScratch.subarray(0, len)) ? ct : undefined;
 }
+/** Room for the longest HMAC text (SHA-512: 86 characters). */
+const macScratch = Buffer.alloc(128);
+const wireScratch = Buffer.alloc(128);
 
 export type OpenError = 'hmac' | 'decrypt' | FieldError;
 export type OpenResult = Result<{ fields: SpaFields; digest: DigestName }, OpenError>;
