@@ -17,14 +17,12 @@
 //
 // Root: it makes the namespaces and deletes them at the end (also on failure).
 
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { GEN, ROOT, buildGen, opt, readIf, sh, sleep } from './lab.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const opt = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
 const GRANTS = Number(opt('grants', '200'));
 const RATE = Number(opt('rate', '20000'));
 const SECONDS = Number(opt('seconds', '10'));
@@ -33,16 +31,7 @@ const NET = '10.77.41';
 const SW = 'sesbq-sw', CLI = 'sesbq-cli', RDS = 'sesbq-rds';
 const NODES = ['a', 'b', 'c'].map((name, i) => ({ name, ns: `sesbq-${name}`, ifc: `bq${name}0`, addr: `${NET}.${11 + i}` }));
 const REDIS = `${NET}.50`, CLIENT = `${NET}.2`, PORT = 6391;
-const GEN = join(ROOT, 'bench/.build/flood-gen');
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function sh(cmd, args, allowFail = false) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (r.status !== 0 && !allowFail) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
 const inNs = (ns, ...cmd) => sh('ip', ['netns', 'exec', ns, ...cmd], true);
-const readIf = (p) => (existsSync(p) ? readFileSync(p, 'utf8') : '');
 
 function labUp() {
   labDown();
@@ -140,8 +129,7 @@ async function startNodes(dir, shared) {
 
 async function main() {
   if (process.getuid() !== 0) { console.error('bench:fleet needs root (network namespaces)'); process.exit(1); }
-  sh('mkdir', ['-p', join(ROOT, 'bench/.build')]);
-  sh('cc', ['-O2', '-o', GEN, join(ROOT, 'bench/flood-gen.c')]);
+  buildGen();
   const dir = mkdtempSync(join(tmpdir(), 'sesame-bench-fleet-'));
   const procs = [];
   labUp();

@@ -17,15 +17,13 @@
 //
 // Root: it makes two network namespaces (10.77.40.0/24) and deletes them at the end.
 
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { GEN, ROOT, buildGen, cpuSeconds, opt, readIf, rssMB, sh, sleep, tree } from './lab.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const opt = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
 const SPA = process.argv.includes('--spa');
 const SECONDS = Number(opt('seconds', '20'));
 const RATES = opt('rates', SPA ? '5000,20000,50000' : '5000,20000,100000,0').split(',').map(Number);
@@ -33,14 +31,6 @@ const ONLY = opt('only', SPA ? 'fwknopd,pcap,kernel' : 'knockd,pcap,kernel').spl
 const KNOCKS = SPA ? 9 : 8;
 const KEEP = process.argv.includes('--keep'); // keep each run's directory (config, log) and print it
 const SRV = 'sesbf-srv', CLI = 'sesbf-cli', SERVER = '10.77.40.1', CLIENT = '10.77.40.2';
-const GEN = join(ROOT, 'bench/.build/flood-gen');
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function sh(cmd, args, allowFail = false) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (r.status !== 0 && !allowFail) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
 const ip = (...a) => sh('ip', a, true);
 
 function labUp() {
@@ -53,39 +43,6 @@ function labUp() {
 }
 function labDown() { ip('netns', 'del', SRV); ip('netns', 'del', CLI); }
 
-/** The process and its descendants (the capture child, commands). */
-function tree(pid) {
-  const kids = new Map();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (!kids.has(ppid)) kids.set(ppid, []);
-      kids.get(ppid).push(Number(d));
-    } catch { /* gone */ }
-  }
-  const out = [pid];
-  for (let i = 0; i < out.length; i++) out.push(...(kids.get(out[i]) ?? []));
-  return out;
-}
-function cpuSeconds(pids) {
-  let ticks = 0;
-  for (const p of pids) {
-    try {
-      const f = readFileSync(`/proc/${p}/stat`, 'utf8').slice(0).split(') ')[1].split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
-    } catch { /* gone */ }
-  }
-  return ticks / 100;
-}
-function rssMB(pids) {
-  let kb = 0;
-  for (const p of pids) {
-    try { kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0); } catch { /* gone */ }
-  }
-  return kb / 1024;
-}
 const size = (p) => (existsSync(p) ? statSync(p).size : 0);
 
 const DAEMONS = {
@@ -167,12 +124,9 @@ function writeFwknopd(dir, conf, log, out, keys) {
     `FWKNOP_RUN_DIR ${dir};\n`, { mode: 0o600 });
 }
 
-function readIf(p) { return existsSync(p) ? readFileSync(p, 'utf8') : ''; }
-
 async function main() {
   if (process.getuid() !== 0) { console.error('bench:flood needs root (network namespaces)'); process.exit(1); }
-  sh('mkdir', ['-p', join(ROOT, 'bench/.build')]);
-  sh('cc', ['-O2', '-o', GEN, join(ROOT, 'bench/flood-gen.c')]);
+  buildGen();
   labUp();
   const rows = [];
   try {

@@ -26,7 +26,7 @@ const [A, B, C] = lab.nodes as [FleetNode, FleetNode, FleetNode];
 const PASSWORD = randomBytes(12).toString('hex');
 const pwFile = lab.file('fleet.pw', `${PASSWORD}\n`);
 const daemons: import('../helpers/lab.js').Daemon[] = [];
-const logOf = (n: FleetNode) => join(lab.dir, `${n.name}.log`);
+const logOf = (n: FleetNode) => lab.logOf(n);
 const lines = (n: FleetNode) => logLines(readIf(logOf(n)));
 const mark = (n: FleetNode) => lines(n).length;
 const logged = (n: FleetNode, from: number, re: RegExp, ms = 5000) => waitFor(() => lines(n).slice(from).some((l) => re.test(l)), ms);
@@ -35,14 +35,7 @@ const status = (n: FleetNode) => lab.exec(n.ns, [SESAME, '--status', '-c', join(
 const grantedOn = (n: FleetNode, port: number, ms = 5000) => waitFor(() => new RegExp(`^${lab.client4} tcp/${port} expires in`, 'm').test(status(n)), ms);
 
 function config(n: FleetNode, matching = ''): string {
-  return lab.file(`${n.name}.conf`, `[options]
-\tLogFile = ${logOf(n)}
-\tInterface = ${n.ifc}
-${matching}\tFleet_Redis = redis://${lab.redis4}:${REDIS_PORT}
-\tFleet_Password_File = ${pwFile}
-\tFleet_Name = t39
-\tFleet_Node = ${n.name}
-[ecmp]
+  return lab.file(`${n.name}.conf`, `${lab.options(n, pwFile, matching)}[ecmp]
 \tSequence = 7400,7500,7600
 \tSeq_Timeout = 3
 \tOpen = tcp/2230

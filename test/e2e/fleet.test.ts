@@ -31,7 +31,7 @@ const ONE_TIME = '7301,7302,7303\n7311,7312,7313\n7321,7322,7323\n';
 const pwFile = lab.file('fleet.pw', `${PASSWORD}\n`);
 const daemons = new Map<string, Daemon>();
 
-const logOf = (n: FleetNode) => join(lab.dir, `${n.name}.log`);
+const logOf = (n: FleetNode) => lab.logOf(n);
 const cmdsOf = (n: FleetNode) => join(lab.dir, `${n.name}.cmds`);
 const lines = (n: FleetNode) => logLines(readIf(logOf(n)));
 const mark = (n: FleetNode) => lines(n).length;
@@ -39,14 +39,7 @@ const logged = (n: FleetNode, from: number, re: RegExp, ms = 5000) => waitFor(()
 
 function config(n: FleetNode): string {
   const otp = lab.file(`${n.name}.otp`, ONE_TIME);
-  return lab.file(`${n.name}.conf`, `[options]
-\tLogFile = ${logOf(n)}
-\tInterface = ${n.ifc}
-\tFleet_Redis = redis://${lab.redis4}:${REDIS_PORT}/0
-\tFleet_Password_File = ${pwFile}
-\tFleet_Name = t38
-\tFleet_Node = ${n.name}
-[ssh]
+  return lab.file(`${n.name}.conf`, `${lab.options(n, pwFile)}[ssh]
 \tSequence = 7000,8000,9000
 \tSeq_Timeout = 5
 \tOpen = tcp/2222

@@ -77,6 +77,17 @@ export class FleetLab {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
+  logOf(node: FleetNode): string {
+    return join(this.dir, `${node.name}.log`);
+  }
+
+  /** A node's `[options]` block: its log and interface, `extra` lines, and this lab's fleet. */
+  options(node: FleetNode, passwordFile: string, extra = ''): string {
+    return `[options]\n\tLogFile = ${this.logOf(node)}\n\tInterface = ${node.ifc}\n${extra}` +
+      `\tFleet_Redis = redis://${this.redis4}:${REDIS_PORT}/0\n\tFleet_Password_File = ${passwordFile}\n` +
+      `\tFleet_Name = t${this.n}\n\tFleet_Node = ${node.name}\n`;
+  }
+
   file(name: string, text: string): string {
     const p = join(this.dir, name);
     writeFileSync(p, text, { mode: 0o600 });
