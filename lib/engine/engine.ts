@@ -84,6 +84,8 @@ export class Engine {
   /** Kernel matching: attempts heard of (for timeout lines), and each door's ruleset version. */
   private readonly kernelAttempts: KernelAttempts;
   private readonly versions: number[];
+  /** Door index by name (the first door of a name, as findIndex would): fleet notes name doors. */
+  private readonly doorIndex = new Map<string, number>();
 
   constructor(readonly config: Config, private readonly opts: EngineOptions, private readonly deps: EngineDeps) {
     this.local = opts.localAddresses;
@@ -96,6 +98,7 @@ export class Engine {
     config.doors.forEach((d, i) => { if (d.oneTime) this.oneTimeLines.set(i, d.oneTime.line); });
     this.kernelAttempts = new KernelAttempts(config.doors, opts.maxAttempts);
     this.versions = config.doors.map(() => 0);
+    config.doors.forEach((d, i) => { if (!this.doorIndex.has(d.name)) this.doorIndex.set(d.name, i); });
   }
 
   get matching(): 'pcap' | 'kernel' {
@@ -135,8 +138,8 @@ export class Engine {
 
   /** Fleet_Shared_Knocks: this node's hits of `src` on door `door` (another node asks). */
   fleetHits(door: string, src: string, wall: number): Hit[] {
-    const index = this.config.doors.findIndex((d) => d.name === door);
-    return index >= 0 && this.shared?.isShared(index) ? this.shared.hitsOf(index, src, wall) : [];
+    const index = this.doorIndex.get(door);
+    return index !== undefined && this.shared?.isShared(index) ? this.shared.hitsOf(index, src, wall) : [];
   }
 
   /**
@@ -145,7 +148,7 @@ export class Engine {
    */
   fleetAnswered(door: string, src: string, family: 4 | 6, others: readonly Hit[], nodes: readonly string[], wall: number): Effect[] {
     this.wall = wall;
-    const index = this.config.doors.findIndex((d) => d.name === door);
+    const index = this.doorIndex.get(door) ?? -1;
     const d = this.config.doors[index];
     if (!d || !this.shared?.isShared(index) || !this.matcher.isEnabled(index) || !this.shared.completes(index, src, others, wall)) return [];
     const out: Effect[] = [{ kind: 'log', line: `${this.deps.display(src)}: ${door}: sequence completed with knocks seen by fleet node${nodes.length === 1 ? '' : 's'} ${nodes.join(', ')}` }];

@@ -26,9 +26,4 @@ export class ClockOffset {
     for (const s of this.samples) if (!best || s.rtt < best.rtt) best = s;
     return best?.offset ?? 0;
   }
-
-  /** Its error bound: half the best round trip (ms). */
-  get error(): number {
-    return Math.min(...this.samples.map((s) => s.rtt), Infinity) / 2;
-  }
 }
