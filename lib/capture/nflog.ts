@@ -18,13 +18,16 @@ interface CapHandle {
 
 type Quiet = <T>(fn: () => T) => T;
 type Tune = (fd: number, bytes: number) => void;
+type Batch = (fd: number, group: number, timeoutCs: number, bufferBytes: number) => void;
 let quiet: Quiet = (fn) => fn();
 let tune: Tune | undefined;
+let batch: Batch | undefined;
 try {
-  const addon = (await import('packet-stats')) as { withQuietStderr: Quiet; tuneNetlink: Tune };
+  const addon = (await import('packet-stats')) as { withQuietStderr: Quiet; tuneNetlink: Tune; batchNflog: Batch };
   quiet = addon.withQuietStderr;
   tune = addon.tuneNetlink;
-} catch { /* a warning on stderr, and the kernel's default buffer */ }
+  batch = addon.batchNflog;
+} catch { /* a warning on stderr, the kernel's default buffer, no batches */ }
 
 // cap leaves a handle whose open failed half-built (libpcap's handle kept, no reference taken), and
 // its destructor then trips an assertion that aborts the process when the garbage collector runs.
@@ -35,6 +38,12 @@ const failedHandles: CapHandle[] = [];
 const TURN_BUDGET_MS = 200;
 /** Netlink messages carry the whole SPA datagram; 64 KiB covers any IP packet. */
 const SNAPLEN = 65536;
+/**
+ * The group's flush timer (hundredths of a second; the kernel's default is 100) and the size of
+ * one batch (bytes; under libpcap's read buffer of 128 + SNAPLEN, so a batch is never cut).
+ */
+const FLUSH_CS = 1;
+const BATCH_BYTES = 32768;
 
 export interface NflogEvents {
   frame(frame: NflogFrame): void;
@@ -52,6 +61,8 @@ export class NflogReader {
   private overBudget = false;
   /** libpcap's NFLOG socket (inode), for its drop counter; undefined if it was not found. */
   private readonly inode: string | undefined;
+  /** The group flushes within FLUSH_CS: rules may queue messages into batches (ruleset spaQueue). */
+  readonly batching: boolean = false;
   private dropsSeen = 0;
 
   /** Opens the group; throws with libpcap's message (no permission, group taken, no NFLOG). */
@@ -71,6 +82,9 @@ export class NflogReader {
     const [fd, inode] = [...netfilterSocketFds()].find(([f]) => !before.has(f)) ?? [];
     if (fd !== undefined && tune) {
       try { tune(fd, bufferSize); this.inode = inode; } catch { /* left as libpcap made it */ }
+    }
+    if (fd !== undefined && batch) {
+      try { batch(fd, group, FLUSH_CS, BATCH_BYTES); this.batching = true; } catch { /* one message per packet */ }
     }
     if (link !== 'Unknown linktype 239' && link !== 'NFLOG') {
       c.close();

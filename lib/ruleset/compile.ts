@@ -47,6 +47,12 @@ function checkInterface(name: string): string {
   throw new FirewallInputError(`not an interface name: ${JSON.stringify(name)}`);
 }
 
+/** nft takes a queue-threshold of 1..65535 (a u16). */
+function checkQueue(n: number): number {
+  if (Number.isInteger(n) && n >= 1 && n <= 65535) return n;
+  throw new FirewallInputError(`SPA queue threshold must be 1..65535: ${JSON.stringify(n)}`);
+}
+
 function checkCount(n: number, what: string): number {
   if (Number.isInteger(n) && n >= 1 && n <= 2 ** 31 - 1) return n;
   throw new FirewallInputError(`${what} must be a positive integer: ${JSON.stringify(n)}`);
@@ -93,8 +99,8 @@ function stepWithFlags(d: KernelDoor, s: KnockStep): string {
 }
 
 // queue-threshold 1: the kernel's default batches NFLOG messages for up to a second.
-function log(spec: RulesetSpec, prefix: string): string {
-  return `log prefix "${prefix}" group ${spec.group} queue-threshold 1`;
+function log(spec: RulesetSpec, prefix: string, queue = 1): string {
+  return `log prefix "${prefix}" group ${spec.group} queue-threshold ${queue}`;
 }
 
 /** Counts every stage and reset event, then lets through what the limit allows: the daemon compares. */
@@ -211,7 +217,7 @@ function baseRules(spec: RulesetSpec): string[] {
   if (spa.length > 0) {
     const ports = spa.length === 1 ? `${spa[0]}` : `{ ${spa.join(', ')} }`;
     const fam = spec.families.length === 1 ? `meta nfproto ipv${spec.families[0]} ` : '';
-    rules.push(`${iif}${fam}udp dport ${ports} udp length ${SPA_UDP_LENGTH} ${log(spec, eventPrefix(spec.generation, undefined, 'spa', 0))}`);
+    rules.push(`${iif}${fam}udp dport ${ports} udp length ${SPA_UDP_LENGTH} ${log(spec, eventPrefix(spec.generation, undefined, 'spa', 0), checkQueue(spec.spaQueue ?? 1))}`);
   }
   if (spec.doors.some((d) => d.sequence.length > 0)) rules.push(`${iif}meta l4proto { tcp, udp } jump ${CHAINS.visible}`);
   return rules;

@@ -28,6 +28,12 @@ export interface RulesetSpec {
   readonly doors: readonly KernelDoor[];
   /** UDP ports SPA datagrams are sniffed on (each door's SPA_Port). */
   readonly spaPorts: readonly number[];
+  /**
+   * SPA datagrams the kernel queues before it sends them as one netlink message: 1 (each at once),
+   * or more where the daemon made the NFLOG group flush within a few ms anyway (a junk flood then
+   * costs one read per batch; knock events still go at once, and take the queued datagrams along).
+   */
+  readonly spaQueue?: number;
   /** Most sources one stage set holds (kernel memory bound). */
   readonly setSize: number;
   /** Stage, reset and SPA events sent to the daemon per second (and their burst): a flood's cap. */

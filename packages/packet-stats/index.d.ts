@@ -13,3 +13,10 @@ export function withQuietStderr<T>(fn: () => T): T;
 
 /** Sets NETLINK_NO_ENOBUFS and (root) a receive buffer of `bytes` on a netlink socket. */
 export function tuneNetlink(fd: number, bytes: number): void;
+
+/**
+ * Configures the NFLOG instance of `group`, bound on netlink socket `fd` (libpcap's): queued
+ * messages are flushed after `timeoutCs` hundredths of a second, and up to `bufferBytes` of them
+ * travel in one netlink message. Reads the kernel's acknowledgement; throws what it refused.
+ */
+export function batchNflog(fd: number, group: number, timeoutCs: number, bufferBytes: number): void;

@@ -18,3 +18,8 @@ export function withQuietStderr(fn) {
 export function tuneNetlink(fd, bytes) {
   addon.tuneNetlink(fd, bytes);
 }
+
+/** The NFLOG instance of `group` (bound on libpcap's socket fd) flushes after `timeoutCs` and batches up to `bufferBytes` (see src/addon.cc). */
+export function batchNflog(fd, group, timeoutCs, bufferBytes) {
+  addon.batchNflog(fd, group, timeoutCs, bufferBytes);
+}

@@ -161,3 +161,20 @@ t.test('junk on the SPA port: refused without effect; short packets ignored', as
   t.notOk(newLines(from).some((l) => l.includes('OPEN SESAME')));
   t.equal(daemon!.proc.exitCode, null, 'daemon still running');
 });
+
+t.test('kernel matching batches SPA datagrams (a flood costs a read per batch; the group flushes within 10 ms)', async (t) => {
+  const table = lab.exec(lab.srv, ['nft', 'list', 'table', 'inet', 'knock_sesame']);
+  t.match(table, /udp dport 62201 udp length 148-1508 log prefix "sesame \d+ - spa 0" group 5900 queue-threshold 64/, 'SPA rule queues 64');
+  // group, peer portid, queued, copy mode, copy range, flush timeout (1/100 s), use
+  const group = lab.exec(lab.srv, ['cat', '/proc/net/netfilter/nfnetlink_log']).split('\n').map((l) => l.trim().split(/\s+/).map(Number)).find((f) => f[0] === 5900);
+  t.equal(group?.[5], 1, 'the NFLOG group flushes after 10 ms (the kernel default: 1 s)');
+  const d = doors[2]!;
+  let from = lines().length;
+  fwknop(d, ['-A', 'tcp/22', '-a', lab.client4]);
+  await expectLog(t, from, /SPA: OPEN SESAME for .* tcp\/22/, 'a lone packet opens');
+  from = lines().length;
+  lab.exec(lab.cli, ['python3', '-c', `import socket,os,base64;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
+for i in range(500): s.sendto(base64.b64encode(os.urandom(150)).rstrip(b'='),('${lab.server4}',62201))`]);
+  fwknop(d, ['-A', 'tcp/2222', '-a', lab.client4]);
+  await expectLog(t, from, /SPA: OPEN SESAME for .* tcp\/2222/, 'a valid packet right after 500 junk ones opens');
+});

@@ -139,6 +139,9 @@ t.test('SPA datagrams: a length pre-filter, never rate-limited', async (t) => {
   t.notMatch(s, /jump visible/, 'no knock doors: no knock rules');
   const four = installScript(spec(SPA, { spaPorts: [62201], families: [4] }));
   t.match(four, /meta nfproto ipv4 udp dport 62201/);
+  const batched = check(t, spec(SPA, { spaPorts: [62201], spaQueue: 64 }));
+  t.match(batched, /udp dport 62201 udp length 148-1508 log prefix "sesame 1 - spa 0" group 5900 queue-threshold 64/, 'batched SPA datagrams');
+  for (const bad of [0, 65536, 1.5, NaN]) t.throws(() => installScript(spec(SPA, { spaPorts: [62201], spaQueue: bad })), /SPA queue threshold/);
 });
 
 t.test('updates keep unchanged doors and replace changed ones, in one transaction', async (t) => {
