@@ -36,6 +36,13 @@ module.exports = {
       to: { path: '^lib/', pathNot: `^lib/(${folders.join('|')})/` },
     },
     ...layerRules,
+    {
+      name: 'redis-client-lazy',
+      comment: 'the Redis client (ioredis, through lib/fleet/link and reads) is loaded by import() only, once a fleet is configured: a daemon without one does not hold its ~7 MB',
+      severity: 'error',
+      from: { path: '^lib/', pathNot: '^lib/fleet/' },
+      to: { path: '^(lib/fleet/(link|reads)[.]ts$|node_modules/ioredis/)', dependencyTypesNot: ['dynamic-import', 'type-only'] },
+    },
   ],
   options: {
     // Type-only imports count: a type from above is still a dependency on above.

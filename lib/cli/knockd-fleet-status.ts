@@ -2,9 +2,8 @@
 // live grants with the node each came from. Read straight from Redis; says so when it cannot.
 
 import type { Config } from '../config/types.js';
-import { redisLabel } from '../fleet/link.js';
+import { redisLabel } from '../fleet/label.js';
 import { readFleetPassword } from '../fleet/password.js';
-import { fleetSnapshot } from '../fleet/reads.js';
 import { formatProtoPort } from '../net/protocol.js';
 
 export async function fleetStatusLines(config: Config, now = Date.now()): Promise<string[]> {
@@ -15,6 +14,8 @@ export async function fleetStatusLines(config: Config, now = Date.now()): Promis
   if (!pw.ok) return [`fleet ${where}: ${pw.error}`];
   let snap;
   try {
+    // The Redis client is loaded only for a fleet: knockd without one never holds it.
+    const { fleetSnapshot } = await import('../fleet/reads.js');
     snap = await fleetSnapshot(f.redis, pw.password, f.name);
   } catch (err) {
     return [`fleet ${where}: unreachable (${(err as Error).message.split('\n')[0]})`];

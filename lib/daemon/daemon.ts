@@ -67,7 +67,7 @@ export class Daemon {
       for (const w of config.warnings) d.logger.log(`warning: ${w}`, { stderr: true });
       // The guard goes up before anything listens, so no knock can be granted into a missing table.
       d.firewall = await DoorFirewall.start(config, (m) => d.logger.log(m), tableName(args.instance));
-      d.fleet = FleetMember.join(config, { engine: () => d.engine, apply: (e) => { if (!d.closing) d.apply(e); }, log: (m) => d.logger.log(m) });
+      d.fleet = await FleetMember.join(config, { engine: () => d.engine, apply: (e) => { if (!d.closing) d.apply(e); }, log: (m) => d.logger.log(m) });
       ({ input: d.input, engine: d.engine } = await KnockInput.open(d.engine, {
         args, interfaces: d.interfaces, logger: d.logger,
         arrive: (a) => d.arrive(a),

@@ -9,7 +9,8 @@ import type { Config } from '../config/types.js';
 import { FLEET_NAME } from '../config/fleet-keys.js';
 import type { Effect, FleetClaim, GrantShare } from '../engine/effects.js';
 import type { Engine } from '../engine/engine.js';
-import { FleetLink, redisLabel, type ClaimResult } from '../fleet/link.js';
+import type { ClaimResult, FleetLink } from '../fleet/link.js';
+import { redisLabel } from '../fleet/label.js';
 import { MAX_ASKS, type Answer, type Ask, type FleetNote, type GrantNote, type OneTimeNote } from '../fleet/notes.js';
 import type { Hit } from '../matcher/shared-knocks.js';
 import { readFleetPassword } from '../fleet/password.js';
@@ -50,14 +51,14 @@ export class FleetMember {
   private outAnswers: Answer[] = [];
   private batch: NodeJS.Timeout | undefined;
 
-  private constructor(config: Config, private readonly deps: MemberDeps) {
+  private constructor(config: Config, private readonly deps: MemberDeps, Link: typeof FleetLink) {
     const f = config.options.fleet!;
     this.node = f.node ?? hostname().split('.')[0]!;
     if (!FLEET_NAME.test(this.node)) throw new StartError(`fleet: host name "${this.node}" is not a node name; set Fleet_Node`);
     const url = f.redis;
     const pw = readFleetPassword(f.passwordFile);
     if (!pw.ok) throw new StartError(`fleet: ${pw.error}`);
-    this.link = new FleetLink({ url, password: pw.password, name: f.name, node: this.node }, {
+    this.link = new Link({ url, password: pw.password, name: f.name, node: this.node }, {
       note: (n) => this.onNote(n),
       // Bounded: whoever can write to Redis must not be able to fill the disk with this line.
       bad: (why) => { if (++this.badNotes <= 10 || (this.badNotes & (this.badNotes - 1)) === 0) deps.log(`fleet: note refused: ${why} (${this.badNotes} so far)`); },
@@ -67,9 +68,11 @@ export class FleetMember {
     });
   }
 
-  /** undefined when the config names no fleet. */
-  static join(config: Config, deps: MemberDeps): FleetMember | undefined {
-    return config.options.fleet ? new FleetMember(config, deps) : undefined;
+  /** undefined when the config names no fleet. The Redis client is loaded only then (~7 MB). */
+  static async join(config: Config, deps: MemberDeps): Promise<FleetMember | undefined> {
+    if (!config.options.fleet) return undefined;
+    const { FleetLink } = await import('../fleet/link.js');
+    return new FleetMember(config, deps, FleetLink);
   }
 
   /** Claims a digest or sequence for the whole fleet; 'down' means: decide alone (and claim later). */

@@ -43,11 +43,6 @@ function newLatch(): { opened: Promise<void>; open: () => void } {
   return { opened, open };
 }
 
-/** The URL as it may be logged: scheme, user, host, port, database; never a password. */
-export function redisLabel(url: string): string {
-  const u = new URL(url);
-  return `${u.protocol}//${u.username ? `${u.username}@` : ''}${u.host}${u.pathname === '/' ? '' : u.pathname}`;
-}
 
 export class FleetLink {
   private readonly cmd: Redis;

@@ -18,7 +18,7 @@ import { SharedKnocks, sequenceCompletes, type Hit } from '../../lib/matcher/sha
 import type { Packet } from '../../lib/matcher/types.js';
 import { encodeAccess, type SpaKeys } from '../../lib/spa/wire.js';
 import { carryOut, type Shell } from '../../lib/daemon/carry-out.js';
-import { redisLabel } from '../../lib/fleet/link.js';
+import { redisLabel } from '../../lib/fleet/label.js';
 import { ClockOffset } from '../../lib/fleet/clock.js';
 
 const SRV = '10.77.0.1', CLI = '10.77.0.2';

@@ -1,5 +1,6 @@
 // The layer order of lib/ (README "Layers", .dependency-cruiser.cjs): no import runs upward and
-// none forms a circle. A fixture with one of each shows that the check does catch them.
+// none forms a circle, and the Redis client is only loaded by import(). A fixture with one of each
+// shows that the check does catch them.
 
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
@@ -22,4 +23,6 @@ t.test('the check catches an upward import and a circle', async (t) => {
   t.not(r.status, 0);
   t.match(r.stdout, 'error layer-config: lib/config/upward.ts → lib/daemon/opts.ts');
   t.match(r.stdout, /error no-circular: lib\/fs\/a\.ts →\s+lib\/fs\/b\.ts/);
+  t.match(r.stdout, 'error redis-client-lazy: lib/daemon/eager.ts → lib/fleet/link.ts');
+  t.notMatch(r.stdout, 'lib/daemon/lazy.ts', 'a type import and import() are allowed');
 });
