@@ -3,7 +3,7 @@
 // checked on the open descriptor (no race with a swap), and at most `max` bytes are read, so a
 // link to /dev/zero or a huge file is refused instead of filling memory or freezing the daemon.
 
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 
 /** Limits: knockd.conf and one-time files; the daemon's own state files. */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -22,13 +22,17 @@ function kindOf(st: ReturnType<typeof fstatSync>): string {
   return 'not a regular file';
 }
 
-/** The file's bytes; throws (with an errno-like code) for anything but a regular file of <= max bytes. */
-export function readBoundedFile(path: string, max: number): Buffer {
+/**
+ * The file's bytes; throws (with an errno-like code) for anything but a regular file of <= max
+ * bytes, or (code EUNTRUSTED) one whose status `trust` refuses: checked on the open descriptor too.
+ */
+export function readBoundedFile(path: string, max: number, trust?: (st: Stats) => boolean): Buffer {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   try {
     const st = fstatSync(fd);
     if (st.isDirectory()) fail('EISDIR', 'Is a directory');
     if (!st.isFile()) fail('EINVAL', `${kindOf(st)}, not a regular file`);
+    if (trust && !trust(st)) fail('EUNTRUSTED', 'not trusted');
     if (st.size > max) fail('EFBIG', `File too large (${st.size} bytes; at most ${max})`);
     // The size may change while we read: read at most max + 1 bytes and refuse more.
     const buf = Buffer.allocUnsafe(Math.min(max + 1, st.size + 65536));

@@ -1,21 +1,20 @@
 // Reads a state file only if it belongs to us and nobody else can write it: what is in it either
 // reaches a shell (stop commands) or decides who gets in (replay digests).
 
-import { statSync } from 'node:fs';
 import { MAX_STATE_BYTES, readBoundedFile } from './bounded-read.js';
 
 export type TrustedRead = { text: string } | { missing: true } | { problem: string };
 
 export function readTrustedFile(path: string): TrustedRead {
   try {
-    const st = statSync(path);
+    // Owner and mode are read from the descriptor that is then read: no swap between check and read.
     const uid = process.getuid?.();
-    if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
-      return { problem: `${path}: not owned by us or writable by others; ignored` };
-    }
-    return { text: readBoundedFile(path, MAX_STATE_BYTES).toString('utf8') };
+    const trusted = (st: { uid: number; mode: number }) => (uid === undefined || st.uid === uid) && (st.mode & 0o022) === 0;
+    return { text: readBoundedFile(path, MAX_STATE_BYTES, trusted).toString('utf8') };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { missing: true };
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { missing: true };
+    if (code === 'EUNTRUSTED') return { problem: `${path}: not owned by us or writable by others; ignored` };
     return { problem: `${path}: ${(err as Error).message}` };
   }
 }
