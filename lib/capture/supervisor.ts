@@ -4,9 +4,9 @@
 // exists again, instead of ending the daemon.
 
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import type { Packet } from '../matcher/types.js';
 import type { FromWorker, ToWorker } from './protocol.js';
+import { interfacePresent } from './interfaces.js';
 
 export interface SupervisorEvents {
   packets(packets: Packet[]): void;
@@ -19,10 +19,6 @@ export interface SupervisorEvents {
 
 const WORKER = new URL('./worker.js', import.meta.url);
 const RETRY_MS = 1000;
-
-export function interfaceExists(name: string): boolean {
-  return name === 'any' || existsSync(`/sys/class/net/${name}`);
-}
 
 export class CaptureSupervisor {
   private child: ChildProcess | undefined;
@@ -86,7 +82,7 @@ export class CaptureSupervisor {
         this.child = undefined;
         if (!opened) { reject(new Error(`could not open ${this.iface}: capture process ended (${signal ?? code})${stderr ? `: ${stderr.trim().split('\n').at(-1)}` : ''}`)); return; }
         if (this.stopped) return;
-        this.on.notice(`pcap: capture on ${this.iface} stopped (${interfaceExists(this.iface) ? `capture process ended: ${signal ?? code}` : 'the interface disappeared'}); waiting for it`);
+        this.on.notice(`pcap: capture on ${this.iface} stopped (${interfacePresent(this.iface) ? `capture process ended: ${signal ?? code}` : 'the interface disappeared'}); waiting for it`);
         this.scheduleReopen();
       });
       child.send({ type: 'open', iface: this.iface, filter: this.filter, bufferSize: this.bufferSize } satisfies ToWorker);
@@ -96,7 +92,7 @@ export class CaptureSupervisor {
   private scheduleReopen(): void {
     this.retry = setTimeout(() => {
       if (this.stopped) return;
-      if (!interfaceExists(this.iface)) { this.scheduleReopen(); return; }
+      if (!interfacePresent(this.iface)) { this.scheduleReopen(); return; }
       this.spawn().then(
         () => { this.on.notice(`re-opened ${this.iface}, listening again`); this.on.reopened?.(); },
         () => this.scheduleReopen(),
