@@ -7,7 +7,7 @@
 // and peak RSS over its whole process tree, and the bytes its log grew by; and its idle RSS.
 //
 //   npm run bench:flood [-- --seconds 20 --rates 5000,20000,100000,0 --only kernel,pcap,knockd]
-//   npm run bench:flood -- --spa [--rates 5000,20000,50000]
+//   npm run bench:flood -- --spa [--rates 5000,20000,50000,100000]
 //   --keep: keep each run's directory (config, daemon log); NODE=wrapper runs Sesame's daemon
 //   under another node command (e.g. one adding --cpu-prof: the daemon is stopped with SIGTERM).
 //
@@ -26,7 +26,7 @@ import { GEN, ROOT, buildGen, cpuSeconds, opt, readIf, rssMB, sh, sleep, tree } 
 
 const SPA = process.argv.includes('--spa');
 const SECONDS = Number(opt('seconds', '20'));
-const RATES = opt('rates', SPA ? '5000,20000,50000' : '5000,20000,100000,0').split(',').map(Number);
+const RATES = opt('rates', SPA ? '5000,20000,50000,100000' : '5000,20000,100000,0').split(',').map(Number);
 const ONLY = opt('only', SPA ? 'fwknopd,pcap,kernel' : 'knockd,pcap,kernel').split(',');
 const KNOCKS = SPA ? 9 : 8;
 const KEEP = process.argv.includes('--keep'); // keep each run's directory (config, log) and print it
