@@ -48,6 +48,7 @@ export interface OptionsDraft {
   pidFile: string | undefined;
   interfaces: string[] | undefined;
   matching: Matching | undefined;
+  captureBuffer: number | undefined;
   fleet?: {
     firstLine: number;
     redis?: { url: string; line: number };

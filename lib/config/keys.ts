@@ -26,6 +26,9 @@ function seconds(ctx: KeyContext, key: string, value: string): number {
   return n;
 }
 
+/** Largest Capture_Buffer (MiB): kernel memory pinned per interface. */
+const MAX_CAPTURE_MIB = 1024;
+
 export const OPTION_KEYS: readonly OptionKey[] = [
   {
     names: ['LOGFILE'],
@@ -51,6 +54,15 @@ export const OPTION_KEYS: readonly OptionKey[] = [
       const v = value.toLowerCase();
       if (v !== 'kernel' && v !== 'pcap' && v !== 'auto') fail(ctx, `config: line ${ctx.line}: Matching must be kernel, pcap or auto, not "${value}"`);
       ctx.options.matching = v;
+    },
+  },
+  {
+    names: ['CAPTURE_BUFFER'],
+    // Sesame: libpcap's ring per interface, in MiB (pcap matching; bursts beyond it are dropped and logged).
+    apply(value, ctx) {
+      const mib = /^\d{1,4}$/.test(value) ? Number(value) : NaN;
+      if (!(mib >= 1 && mib <= MAX_CAPTURE_MIB)) fail(ctx, `config: line ${ctx.line}: Capture_Buffer must be a size in MiB from 1 to ${MAX_CAPTURE_MIB}, not "${value}"`);
+      ctx.options.captureBuffer = mib * 1024 * 1024;
     },
   },
   ...FLEET_OPTION_KEYS,

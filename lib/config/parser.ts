@@ -47,7 +47,7 @@ function truncateBytes(s: string, max: number): string {
 }
 
 export function parseConfig(data: Buffer | string, file: string, io: ConfigIO = nodeIO): Config {
-  const options: OptionsDraft = { useSyslog: false, logFile: undefined, pidFile: undefined, interfaces: undefined, matching: undefined };
+  const options: OptionsDraft = { useSyslog: false, logFile: undefined, pidFile: undefined, interfaces: undefined, matching: undefined, captureBuffer: undefined };
   const doors: DoorDraft[] = [];
   const warnings: string[] = [];
   let section: 'none' | 'options' | 'door' = 'none';

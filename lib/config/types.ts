@@ -124,6 +124,8 @@ export interface Options {
   readonly interfaces: readonly string[] | undefined;
   /** `Matching =` (Sesame); undefined when the file does not say (the CLI or `auto` decides). */
   readonly matching: Matching | undefined;
+  /** `Capture_Buffer =` (Sesame): libpcap's kernel ring per interface, in bytes; undefined = 8 MiB. */
+  readonly captureBuffer: number | undefined;
   /** Fleet_* keys (Sesame): undefined when this daemon runs alone. */
   readonly fleet: FleetOptions | undefined;
 }

@@ -11,7 +11,8 @@ export class Captures {
   private readonly all: CaptureSupervisor[] = [];
   private readonly losses = new LossReport();
 
-  constructor(private readonly interfaces: readonly string[], private readonly logger: Logger) {}
+  /** `bufferSize`: libpcap's ring per interface in bytes (Capture_Buffer); undefined: the supervisor's 8 MiB. */
+  constructor(private readonly interfaces: readonly string[], private readonly logger: Logger, private readonly bufferSize?: number) {}
 
   /** Opens every interface; rejects with the first one's error (knockd's `could not open ...`). */
   async open(filter: string, onPackets: (packets: Packet[]) => void, onReopened: () => void = () => {}): Promise<void> {
@@ -26,7 +27,7 @@ export class Captures {
           const line = this.losses.add(iface, counts);
           if (line) this.logger.log(line);
         },
-      });
+      }, this.bufferSize);
       try {
         const link = await sup.start();
         this.logger.debug(link === 'ETHERNET' ? 'ethernet interface detected' : `${link} interface detected`);

@@ -127,6 +127,9 @@ export class Daemon {
     if (JSON.stringify(config.options.fleet) !== JSON.stringify(this.engine.config.options.fleet)) {
       this.logger.log('fleet: Fleet_* settings changed; they take effect when knockd restarts', { stderr: true });
     }
+    if (config.options.captureBuffer !== this.engine.config.options.captureBuffer) {
+      this.logger.log('Capture_Buffer changed; it takes effect when knockd restarts', { stderr: true });
+    }
     const refusal = this.input?.refusal(config);
     if (refusal) { this.logger.log(refusal, { stderr: true }); return; }
     const before = this.engine;

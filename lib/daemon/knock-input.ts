@@ -47,7 +47,7 @@ export class KnockInput {
    * knockd's capture does.
    */
   static async open(engine: Engine, opts: KnockInputOptions): Promise<{ input: KnockInput; engine: Engine }> {
-    const input = new KnockInput(new Captures(opts.interfaces, opts.logger));
+    const input = new KnockInput(new Captures(opts.interfaces, opts.logger, engine.config.options.captureBuffer));
     const want = wantedMatching(opts.args, engine.config);
     if (want !== 'pcap') {
       const missing = opts.interfaces.find((i) => !interfacePresent(i));

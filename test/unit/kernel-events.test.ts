@@ -145,6 +145,16 @@ t.test('Matching key and --matching', async (t) => {
   t.equal(bad.kind, 'bad');
 });
 
+t.test('Capture_Buffer key: MiB, 1..1024, errors name the line', async (t) => {
+  t.equal(parseConfig('[options]\nCapture_Buffer = 32\n[d]\nsequence = 1\n', 'c.conf').options.captureBuffer, 32 * 1048576);
+  t.equal(parseConfig('[options]\ncapture_buffer = 1024\n[d]\nsequence = 1\n', 'c.conf').options.captureBuffer, 1024 * 1048576);
+  t.equal(parseConfig('[d]\nsequence = 1\n', 'c.conf').options.captureBuffer, undefined);
+  for (const v of ['0', '1025', '8M', '-1', '1.5', '', '99999']) {
+    t.throws(() => parseConfig(`[options]\nCapture_Buffer = ${v}\n[d]\nsequence = 1\n`, 'c.conf'),
+      { message: `config: line 2: Capture_Buffer must be a size in MiB from 1 to 1024, not "${v}"`, line: 2 }, JSON.stringify(v));
+  }
+});
+
 t.test('interfaces from /proc/net/dev (chroots may have no /sys)', async (t) => {
   const { devNames, interfacePresent } = await import('../../lib/capture/interfaces.js');
   const text = 'Inter-|   Receive\n face |bytes    packets\n    lo: 0 0 0\n  eth0: 1 2 3\nwg-1.2: 0 0\n';
