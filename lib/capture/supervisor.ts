@@ -30,8 +30,8 @@ export class CaptureSupervisor {
     readonly iface: string,
     private filter: string,
     private readonly on: SupervisorEvents,
-    /** libpcap's buffer (the kernel ring): 8 MiB, about 1,000 slots for a burst. */
-    private readonly bufferSize = 8 << 20,
+    /** libpcap's buffer (the kernel ring), in bytes (Capture_Buffer). */
+    private readonly bufferSize: number,
   ) {}
 
   /** Opens the capture; rejects with knockd's message (`could not open eth0: ...`). */

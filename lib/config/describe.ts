@@ -53,7 +53,7 @@ export function describeConfig(c: Config): string {
     `  pidfile: ${o.pidFile ?? `${DEFAULTS.pidFile} (default)`}`,
     `  interface: ${o.interfaces ? o.interfaces.join(',') : `${DEFAULTS.interface} (default)`}`,
     `  matching: ${o.matching ?? 'auto (default)'}`,
-    `  capture_buffer: ${o.captureBuffer ? `${o.captureBuffer / 1048576} MiB` : '8 MiB (default)'}`,
+    `  capture_buffer: ${o.captureBuffer ? `${o.captureBuffer / 1048576} MiB` : `${DEFAULTS.captureBuffer / 1048576} MiB (default)`}`,
   ];
   for (const d of c.doors) lines.push(...describeDoor(d));
   return lines.join('\n') + '\n';

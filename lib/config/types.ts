@@ -124,7 +124,7 @@ export interface Options {
   readonly interfaces: readonly string[] | undefined;
   /** `Matching =` (Sesame); undefined when the file does not say (the CLI or `auto` decides). */
   readonly matching: Matching | undefined;
-  /** `Capture_Buffer =` (Sesame): libpcap's kernel ring per interface, in bytes; undefined = 8 MiB. */
+  /** `Capture_Buffer =` (Sesame): libpcap's kernel ring per interface, in bytes; undefined = DEFAULTS.captureBuffer. */
   readonly captureBuffer: number | undefined;
   /** Fleet_* keys (Sesame): undefined when this daemon runs alone. */
   readonly fleet: FleetOptions | undefined;
@@ -160,6 +160,8 @@ export const DEFAULTS = Object.freeze({
   maxSequence: 32,
   spaPort: SPA_DEFAULT_PORT,
   spaMaxAge: 120,
+  /** libpcap's ring per interface (bytes): about 1,000 slots of the capture's 8 KiB snap length. */
+  captureBuffer: 8 * 1024 * 1024,
 });
 
 export function deepFreeze<T>(value: T): T {

@@ -11,8 +11,8 @@ export class Captures {
   private readonly all: CaptureSupervisor[] = [];
   private readonly losses = new LossReport();
 
-  /** `bufferSize`: libpcap's ring per interface in bytes (Capture_Buffer); undefined: the supervisor's 8 MiB. */
-  constructor(private readonly interfaces: readonly string[], private readonly logger: Logger, private readonly bufferSize?: number) {}
+  /** `bufferSize`: libpcap's ring per interface in bytes (Capture_Buffer or its default). */
+  constructor(private readonly interfaces: readonly string[], private readonly logger: Logger, private readonly bufferSize: number) {}
 
   /** Opens every interface; rejects with the first one's error (knockd's `could not open ...`). */
   async open(filter: string, onPackets: (packets: Packet[]) => void, onReopened: () => void = () => {}): Promise<void> {

@@ -3,7 +3,7 @@
 // the daemon's life. After a SIGHUP the kernel may still deliver events of the replaced table: the
 // engine that compiled it judges them, so each arrival goes to the engine of its own ruleset.
 
-import type { Config, Matching } from '../config/types.js';
+import { DEFAULTS, type Config, type Matching } from '../config/types.js';
 import type { Engine } from '../engine/engine.js';
 import type { Packet } from '../matcher/types.js';
 import type { KernelEvent } from '../ruleset/events.js';
@@ -47,7 +47,7 @@ export class KnockInput {
    * knockd's capture does.
    */
   static async open(engine: Engine, opts: KnockInputOptions): Promise<{ input: KnockInput; engine: Engine }> {
-    const input = new KnockInput(new Captures(opts.interfaces, opts.logger, engine.config.options.captureBuffer));
+    const input = new KnockInput(new Captures(opts.interfaces, opts.logger, engine.config.options.captureBuffer ?? DEFAULTS.captureBuffer));
     const want = wantedMatching(opts.args, engine.config);
     if (want !== 'pcap') {
       const missing = opts.interfaces.find((i) => !interfacePresent(i));

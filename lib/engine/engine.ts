@@ -86,6 +86,8 @@ export class Engine {
   private readonly versions: number[];
   /** Door index by name (the first door of a name, as findIndex would): fleet notes name doors. */
   private readonly doorIndex = new Map<string, number>();
+  /** Whether per-packet `debug` effects are built (EngineOptions.debug, default on). */
+  private readonly debug: boolean;
 
   constructor(readonly config: Config, private readonly opts: EngineOptions, private readonly deps: EngineDeps) {
     this.local = opts.localAddresses;
@@ -99,6 +101,7 @@ export class Engine {
     this.kernelAttempts = new KernelAttempts(config.doors, opts.maxAttempts);
     this.versions = config.doors.map(() => 0);
     config.doors.forEach((d, i) => { if (!this.doorIndex.has(d.name)) this.doorIndex.set(d.name, i); });
+    this.debug = opts.debug !== false;
   }
 
   get matching(): 'pcap' | 'kernel' {
@@ -123,7 +126,7 @@ export class Engine {
   packet(p: Packet, at: number, wall: number): Effect[] {
     this.wall = wall;
     if (!this.accepts(p)) return [];
-    const out: Effect[] = this.opts.debug === false ? [] : [{ kind: 'debug', line: `${p.protocol}: ${p.src} -> ${p.dst}:${p.dport}` }];
+    const out: Effect[] = this.debug ? [{ kind: 'debug', line: `${p.protocol}: ${p.src} -> ${p.dst}:${p.dport}` }] : [];
     if (p.protocol === 'udp' && this.gate.ports.has(p.dport)) this.spa(p, wall, out);
     // Under kernel matching only SPA datagrams arrive as packets; nftables matched the knocks.
     if (this.matching !== 'pcap') return out;
@@ -166,7 +169,7 @@ export class Engine {
     if (e.kind === 'spa') return this.packet(p, at, wall);
     const d = e.door;
     if (!d || this.versions[d.index] !== d.version || !this.matcher.isEnabled(d.index)) return [];
-    const out: Effect[] = this.opts.debug === false ? [] : [{ kind: 'debug', line: `kernel: ${e.kind} ${e.stage}: ${p.protocol}: ${p.src} -> ${p.dst}:${p.dport}` }];
+    const out: Effect[] = this.debug ? [{ kind: 'debug', line: `kernel: ${e.kind} ${e.stage}: ${p.protocol}: ${p.src} -> ${p.dst}:${p.dport}` }] : [];
     this.events(this.kernelAttempts.handle({ kind: e.kind, doorIndex: d.index, stage: e.stage, src: p.src, family: p.family }, at), out);
     return out;
   }
@@ -302,7 +305,7 @@ export class Engine {
     }
     switch (verdict.type) {
       case 'ignored':
-        if (this.opts.debug !== false) out.push({ kind: 'debug', line: `SPA: ${p.src}: ignored: ${verdict.why}` });
+        if (this.debug) out.push({ kind: 'debug', line: `SPA: ${p.src}: ignored: ${verdict.why}` });
         break;
       case 'refused': {
         const refused = verdict;
@@ -363,10 +366,10 @@ export class Engine {
           break;
         }
         case 'reset':
-          if (this.opts.debug !== false) out.push({ kind: 'debug', line: `removing failed knock attempt (${e.src})` });
+          if (this.debug) out.push({ kind: 'debug', line: `removing failed knock attempt (${e.src})` });
           break;
         case 'flags-ignored':
-          if (this.opts.debug !== false) out.push({ kind: 'debug', line: `packet does not match the tcpflags of ${e.door.name}, ignoring...` });
+          if (this.debug) out.push({ kind: 'debug', line: `packet does not match the tcpflags of ${e.door.name}, ignoring...` });
           break;
         case 'evicted':
           // One line per doubling, so a flood cannot flood the log too.
