@@ -66,7 +66,7 @@ export class Daemon {
       d.unlock = lockInstance(args.stateDir, args.instance);
       for (const w of config.warnings) d.logger.log(`warning: ${w}`, { stderr: true });
       // The guard goes up before anything listens, so no knock can be granted into a missing table.
-      d.firewall = await DoorFirewall.start(config, (m) => d.logger.log(m), tableName(args.instance));
+      d.firewall = await DoorFirewall.start(config, (m) => d.logger.log(m), tableName(args.instance), d.interfaces);
       d.fleet = await FleetMember.join(config, { engine: () => d.engine, apply: (e) => { if (!d.closing) d.apply(e); }, log: (m) => d.logger.log(m) });
       ({ input: d.input, engine: d.engine } = await KnockInput.open(d.engine, {
         args, interfaces: d.interfaces, logger: d.logger,

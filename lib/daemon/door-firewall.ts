@@ -8,9 +8,17 @@
 import { ConfigError } from '../config/errors.js';
 import type { Config, Door, KnockStep } from '../config/types.js';
 import { isNoEntry, openBackend } from '../firewall/backend.js';
-import { GrantTable, type Grant, type Guard, type NatRoute, type NatTarget } from '../firewall/grants.js';
+import { GrantTable, type Grant, type Guard, type NatRoute, type NatTarget, type Yielded } from '../firewall/grants.js';
+import { ALLOW4, ALLOW6, grantElementKeys } from '../firewall/commands.js';
+import { readGrantSet, readInstances, readSnapshot, snapshotsAvailable } from '../firewall/table-dump.js';
+import { compareSnapshots, describeDifferences, type Snapshot } from '../firewall/table-snapshot.js';
+import { conflicts, describeConflict, yieldedTo, type Conflict } from '../firewall/instances.js';
+import { ERROR_CODES } from '../errors/errors.js';
+import { StartError } from './start-error.js';
+import { lockHolder, tableLockPath } from './instance-lock.js';
 import { formatIpv4Network } from '../net/ipv4.js';
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { LiveGrants } from './live-grants.js';
 import { formatProtoPort } from '../net/protocol.js';
 
@@ -20,6 +28,20 @@ export const WATCH_MS = 1000;
 const now = () => performance.now();
 const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0];
 const portsText = (guards: readonly Guard[]) => guards.map(formatProtoPort).join(', ');
+const yieldedText = (ys: readonly Yielded[]) => ys.map((y) => `${formatProtoPort(y)} on ${y.iface}`).join(', ');
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+
+/** A second instance that would guard a port where another already does: name it and what to do. */
+function conflictMessage(own: string, c: Conflict): string {
+  const instance = c.table === 'sesame' ? undefined : c.table.slice('sesame_'.length);
+  const pid = lockHolder(tableLockPath(c.table));
+  const flag = instance === undefined ? '' : ` --instance ${instance}`;
+  const owner = pid !== undefined
+    ? `knockd${flag} (pid ${pid})`
+    : `a knockd${flag} that no longer runs (remove its table with: knockd --flush${flag})`;
+  return `table inet ${own}: ${describeConflict(c)}, of ${owner}; two instances cannot guard one port on one interface: ` +
+    'give each its own interface (-i) or its own Open ports';
+}
 
 function guardsOf(config: Config): Guard[] {
   const seen = new Set<string>();
@@ -60,31 +82,51 @@ export class DoorFirewall {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly live = new LiveGrants();
   private watch: NodeJS.Timeout | undefined;
-  private checking: Promise<void> | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private checking = false;
   private restoreFailing = false;
+  /** The table as Sesame last installed it (undefined: snapshots cannot be read here). */
+  private baseline: Snapshot | undefined;
+  private yielded: Yielded[] = [];
 
   private constructor(
     private readonly table: GrantTable,
     private readonly tableName: string,
     private guards: Guard[],
     private nat: NatRoute[] | undefined,
+    private readonly interfaces: readonly string[],
     private readonly log: (line: string) => void,
   ) {}
 
-  /** Sets up the guard for a config; undefined when no door has `Open`. A failure names the line. */
-  static async start(config: Config, log: (line: string) => void, tableName: string): Promise<DoorFirewall | undefined> {
+  /**
+   * Sets up the guard for a config; undefined when no door has `Open`. A failure names the line;
+   * a port another instance guards on one of these interfaces is a StartError naming it.
+   */
+  static async start(config: Config, log: (line: string) => void, tableName: string, interfaces: readonly string[] = ['any']): Promise<DoorFirewall | undefined> {
     const door = firstFirewallDoor(config);
     if (!door) return undefined;
     const guards = guardsOf(config);
     const nat = natRoutesOf(config);
+    const ifaces = interfaces.includes('any') ? [] : [...interfaces];
+    const others = snapshotsAvailable() ? readInstances(tableName) : [];
+    const clash = conflicts({ table: tableName, ifaces, guards }, others)[0];
+    if (clash) throw new StartError(conflictMessage(tableName, clash), ERROR_CODES.instanceInUse);
     let fw: DoorFirewall;
     try {
-      fw = new DoorFirewall(new GrantTable(await openBackend(log), tableName), tableName, guards, nat, log);
-      await fw.table.install(guards, nat);
+      fw = new DoorFirewall(new GrantTable(await openBackend(log), tableName), tableName, guards, nat, ifaces, log);
+      fw.yielded = yieldedTo({ table: tableName, ifaces, guards }, others);
+      await fw.table.install(guards, nat, ifaces, fw.yielded);
     } catch (err) {
       throw DoorFirewall.configError(config, door, err);
     }
-    log(`firewall: table inet ${tableName} guards ${portsText(guards) || 'no ports'}${nat ? ', with SPA NAT' : ''}`);
+    // Grants of an earlier run are still in the kernel: they are live (and restored) too.
+    const now = performance.now();
+    try {
+      fw.live.add((await fw.table.list()).filter((g) => (g.expires ?? 0) > 0).map((g) => ({ ...g, timeout: g.expires! })), now);
+    } catch { /* none readable: none kept */ }
+    fw.takeBaseline();
+    log(`firewall: table inet ${tableName} guards ${portsText(guards) || 'no ports'}${nat ? ', with SPA NAT' : ''}` +
+      `${ifaces.length ? ` on ${ifaces.join(', ')}` : ''}${fw.yielded.length ? ` (leaving ${yieldedText(fw.yielded)} to other instances)` : ''}`);
     const forwarding = config.doors.filter((d) => d.spa?.nat?.forward.length || d.spa?.nat?.force);
     if (forwarding.length > 0 && !ipv4Forwarding()) {
       for (const d of forwarding) log(`warning: ${d.name}: SPA_Forward needs IPv4 forwarding, which is off (sysctl net.ipv4.ip_forward=1); Sesame does not turn it on`);
@@ -100,35 +142,118 @@ export class DoorFirewall {
     return new ConfigError(`config: line ${line}: ${what} needs nftables, which failed: ${why}`, config.path, line);
   }
 
+  /** Changes to the table are made one at a time, in order (grants, reloads, checks). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(fn);
+    this.queue = p.then(() => undefined, () => undefined);
+    return p;
+  }
+
+  /** The table as the kernel holds it now becomes what the watchdog compares against. */
+  private takeBaseline(): void {
+    if (!snapshotsAvailable()) return;
+    try { this.baseline = readSnapshot(this.tableName); } catch { this.baseline = undefined; }
+  }
+
   /** SIGHUP: the new config's guarded ports; existing grants stay. */
-  async reload(config: Config): Promise<void> {
-    this.guards = guardsOf(config);
-    this.nat = natRoutesOf(config);
-    await this.table.install(this.guards, this.nat);
+  reload(config: Config): Promise<void> {
+    return this.serial(async () => {
+      this.guards = guardsOf(config);
+      this.nat = natRoutesOf(config);
+      this.yielded = this.othersYielded();
+      await this.table.install(this.guards, this.nat, this.interfaces, this.yielded);
+      this.takeBaseline();
+    });
+  }
+
+  private othersYielded(): Yielded[] {
+    if (!snapshotsAvailable()) return [];
+    return yieldedTo({ table: this.tableName, ifaces: this.interfaces, guards: this.guards }, readInstances(this.tableName));
   }
 
   /**
-   * Puts the table back when it is missing or was changed: the guard first (one atomic batch),
-   * then every live grant with the time it has left. One check at a time; logged.
+   * Compares the table with what Sesame installed and puts it right: a missing, stale or altered
+   * table is replaced whole (the guard and every live grant with the time it has left, one
+   * transaction); lost grants are added back, grants Sesame did not make removed; the ports left
+   * to other instances follow theirs. One check at a time; each repair logged once.
    */
   check(): Promise<void> {
-    this.checking ??= this.checkOnce().finally(() => { this.checking = undefined; });
-    return this.checking;
+    if (this.checking) return this.queue;
+    this.checking = true;
+    return this.serial(() => this.checkOnce()).finally(() => { this.checking = false; });
   }
 
   private async checkOnce(): Promise<void> {
     try {
-      if (await this.table.intact(this.guards, this.nat)) return;
-      await this.table.install(this.guards, this.nat);
-      const grants = this.live.remaining(now());
-      await this.table.grant(grants);
+      if (!snapshotsAvailable() || this.baseline === undefined) await this.checkCounts();
+      else await this.checkContent(this.baseline);
       this.restoreFailing = false;
-      this.log(`firewall: table inet ${this.tableName} was removed or changed (nft flush ruleset?); ` +
-        `restored the guard of ${portsText(this.guards) || 'no ports'} and ${grants.length} live grant${grants.length === 1 ? '' : 's'}`);
     } catch (err) {
       if (!this.restoreFailing) this.log(`firewall: cannot check or restore table inet ${this.tableName}: ${firstLine(err)}; retrying every second`);
       this.restoreFailing = true;
     }
+  }
+
+  /** Without nftables-napi: the table, its rules and guarded ports are counted (nft lists them). */
+  private async checkCounts(): Promise<void> {
+    if (await this.table.intact(this.guards, this.nat)) return;
+    await this.restore('was removed or changed (nft flush ruleset?)');
+  }
+
+  private async checkContent(baseline: Snapshot): Promise<void> {
+    const actual = readSnapshot(this.tableName);
+    if (!actual) return this.restore('was removed (nft flush ruleset?)');
+    const diffs = compareSnapshots(baseline, actual);
+    if (diffs.length > 0) return this.restore(`differed from what Sesame installed (${describeDifferences(diffs)}; a saved ruleset reloaded?)`);
+    const yielded = this.othersYielded();
+    if (yieldedText(yielded) !== yieldedText(this.yielded)) {
+      await this.table.setYielded(yielded);
+      this.log(`firewall: table inet ${this.tableName} now leaves ${yieldedText(yielded) || 'no port'} to other instances`);
+      this.yielded = yielded;
+      this.takeBaseline();
+    }
+    await this.checkGrants();
+  }
+
+  /** Live grants missing from the kernel go back; allow elements Sesame did not make go. */
+  private async checkGrants(): Promise<void> {
+    const now = performance.now();
+    const live = this.live.remaining(now);
+    const kernel = new Map<string, Set<string>>();
+    const inKernel = (set: string) => {
+      let els = kernel.get(set);
+      if (!els) { els = readGrantSet(this.tableName, set); kernel.set(set, els); }
+      return els;
+    };
+    const wanted = new Set<string>();
+    const missing = live.filter((g) => {
+      const keys = grantElementKeys(g);
+      for (const k of keys) wanted.add(`${k.set} ${k.text}`);
+      // A grant about to expire may already be gone from the kernel: that is no loss.
+      return g.timeout >= 2 && keys.some((k) => !inKernel(k.set).has(k.text));
+    });
+    if (missing.length > 0) {
+      await this.table.grant(missing);
+      this.log(`firewall: table inet ${this.tableName} had lost ${plural(missing.length, 'live grant')} (nft flush set?); restored ${missing.length === 1 ? 'it' : 'them'}`);
+    }
+    if (this.live.full) return; // past the cap, what Sesame made is no longer all known
+    const stray: Array<{ set: typeof ALLOW4 | typeof ALLOW6; key: string }> = [];
+    for (const set of [ALLOW4, ALLOW6] as const) {
+      for (const key of inKernel(set)) if (!wanted.has(`${set} ${key}`)) stray.push({ set, key });
+    }
+    if (stray.length > 0) {
+      await this.table.revoke(stray);
+      this.log(`firewall: table inet ${this.tableName} held ${plural(stray.length, 'grant')} Sesame did not make (a saved ruleset reloaded?); removed ${stray.length === 1 ? 'it' : 'them'}: ${stray.slice(0, 3).map((s) => s.key).join(', ')}${stray.length > 3 ? ', ...' : ''}`);
+    }
+  }
+
+  /** Replaces the table whole with the guard and the live grants; logged. */
+  private async restore(why: string): Promise<void> {
+    const grants = this.live.remaining(performance.now());
+    this.yielded = this.othersYielded();
+    await this.table.replace(this.guards, this.nat, this.interfaces, this.yielded, grants);
+    this.takeBaseline();
+    this.log(`firewall: table inet ${this.tableName} ${why}; restored the guard of ${portsText(this.guards) || 'no ports'} and ${plural(grants.length, 'live grant')}`);
   }
 
   /** Stops the watchdog (shutdown). The table and its grants stay: the kernel expires them. */
@@ -170,15 +295,17 @@ export class DoorFirewall {
   }
 
   /** A grant into a table that vanished restores the table (with the live grants) and retries. */
-  private async grantOrRestore(grants: Grant[]): Promise<void> {
-    try {
-      await this.table.grant(grants);
-    } catch (err) {
-      if (!isNoEntry(err)) throw err;
-      await this.check();
-      await this.table.grant(grants);
-    }
-    this.live.add(grants, now());
+  private grantOrRestore(grants: Grant[]): Promise<void> {
+    return this.serial(async () => {
+      try {
+        await this.table.grant(grants);
+      } catch (err) {
+        if (!isNoEntry(err)) throw err;
+        await this.checkOnce();
+        await this.table.grant(grants);
+      }
+      this.live.add(grants, now());
+    });
   }
 
   /** Resolves when no grant batch is in flight (shutdown waits for them before closing the log). */

@@ -15,6 +15,9 @@ import { EVENT_COUNTER, addressScript, installScript, removeScript, updateScript
 import { parseEventPrefix, type KernelEvent } from '../ruleset/events.js';
 import type { RulesetSpec } from '../ruleset/spec.js';
 import type { Packet } from '../matcher/types.js';
+import { randomInt } from 'node:crypto';
+import { readSnapshot, snapshotsAvailable } from '../firewall/table-dump.js';
+import { compareSnapshots, describeDifferences, type Snapshot } from '../firewall/table-snapshot.js';
 
 /** Most sources one stage set holds: a flood from 2^17 spoofed sources fits (~25 MB of kernel memory at most). */
 export const KERNEL_SET_SIZE = 262_144;
@@ -58,7 +61,10 @@ export class KernelMatching {
   private spec: RulesetSpec | undefined;
   private reader: NflogReader | undefined;
   private watch: NodeJS.Timeout | undefined;
-  private generation = 0;
+  /** Starts anywhere: a stale table of an earlier run (a saved ruleset reloaded) never shares a generation with this one's. */
+  private generation = randomInt(1, 2 ** 29);
+  /** The table as last installed or updated (undefined: snapshots cannot be read here). */
+  private baseline: Snapshot | undefined;
   private queue: Promise<void> = Promise.resolve();
   private restoreFailing = false;
   private lostLogged = 0;
@@ -113,6 +119,7 @@ export class KernelMatching {
     await this.backend.run(installScript(spec));
     this.generation = spec.generation;
     this.spec = spec;
+    this.takeBaseline();
     this.heard = 0;
     this.unheardReported = 0;
   }
@@ -139,22 +146,41 @@ export class KernelMatching {
       if (!prev) return this.install(engine);
       await this.backend.run(updateScript(prev, next) + addressScript(next));
       this.spec = next;
+      this.takeBaseline();
     });
   }
 
+  private takeBaseline(): void {
+    if (!snapshotsAvailable()) return;
+    try { this.baseline = readSnapshot(this.opts.table); } catch { this.baseline = undefined; }
+  }
+
+  /**
+   * Every second: the table must be what Sesame installed. Missing (nft flush ruleset), stale (a
+   * saved ruleset of an earlier config reloaded) or altered, it is replaced whole with a new
+   * generation: events of the old one are judged by no engine.
+   */
   private check(engine: Engine): Promise<void> {
     return this.serial(async () => {
       this.reader?.checkDrops();
       const events = await readCounterPackets(this.backend, this.opts.table, EVENT_COUNTER);
-      if (events !== undefined) {
+      let why: string | undefined;
+      if (events === undefined) why = 'was removed (nft flush ruleset?)';
+      else if (this.baseline !== undefined) {
+        const actual = readSnapshot(this.opts.table);
+        const diffs = actual ? compareSnapshots(this.baseline, actual) : [];
+        if (!actual) why = 'was removed (nft flush ruleset?)';
+        else if (diffs.length > 0) why = `differed from what Sesame installed (${describeDifferences(diffs)}; a saved ruleset reloaded?)`;
+      }
+      if (why === undefined) {
         this.restoreFailing = false;
-        this.countUnheard(events);
+        this.countUnheard(events!);
         return;
       }
       try {
         await this.install(engine);
         this.restoreFailing = false;
-        this.opts.log(`kernel matching: table inet ${this.opts.table} was removed (nft flush ruleset?); restored it (knocks in progress were lost)`);
+        this.opts.log(`kernel matching: table inet ${this.opts.table} ${why}; replaced it (knocks in progress were lost)`);
       } catch (err) {
         if (!this.restoreFailing) this.opts.log(`kernel matching: cannot restore table inet ${this.opts.table}: ${firstLine(err)}; retrying every second`);
         this.restoreFailing = true;

@@ -1,7 +1,7 @@
 // Where knocks come from: NFLOG events of Sesame's own nftables table (kernel matching) or libpcap
 // captures. The mode is chosen once, at start-up (Matching = auto|kernel|pcap, logged) and kept for
-// the daemon's life. After a SIGHUP the kernel may still deliver events of the replaced table: the
-// engine that compiled it judges them, so each arrival goes to the engine of its own ruleset.
+// the daemon's life. While a SIGHUP's new table goes in, events of the replaced one are judged by
+// the engine that compiled it; after that, by none (a stale table's events open nothing).
 
 import { DEFAULTS, type Config, type Matching } from '../config/types.js';
 import type { Engine } from '../engine/engine.js';
@@ -79,8 +79,9 @@ export class KnockInput {
   /** The engine that judges `a`: the current one, or for a replaced table's event its own; else none. */
   engineFor(a: Arrival, current: Engine): Engine | undefined {
     if (!a.kernel) return current;
-    if (a.kernel.generation === this.kernel?.currentGeneration) return current;
-    return a.kernel.generation === this.previous?.generation ? this.previous.engine : undefined;
+    // The replaced table's events first: until the new table is in, it still has the current number.
+    if (a.kernel.generation === this.previous?.generation) return this.previous.engine;
+    return a.kernel.generation === this.kernel?.currentGeneration ? current : undefined;
   }
 
   /** Why the running mode cannot serve `config` (it is then not taken), or undefined. */
@@ -98,8 +99,11 @@ export class KnockInput {
   /** SIGHUP: `next` replaces `before` (a new table in kernel mode; a new filter with libpcap). */
   reload(before: Engine, next: Engine): void {
     if (!this.kernel) { this.refresh(next); return; }
-    this.previous = { generation: this.kernel.currentGeneration, engine: before };
-    void this.kernel.reload(next);
+    // Events the old table sent before the new one was in are judged by the old doors; once the
+    // new table is in, the old generation is retired: a revoked sequence opens nothing.
+    const previous = { generation: this.kernel.currentGeneration, engine: before };
+    this.previous = previous;
+    void this.kernel.reload(next).finally(() => { if (this.previous === previous) this.previous = undefined; });
   }
 
   /** Stops listening; the kernel table goes with it. `quick` bounds the wait (after a crash). */

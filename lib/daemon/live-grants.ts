@@ -36,6 +36,11 @@ export class LiveGrants {
     return [...this.byKey.values()].map(({ grant, until }) => ({ ...grant, timeout: Math.max(1, Math.ceil((until - now) / 1000)) }));
   }
 
+  /** Whether the cap was reached (then not every grant made is remembered). */
+  get full(): boolean {
+    return this.byKey.size >= this.max;
+  }
+
   get size(): number {
     return this.byKey.size;
   }

@@ -1,7 +1,7 @@
 // The nft batches of the grant table, as text, and the reading of its JSON listings. Pure: every
 // value is checked (validate.ts) before it is written into a command.
 
-import { checkAddress, checkName, checkPort, checkProto, checkTimeout, type Proto } from './validate.js';
+import { FirewallInputError, checkAddress, checkName, checkPort, checkProto, checkTimeout, type Proto } from './validate.js';
 import type { ProtoPort } from '../net/protocol.js';
 import { natElements, type NatTarget } from './nat-commands.js';
 
@@ -25,6 +25,10 @@ export const ALLOW4 = 'allow4';
 export const ALLOW6 = 'allow6';
 export const GUARDED = 'guarded';
 export const CHAIN = 'input';
+/** The interfaces an instance listens on (empty: all), for other instances to read. */
+export const IFACES = 'ifaces';
+/** (interface, protocol, port) left to another instance that guards the port on that interface. */
+export const YIELDED = 'yielded';
 
 interface Element { set: string; key: string; data?: string; timeout: number }
 
@@ -41,29 +45,66 @@ function elements(g: Grant): Element[] {
   return g.nat.kind === 'local' ? [...nat, allowElement(g.address, g.protocol, g.nat.port, g.timeout)] : nat;
 }
 
+/** A grant's elements as `set` and `key` (or `key : data`) text, as grantSetElements() reads them back. */
+export function grantElementKeys(g: Grant): Array<{ set: string; text: string }> {
+  return elements(g).map((e) => ({ set: e.set, text: e.data === undefined ? e.key : `${e.key} : ${e.data}` }));
+}
+
+/** Linux interface names: up to 15 bytes, no '/', whitespace or quote. */
+export function checkInterface(name: unknown): string {
+  if (typeof name === 'string' && /^[A-Za-z0-9_.:@+-]{1,15}$/.test(name)) return name;
+  throw new FirewallInputError(`not an interface name: ${JSON.stringify(name)}`);
+}
+
+/** A port another instance guards on an interface it listens on: this instance leaves it alone there. */
+export interface Yielded extends ProtoPort {
+  readonly iface: string;
+}
+
+const yieldedKey = (y: Yielded) => `"${checkInterface(y.iface)}" . ${checkProto(y.protocol)} . ${checkPort(y.port)}`;
+
+/** The batch that replaces the yielded (interface, port) pairs. */
+export function yieldedBatch(table: string, yielded: readonly Yielded[]): string {
+  const t = `inet ${checkName(table)}`;
+  const keys = [...new Set(yielded.map(yieldedKey))];
+  return `flush set ${t} ${YIELDED}
+${keys.length ? `add element ${t} ${YIELDED} { ${keys.join(', ')} }
+` : ''}`;
+}
+
 /**
  * Creates what is missing (table, sets, chain) without touching existing grants, and replaces the
- * guarded ports and the chain's rules: one atomic batch, so running it again changes nothing.
+ * guarded ports, the interfaces this instance listens on (`ifaces`, empty for every interface:
+ * other instances read it) and the chain's rules: one atomic batch, so running it again changes
+ * nothing. The guard drops on every interface but the (interface, port) pairs in `yielded`, which
+ * another instance guards there itself.
  */
-export function installBatch(table: string, guards: readonly Guard[]): string {
+export function installBatch(table: string, guards: readonly Guard[], interfaces: readonly string[] = [], yielded: readonly Yielded[] = []): string {
   const t = `inet ${checkName(table)}`;
   const keys = [...new Set(guards.map((g) => `${checkProto(g.protocol)} . ${checkPort(g.port)}`))];
+  const ifaces = [...new Set(interfaces.filter((i) => i !== 'any').map(checkInterface))];
   const match = 'meta l4proto . th dport';
   const lines = [
     `add table ${t}`,
     `add set ${t} ${ALLOW4} { type ipv4_addr . inet_proto . inet_service; flags timeout; }`,
     `add set ${t} ${ALLOW6} { type ipv6_addr . inet_proto . inet_service; flags timeout; }`,
     `add set ${t} ${GUARDED} { type inet_proto . inet_service; }`,
+    `add set ${t} ${IFACES} { type ifname; }`,
+    `add set ${t} ${YIELDED} { type ifname . inet_proto . inet_service; }`,
     `add chain ${t} ${CHAIN} { type filter hook input priority filter - 1; policy accept; }`,
     `flush chain ${t} ${CHAIN}`,
     `flush set ${t} ${GUARDED}`,
+    `flush set ${t} ${IFACES}`,
   ];
   if (keys.length > 0) lines.push(`add element ${t} ${GUARDED} { ${keys.join(', ')} }`);
+  if (interfaces.includes('any') && ifaces.length > 0) throw new FirewallInputError('interfaces: "any" with others');
+  if (ifaces.length > 0) lines.push(`add element ${t} ${IFACES} { ${ifaces.map((i) => `"${i}"`).join(', ')} }`);
   lines.push(
+    ...yieldedBatch(table, yielded).trimEnd().split('\n'),
     `add rule ${t} ${CHAIN} ct state established,related accept`,
     `add rule ${t} ${CHAIN} ${match} @${GUARDED} ip saddr . ${match} @${ALLOW4} accept`,
     `add rule ${t} ${CHAIN} ${match} @${GUARDED} ip6 saddr . ${match} @${ALLOW6} accept`,
-    `add rule ${t} ${CHAIN} ${match} @${GUARDED} drop`,
+    `add rule ${t} ${CHAIN} ${match} @${GUARDED} iifname . ${match} != @${YIELDED} drop`,
   );
   return lines.join('\n') + '\n';
 }
@@ -90,6 +131,18 @@ export function grantBatch(table: string, grants: readonly Grant[]): string {
     );
   }
   return lines.length > 0 ? lines.join('\n') + '\n' : '';
+}
+
+/** Deletes allow elements given as text keys; each key is parsed and checked again before it is written. */
+export function revokeBatch(table: string, keys: ReadonlyArray<{ set: string; key: string }>): string {
+  const t = `inet ${checkName(table)}`;
+  return keys.map(({ set, key }) => {
+    const m = /^(\S+) \. (tcp|udp) \. (\d+)$/.exec(key);
+    if (!m || (set !== ALLOW4 && set !== ALLOW6)) throw new FirewallInputError(`not a grant element: ${set} ${JSON.stringify(key)}`);
+    const e = allowElement(m[1]!, m[2], Number(m[3]), 1);
+    if (e.set !== set) throw new FirewallInputError(`${key} is not an element of ${set}`);
+    return `delete element ${t} ${set} { ${e.key} }\n`;
+  }).join('');
 }
 
 /** Deletes the table; adding it first makes this work whether or not it exists. */

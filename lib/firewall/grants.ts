@@ -13,13 +13,13 @@
 import { FWD4, LNAT4, NAT_CHAINS, natInstallBatch, parseNatListing, type NatListed, type NatRoute } from './nat-commands.js';
 import {
   ALLOW4, ALLOW6, RULE_COUNT, countElements, countRules, flushBatch, grantBatch, installBatch, listChainCommand,
-  listGuardedCommand, listSetCommand, parseSetListing, type Grant, type Guard,
+  listGuardedCommand, listSetCommand, parseSetListing, revokeBatch, yieldedBatch, type Grant, type Guard, type Yielded,
 } from './commands.js';
 import { checkName } from './validate.js';
 import { isNoEntry, type NftBackend } from './types.js';
 import { formatProtoPort } from '../net/protocol.js';
 
-export type { Grant, Guard, Proto } from './commands.js';
+export type { Grant, Guard, Proto, Yielded } from './commands.js';
 export type { NatListed, NatRoute, NatTarget } from './nat-commands.js';
 
 export class GrantTable {
@@ -33,8 +33,29 @@ export class GrantTable {
    * Creates the table if missing and sets the guarded ports and rules, with the NAT maps and
    * chains when `nat` is given (its routes: the forwarded destinations); existing grants stay.
    */
-  async install(guards: Guard[], nat?: readonly NatRoute[]): Promise<void> {
-    await this.backend.run(installBatch(this.table, guards) + (nat ? natInstallBatch(this.table, nat) : ''));
+  async install(guards: readonly Guard[], nat?: readonly NatRoute[], interfaces: readonly string[] = [], yielded: readonly Yielded[] = []): Promise<void> {
+    await this.backend.run(installBatch(this.table, guards, interfaces, yielded) + (nat ? natInstallBatch(this.table, nat) : ''));
+  }
+
+  /**
+   * Replaces the whole table with a fresh one holding `grants` (each for the seconds it has
+   * left): one transaction, so nothing of a stale or altered table survives and no moment is
+   * unguarded.
+   */
+  async replace(guards: readonly Guard[], nat: readonly NatRoute[] | undefined, interfaces: readonly string[], yielded: readonly Yielded[], grants: readonly Grant[]): Promise<void> {
+    await this.backend.run(flushBatch(this.table) + installBatch(this.table, guards, interfaces, yielded) +
+      (nat ? natInstallBatch(this.table, nat) : '') + grantBatch(this.table, grants));
+  }
+
+  /** The (interface, port) pairs left to other instances, replaced. */
+  async setYielded(yielded: readonly Yielded[]): Promise<void> {
+    await this.backend.run(yieldedBatch(this.table, yielded));
+  }
+
+  /** Deletes grant elements by their text keys (`1.2.3.4 . tcp . 22`) from allow4 / allow6. */
+  async revoke(keys: ReadonlyArray<{ set: typeof ALLOW4 | typeof ALLOW6; key: string }>): Promise<void> {
+    if (keys.length === 0) return;
+    await this.backend.run(revokeBatch(this.table, keys));
   }
 
   /** Adds or refreshes grants, all in one atomic batch (all or none). */

@@ -23,5 +23,8 @@ export declare class NftContext {
 /** A named counter of an inet table, read from the kernel directly; null if it does not exist. */
 export declare function readCounter(table: string, name: string): { packets: number; bytes: number } | null;
 
-declare const _default: { NftContext: typeof NftContext; readCounter: typeof readCounter };
+/** One inet table's objects as raw netlink attributes (one Buffer per message); null if the table or set is missing. */
+export declare function dump(kind: 'tables' | 'table' | 'chains' | 'sets' | 'objects' | 'rules' | 'elements', table: string, set?: string): Buffer[] | null;
+
+declare const _default: { NftContext: typeof NftContext; readCounter: typeof readCounter; dump: typeof dump };
 export default _default;

@@ -59,4 +59,13 @@ export function readCounter(table, name) {
   return native.readCounter(table, name);
 }
 
-export default { NftContext, readCounter };
+export default { NftContext, readCounter, dump };
+
+/**
+ * One inet table's objects straight from the kernel (no libnftables cache, so no set elements
+ * unless asked): each message's raw netlink attributes as a Buffer, or null when the table (or
+ * set) does not exist. kind: table | chains | sets | objects | rules | elements (with `set`).
+ */
+export function dump(kind, table, set) {
+  return set === undefined ? native.dump(kind, table) : native.dump(kind, table, set);
+}

@@ -27,7 +27,7 @@ const probe = (src: string) =>
   lab.probe('tcp', lab.server4, 2222, src);
 const nft = (...args: string[]) => lab.exec(lab.srv, ['nft', ...args], true);
 const guardBack = () => waitFor(() => /drop/.test(nft('list', 'chain', 'inet', 'sesame', 'input')), 2000);
-const restoredSince = (from: number) => lines().slice(from).some((l) => /^firewall: table inet sesame was removed or changed .*restored the guard of tcp\/2222 and 1 live grant$/.test(l));
+const restoredSince = (from: number) => lines().slice(from).some((l) => /^firewall: table inet sesame (was removed \(nft flush ruleset\?\)|differed from what Sesame installed \(.*\)); restored the guard of tcp\/2222 and 1 live grant$/.test(l));
 let daemon: Daemon;
 
 t.before(async () => {

@@ -20,6 +20,7 @@
 #include <nftables/libnftables.h>
 
 Napi::Value ReadCounter(const Napi::CallbackInfo& info);  // counter.cc
+Napi::Value Dump(const Napi::CallbackInfo& info);         // dump.cc
 
 namespace {
 
@@ -152,6 +153,7 @@ class NftContext : public Napi::ObjectWrap<NftContext> {
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("NftContext", NftContext::Init(env));
   exports.Set("readCounter", Napi::Function::New(env, ReadCounter));
+  exports.Set("dump", Napi::Function::New(env, Dump));
   return exports;
 }
 

@@ -1,0 +1,70 @@
+// The grant sets' elements as the kernel dumps them (binary concatenations) read back as the text
+// keys grantBatch writes, so the watchdog can tell which live grants a set lost (`nft flush set`,
+// a saved ruleset reloaded). Pure.
+
+import { parseAttrs, attr } from './netlink-attrs.js';
+import { checkAddress } from './validate.js';
+import { ALLOW4, ALLOW6 } from './commands.js';
+import { FWD4, FWDOK4, LNAT4, MASQ4, SNAT4 } from './nat-commands.js';
+
+type Field = 'v4' | 'v6' | 'proto' | 'port';
+
+/** Each grant set's key fields and (maps) data fields, in nft's order. */
+export const GRANT_SET_FIELDS: Readonly<Record<string, { key: readonly Field[]; data?: readonly Field[] }>> = {
+  [ALLOW4]: { key: ['v4', 'proto', 'port'] },
+  [ALLOW6]: { key: ['v6', 'proto', 'port'] },
+  [FWD4]: { key: ['v4', 'proto', 'port'], data: ['v4', 'port'] },
+  [LNAT4]: { key: ['v4', 'proto', 'port'], data: ['port'] },
+  [FWDOK4]: { key: ['v4', 'v4', 'proto', 'port'] },
+  [MASQ4]: { key: ['v4', 'v4', 'proto', 'port'] },
+  [SNAT4]: { key: ['v4', 'v4', 'proto', 'port'], data: ['v4'] },
+};
+
+const SIZE: Record<Field, number> = { v4: 4, v6: 16, proto: 1, port: 2 };
+const PROTO: Record<number, string> = { 6: 'tcp', 17: 'udp' };
+
+/** A concatenation's fields (each padded to 4 bytes, nft's registers) as `a . b . c`; undefined if it is not that shape. */
+export function decodeFields(buf: Buffer, fields: readonly Field[]): string | undefined {
+  const out: string[] = [];
+  let at = 0;
+  for (const f of fields) {
+    const n = SIZE[f];
+    if (at + n > buf.length) return undefined;
+    const v = buf.subarray(at, at + n);
+    if (f === 'v4') out.push([...v].join('.'));
+    else if (f === 'v6') out.push(checkAddress(v.toString('hex').replace(/(.{4})(?!$)/g, '$1:')).text);
+    else if (f === 'proto') { const p = PROTO[v[0]!]; if (!p) return undefined; out.push(p); }
+    else out.push(String(v.readUInt16BE(0)));
+    at += (n + 3) & ~3;
+  }
+  return at === ((buf.length + 3) & ~3) || at === buf.length ? out.join(' . ') : undefined;
+}
+
+const ELEM_LIST_ELEMENTS = 3;
+const LIST_ELEM = 1;
+const ELEM_KEY = 1;
+const ELEM_DATA = 2;
+const DATA_VALUE = 1;
+
+/** The elements of a grant set's dump as `key` or `key : data` text; unknown shapes left out. */
+export function grantSetElements(set: string, messages: readonly Buffer[]): Set<string> {
+  const shape = GRANT_SET_FIELDS[set];
+  const out = new Set<string>();
+  if (!shape) return out;
+  for (const m of messages) {
+    const list = attr(parseAttrs(m), ELEM_LIST_ELEMENTS);
+    if (!list) continue;
+    for (const e of parseAttrs(list)) {
+      if (e.type !== LIST_ELEM) continue;
+      const parts = parseAttrs(e.value);
+      const keyData = attr(parts, ELEM_KEY);
+      const key = keyData && decodeFields(attr(parseAttrs(keyData), DATA_VALUE) ?? Buffer.alloc(0), shape.key);
+      if (key === undefined) continue;
+      if (!shape.data) { out.add(key); continue; }
+      const dataAttr = attr(parts, ELEM_DATA);
+      const data = dataAttr && decodeFields(attr(parseAttrs(dataAttr), DATA_VALUE) ?? Buffer.alloc(0), shape.data);
+      if (data !== undefined) out.add(`${key} : ${data}`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,112 @@
+// Several Sesame instances in one network namespace, each with its own grant table (`sesame`,
+// `sesame_NAME`). A drop rule in one table would block the grants of another, so an instance
+// records the interfaces it listens on (set `ifaces`, empty: all) and leaves to another instance
+// the (interface, port) pairs that one guards where it listens (set `yielded`). Two instances that
+// would guard one port on one interface cannot both be right: the second refuses to start. Pure.
+
+import { attr, attrString, parseAttrs } from './netlink-attrs.js';
+import { decodeFields } from './grant-elements.js';
+import { formatProtoPort, type ProtoPort } from '../net/protocol.js';
+import type { Guard, Yielded } from './commands.js';
+
+/** One instance's guard as its table shows it. */
+export interface InstanceGuard {
+  readonly table: string;
+  /** Interfaces it listens on; empty: every interface. */
+  readonly ifaces: readonly string[];
+  readonly guards: readonly Guard[];
+}
+
+/** Sesame's grant tables: `sesame` and `sesame_NAME` (kernel matching's are `knock_sesame...`). */
+export const isGrantTable = (name: string) => /^sesame(_[A-Za-z0-9_]{1,56})?$/.test(name);
+
+const TABLE_NAME = 1;
+/** The names of the tables in a table dump. */
+export function tableNames(messages: readonly Buffer[]): string[] {
+  return messages.map((m) => attrString(parseAttrs(m), TABLE_NAME)).filter((n): n is string => n !== undefined);
+}
+
+const ELEM_LIST_ELEMENTS = 3;
+const LIST_ELEM = 1;
+const ELEM_KEY = 1;
+const DATA_VALUE = 1;
+
+function keys(messages: readonly Buffer[]): Buffer[] {
+  const out: Buffer[] = [];
+  for (const m of messages) {
+    const list = attr(parseAttrs(m), ELEM_LIST_ELEMENTS);
+    if (!list) continue;
+    for (const e of parseAttrs(list)) {
+      if (e.type !== LIST_ELEM) continue;
+      const key = attr(parseAttrs(e.value), ELEM_KEY);
+      const value = key && attr(parseAttrs(key), DATA_VALUE);
+      if (value) out.push(value);
+    }
+  }
+  return out;
+}
+
+/** The interface names of an `ifaces` dump. */
+export function ifaceElements(messages: readonly Buffer[]): string[] {
+  return keys(messages).map((k) => k.subarray(0, k.indexOf(0) < 0 ? k.length : k.indexOf(0)).toString('latin1')).filter((n) => n !== '');
+}
+
+/** The ports of a `guarded` dump. */
+export function guardElements(messages: readonly Buffer[]): Guard[] {
+  const out: Guard[] = [];
+  for (const k of keys(messages)) {
+    const text = decodeFields(k, ['proto', 'port']);
+    const m = text && /^(tcp|udp) \. (\d+)$/.exec(text);
+    if (m) out.push({ protocol: m[1] as Guard['protocol'], port: Number(m[2]) });
+  }
+  return out;
+}
+
+const samePort = (a: ProtoPort, b: ProtoPort) => a.protocol === b.protocol && a.port === b.port;
+
+export interface Conflict {
+  /** The other instance's table. */
+  readonly table: string;
+  readonly port: Guard;
+  /** The interface both would guard it on (`any`: one of them listens on all). */
+  readonly iface: string;
+}
+
+/** Ports `own` would guard where another instance already guards them. */
+export function conflicts(own: InstanceGuard, others: readonly InstanceGuard[]): Conflict[] {
+  const out: Conflict[] = [];
+  for (const o of others) {
+    for (const g of own.guards) {
+      if (!o.guards.some((p) => samePort(p, g))) continue;
+      if (own.ifaces.length === 0 || o.ifaces.length === 0) {
+        out.push({ table: o.table, port: g, iface: own.ifaces.length === 0 ? o.ifaces[0] ?? 'any' : own.ifaces[0]! });
+        continue;
+      }
+      const shared = own.ifaces.find((i) => o.ifaces.includes(i));
+      if (shared !== undefined) out.push({ table: o.table, port: g, iface: shared });
+    }
+  }
+  return out;
+}
+
+/** The (interface, port) pairs `own` leaves to others: ports both guard, on the others' interfaces. */
+export function yieldedTo(own: InstanceGuard, others: readonly InstanceGuard[]): Yielded[] {
+  const out: Yielded[] = [];
+  const seen = new Set<string>();
+  for (const o of others) {
+    for (const iface of o.ifaces) {
+      if (own.ifaces.includes(iface)) continue; // a conflict: never yield one's own interface
+      for (const g of own.guards) {
+        if (!o.guards.some((p) => samePort(p, g))) continue;
+        const k = `${iface} ${formatProtoPort(g)}`;
+        if (!seen.has(k)) { seen.add(k); out.push({ iface, protocol: g.protocol, port: g.port }); }
+      }
+    }
+  }
+  return out;
+}
+
+/** A start error's account of a conflict. */
+export function describeConflict(c: Conflict): string {
+  return `${formatProtoPort(c.port)} on ${c.iface === 'any' ? 'every interface' : `interface ${c.iface}`} is already guarded by table inet ${c.table}`;
+}

@@ -1,0 +1,68 @@
+// Netlink attributes (struct nlattr: u16 length, u16 type, value, padded to 4 bytes), as the
+// kernel's nf_tables dumps carry them. Pure; strict: a malformed attribute ends the parse with an
+// error rather than a guess (the bytes come from the kernel, but a watchdog must not be fooled).
+
+export const NLA_F_NESTED = 0x8000;
+export const NLA_F_NET_BYTEORDER = 0x4000;
+const TYPE_MASK = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) & 0xffff;
+
+export interface Attr {
+  /** The type without the nested / byte-order flags. */
+  readonly type: number;
+  readonly value: Buffer;
+}
+
+export class AttrError extends Error {
+  constructor(message: string) {
+    super(`netlink: ${message}`);
+    this.name = 'AttrError';
+  }
+}
+
+const align4 = (n: number) => (n + 3) & ~3;
+
+/** The attributes in `buf`, in order. */
+export function parseAttrs(buf: Buffer): Attr[] {
+  const out: Attr[] = [];
+  let at = 0;
+  while (at < buf.length) {
+    if (buf.length - at < 4) throw new AttrError(`${buf.length - at} trailing bytes`);
+    const len = buf.readUInt16LE(at);
+    const type = buf.readUInt16LE(at + 2) & TYPE_MASK;
+    if (len < 4 || at + len > buf.length) throw new AttrError(`attribute ${type} of length ${len} at ${at} overruns ${buf.length} bytes`);
+    out.push({ type, value: buf.subarray(at + 4, at + len) });
+    at += align4(len);
+  }
+  return out;
+}
+
+/** The first attribute of `type`, or undefined. */
+export function attr(attrs: readonly Attr[], type: number): Buffer | undefined {
+  return attrs.find((a) => a.type === type)?.value;
+}
+
+/** A NUL-terminated string attribute. */
+export function attrString(attrs: readonly Attr[], type: number): string | undefined {
+  const v = attr(attrs, type);
+  if (v === undefined) return undefined;
+  const end = v.indexOf(0);
+  return v.subarray(0, end < 0 ? v.length : end).toString('utf8');
+}
+
+/** A big-endian u32 attribute (nf_tables sends numbers in network order). */
+export function attrU32(attrs: readonly Attr[], type: number): number | undefined {
+  const v = attr(attrs, type);
+  return v !== undefined && v.length >= 4 ? v.readUInt32BE(0) : undefined;
+}
+
+/** Attributes back to bytes (lengths recomputed, padding zeroed): a canonical form to digest. */
+export function encodeAttrs(attrs: readonly Attr[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const a of attrs) {
+    const head = Buffer.alloc(4);
+    head.writeUInt16LE(4 + a.value.length, 0);
+    head.writeUInt16LE(a.type, 2);
+    parts.push(head, a.value, Buffer.alloc(align4(a.value.length) - a.value.length));
+  }
+  return Buffer.concat(parts);
+}
