@@ -28,12 +28,14 @@ export interface TableDump {
 /** Object key (`chain input`, `rules input`, `set guarded`, `elements guarded`, ...) → digest. */
 export type Snapshot = ReadonlyMap<string, string>;
 
-// linux/netfilter/nf_tables.h
-const TABLE = { name: 1, use: 3, handle: 4, pad: 5, owner: 7 };
-const CHAIN = { table: 1, handle: 2, name: 3, use: 6, counters: 8, pad: 9, id: 11 };
-const RULE = { table: 1, chain: 2, handle: 3, expressions: 4, position: 6, pad: 8, id: 9, positionId: 10, chainId: 11 };
-const SET = { table: 1, name: 2, flags: 3, id: 10, pad: 14, handle: 16 };
-const OBJ = { table: 1, name: 2, type: 3, data: 4, use: 5, handle: 6, pad: 7 };
+// linux/netfilter/nf_tables.h. What is compared is listed (newer kernels add attributes that change
+// as the table is used, such as a set's element count).
+const TABLE = { name: 1, kept: [1, 2, 6] }; // name, flags, userdata
+const CHAIN = { table: 1, name: 3, kept: [1, 3, 4, 5, 7, 10, 12] }; // table, name, hook, policy, type, flags, userdata
+const RULE = { table: 1, chain: 2, expressions: 4, kept: [1, 2, 4, 5, 7] }; // table, chain, expressions, compat, userdata
+// table, name, flags, key type and length, data type and length, policy, desc (size), timeout, gc interval, userdata, object type, expressions
+const SET = { table: 1, name: 2, flags: 3, kept: [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 15, 17, 18] };
+const OBJ = { table: 1, name: 2, type: 3, data: 4, kept: [1, 2, 3, 4, 8] }; // table, name, type, data, userdata
 const LIST_ELEM = 1;
 const EXPR = { name: 1, data: 2 };
 const ELEM_LIST = { table: 1, set: 2, elements: 3 };
@@ -45,7 +47,7 @@ const LIVE_OBJECTS = new Set([1, 2, 5]);
 const LIVE_EXPRS = new Set(['counter', 'quota', 'last', 'connlimit']);
 
 const digest = (b: Buffer | string) => createHash('sha256').update(b).digest('hex').slice(0, 32);
-const without = (attrs: readonly Attr[], drop: readonly number[]) => attrs.filter((a) => !drop.includes(a.type));
+const only = (attrs: readonly Attr[], keep: readonly number[]) => attrs.filter((a) => keep.includes(a.type));
 
 /** Only the messages of `table` (a chain dump carries every table's chains). */
 function ofTable(messages: readonly Buffer[], tableType: number, table: string): Attr[][] {
@@ -57,7 +59,7 @@ function ruleExpressions(value: Buffer): Buffer {
   const exprs = parseAttrs(value).filter((e) => e.type === LIST_ELEM).map((e) => {
     const parts = parseAttrs(e.value);
     const name = attrString(parts, EXPR.name) ?? '';
-    return { type: LIST_ELEM, value: encodeAttrs(LIVE_EXPRS.has(name) ? without(parts, [EXPR.data]) : parts) };
+    return { type: LIST_ELEM, value: encodeAttrs(LIVE_EXPRS.has(name) ? only(parts, [EXPR.name]) : parts) };
   });
   return encodeAttrs(exprs);
 }
@@ -93,29 +95,28 @@ function elementsDigest(messages: readonly Buffer[]): string {
 export function snapshotOf(table: string, dump: TableDump): Snapshot {
   const snap = new Map<string, string>();
   for (const t of dump.table.map(parseAttrs).filter((a) => attrString(a, TABLE.name) === table)) {
-    snap.set('table', digest(encodeAttrs(without(t, [TABLE.use, TABLE.handle, TABLE.pad, TABLE.owner]))));
+    snap.set('table', digest(encodeAttrs(only(t, TABLE.kept))));
   }
   for (const c of ofTable(dump.chains, CHAIN.table, table)) {
-    snap.set(`chain ${attrString(c, CHAIN.name)}`, digest(encodeAttrs(without(c, [CHAIN.handle, CHAIN.use, CHAIN.counters, CHAIN.pad, CHAIN.id]))));
+    snap.set(`chain ${attrString(c, CHAIN.name)}`, digest(encodeAttrs(only(c, CHAIN.kept))));
   }
   const rules = new Map<string, string[]>();
   for (const r of ofTable(dump.rules, RULE.table, table)) {
     const chain = attrString(r, RULE.chain) ?? '';
-    const kept = without(r, [RULE.handle, RULE.position, RULE.pad, RULE.id, RULE.positionId, RULE.chainId])
-      .map((a) => (a.type === RULE.expressions ? { type: a.type, value: ruleExpressions(a.value) } : a));
+    const kept = only(r, RULE.kept).map((a) => (a.type === RULE.expressions ? { type: a.type, value: ruleExpressions(a.value) } : a));
     rules.set(chain, [...(rules.get(chain) ?? []), encodeAttrs(kept).toString('hex')]);
   }
   for (const [chain, list] of rules) snap.set(`rules ${chain}`, `${list.length} rules ${digest(list.join(','))}`);
   for (const s of ofTable(dump.sets, SET.table, table)) {
     const name = attrString(s, SET.name) ?? '';
     // Anonymous sets are named by the kernel (__set0): their rules name them, their elements matter.
-    snap.set(`set ${name}`, digest(encodeAttrs(without(s, [SET.id, SET.pad, SET.handle]))));
+    snap.set(`set ${name}`, digest(encodeAttrs(only(s, SET.kept))));
   }
   for (const [name, messages] of dump.elements) snap.set(`elements ${name}`, elementsDigest(messages));
   for (const o of ofTable(dump.objects, OBJ.table, table)) {
     const type = attrU32(o, OBJ.type) ?? 0;
-    const drop = [OBJ.use, OBJ.handle, OBJ.pad, ...(LIVE_OBJECTS.has(type) ? [OBJ.data] : [])];
-    snap.set(`object ${type} ${attrString(o, OBJ.name)}`, digest(encodeAttrs(without(o, drop))));
+    const keep = LIVE_OBJECTS.has(type) ? OBJ.kept.filter((k) => k !== OBJ.data) : OBJ.kept;
+    snap.set(`object ${type} ${attrString(o, OBJ.name)}`, digest(encodeAttrs(only(o, keep))));
   }
   return snap;
 }
