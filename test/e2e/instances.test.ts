@@ -69,3 +69,41 @@ t.test('--instance NAME runs beside it with its own table and state; neither tou
   t.match(knockd(['--flush', '--instance', 'second']).out, 'removed table inet sesame_second', 'the stopped instance flushes');
   t.equal(await lab.stop(first), 15);
 });
+
+// Two instances on two interfaces guarding one port (issue 22): each one's drop rule used to block
+// the other's grants. Each instance now leaves the port, on the other's interface, to the other.
+t.test('two instances on two interfaces guarding one port: each lets its own knockers in, no one else', async (t) => {
+  const INT = 'ses-in-int';
+  t.teardown(() => { spawnSync('ip', ['netns', 'del', INT]); });
+  const { bastion, host } = lab.internalHost(INT);
+  const iface2 = `${lab.tag}i0`;
+  const logA = lab.file('wa.log'), logB = lab.file('wb.log');
+  const confA = lab.file('wa.conf', `[options]\n\tLogFile = ${logA}\n\tInterface = ${lab.sif}\n[a]\n\tsequence = 7000,8000\n\tOpen = tcp/2222\n\tCmd_Timeout = 60\n`);
+  const confB = lab.file('wb.conf', `[options]\n\tLogFile = ${logB}\n\tInterface = ${iface2}\n[b]\n\tsequence = 7200,8200\n\tOpen = tcp/2222\n\tCmd_Timeout = 60\n`);
+  const A = await lab.start(SESAME, ['-c', confA, '--state-dir', lab.file('wsa')], logA);
+  const B = await lab.start(SESAME, ['-c', confB, '--instance', 'two', '--state-dir', lab.file('wsb')], logB);
+  const probeFromInt = () => lab.exec(INT, ['sh', '-c', `python3 ${PROBE} tcp ${bastion} 2222 && echo open || echo closed`]).trim();
+  t.match(readIf(logB), `leaving tcp/2222 on ${lab.sif} to other instances`, 'the second leaves the port on the first one\'s interface');
+  t.ok(await waitFor(() => readIf(logA).includes(`now leaves tcp/2222 on ${iface2} to other instances`), 2500), 'the first notices the second within a second or two');
+  t.equal(lab.probe('tcp', lab.server4, 2222, lab.client4b), 'closed', 'guarded on the first interface');
+  t.equal(probeFromInt(), 'closed', 'and on the second');
+  lab.knock([lab.server4, '7000', '8000']);
+  t.ok(await waitFor(() => readIf(logA).includes(`${lab.client4}: a: firewall: granted`), 5000), 'the first grants its knocker');
+  lab.exec(INT, ['knock', bastion, '7200', '8200']);
+  t.ok(await waitFor(() => readIf(logB).includes(`${host}: b: firewall: granted`), 5000), 'the second grants its knocker');
+  t.equal(probe(2222), 'open', "the first one's knocker connects");
+  t.equal(lab.probe('tcp', lab.server4, 2222, lab.client4b), 'closed', 'another source on the first interface does not');
+  t.equal(probeFromInt(), 'open', "the second one's knocker connects (the first one's drop rule no longer blocks it)");
+
+  // A third instance that would guard tcp/2222 on the first interface refuses, naming the first.
+  const confC = lab.file('wc.conf', `[options]\n\tLogFile = ${lab.file('wc.log')}\n\tInterface = ${lab.sif}\n[c]\n\tsequence = 7300,8300\n\tOpen = tcp/2222\n`);
+  const r = knockd(['-c', confC, '--instance', 'three', '--state-dir', lab.file('wsc')]);
+  t.equal(r.code, 1, 'refused');
+  t.match(r.out, `table inet sesame_three: tcp/2222 on interface ${lab.sif} is already guarded by table inet sesame, of knockd (pid ${A.proc.pid}); ` +
+    'two instances cannot guard one port on one interface: give each its own interface (-i) or its own Open ports');
+  t.equal(nft('list', 'table', 'inet', 'sesame_three'), '', 'and installed nothing');
+  t.equal(probeFromInt(), 'open', 'the others are untouched');
+  t.equal(await lab.stop(B), 15);
+  t.equal(await lab.stop(A), 15);
+  knockd(['--flush', '--instance', 'two']);
+});
