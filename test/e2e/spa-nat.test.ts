@@ -164,7 +164,7 @@ t.test('nft flush ruleset: the NAT grant comes back with the table; a restart ke
   t.ok(await logged(from, /forwarded .* tcp\/4040 to .* for 8s$/));
   from = lines().length;
   lab.exec(lab.srv, ['nft', 'flush', 'ruleset']);
-  t.ok(await logged(from, /^firewall: table inet sesame was removed or changed .* and \d+ live grants?$/, 4000), 'restored and logged');
+  t.ok(await logged(from, /^firewall: table inet sesame was removed \(nft flush ruleset\?\); restored the guard of .* and \d+ live grants?$/, 4000), 'restored and logged');
   t.equal(probe('tcp', 4040), 'open', 'forwarded again');
   daemon.proc.kill('SIGKILL');
   await daemon.exit;
@@ -172,6 +172,19 @@ t.test('nft flush ruleset: the NAT grant comes back with the table; a restart ke
   const listed = lab.exec(lab.srv, [SESAME, '--status']).split('\n').filter((l) => l.includes('tcp/4040'));
   t.equal(listed.length, 1, 'one element after the restart, not two');
   t.equal(probe('tcp', 4040), 'open', 'still forwarded');
+});
+
+t.test('the NAT map flushed by hand: the forward is back within 2 s, logged', async (t) => {
+  let from = lines().length;
+  fwknop(['-A', 'tcp/4050', '-N', `${INTERNAL}:3306`, '-f', '8']);
+  t.ok(await logged(from, /forwarded .* tcp\/4050 to .* for 8s$/));
+  t.equal(probe('tcp', 4050), 'open', 'forwarded');
+  from = lines().length;
+  lab.exec(lab.srv, ['nft', 'flush', 'map', 'inet', 'sesame', 'fwd4']);
+  t.ok(await logged(from, /^firewall: table inet sesame had lost 1 live grant \(nft flush set\?\); restored it$/, 2500), 'noticed and logged');
+  t.match(lab.exec(lab.srv, ['nft', 'list', 'map', 'inet', 'sesame', 'fwd4']), new RegExp(`${lab.client4.replaceAll('.', '\\.')} \\. tcp \\. 4050 timeout [5-8]s expires .* : ${INTERNAL.replaceAll('.', '\\.')} \\. 3306`), 'with the time it had left');
+  t.equal(probe('tcp', 4050), 'open', 'forwarded again');
+  t.equal(probe('tcp', 4050, lab.client4b), 'closed', 'for this source only');
 });
 
 t.test('SIGKILL: the forwarded path closes at the timeout with no daemon running', async (t) => {
