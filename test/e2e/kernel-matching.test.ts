@@ -89,7 +89,7 @@ t.test('SIGHUP replaces the table; the new sequence opens, the old one does not'
 t.test('nft flush ruleset: the table comes back and knocks work again', async (t) => {
   const h = await daemon(DOOR);
   nft('flush', 'ruleset');
-  t.ok(await waitFor(() => h.lines().some((l) => /^kernel matching: table inet knock_sesame was removed .*restored it/.test(l)), 3000), 'restored and logged');
+  t.ok(await waitFor(() => h.lines().some((l) => /^kernel matching: table inet knock_sesame was removed .*; replaced it/.test(l)), 3000), 'restored and logged');
   lab.knock([lab.server4, '7000', '8000', '9000']);
   t.ok(await waitFor(() => h.opens().length === 1, 3000), 'a knock opens');
   await lab.stop(h.d);

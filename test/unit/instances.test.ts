@@ -1,0 +1,60 @@
+// Several instances in one network namespace (lib/firewall/instances.ts): which ports a second
+// instance may not guard, which (interface, port) pairs each leaves to the other, and the nft
+// text of the interface sets and of revoking grants, checked before it is written.
+
+import t from 'tap';
+import { conflicts, describeConflict, guardElements, ifaceElements, isGrantTable, yieldedTo } from '../../lib/firewall/instances.js';
+import { installBatch, revokeBatch, yieldedBatch } from '../../lib/firewall/commands.js';
+import { FirewallInputError } from '../../lib/firewall/validate.js';
+import { encodeAttrs, type Attr } from '../../lib/firewall/netlink-attrs.js';
+
+const ssh = { protocol: 'tcp' as const, port: 22 };
+const dns = { protocol: 'udp' as const, port: 53 };
+const A = { table: 'sesame', ifaces: ['eth0'], guards: [ssh] };
+
+t.test('conflicts: one port on one interface, or on every interface', async (t) => {
+  t.same(conflicts(A, [{ table: 'sesame_b', ifaces: ['eth1'], guards: [ssh] }]), [], 'two interfaces: no conflict');
+  t.same(conflicts(A, [{ table: 'sesame_b', ifaces: ['eth0'], guards: [dns] }]), [], 'two ports: no conflict');
+  t.same(conflicts(A, [{ table: 'sesame_b', ifaces: ['eth1', 'eth0'], guards: [dns, ssh] }]), [{ table: 'sesame_b', port: ssh, iface: 'eth0' }]);
+  t.same(conflicts(A, [{ table: 'sesame_b', ifaces: [], guards: [ssh] }]), [{ table: 'sesame_b', port: ssh, iface: 'eth0' }], 'the other listens everywhere');
+  t.same(conflicts({ ...A, ifaces: [] }, [{ table: 'sesame_b', ifaces: ['eth3'], guards: [ssh] }]), [{ table: 'sesame_b', port: ssh, iface: 'eth3' }], 'this one listens everywhere');
+  t.same(conflicts({ ...A, ifaces: [] }, [{ table: 'sesame_b', ifaces: [], guards: [ssh] }])[0]!.iface, 'any');
+  t.equal(describeConflict({ table: 'sesame', port: ssh, iface: 'eth0' }), 'tcp/22 on interface eth0 is already guarded by table inet sesame');
+  t.equal(describeConflict({ table: 'sesame', port: ssh, iface: 'any' }), 'tcp/22 on every interface is already guarded by table inet sesame');
+});
+
+t.test('yieldedTo: the shared ports on the other instances\' interfaces, once each', async (t) => {
+  const others = [{ table: 'sesame_b', ifaces: ['eth1', 'eth2'], guards: [ssh, dns] }, { table: 'sesame_c', ifaces: ['eth1'], guards: [ssh] }];
+  t.same(yieldedTo(A, others), [{ iface: 'eth1', ...ssh }, { iface: 'eth2', ...ssh }]);
+  t.same(yieldedTo(A, [{ table: 'sesame_b', ifaces: [], guards: [ssh] }]), [], 'an instance on every interface is a conflict, never yielded to');
+  t.same(yieldedTo(A, [{ table: 'sesame_b', ifaces: ['eth0'], guards: [ssh] }]), [], 'never its own interface');
+  t.same(yieldedTo(A, []), [], 'alone: the guard covers every interface, as before');
+});
+
+t.test('tables, interfaces and ports read from dumps', async (t) => {
+  t.ok(isGrantTable('sesame') && isGrantTable('sesame_two'));
+  t.notOk(isGrantTable('knock_sesame') || isGrantTable('sesamex') || isGrantTable('filter'));
+  const key = (b: Buffer): Attr => ({ type: 1, value: encodeAttrs([{ type: 1, value: b }]) });
+  const msg = (keys: Buffer[]) => encodeAttrs([{ type: 3, value: encodeAttrs(keys.map((k) => ({ type: 1, value: encodeAttrs([key(k)]) }))) }]);
+  const ifname = (s: string) => { const b = Buffer.alloc(16); b.write(s, 'latin1'); return b; };
+  t.same(ifaceElements([msg([ifname('eth0'), ifname('veth-a.1')])]), ['eth0', 'veth-a.1']);
+  const pp = (proto: number, port: number) => { const b = Buffer.alloc(8); b[0] = proto; b.writeUInt16BE(port, 4); return b; };
+  t.same(guardElements([msg([pp(6, 22), pp(17, 53), pp(1, 7)])]), [ssh, dns], 'what is not tcp or udp is left out');
+});
+
+t.test('nft text: interfaces recorded, yielded pairs excepted from the drop, every value checked', async (t) => {
+  const b = installBatch('sesame', [ssh], ['eth0'], [{ iface: 'eth1', ...ssh }]);
+  t.match(b, 'add element inet sesame ifaces { "eth0" }');
+  t.match(b, 'add element inet sesame yielded { "eth1" . tcp . 22 }');
+  t.match(b, 'add rule inet sesame input meta l4proto . th dport @guarded iifname . meta l4proto . th dport != @yielded drop');
+  t.notMatch(installBatch('sesame', [ssh], ['any']), /add element inet sesame ifaces/, 'any: an empty set (every interface)');
+  t.equal(yieldedBatch('sesame', []), 'flush set inet sesame yielded\n');
+  t.throws(() => installBatch('sesame', [ssh], ['eth0"; flush ruleset; "']), FirewallInputError);
+  t.throws(() => yieldedBatch('sesame', [{ iface: 'a b', ...ssh }]), FirewallInputError);
+  t.throws(() => installBatch('sesame', [ssh], ['any', 'eth0']), FirewallInputError);
+  t.equal(revokeBatch('sesame', [{ set: 'allow4', key: '10.0.0.1 . tcp . 22' }, { set: 'allow6', key: 'fd77::2 . udp . 53' }]),
+    'delete element inet sesame allow4 { 10.0.0.1 . tcp . 22 }\ndelete element inet sesame allow6 { fd77::2 . udp . 53 }\n');
+  t.throws(() => revokeBatch('sesame', [{ set: 'allow4', key: '10.0.0.1 . tcp . 22 }; flush ruleset; {' }]), FirewallInputError);
+  t.throws(() => revokeBatch('sesame', [{ set: 'allow6', key: '10.0.0.1 . tcp . 22' }]), FirewallInputError, 'the family must match the set');
+  t.throws(() => revokeBatch('sesame', [{ set: 'guarded', key: '10.0.0.1 . tcp . 22' }]), FirewallInputError);
+});
