@@ -7,6 +7,7 @@
 // that turn are counted as lost, so that timers and log writes still run under an overload.
 
 import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { decodeNflog, type NflogFrame } from './nflog-decode.js';
 import { netfilterSocketFds, netlinkDrops } from './packet-sockets.js';
 
@@ -65,7 +66,7 @@ export class NflogReader {
   readonly batching: boolean = false;
   private dropsSeen = 0;
 
-  /** Opens the group; throws with libpcap's message (no permission, group taken, no NFLOG). */
+  /** Opens the group; throws with libpcap's message (no permission, no NFLOG), or who holds the group. */
   constructor(readonly group: number, private readonly on: NflogEvents, bufferSize = 16 << 20) {
     const { Cap } = createRequire(import.meta.url)('cap') as { Cap: new () => CapHandle };
     const c = new Cap();
@@ -75,7 +76,7 @@ export class NflogReader {
       link = quiet(() => c.open(`nflog:${group}`, '', bufferSize, this.buffer));
     } catch (err) {
       failedHandles.push(c);
-      throw err;
+      throw new Error(nflogOpenError(group, err));
     }
     // The socket libpcap just opened. Without NETLINK_NO_ENOBUFS a full buffer would abort us
     // (see packet-stats); with it the kernel counts what it dropped, which we report.
@@ -128,4 +129,27 @@ export class NflogReader {
     this.cap?.close();
     this.cap = undefined;
   }
+}
+
+/**
+ * Why a group could not be opened. A group bound by another socket gives libpcap's bare
+ * "Operation not permitted": say which group, which process holds it (the kernel lists each
+ * group's netlink port, the binder's pid for a first socket) and what to do.
+ */
+function nflogOpenError(group: number, err: unknown): string {
+  const why = (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+  if (!/Operation not permitted/.test(why) || process.getuid?.() !== 0) return why;
+  let holder = 'another program';
+  try {
+    const row = readFileSync('/proc/net/netfilter/nfnetlink_log', 'utf8').split('\n').map((l) => l.trim().split(/\s+/))
+      .find((f) => Number(f[0]) === group);
+    const pid = row ? Number(row[1]) : NaN;
+    if (Number.isInteger(pid) && pid > 0) {
+      let comm = '';
+      try { comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { /* another namespace or gone */ }
+      holder = comm ? `pid ${pid} (${comm})` : `netlink port ${pid}`;
+    }
+  } catch { /* no /proc listing: keep it vague */ }
+  return `NFLOG group ${group} is in use by ${holder}; give this knockd its own --instance NAME (its own group), ` +
+    `or set Matching = pcap (libpcap: ${why})`;
 }

@@ -4,6 +4,7 @@
 import { EXIT } from '../errors/exit.js';
 import { openBackend } from '../firewall/backend.js';
 import { GrantTable } from '../firewall/grants.js';
+import { readInstances, snapshotsAvailable } from '../firewall/table-dump.js';
 import { lockHolder, matchTableName, tableLockPath, tableName } from '../daemon/instance-lock.js';
 import { removeScript } from '../ruleset/compile.js';
 import { formatProtoPort } from '../net/protocol.js';
@@ -53,6 +54,15 @@ async function showLocalGrants(instance: string | undefined): Promise<number> {
   }
 }
 
+/** What other Sesame instances' tables still guard here, after `table` went. */
+function stillGuarding(table: string): string {
+  if (!snapshotsAvailable()) return 'its ports are no longer guarded or granted by Sesame (other instances not checked: nftables-napi unavailable)';
+  const others = readInstances(table).filter((o) => o.guards.length > 0);
+  if (others.length === 0) return 'no port is guarded or granted by Sesame now';
+  const each = others.map((o) => `table inet ${o.table} (${o.guards.map(formatProtoPort).join(', ')} on ${o.ifaces.length ? o.ifaces.join(', ') : 'every interface'})`);
+  return `its ports are no longer guarded by it; Sesame still guards with ${each.join('; ')}`;
+}
+
 /**
  * Removes the table. Refused while the instance's daemon runs in this network namespace: it
  * would put the table back within a second, and a flush that seems to work but does not is worse
@@ -71,7 +81,7 @@ export async function flushGrants(instance: string | undefined): Promise<number>
     await new GrantTable(backend, table).flush();
     // A kernel-matching table a killed daemon left behind goes too (it only logs to NFLOG).
     await backend.run(removeScript(matchTableName(instance)));
-    process.stdout.write(`removed table inet ${table}: no port is guarded or granted by Sesame now\n`);
+    process.stdout.write(`removed table inet ${table}: ${stillGuarding(table)}\n`);
     return EXIT.ok;
   } catch (err) {
     return fail(err);

@@ -66,7 +66,9 @@ t.test('--instance NAME runs beside it with its own table and state; neither tou
   lab.knock([lab.server4, '7000', '8000']);
   t.ok(await waitFor(() => logLines(readIf(a.log)).slice(from).some((l) => l.includes('firewall: granted')), 5000));
   t.equal(probe(2222), 'open', 'the first still works');
-  t.match(knockd(['--flush', '--instance', 'second']).out, 'removed table inet sesame_second', 'the stopped instance flushes');
+  t.equal(knockd(['--flush', '--instance', 'second']).out,
+    `removed table inet sesame_second: its ports are no longer guarded by it; Sesame still guards with table inet sesame (tcp/2222 on ${lab.sif})\n`,
+    'the stopped instance flushes, and says what the other instance still guards');
   t.equal(await lab.stop(first), 15);
 });
 

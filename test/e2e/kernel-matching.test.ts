@@ -118,8 +118,10 @@ t.test('NFLOG group taken: auto falls back to libpcap and says so; kernel refuse
   t.ok(await waitFor(() => h.opens().length === 1, 3000), 'knocks still open doors');
   await lab.stop(h.d);
   const conf = lab.file('refuse.conf', `[options]\n\tInterface = ${lab.sif}\n${DOOR.replace('@OUT@', '/dev/null')}`);
-  const r = lab.exec(lab.srv, ['sh', '-c', `${SESAME} -c ${conf} --state-dir ${lab.file('state-r')} --matching kernel; echo "exit=$?"`], true);
+  const r = lab.exec(lab.srv, ['sh', '-c', `${SESAME} -c ${conf} --state-dir ${lab.file('state-r')} --matching kernel 2>&1; echo "exit=$?"`], true);
   t.match(r, /exit=1/, '--matching kernel: exits 1');
+  t.match(r, new RegExp(`kernel matching failed: NFLOG group 5900 is in use by pid ${holder.pid} \\(node\\); give this knockd its own --instance NAME \\(its own group\\), or set Matching = pcap`),
+    'names the group, its holder and what to do');
   holder.kill('SIGTERM');
 });
 
