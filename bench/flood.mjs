@@ -1,13 +1,20 @@
 #!/usr/bin/env node
 // Knocks under a spoofed flood: the real knockd 0.8, Sesame `Matching = pcap` and Sesame
 // `Matching = kernel`, side by side in one run. For each offered rate, flood-gen (bench/flood-gen.c,
-// sendmmsg on a raw socket) sends SYNs from random 198.18.0.0/15 sources to the door's first port
-// for SECONDS while the real `knock` client knocks 8 times from one real address. Reported per
-// daemon and rate: doors opened / knocks, the rate the generator reached, the daemon's CPU seconds
+// sendmmsg on a raw socket) sends SYNs from random spoofed sources to the door's first port for
+// SECONDS while the real `knock` client knocks 8 times from one real address. Reported per daemon,
+// sources and rate: doors opened / knocks, the rate the generator reached, the daemon's CPU seconds
 // and peak RSS over its whole process tree, and the bytes its log grew by; and its idle RSS.
 //
 //   npm run bench:flood [-- --seconds 20 --rates 5000,20000,100000,0 --only kernel,pcap,knockd]
+//   npm run bench:flood -- --wide           (= --sources wide4,wide6)
+//   npm run bench:flood -- --sources narrow,wide4,wide6
 //   npm run bench:flood -- --spa [--rates 5000,20000,50000,100000]
+//
+// Sources: `narrow` (default) 198.18.0.0/15, 131,072 addresses (fits the first tier of a kernel
+// stage set); `wide4` all of 100.64.0.0/10, 4,194,304 addresses; `wide6` a random address in a
+// random /64 of 2001:db8::/32 per packet, to the server's IPv6 address (fd77:40::1), which the
+// knock client then knocks too.
 //   --keep: keep each run's directory (config, daemon log); NODE=wrapper runs Sesame's daemon
 //   under another node command (e.g. one adding --cpu-prof: the daemon is stopped with SIGTERM).
 //
@@ -29,8 +36,12 @@ const SECONDS = Number(opt('seconds', '20'));
 const RATES = opt('rates', SPA ? '5000,20000,50000,100000' : '5000,20000,100000,0').split(',').map(Number);
 const ONLY = opt('only', SPA ? 'fwknopd,pcap,kernel' : 'knockd,pcap,kernel').split(',');
 const KNOCKS = SPA ? 9 : 8;
+const SOURCES = (process.argv.includes('--wide') ? 'wide4,wide6' : opt('sources', 'narrow')).split(',');
+for (const src of SOURCES) if (!['narrow', 'wide4', 'wide6'].includes(src)) throw new Error(`--sources: narrow, wide4 or wide6, not ${src}`);
+if (SPA && SOURCES.some((x) => x !== 'narrow')) throw new Error('--spa floods from narrow sources only');
 const KEEP = process.argv.includes('--keep'); // keep each run's directory (config, log) and print it
 const SRV = 'sesbf-srv', CLI = 'sesbf-cli', SERVER = '10.77.40.1', CLIENT = '10.77.40.2';
+const SERVER6 = 'fd77:40::1', CLIENT6 = 'fd77:40::2';
 const ip = (...a) => sh('ip', a, true);
 
 function labUp() {
@@ -39,7 +50,12 @@ function labUp() {
   sh('ip', ['link', 'add', 'bfs0', 'netns', SRV, 'type', 'veth', 'peer', 'name', 'bfc0', 'netns', CLI]);
   sh('ip', ['-n', SRV, 'addr', 'add', `${SERVER}/24`, 'dev', 'bfs0']);
   sh('ip', ['-n', CLI, 'addr', 'add', `${CLIENT}/24`, 'dev', 'bfc0']);
+  // nodad: usable at once (no duplicate address detection to wait for).
+  sh('ip', ['-n', SRV, 'addr', 'add', `${SERVER6}/64`, 'dev', 'bfs0', 'nodad']);
+  sh('ip', ['-n', CLI, 'addr', 'add', `${CLIENT6}/64`, 'dev', 'bfc0', 'nodad']);
   for (const [ns, dev] of [[SRV, 'bfs0'], [CLI, 'bfc0']]) { sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']); sh('ip', ['-n', ns, 'link', 'set', dev, 'up']); }
+  // Neighbours resolved before a flood (raw packets sent while one is resolved are dropped).
+  for (const a of [SERVER, SERVER6]) sh('ip', ['netns', 'exec', CLI, 'ping', '-c', '1', '-W', '2', a], true);
 }
 function labDown() { ip('netns', 'del', SRV); ip('netns', 'del', CLI); }
 
@@ -53,7 +69,9 @@ const DAEMONS = {
   kernel: (conf, dir) => [join(ROOT, 'bin/knockd'), '-i', 'bfs0', '-c', conf, '--matching', 'kernel', '--state-dir', join(dir, 'state')],
 };
 
-async function oneRun(name, rate) {
+async function oneRun(name, rate, sources = 'narrow') {
+  const v6 = sources === 'wide6';
+  const server = v6 ? SERVER6 : SERVER, client = v6 ? CLIENT6 : CLIENT;
   const dir = mkdtempSync(join(tmpdir(), 'sesame-flood-'));
   const log = join(dir, 'knockd.log'), out = join(dir, 'cmd.out');
   const conf = join(dir, 'knockd.conf');
@@ -78,7 +96,8 @@ async function oneRun(name, rate) {
     const log0 = size(log);
     let peak = idle;
     const sampler = setInterval(() => { peak = Math.max(peak, rssMB(tree(d.pid))); }, 250);
-    const genArgs = SPA ? ['udp', SERVER, '62201', String(rate), String(SECONDS), '200'] : ['tcp', SERVER, '7000', String(rate), String(SECONDS)];
+    const genArgs = SPA ? ['udp', SERVER, '62201', String(rate), String(SECONDS), '200']
+      : ['tcp', server, '7000', String(rate), String(SECONDS), '0', sources === 'wide4' ? 'wide' : 'narrow'];
     const gen = spawn('ip', ['netns', 'exec', CLI, GEN, ...genArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
     let genOut = '';
     gen.stdout.on('data', (b) => { genOut += b; });
@@ -90,18 +109,18 @@ async function oneRun(name, rate) {
         sh('ip', ['netns', 'exec', CLI, 'env', `HOME=${dir}`, 'fwknop', '--no-rc-file', '--no-save-args', '-A', 'tcp/22', '-a', CLIENT,
           '-D', SERVER, '--key-base64-rijndael', keys.key, '--key-base64-hmac', keys.hmac, '--use-hmac'], true);
       } else {
-        sh('ip', ['netns', 'exec', CLI, 'knock', SERVER, '7000', '8000', '9000'], true);
+        sh('ip', ['netns', 'exec', CLI, 'knock', ...(v6 ? ['-6'] : []), server, '7000', '8000', '9000'], true);
       }
       await sleep(gap);
     }
     await genDone;
     await sleep(1500); // a daemon behind gets its last chance
     clearInterval(sampler);
-    if (d.exitCode !== null || d.signalCode !== null) console.log(`${label(name)} @ ${rate}: the daemon died (${d.signalCode ?? d.exitCode}): ${stderr.trim()}`);
+    if (d.exitCode !== null || d.signalCode !== null) console.log(`${label(name)} @ ${rate} (${sources}): the daemon died (${d.signalCode ?? d.exitCode}): ${stderr.trim()}`);
     const cpu = cpuSeconds(tree(d.pid)) - cpu0;
-    const opened = readIf(out).split('\n').filter((l) => l === `OPEN ${CLIENT}`).length;
+    const opened = readIf(out).split('\n').filter((l) => l === `OPEN ${client}`).length;
     const reached = Number(/= (\d+) pkt\/s/.exec(genOut)?.[1] ?? 0);
-    return { name, rate, reached, opened, cpu, peak, idle, logBytes: name === 'fwknopd' ? 'syslog' : size(log) - log0 };
+    return { name, rate, sources, reached, opened, cpu, peak, idle, logBytes: name === 'fwknopd' ? 'syslog' : size(log) - log0 };
   } finally {
     // SIGTERM first, so a daemon run with NODE_OPTIONS=--cpu-prof writes its profile.
     const exited = new Promise((r) => (d.exitCode !== null || d.signalCode !== null ? r() : d.on('exit', r)));
@@ -110,7 +129,7 @@ async function oneRun(name, rate) {
     await exited;
     clearTimeout(kill);
     sh('ip', ['netns', 'exec', SRV, 'nft', 'flush', 'ruleset'], true);
-    if (KEEP) console.log(`${label(name)} @ ${rate}: kept ${dir}`);
+    if (KEEP) console.log(`${label(name)} @ ${rate} (${sources}): kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -130,11 +149,13 @@ async function main() {
   labUp();
   const rows = [];
   try {
-    for (const rate of RATES) {
-      for (const name of ONLY) {
-        const r = await oneRun(name, rate);
-        rows.push(r);
-        console.log(fmt(r));
+    for (const sources of SOURCES) {
+      for (const rate of RATES) {
+        for (const name of ONLY) {
+          const r = await oneRun(name, rate, sources);
+          rows.push(r);
+          console.log(fmt(r));
+        }
       }
     }
   } finally {
@@ -142,13 +163,13 @@ async function main() {
   }
   console.log(SPA ? `\n${SECONDS} s of junk UDP (200 bytes) to the SPA port, ${KNOCKS} valid packets from the real fwknop client during it`
     : `\n${SECONDS} s of spoofed SYNs to the first port, ${KNOCKS} knocks by the real knock client during it`);
-  console.log('| daemon | offered pkt/s | reached pkt/s | opened | CPU s | peak RSS MB | idle RSS MB | log bytes |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('| daemon | sources | offered pkt/s | reached pkt/s | opened | CPU s | peak RSS MB | idle RSS MB | log bytes |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${label(r.name)} | ${r.rate === 0 ? 'max' : r.rate} | ${r.reached} | ${r.opened}/${KNOCKS} | ${r.cpu.toFixed(1)} | ${r.peak.toFixed(0)} | ${r.idle.toFixed(0)} | ${r.logBytes} |`);
+    console.log(`| ${label(r.name)} | ${r.sources} | ${r.rate === 0 ? 'max' : r.rate} | ${r.reached} | ${r.opened}/${KNOCKS} | ${r.cpu.toFixed(1)} | ${r.peak.toFixed(0)} | ${r.idle.toFixed(0)} | ${r.logBytes} |`);
   }
 }
 const label = (n) => ({ knockd: 'knockd 0.8', fwknopd: 'fwknopd 2.6', pcap: 'Sesame pcap', kernel: 'Sesame kernel' })[n];
-const fmt = (r) => `${label(r.name)} @ ${r.rate === 0 ? 'max' : r.rate}: reached ${r.reached} pkt/s, opened ${r.opened}/${KNOCKS}, CPU ${r.cpu.toFixed(1)} s, peak RSS ${r.peak.toFixed(0)} MB (idle ${r.idle.toFixed(0)}), log +${r.logBytes} B`;
+const fmt = (r) => `${label(r.name)} @ ${r.rate === 0 ? 'max' : r.rate} (${r.sources}): reached ${r.reached} pkt/s, opened ${r.opened}/${KNOCKS}, CPU ${r.cpu.toFixed(1)} s, peak RSS ${r.peak.toFixed(0)} MB (idle ${r.idle.toFixed(0)}), log +${r.logBytes} B`;
 
 await main();

@@ -19,8 +19,16 @@ import { randomInt } from 'node:crypto';
 import { readSnapshot, snapshotsAvailable } from '../firewall/table-dump.js';
 import { compareSnapshots, describeDifferences, type Snapshot } from '../firewall/table-snapshot.js';
 
-/** Most sources one stage set holds: a flood from 2^17 spoofed sources fits (~25 MB of kernel memory at most). */
+/** Most sources one stage set's first tier holds (element timeout: the door's Seq_Timeout). */
 export const KERNEL_SET_SIZE = 262_144;
+/**
+ * Overflow tiers of every stage set, taken when the ones before are full (a flood of spoofed
+ * sources): an attempt then lasts 5 s, then 1 s, but is always recorded up to the last tier's rate,
+ * its size ÷ (timeout + the kernel's ~0.6 s of garbage-collection lag): ~650,000 new sources a
+ * second (bench:flood --wide: 8/8 at the generator's ~450,000). Kernel memory: ~80 B a source
+ * (IPv4) or ~110 B (IPv6); all tiers of one set full: ~125 MB (IPv4) / ~175 MB (IPv6) at most.
+ */
+export const KERNEL_OVERFLOW = [{ size: 262_144, timeoutMs: 5_000 }, { size: 1_048_576, timeoutMs: 1_000 }] as const;
 /** Stage and reset events per second (and burst) that reach the daemon (a quarter of what the log passes: past the burst a flood costs it ~0.5 s of CPU per 20 s, bench:flood); the rest are only counted. */
 const EVENT_RATE = 25;
 const EVENT_BURST = 500;
@@ -108,6 +116,7 @@ export class KernelMatching {
       spaPorts: [...new Set(engine.config.doors.flatMap((d) => (d.spa ? [d.spa.port] : [])))],
       spaQueue: this.reader?.batching ? SPA_QUEUE : 1,
       setSize: KERNEL_SET_SIZE,
+      overflow: KERNEL_OVERFLOW,
       eventRate: EVENT_RATE,
       eventBurst: EVENT_BURST,
     };

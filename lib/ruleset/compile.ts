@@ -5,7 +5,12 @@
 // Per door and family: a set `live` of sources with an attempt in progress (element timeout =
 // Seq_Timeout, set once at the first knock: the timeout runs from the first knock), and a set per
 // stage 2..N-1 (stage 1 = live and in no stage set, which halves what a flood of first knocks
-// costs). The chains follow the userspace matcher's rulings (docs/knockd-0.8.md §2.3):
+// costs). Each of these sets has overflow tiers (spec.overflow: bigger, shorter timeouts): nft's
+// `update @set` on a full set adds nothing and stops its rule, so the next rule tries the next
+// tier. A flood that fills the sets only shortens how long new attempts last; membership tests
+// look in every tier and deletes cover every tier (deleting an absent element is a no-op). A
+// source is in at most one tier of a set: it starts only when in no live tier, and advances only
+// into a stage it has never been in since its start cleared them. The chains follow the userspace matcher's rulings (docs/knockd-0.8.md §2.3):
 //   knock      base chain (prerouting, before the admin's input chain): interfaces, TCP/UDP
 //   visible    a packet no door's filter shows is ignored (jumps to `match` otherwise)
 //   match      a source with an attempt for a door whose destination fits → `inflight` (nothing
@@ -20,7 +25,7 @@ import { TCP_FLAG_BITS, TCP_FLAG_ORDER } from '../config/types.js';
 import { checkAddress, checkName, checkPort, FirewallInputError } from '../firewall/validate.js';
 import { flushBatch } from '../firewall/commands.js';
 import { eventPrefix } from './events.js';
-import type { KernelDoor, RulesetSpec } from './spec.js';
+import type { KernelDoor, RulesetSpec, SetTier } from './spec.js';
 import { MAX_GRANT_SECONDS } from '../config/types.js';
 
 export const CHAINS = { base: 'knock', visible: 'visible', match: 'match', inflight: 'inflight' } as const;
@@ -36,8 +41,10 @@ const local = (f: Family) => `local${f}`;
 export function doorBase(d: KernelDoor): string {
   return `d${d.index}v${d.version}`;
 }
-const liveSet = (d: KernelDoor, f: Family) => `${doorBase(d)}_live${f}`;
-const stageSet = (d: KernelDoor, f: Family, k: number) => `${doorBase(d)}_s${k}_${f}`;
+/** Tier 0 keeps the plain name; overflow tier t is `<name>_t<t>`. */
+const tierName = (name: string, t: number) => (t === 0 ? name : `${name}_t${t}`);
+const liveSet = (d: KernelDoor, f: Family, t = 0) => tierName(`${doorBase(d)}_live${f}`, t);
+const stageSet = (d: KernelDoor, f: Family, k: number, t = 0) => tierName(`${doorBase(d)}_s${k}_${f}`, t);
 const doneSet = (d: KernelDoor) => `${doorBase(d)}_done`;
 const doorChain = (d: KernelDoor, f: Family) => `${doorBase(d)}_${f}`;
 
@@ -65,10 +72,37 @@ export function doorFamilies(d: KernelDoor, families: readonly Family[]): Family
   return families.includes(f) ? [f] : [];
 }
 
-/** Seq_Timeout as an nft timeout: at least 1 ms (0 or less: the attempt dies at once). */
-function timeoutMs(d: KernelDoor): string {
-  const ms = Math.min(MAX_GRANT_SECONDS * 1000, Math.max(1, Math.round(d.door.seqTimeout * 1000)));
+/** Seq_Timeout in ms: at least 1 ms (0 or less: the attempt dies at once), at most a week. */
+function seqMs(d: KernelDoor): number {
+  return Math.min(MAX_GRANT_SECONDS * 1000, Math.max(1, Math.round(d.door.seqTimeout * 1000)));
+}
+
+/** Milliseconds as an nft timeout. */
+function nftTime(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`; // nft refuses large ms numbers (604800000ms)
+}
+
+/** Most overflow tiers: each adds rules to every stage's path (and a lookup to a flood packet's). */
+export const MAX_TIERS = 4;
+
+/** The overflow tiers, checked. */
+function overflowTiers(spec: RulesetSpec): readonly SetTier[] {
+  const o = spec.overflow ?? [];
+  if (o.length > MAX_TIERS) throw new FirewallInputError(`at most ${MAX_TIERS} overflow tiers: ${o.length}`);
+  for (const x of o) {
+    checkCount(x.size, 'overflow set size');
+    checkCount(x.timeoutMs, 'overflow timeout');
+  }
+  return o;
+}
+
+interface Tier { readonly size: number; readonly timeout: string }
+
+/** A door's tiers of every stage set: the spec's size and Seq_Timeout, then the overflow tiers (no longer than Seq_Timeout). */
+function doorTiers(spec: RulesetSpec, d: KernelDoor): Tier[] {
+  const seq = seqMs(d);
+  return [{ size: checkCount(spec.setSize, 'set size'), timeout: nftTime(seq) },
+    ...overflowTiers(spec).map((x) => ({ size: x.size, timeout: nftTime(Math.min(seq, x.timeoutMs)) }))];
 }
 
 function dstMatch(d: KernelDoor, f: Family): string {
@@ -105,10 +139,17 @@ function log(spec: RulesetSpec, prefix: string, queue = 1): string {
 
 /** Counts every stage and reset event, then lets through what the limit allows: the daemon compares. */
 export const EVENT_COUNTER = 'events_all';
+/** Set deletes per rule: the kernel refuses a rule's expressions past 4 KiB (EFBIG; 40 deletes did, 32 did not). */
+const CLEAR_PER_RULE = 16;
 const limited = `counter name "${EVENT_COUNTER}" limit name "${LIMIT}"`;
 
-function setDecl(name: string, f: Family, spec: RulesetSpec, timeout: string): string {
-  return `  set ${name} { type ${f === 4 ? 'ipv4_addr' : 'ipv6_addr'}; flags dynamic,timeout; size ${spec.setSize}; timeout ${timeout}; }`;
+function setDecl(name: string, f: Family, tier: Tier): string {
+  return `  set ${name} { type ${f === 4 ? 'ipv4_addr' : 'ipv6_addr'}; flags dynamic,timeout; size ${tier.size}; timeout ${tier.timeout}; }`;
+}
+
+/** Deletes `src` from every tier of `sets(t)`: one statement each. */
+function deleteAll(tiers: readonly Tier[], src: string, set: (t: number) => string): string[] {
+  return tiers.map((_, t) => `delete @${set(t)} { ${src} }`);
 }
 
 /** The sets and chains of one door (multi-step doors only: a one-step door needs no state). */
@@ -118,45 +159,50 @@ export function doorObjects(spec: RulesetSpec, d: KernelDoor): string[] {
   const oneTime = d.door.oneTime !== undefined;
   if (oneTime) out.push(`  set ${doneSet(d)} { type inet_proto; flags dynamic; size 4; }`);
   if (n < 2) return out;
-  const t = timeoutMs(d);
+  const tiers = doorTiers(spec, d);
   for (const f of doorFamilies(d, spec.families)) {
-    out.push(setDecl(liveSet(d, f), f, spec, t));
-    for (let k = 2; k < n; k++) out.push(setDecl(stageSet(d, f, k), f, spec, t));
+    tiers.forEach((x, t) => out.push(setDecl(liveSet(d, f, t), f, x)));
+    for (let k = 2; k < n; k++) tiers.forEach((x, t) => out.push(setDecl(stageSet(d, f, k, t), f, x)));
     out.push(`  chain ${doorChain(d, f)} {`, ...doorRules(spec, d, f).map((r) => `    ${r}`), '  }');
   }
   return out;
 }
 
-/** A source in set `from` (undefined: stage 1) knocked step `k+1` right. */
-function advanceRules(spec: RulesetSpec, d: KernelDoor, f: Family, k: number): string[] {
+/**
+ * A source at stage `k` (in tier `t` of its set; stage 1: live and in no stage set) knocked step
+ * `k+1` right. The move to the next stage set tries its tiers in order (the new element first, so
+ * a full tier leaves the source where it was for the next rule); if every tier is full the packet
+ * falls through to the reset rules and the attempt ends.
+ */
+function advanceRules(spec: RulesetSpec, d: KernelDoor, f: Family, k: number, t: number, tiers: readonly Tier[]): string[] {
   const n = d.sequence.length;
   const src = `${ip(f)} saddr`;
-  const inStage = k >= 2 ? `${src} @${stageSet(d, f, k)} ` : '';
+  const inStage = k >= 2 ? `${src} @${stageSet(d, f, k, t)} ` : '';
   const match = `${inStage}${stepMatch(d.sequence[k]!)}`;
-  const leave = k >= 2 ? `delete @${stageSet(d, f, k)} { ${src} } ` : '';
+  const leave = k >= 2 ? `delete @${stageSet(d, f, k, t)} { ${src} } ` : '';
   const prefix = (kind: 's' | 'o', stage: number) => eventPrefix(spec.generation, d, kind, stage);
   if (k + 1 === n) {
     // Completion: never rate-limited. A used one-time door completes once until it is rotated.
     const once = d.door.oneTime !== undefined ? `meta l4proto != @${doneSet(d)} add @${doneSet(d)} { meta l4proto } ` : '';
     return [
       `${match} ${once}${log(spec, prefix('o', n))}`,
-      `${match} ${leave}delete @${liveSet(d, f)} { ${src} } return`,
+      `${match} ${leave}${deleteAll(tiers, src, (u) => liveSet(d, f, u)).join(' ')} return`,
     ];
   }
   return [
     `${match} ${limited} ${log(spec, prefix('s', k + 1))}`,
-    `${match} ${leave}update @${stageSet(d, f, k + 1)} { ${src} timeout ${timeoutMs(d)} } return`,
+    ...tiers.map((x, u) => `${match} update @${stageSet(d, f, k + 1, u)} { ${src} timeout ${x.timeout} } ${leave}return`),
   ];
 }
 
-/** Any other visible packet from a source at stage `k` ends its attempt. */
-function resetRules(spec: RulesetSpec, d: KernelDoor, f: Family, k: number): string[] {
+/** Any other visible packet from a source at stage `k` (tier `t`) ends its attempt. */
+function resetRules(spec: RulesetSpec, d: KernelDoor, f: Family, k: number, t: number, tiers: readonly Tier[]): string[] {
   const src = `${ip(f)} saddr`;
-  const inStage = k >= 2 ? `${src} @${stageSet(d, f, k)} ` : '';
-  const leave = k >= 2 ? `delete @${stageSet(d, f, k)} { ${src} } ` : '';
+  const inStage = k >= 2 ? `${src} @${stageSet(d, f, k, t)} ` : '';
+  const leave = k >= 2 ? `delete @${stageSet(d, f, k, t)} { ${src} } ` : '';
   return [
     `${inStage}${limited} ${log(spec, eventPrefix(spec.generation, d, 'r', k))}`,
-    `${inStage}${leave}delete @${liveSet(d, f)} { ${src} } return`,
+    `${inStage}${leave}${deleteAll(tiers, src, (u) => liveSet(d, f, u)).join(' ')} return`,
   ];
 }
 
@@ -166,8 +212,11 @@ export function doorRules(spec: RulesetSpec, d: KernelDoor, f: Family): string[]
   const flags = flagsMatch(d.door.tcpFlags);
   // knockd: a TCP packet failing the attempt's door flags is ignored for it (not a reset).
   if (flags) rules.push(`meta l4proto tcp ${flags.replace('==', '!=')} return`);
-  for (let k = d.sequence.length - 1; k >= 2; k--) rules.push(...advanceRules(spec, d, f, k), ...resetRules(spec, d, f, k));
-  rules.push(...advanceRules(spec, d, f, 1), ...resetRules(spec, d, f, 1));
+  const tiers = doorTiers(spec, d);
+  for (let k = d.sequence.length - 1; k >= 2; k--) {
+    for (let t = 0; t < tiers.length; t++) rules.push(...advanceRules(spec, d, f, k, t, tiers), ...resetRules(spec, d, f, k, t, tiers));
+  }
+  rules.push(...advanceRules(spec, d, f, 1, 0, tiers), ...resetRules(spec, d, f, 1, 0, tiers));
   return rules;
 }
 
@@ -197,13 +246,25 @@ export function dispatchRules(spec: RulesetSpec): { visible: string[]; match: st
         continue;
       }
       const src = `${ip(f)} saddr`;
-      match.push(`${dst} ${src} @${liveSet(d, f)} goto ${CHAINS.inflight}`);
-      inflight.push(`${dst} ${src} @${liveSet(d, f)} jump ${doorChain(d, f)}`);
-      // Stale stage elements of an expired attempt are cleared as a new one starts.
-      const clear = [];
-      for (let k = 2; k < n; k++) clear.push(`delete @${stageSet(d, f, k)} { ${src} } `);
-      starts.push(`${first} update @${liveSet(d, f)} { ${src} timeout ${timeoutMs(d)} } ${clear.join('')}` +
-        `${limited} ${log(spec, eventPrefix(spec.generation, d, 's', 1))}`);
+      const tiers = doorTiers(spec, d);
+      // A source is in at most one live tier, so the door's chain runs once per packet.
+      for (let t = 0; t < tiers.length; t++) {
+        match.push(`${dst} ${src} @${liveSet(d, f, t)} goto ${CHAINS.inflight}`);
+        inflight.push(`${dst} ${src} @${liveSet(d, f, t)} jump ${doorChain(d, f)}`);
+      }
+      // A source that gets here has no attempt at this door (the match rules above sent every
+      // source with one to `inflight`): its stage elements are stale ones of an expired attempt,
+      // cleared before it starts (in rules of at most CLEAR_PER_RULE deletes).
+      const clear: string[] = [];
+      for (let k = 2; k < n; k++) clear.push(...deleteAll(tiers, src, (t) => stageSet(d, f, k, t)));
+      for (let i = 0; i < clear.length; i += CLEAR_PER_RULE) starts.push(`${first} ${clear.slice(i, i + CLEAR_PER_RULE).join(' ')}`);
+      // The first tier with room takes the attempt; a later rule sees it there and does nothing.
+      const guards: string[] = [];
+      tiers.forEach((x, t) => {
+        starts.push(`${first} ${guards.join('')}update @${liveSet(d, f, t)} { ${src} timeout ${x.timeout} } ` +
+          `${limited} ${log(spec, eventPrefix(spec.generation, d, 's', 1))}`);
+        guards.push(`${src} != @${liveSet(d, f, t)} `);
+      });
     }
   }
   return { visible, match: [...match, ...starts], inflight };
@@ -252,6 +313,7 @@ export function installScript(spec: RulesetSpec): string {
   checkCount(spec.group, 'NFLOG group');
   if (spec.group > 65535) throw new FirewallInputError(`NFLOG group must be 0..65535: ${spec.group}`);
   checkCount(spec.setSize, 'set size');
+  overflowTiers(spec);
   const d = dispatchRules(spec);
   const lines = [
     `add table ${t}`,
@@ -299,8 +361,11 @@ export function updateScript(prev: RulesetSpec, next: RulesetSpec): string {
     if (after.has(key(old))) continue;
     for (const f of doorFamilies(old, prev.families)) {
       if (old.sequence.length < 2) continue;
-      lines.push(`delete chain ${t} ${doorChain(old, f)}`, `delete set ${t} ${liveSet(old, f)}`);
-      for (let k = 2; k < old.sequence.length; k++) lines.push(`delete set ${t} ${stageSet(old, f, k)}`);
+      lines.push(`delete chain ${t} ${doorChain(old, f)}`);
+      for (let u = 0; u < doorTiers(prev, old).length; u++) {
+        lines.push(`delete set ${t} ${liveSet(old, f, u)}`);
+        for (let k = 2; k < old.sequence.length; k++) lines.push(`delete set ${t} ${stageSet(old, f, k, u)}`);
+      }
     }
     if (old.door.oneTime !== undefined) lines.push(`delete set ${t} ${doneSet(old)}`);
   }

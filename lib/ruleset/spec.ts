@@ -36,9 +36,21 @@ export interface RulesetSpec {
   readonly spaQueue?: number;
   /** Most sources one stage set holds (kernel memory bound). */
   readonly setSize: number;
+  /**
+   * Overflow tiers of every stage set (live and 2..N-1), tried in order when the ones before are
+   * full: a flood of spoofed sources that fills a set then only shortens how long new attempts
+   * last, and never stops them from being recorded (up to the last tier's rate, size ÷ timeout).
+   */
+  readonly overflow?: readonly SetTier[];
   /** Stage, reset and SPA events sent to the daemon per second (and their burst): a flood's cap. */
   readonly eventRate: number;
   readonly eventBurst: number;
+}
+
+/** One overflow tier: its size, and its element timeout (ms; a door's Seq_Timeout if shorter). */
+export interface SetTier {
+  readonly size: number;
+  readonly timeoutMs: number;
 }
 
 /** The NFLOG prefix of an event: `<tag> <generation> <door> <kind> <stage>`; see events.ts. */

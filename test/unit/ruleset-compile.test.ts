@@ -46,9 +46,11 @@ t.test('a three-step door: live set, one stage set, chain per family', async (t)
   t.match(s, /set d0v0_live6 \{ type ipv6_addr;/);
   t.match(s, /chain d0v0_4 \{/);
   t.match(s, /chain d0v0_6 \{/);
-  const start = 'ip daddr @local4 tcp dport 7000 tcp flags & syn == syn update @d0v0_live4 { ip saddr timeout 5s } delete @d0v0_s2_4 { ip saddr } '
+  const start = 'ip daddr @local4 tcp dport 7000 tcp flags & syn == syn update @d0v0_live4 { ip saddr timeout 5s } '
     + 'counter name "events_all" limit name "events" log prefix "sesame 1 d0v0 s 1" group 5900 queue-threshold 1';
   t.ok(s.includes(start), 'the first knock starts an attempt, counted, rate-limited, logged');
+  t.ok(s.includes('ip daddr @local4 tcp dport 7000 tcp flags & syn == syn delete @d0v0_s2_4 { ip saddr }\n'), 'stale stage elements are cleared first');
+  t.notMatch(s, /_t1/, 'no overflow tiers unless the spec has them');
   t.match(s, /ip saddr @d0v0_s2_4 tcp dport 9000 log prefix "sesame 1 d0v0 o 3"/, 'completion is not rate-limited');
   t.match(s, /iifname "eth0" meta l4proto \{ tcp, udp \} jump visible/);
   t.match(s, /type filter hook prerouting priority raw \+ 10; policy accept;/);
@@ -184,4 +186,123 @@ t.test('event prefixes round-trip; anything else is refused', async (t) => {
     'sesame 1 d0v0 s 1 ', 'sesame -1 d0v0 s 1', 'sesame 1 d999999v0 s 1', 'other 1 d0v0 s 1', 'sesame 1 d0v0 s 1\n']) {
     t.equal(parseEventPrefix(bad), undefined, JSON.stringify(bad));
   }
+});
+
+const TIERS = { overflow: [{ size: 262144, timeoutMs: 5000 }, { size: 1048576, timeoutMs: 1000 }] };
+const FIRST = 'ip daddr @local4 tcp dport 7000 tcp flags & syn == syn';
+
+t.test('overflow tiers: every stage set has them, bigger, no longer than Seq_Timeout', async (t) => {
+  const s = check(t, spec(BASE.replace('seq_timeout = 5', 'seq_timeout = 10'), TIERS));
+  for (const [set, fam] of [['live4', 'ipv4'], ['s2_4', 'ipv4'], ['live6', 'ipv6'], ['s2_6', 'ipv6']]) {
+    t.match(s, new RegExp(`set d0v0_${set} \\{ type ${fam}_addr; flags dynamic,timeout; size 65536; timeout 10s; \\}`));
+    t.match(s, new RegExp(`set d0v0_${set}_t1 \\{ type ${fam}_addr; flags dynamic,timeout; size 262144; timeout 5s; \\}`));
+    t.match(s, new RegExp(`set d0v0_${set}_t2 \\{ type ${fam}_addr; flags dynamic,timeout; size 1048576; timeout 1s; \\}`));
+  }
+  t.notMatch(s, /_t3/);
+  const short = check(t, spec('[d]\nsequence = 1,2\nseq_timeout = 3\n', TIERS));
+  t.match(short, /d0v0_live4_t1 \{[^}]*timeout 3s;/, 'a tier never outlasts Seq_Timeout');
+  t.match(short, /d0v0_live4_t2 \{[^}]*timeout 1s;/);
+  const tiny = check(t, spec('[d]\nsequence = 1,2\nseq_timeout = 0\n', TIERS));
+  t.equal((tiny.match(/timeout 1ms;/g) ?? []).length, 6, 'Seq_Timeout below every tier: all tiers take it');
+  const odd = check(t, spec('[d]\nsequence = 1,2\n', { overflow: [{ size: 10, timeoutMs: 1500 }] }));
+  t.match(odd, /d0v0_live4_t1 \{ type ipv4_addr; flags dynamic,timeout; size 10; timeout 1500ms; \}/);
+});
+
+t.test('overflow tiers: a first knock takes the first tier with room, once', async (t) => {
+  const s = check(t, spec(BASE, TIERS));
+  const log = 'counter name "events_all" limit name "events" log prefix "sesame 1 d0v0 s 1" group 5900 queue-threshold 1';
+  const rules = [
+    `${FIRST} delete @d0v0_s2_4 { ip saddr } delete @d0v0_s2_4_t1 { ip saddr } delete @d0v0_s2_4_t2 { ip saddr }`,
+    `${FIRST} update @d0v0_live4 { ip saddr timeout 5s } ${log}`,
+    `${FIRST} ip saddr != @d0v0_live4 update @d0v0_live4_t1 { ip saddr timeout 5s } ${log}`,
+    `${FIRST} ip saddr != @d0v0_live4 ip saddr != @d0v0_live4_t1 update @d0v0_live4_t2 { ip saddr timeout 1s } ${log}`,
+  ];
+  t.ok(s.includes(rules.map((r) => `    ${r}\n`).join('')), 'clear every stage tier, then each tier guarded by the ones before');
+  for (const tier of ['live4', 'live4_t1', 'live4_t2']) {
+    t.ok(s.includes(`    ip daddr @local4 ip saddr @d0v0_${tier} goto inflight\n`), `${tier}: an attempt in it is in flight`);
+    t.ok(s.includes(`    ip daddr @local4 ip saddr @d0v0_${tier} jump d0v0_4\n`), `${tier}: runs the door's chain`);
+  }
+  const match = s.slice(s.indexOf('chain match {'), s.indexOf('chain visible {'));
+  t.ok(match.indexOf('@d0v0_live4_t2 goto inflight') < match.indexOf('delete @d0v0_s2_4 '), 'every tier is looked up before anything starts');
+  t.ok(match.indexOf('@d0v0_live6_t2 goto inflight') < match.indexOf('delete @d0v0_s2_4 '), 'both families');
+});
+
+t.test('overflow tiers: advances try the next stage tiers in order; ends clear every live tier', async (t) => {
+  const s = check(t, spec(BASE, TIERS));
+  const chain = s.slice(s.indexOf('chain d0v0_4 {\n'), s.indexOf('\n  }', s.indexOf('chain d0v0_4 {\n'))).split('\n').slice(1).map((l) => l.trim());
+  const lives = 'delete @d0v0_live4 { ip saddr } delete @d0v0_live4_t1 { ip saddr } delete @d0v0_live4_t2 { ip saddr }';
+  for (const tier of ['s2_4', 's2_4_t1', 's2_4_t2']) {
+    const at = chain.indexOf(`ip saddr @d0v0_${tier} tcp dport 9000 log prefix "sesame 1 d0v0 o 3" group 5900 queue-threshold 1`);
+    t.ok(at > 0, `${tier}: completes`);
+    t.equal(chain[at + 1], `ip saddr @d0v0_${tier} tcp dport 9000 delete @d0v0_${tier} { ip saddr } ${lives} return`);
+    t.equal(chain[at + 3], `ip saddr @d0v0_${tier} delete @d0v0_${tier} { ip saddr } ${lives} return`, `${tier}: a wrong knock resets`);
+  }
+  const at = chain.indexOf('tcp dport 8000 counter name "events_all" limit name "events" log prefix "sesame 1 d0v0 s 2" group 5900 queue-threshold 1');
+  t.same(chain.slice(at + 1), [
+    'tcp dport 8000 update @d0v0_s2_4 { ip saddr timeout 5s } return',
+    'tcp dport 8000 update @d0v0_s2_4_t1 { ip saddr timeout 5s } return',
+    'tcp dport 8000 update @d0v0_s2_4_t2 { ip saddr timeout 1s } return',
+    'counter name "events_all" limit name "events" log prefix "sesame 1 d0v0 r 1" group 5900 queue-threshold 1',
+    `${lives} return`,
+  ], 'stage 1: each tier of stage 2 in turn; every one full: the attempt resets');
+  const four = check(t, spec('[d]\nsequence = 1,2,3,4\n', TIERS));
+  t.match(four, /ip saddr @d0v0_s2_4_t1 tcp dport 3 update @d0v0_s3_4_t2 \{ ip saddr timeout 1s \} delete @d0v0_s2_4_t1 \{ ip saddr \} return/,
+    'the new stage element first: a full tier leaves the source where it was');
+});
+
+t.test('overflow tiers: long sequences split the clearing (the kernel takes 4 KiB of expressions a rule)', async (t) => {
+  const seq = Array.from({ length: 32 }, (_, i) => 1000 + i).join(',');
+  const tiers = { overflow: [1, 2, 3, 4].map((i) => ({ size: 1000 * i, timeoutMs: 1000 * i })) };
+  const s = check(t, spec(`[d]\nsequence = ${seq}\n`, tiers));
+  t.equal((s.match(/set d0v0_s\d+_4(_t\d)? /g) ?? []).length, 150, '30 stages, 5 tiers each');
+  const clears = s.split('\n').filter((l) => l.includes('ip daddr @local4 tcp dport 1000 delete @'));
+  t.equal(clears.length, 10, '150 deletes in rules of at most 16');
+  t.equal(clears.reduce((n, l) => n + (l.match(/delete @/g) ?? []).length, 0), 150);
+});
+
+t.test('overflow tiers: checked values', async (t) => {
+  for (const bad of [0, -1, 1.5, NaN, 2 ** 31]) {
+    t.throws(() => installScript(spec(BASE, { overflow: [{ size: bad, timeoutMs: 1000 }] })), /overflow set size/);
+    t.throws(() => installScript(spec(BASE, { overflow: [{ size: 10, timeoutMs: bad }] })), /overflow timeout/);
+  }
+  t.throws(() => installScript(spec(BASE, { overflow: Array.from({ length: 5 }, () => ({ size: 10, timeoutMs: 10 })) })), /at most 4 overflow tiers/);
+  t.throws(() => installScript(spec(SPA, { overflow: [{ size: 0, timeoutMs: 1 }] })), /overflow set size/, 'checked with no knock door too');
+});
+
+t.test('overflow tiers: an update removes every tier of a replaced door', async (t) => {
+  const prev = spec(BASE + '[close]\nsequence = 9000,8000,7000\n', TIERS);
+  const u = updateScript(prev, { ...prev, doors: [prev.doors[0]!] });
+  for (const set of ['live4', 'live4_t1', 'live4_t2', 's2_4', 's2_4_t1', 's2_4_t2', 'live6_t2', 's2_6_t2']) {
+    t.match(u, new RegExp(`delete set inet knock_sesame d1v0_${set}\\n`), set);
+  }
+  const next = { ...prev, doors: [prev.doors[0]!, { ...prev.doors[1]!, version: 1 }] };
+  const r = canCheck && spawnSync('unshare', ['-n', 'sh', '-c', 'nft -f - && nft list table inet knock_sesame'],
+    { input: installScript(prev) + updateScript(prev, next), encoding: 'utf8' });
+  if (r) {
+    t.equal(r.status, 0, r.stderr);
+    t.match(r.stdout, /set d1v1_s2_6_t2 /);
+    t.notMatch(r.stdout, /d1v0/, 'every tier of the old version gone');
+  }
+});
+
+// The kernel itself: loopback knocks (bash's /dev/tcp: one SYN each) through a table whose tiers
+// hold one source each, so the real nft_dynset shows what a full tier does.
+t.test('overflow tiers in the kernel: a full tier passes the knock on, never stops it', { skip: !canCheck && 'needs root and nft' }, async (t) => {
+  const s = spec(BASE, { interfaces: ['any'], local: ['127.0.0.1'], families: [4], setSize: 1, overflow: [{ size: 1, timeoutMs: 5000 }, { size: 1, timeoutMs: 5000 }] });
+  const T = 'inet knock_sesame';
+  const knock = (port: number) => `bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port}' 2>/dev/null;`;
+  const sets = ['live4', 'live4_t1', 'live4_t2', 's2_4', 's2_4_t1', 's2_4_t2'];
+  const show = `for s in ${sets.join(' ')}; do echo "$s: $(nft list set ${T} d0v0_$s | grep -o 'elements = {[^}]*}' | grep -o '[0-9.]*\\.[0-9]*' | tr '\\n' ' ')"; done; echo --;`;
+  const run = (steps: string) => spawnSync('unshare', ['-n', 'sh', '-c', `ip link set lo up && nft -f - && ${steps}`], { input: installScript(s), encoding: 'utf8' });
+  const fill = (set: string) => `nft add element ${T} d0v0_${set} '{ 192.0.2.9 }';`;
+  const r = run(`${fill('live4')}${fill('s2_4')}${knock(7000)}${show}${knock(8000)}${show}${knock(9000)}${show}`);
+  t.equal(r.status, 0, r.stderr);
+  const [started, advanced, done] = r.stdout.split('--\n');
+  t.match(started, /live4: 192\.0\.2\.9 \nlive4_t1: 127\.0\.0\.1 \nlive4_t2: \n/, 'first tier full: the attempt starts in the next');
+  t.match(advanced, /live4_t1: 127\.0\.0\.1 \n[^]*s2_4: 192\.0\.2\.9 \ns2_4_t1: 127\.0\.0\.1 \ns2_4_t2: \n/, 'stage 2 likewise');
+  t.match(done, /live4_t1: \n[^]*s2_4_t1: \ns2_4_t2: \n/, 'completed: gone from every tier');
+  const full = run(`${['live4', 'live4_t1', 'live4_t2'].map(fill).join('')}${knock(7000)}${show}`);
+  t.notMatch(full.stdout, /127\.0\.0\.1/, 'every tier full: nothing recorded (the physical limit)');
+  const wrong = run(`${fill('live4')}${knock(7000)}${knock(8000)}${knock(7000)}${show}`);
+  t.notMatch(wrong.stdout, /127\.0\.0\.1/, 'a wrong knock ends the attempt in whatever tiers it is in');
 });
