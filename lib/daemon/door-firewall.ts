@@ -243,7 +243,9 @@ export class DoorFirewall {
     }
     if (stray.length > 0) {
       await this.table.revoke(stray);
-      this.log(`firewall: table inet ${this.tableName} held ${plural(stray.length, 'grant')} Sesame did not make (a saved ruleset reloaded?); removed ${stray.length === 1 ? 'it' : 'them'}: ${stray.slice(0, 3).map((s) => s.key).join(', ')}${stray.length > 3 ? ', ...' : ''}`);
+      const shown = `${stray.slice(0, 3).map((s) => s.key).join(', ')}${stray.length > 3 ? ', ...' : ''}`;
+      this.log(`firewall: table inet ${this.tableName} held ${plural(stray.length, 'grant')} Sesame did not make (a saved ruleset reloaded?); ` +
+        `removed ${stray.length === 1 ? 'it' : 'them'}: ${shown}`);
     }
   }
 
