@@ -63,3 +63,10 @@ export function rssMB(pids) {
   }
   return kb / 1024;
 }
+
+/** The kernel's unreclaimable slab and vmalloc memory (nft set elements and hash tables), MB; machine-wide. */
+export function kernelMB() {
+  const m = readFileSync('/proc/meminfo', 'utf8');
+  const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(m)?.[1] ?? 0);
+  return (kb('SUnreclaim') + kb('VmallocUsed')) / 1024;
+}
