@@ -7,43 +7,17 @@
 #define NAPI_CPP_EXCEPTIONS
 #include <napi.h>
 
-#include <cerrno>
-#include <cstdint>
-#include <cstring>
-#include <string>
-#include <vector>
-
 #include <arpa/inet.h>
-#include <linux/netfilter.h>
-#include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nfnetlink.h>
-#include <linux/netlink.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
+
+#include "netlink.h"
 
 namespace {
-
-void PutAttr(std::vector<char>& msg, uint16_t type, const void* data, size_t len) {
-  struct nlattr a;
-  a.nla_len = static_cast<uint16_t>(NLA_HDRLEN + len);
-  a.nla_type = type;
-  size_t at = msg.size();
-  msg.resize(at + NLA_ALIGN(a.nla_len), 0);
-  std::memcpy(msg.data() + at, &a, sizeof a);
-  std::memcpy(msg.data() + at + NLA_HDRLEN, data, len);
-}
 
 uint64_t Be64(const char* p) {
   uint64_t v = 0;
   for (int i = 0; i < 8; i++) v = (v << 8) | static_cast<unsigned char>(p[i]);
   return v;
 }
-
-struct Fd {
-  int fd;
-  ~Fd() { if (fd >= 0) close(fd); }
-};
 
 }  // namespace
 
@@ -58,30 +32,14 @@ Napi::Value ReadCounter(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "readCounter: bad table or counter name");
   }
 
-  Fd s{socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER)};
+  nl::Fd s = nl::Open();
   if (s.fd < 0) throw Napi::Error::New(env, std::string("readCounter: socket: ") + std::strerror(errno));
-  struct timeval tv = {1, 0};
-  setsockopt(s.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-
-  std::vector<char> msg(NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg)), 0);
-  struct nfgenmsg gen = {};
-  gen.nfgen_family = NFPROTO_INET;
-  gen.version = NFNETLINK_V0;
-  std::memcpy(msg.data() + NLMSG_HDRLEN, &gen, sizeof gen);
-  PutAttr(msg, NFTA_OBJ_TABLE, table.c_str(), table.size() + 1);
-  PutAttr(msg, NFTA_OBJ_NAME, name.c_str(), name.size() + 1);
+  std::vector<char> msg = nl::Request();
+  nl::PutString(msg, NFTA_OBJ_TABLE, table);
+  nl::PutString(msg, NFTA_OBJ_NAME, name);
   uint32_t type = htonl(NFT_OBJECT_COUNTER);
-  PutAttr(msg, NFTA_OBJ_TYPE, &type, sizeof type);
-  struct nlmsghdr h = {};
-  h.nlmsg_len = static_cast<uint32_t>(msg.size());
-  h.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETOBJ;
-  h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-  h.nlmsg_seq = 1;
-  std::memcpy(msg.data(), &h, sizeof h);
-
-  struct sockaddr_nl kernel = {};
-  kernel.nl_family = AF_NETLINK;
-  if (sendto(s.fd, msg.data(), msg.size(), 0, reinterpret_cast<struct sockaddr*>(&kernel), sizeof kernel) < 0) {
+  nl::PutAttr(msg, NFTA_OBJ_TYPE, &type, sizeof type);
+  if (!nl::Send(s.fd, msg, NFT_MSG_GETOBJ, NLM_F_REQUEST | NLM_F_ACK)) {
     throw Napi::Error::New(env, std::string("readCounter: send: ") + std::strerror(errno));
   }
 

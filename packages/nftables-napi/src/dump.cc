@@ -11,36 +11,9 @@
 #define NAPI_CPP_EXCEPTIONS
 #include <napi.h>
 
-#include <cerrno>
-#include <cstdint>
-#include <cstring>
-#include <string>
-#include <vector>
-
-#include <linux/netfilter.h>
-#include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nfnetlink.h>
-#include <linux/netlink.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
+#include "netlink.h"
 
 namespace {
-
-void Attr(std::vector<char>& msg, uint16_t type, const std::string& s) {
-  struct nlattr a;
-  a.nla_len = static_cast<uint16_t>(NLA_HDRLEN + s.size() + 1);
-  a.nla_type = type;
-  size_t at = msg.size();
-  msg.resize(at + NLA_ALIGN(a.nla_len), 0);
-  std::memcpy(msg.data() + at, &a, sizeof a);
-  std::memcpy(msg.data() + at + NLA_HDRLEN, s.c_str(), s.size() + 1);
-}
-
-struct Fd {
-  int fd;
-  ~Fd() { if (fd >= 0) close(fd); }
-};
 
 // Bounds: a dump that does not end within these is refused (a table is never this big).
 constexpr int kMaxMessages = 1 << 20;
@@ -61,55 +34,37 @@ Napi::Value Dump(const Napi::CallbackInfo& info) {
 
   uint16_t type;
   uint16_t flags = NLM_F_REQUEST | NLM_F_DUMP;
-  std::vector<char> msg(NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg)), 0);
+  std::vector<char> msg = nl::Request();
   if (kind == "tables") {
     type = NFT_MSG_GETTABLE;
   } else if (kind == "table") {
     type = NFT_MSG_GETTABLE;
     flags = NLM_F_REQUEST | NLM_F_ACK;
-    Attr(msg, NFTA_TABLE_NAME, table);
+    nl::PutString(msg, NFTA_TABLE_NAME, table);
   } else if (kind == "chains") {
     type = NFT_MSG_GETCHAIN;
-    Attr(msg, NFTA_CHAIN_TABLE, table);
+    nl::PutString(msg, NFTA_CHAIN_TABLE, table);
   } else if (kind == "sets") {
     type = NFT_MSG_GETSET;
-    Attr(msg, NFTA_SET_TABLE, table);
+    nl::PutString(msg, NFTA_SET_TABLE, table);
   } else if (kind == "objects") {
     type = NFT_MSG_GETOBJ;
-    Attr(msg, NFTA_OBJ_TABLE, table);
+    nl::PutString(msg, NFTA_OBJ_TABLE, table);
   } else if (kind == "rules") {
     type = NFT_MSG_GETRULE;
-    Attr(msg, NFTA_RULE_TABLE, table);
+    nl::PutString(msg, NFTA_RULE_TABLE, table);
   } else if (kind == "elements") {
     if (set.empty()) throw Napi::TypeError::New(env, "dump: elements need a set name");
     type = NFT_MSG_GETSETELEM;
-    Attr(msg, NFTA_SET_ELEM_LIST_TABLE, table);
-    Attr(msg, NFTA_SET_ELEM_LIST_SET, set);
+    nl::PutString(msg, NFTA_SET_ELEM_LIST_TABLE, table);
+    nl::PutString(msg, NFTA_SET_ELEM_LIST_SET, set);
   } else {
     throw Napi::TypeError::New(env, "dump: unknown kind");
   }
 
-  Fd s{socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER)};
+  nl::Fd s = nl::Open();
   if (s.fd < 0) throw Napi::Error::New(env, std::string("dump: socket: ") + std::strerror(errno));
-  struct timeval tv = {1, 0};
-  setsockopt(s.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-
-  struct nfgenmsg gen = {};
-  gen.nfgen_family = NFPROTO_INET;
-  gen.version = NFNETLINK_V0;
-  std::memcpy(msg.data() + NLMSG_HDRLEN, &gen, sizeof gen);
-  struct nlmsghdr h = {};
-  h.nlmsg_len = static_cast<uint32_t>(msg.size());
-  h.nlmsg_type = static_cast<uint16_t>((NFNL_SUBSYS_NFTABLES << 8) | type);
-  h.nlmsg_flags = flags;
-  h.nlmsg_seq = 1;
-  std::memcpy(msg.data(), &h, sizeof h);
-
-  struct sockaddr_nl kernel = {};
-  kernel.nl_family = AF_NETLINK;
-  if (sendto(s.fd, msg.data(), msg.size(), 0, reinterpret_cast<struct sockaddr*>(&kernel), sizeof kernel) < 0) {
-    throw Napi::Error::New(env, std::string("dump: send: ") + std::strerror(errno));
-  }
+  if (!nl::Send(s.fd, msg, type, flags)) throw Napi::Error::New(env, std::string("dump: send: ") + std::strerror(errno));
 
   Napi::Array out = Napi::Array::New(env);
   uint32_t count = 0;
