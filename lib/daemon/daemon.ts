@@ -100,7 +100,7 @@ export class Daemon {
 
   /** One arrival, judged at its arrival time `at` (monotonic ms) by the engine of its ruleset. */
   private handle(a: Arrival, at: number): void {
-    const engine = this.input?.engineFor(a, this.engine);
+    const engine = this.input ? this.input.engineFor(a, this.engine) : this.engine;
     if (engine) this.apply(a.kernel ? engine.kernelEvent(a.kernel.event, a, at, Date.now()) : engine.packet(a, at, Date.now()));
     this.deadline.arm();
   }
@@ -136,7 +136,7 @@ export class Daemon {
     this.engine = before.next(config, Date.now()); // what carries over: Engine.next
     this.logger.verbose(`re-opening log file`);
     this.logger.openFile();
-    this.input?.reload(before, this.engine);
+    this.input?.reload(this.engine);
     this.deadline.arm();
   }
 

@@ -187,6 +187,7 @@ export class DoorFirewall {
     try {
       if (!snapshotsAvailable() || this.baseline === undefined) await this.checkCounts();
       else await this.checkContent(this.baseline);
+      if (this.restoreFailing) this.log(`firewall: table inet ${this.tableName} is checked and restored again`);
       this.restoreFailing = false;
     } catch (err) {
       if (!this.restoreFailing) this.log(`firewall: cannot check or restore table inet ${this.tableName}: ${firstLine(err)}; retrying every second`);
@@ -201,7 +202,12 @@ export class DoorFirewall {
   }
 
   private async checkContent(baseline: Snapshot): Promise<void> {
-    const actual = readSnapshot(this.tableName);
+    let actual: Snapshot | undefined;
+    try {
+      actual = readSnapshot(this.tableName);
+    } catch (err) {
+      return this.restore(`could not be read (${firstLine(err)})`); // what cannot be checked is replaced
+    }
     if (!actual) return this.restore('was removed (nft flush ruleset?)');
     const diffs = compareSnapshots(baseline, actual);
     if (diffs.length > 0) return this.restore(`differed from what Sesame installed (${describeDifferences(diffs)}; a saved ruleset reloaded?)`);

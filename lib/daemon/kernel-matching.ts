@@ -59,8 +59,8 @@ export interface KernelMatchingOptions {
   readonly log: (line: string) => void;
   /** Stage and reset events the kernel counted but did not send (its rate limit). */
   readonly unheard: (n: number) => void;
-  /** An event with its packet, for the engine of generation `generation`. */
-  readonly event: (generation: number, e: KernelEvent, p: Packet) => void;
+  /** An event with its packet, and the engine that judges it (the one its table was compiled from). */
+  readonly event: (engine: Engine, e: KernelEvent, p: Packet) => void;
 }
 
 const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
@@ -73,6 +73,10 @@ export class KernelMatching {
   private generation = randomInt(1, 2 ** 29);
   /** The table as last installed or updated (undefined: snapshots cannot be read here). */
   private baseline: Snapshot | undefined;
+  /** The table in the kernel and the engine it was compiled from; undefined while none is (a failed install). */
+  private current: { readonly generation: number; readonly engine: Engine } | undefined;
+  /** The engine the table must be compiled from (the running config's); installed until it is. */
+  private wanted: Engine;
   private queue: Promise<void> = Promise.resolve();
   private restoreFailing = false;
   private lostLogged = 0;
@@ -81,14 +85,16 @@ export class KernelMatching {
   private heard = 0;
   private unheardReported = 0;
 
-  private constructor(private readonly backend: NftBackend, private readonly opts: KernelMatchingOptions) {}
+  private constructor(private readonly backend: NftBackend, private readonly opts: KernelMatchingOptions, engine: Engine) {
+    this.wanted = engine;
+  }
 
   /** Installs the table for `engine` and opens the NFLOG group; throws what failed. */
   static async start(engine: Engine, opts: KernelMatchingOptions): Promise<KernelMatching> {
     const refusal = kernelRefusal(engine.config);
     if (refusal) throw new Error(refusal);
     const backend = await openBackend(() => {});
-    const km = new KernelMatching(backend, opts);
+    const km = new KernelMatching(backend, opts, engine);
     // Reader first: no event of the new table can be missed.
     km.reader = new NflogReader(opts.group, { frame: (f) => km.frame(f), lost: (n, where) => km.countLost(n, where) });
     try {
@@ -97,7 +103,7 @@ export class KernelMatching {
       km.reader.close();
       throw err;
     }
-    km.watch = setInterval(() => void km.check(engine), WATCH_MS);
+    km.watch = setInterval(() => void km.check(), WATCH_MS);
     km.watch.unref();
     return km;
   }
@@ -125,8 +131,12 @@ export class KernelMatching {
   /** The whole table for `engine`, replacing the previous one (start-up, SIGHUP, restore). */
   private async install(engine: Engine): Promise<void> {
     const spec = this.specFor(engine, this.generation + 1);
+    // The old table's events are judged by no engine from here on: if the install fails, knocks
+    // wait for the retry (fail closed); once it is in, only its own events count.
+    this.current = undefined;
     await this.backend.run(installScript(spec));
     this.generation = spec.generation;
+    this.current = { generation: spec.generation, engine };
     this.spec = spec;
     this.takeBaseline();
     this.heard = 0;
@@ -141,9 +151,7 @@ export class KernelMatching {
 
   /** SIGHUP: a new engine, a new table (attempts in progress end, as in knockd). */
   reload(engine: Engine): Promise<void> {
-    if (this.watch) clearInterval(this.watch);
-    this.watch = setInterval(() => void this.check(engine), WATCH_MS);
-    this.watch.unref();
+    this.wanted = engine;
     return this.serial(() => this.install(engine));
   }
 
@@ -152,7 +160,7 @@ export class KernelMatching {
     return this.serial(async () => {
       const prev = this.spec;
       const next = this.specFor(engine, this.generation);
-      if (!prev) return this.install(engine);
+      if (!prev || this.current?.engine !== engine) return this.install(engine);
       await this.backend.run(updateScript(prev, next) + addressScript(next));
       this.spec = next;
       this.takeBaseline();
@@ -169,19 +177,28 @@ export class KernelMatching {
    * saved ruleset of an earlier config reloaded) or altered, it is replaced whole with a new
    * generation: events of the old one are judged by no engine.
    */
-  private check(engine: Engine): Promise<void> {
+  private check(): Promise<void> {
+    const engine = this.wanted;
     return this.serial(async () => {
       this.reader?.checkDrops();
       const events = await readCounterPackets(this.backend, this.opts.table, EVENT_COUNTER);
       let why: string | undefined;
       if (events === undefined) why = 'was removed (nft flush ruleset?)';
       else if (this.baseline !== undefined) {
-        const actual = readSnapshot(this.opts.table);
-        const diffs = actual ? compareSnapshots(this.baseline, actual) : [];
-        if (!actual) why = 'was removed (nft flush ruleset?)';
-        else if (diffs.length > 0) why = `differed from what Sesame installed (${describeDifferences(diffs)}; a saved ruleset reloaded?)`;
+        try {
+          const actual = readSnapshot(this.opts.table);
+          const diffs = actual ? compareSnapshots(this.baseline, actual) : [];
+          if (!actual) why = 'was removed (nft flush ruleset?)';
+          else if (diffs.length > 0) why = `differed from what Sesame installed (${describeDifferences(diffs)}; a saved ruleset reloaded?)`;
+        } catch (err) {
+          why = `could not be read (${firstLine(err)})`; // what cannot be checked is replaced
+        }
+      } else if (snapshotsAvailable()) {
+        why = 'had no snapshot to be checked against'; // the install's own read failed: install again
       }
+      if (why === undefined && this.current?.engine !== engine) why = 'is not the running configuration\'s (its install failed)';
       if (why === undefined) {
+        if (this.restoreFailing) this.opts.log(`kernel matching: table inet ${this.opts.table} is checked and restored again`);
         this.restoreFailing = false;
         this.countUnheard(events!);
         return;
@@ -217,10 +234,19 @@ export class KernelMatching {
     return e;
   }
 
+  /**
+   * An event goes to the engine its table was compiled from, and only while that table is the one
+   * installed: a replaced or stale table's knocks open nothing. SPA datagrams are only packets to
+   * verify: the running configuration judges them, whichever table passed them on.
+   */
   private frame(f: NflogFrame): void {
     const e = this.parsed(f.prefix);
-    if (e && e.generation === this.generation && (e.kind === 'stage' || e.kind === 'reset')) this.heard++;
-    if (e && isPacket(f.packet)) this.opts.event(e.generation, e, f.packet);
+    if (!e || !isPacket(f.packet)) return;
+    if (e.kind === 'spa') { this.opts.event(this.wanted, e, f.packet); return; }
+    const current = this.current;
+    if (!current || e.generation !== current.generation) return;
+    if (e.kind === 'stage' || e.kind === 'reset') this.heard++;
+    this.opts.event(current.engine, e, f.packet);
   }
 
   /** Events lost (the daemon behind, or the kernel's buffer full); logged at most once per doubling. */

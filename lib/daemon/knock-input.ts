@@ -1,7 +1,8 @@
 // Where knocks come from: NFLOG events of Sesame's own nftables table (kernel matching) or libpcap
 // captures. The mode is chosen once, at start-up (Matching = auto|kernel|pcap, logged) and kept for
-// the daemon's life. While a SIGHUP's new table goes in, events of the replaced one are judged by
-// the engine that compiled it; after that, by none (a stale table's events open nothing).
+// the daemon's life. Kernel events carry the engine their table was compiled from (kernel-matching.ts):
+// while a SIGHUP's new table goes in, the old table's events are judged by the old doors; after
+// that, by none (a stale table's events open nothing).
 
 import { DEFAULTS, type Config, type Matching } from '../config/types.js';
 import type { Engine } from '../engine/engine.js';
@@ -15,8 +16,8 @@ import { matchTableName, nflogGroup } from './instance-lock.js';
 import type { DaemonOptions } from './options.js';
 import { StartError } from './start-error.js';
 
-/** A packet to match, or (kernel matching) an NFLOG event of ruleset `generation` with its packet. */
-export type Arrival = Packet & { readonly kernel?: { readonly generation: number; readonly event: KernelEvent } };
+/** A packet to match, or (kernel matching) an NFLOG event with its packet and the engine that judges it. */
+export type Arrival = Packet & { readonly kernel?: { readonly engine: Engine; readonly event: KernelEvent } };
 
 /** The mode asked for: `--matching` beats the config's `Matching`; `auto` by default. */
 export function wantedMatching(args: DaemonOptions, config: Config): Matching {
@@ -37,7 +38,6 @@ export interface KnockInputOptions {
 
 export class KnockInput {
   private kernel: KernelMatching | undefined;
-  private previous: { generation: number; engine: Engine } | undefined;
 
   private constructor(private readonly captures: Captures) {}
 
@@ -59,7 +59,7 @@ export class KnockInput {
           table, group, interfaces: opts.interfaces, onlyIPv4: opts.args.onlyIPv4,
           log: (m) => opts.logger.log(m),
           unheard: opts.unheard,
-          event: (generation, event, p) => opts.arrive({ ...p, kernel: { generation, event } }),
+          event: (engine, event, p) => opts.arrive({ ...p, kernel: { engine, event } }),
         });
         // -v says which; the log stays knockd's (fail2ban and logwatch read it) unless kernel matching fails.
         opts.logger.verbose(`matching knocks in the kernel: nftables table inet ${table}, NFLOG group ${group}`);
@@ -76,12 +76,9 @@ export class KnockInput {
     return { input, engine };
   }
 
-  /** The engine that judges `a`: the current one, or for a replaced table's event its own; else none. */
-  engineFor(a: Arrival, current: Engine): Engine | undefined {
-    if (!a.kernel) return current;
-    // The replaced table's events first: until the new table is in, it still has the current number.
-    if (a.kernel.generation === this.previous?.generation) return this.previous.engine;
-    return a.kernel.generation === this.kernel?.currentGeneration ? current : undefined;
+  /** The engine that judges `a`: its table's for a kernel event, else the current one. */
+  engineFor(a: Arrival, current: Engine): Engine {
+    return a.kernel ? a.kernel.engine : current;
   }
 
   /** Why the running mode cannot serve `config` (it is then not taken), or undefined. */
@@ -96,14 +93,10 @@ export class KnockInput {
     else this.captures.setFilter(engine.filter());
   }
 
-  /** SIGHUP: `next` replaces `before` (a new table in kernel mode; a new filter with libpcap). */
-  reload(before: Engine, next: Engine): void {
+  /** SIGHUP: `next` replaces the running engine (a new table in kernel mode; a new filter with libpcap). */
+  reload(next: Engine): void {
     if (!this.kernel) { this.refresh(next); return; }
-    // Events the old table sent before the new one was in are judged by the old doors; once the
-    // new table is in, the old generation is retired: a revoked sequence opens nothing.
-    const previous = { generation: this.kernel.currentGeneration, engine: before };
-    this.previous = previous;
-    void this.kernel.reload(next).finally(() => { if (this.previous === previous) this.previous = undefined; });
+    void this.kernel.reload(next);
   }
 
   /** Stops listening; the kernel table goes with it. `quick` bounds the wait (after a crash). */

@@ -18,9 +18,12 @@ try { dumpFn = ((await import('nftables-napi')) as { dump?: DumpFn }).dump; } ca
 /** Whether snapshots can be read here (the addon loaded). */
 export const snapshotsAvailable = (): boolean => dumpFn !== undefined;
 
-/** A set's name: Sesame's (checkName) or the kernel's for an anonymous set (`__set0`). */
+/**
+ * A set's name as the kernel gave it (`__set0`, `__map1`, or anything an admin chose): passed back
+ * as a netlink string attribute, never into nft text, so only its length and NULs are checked.
+ */
 function setName(name: string): string {
-  if (/^(__set[0-9]{1,9}|[A-Za-z][A-Za-z0-9_]{0,62})$/.test(name)) return name;
+  if (name.length > 0 && Buffer.byteLength(name) <= 255 && !name.includes('\0')) return name;
   throw new Error(`not a set name: ${JSON.stringify(name)}`);
 }
 
