@@ -123,6 +123,9 @@ export class Daemon {
     this.logger.log(logMsg.rereading(this.args.config));
     const config = configForReload(this.args.config, this.firewall !== undefined, this.logger);
     if (!config) return;
+    // Refused as a whole, before anything changes: the guard and the doors stay one config's.
+    const refusal = this.input?.refusal(config) ?? this.firewall?.refusal(config);
+    if (refusal) { this.logger.log(refusal, { stderr: true }); return; }
     void this.firewall?.reload(config).catch((err: unknown) => this.logger.log(`firewall: reload failed: ${(err as Error).message}`, { stderr: true }));
     if (JSON.stringify(config.options.fleet) !== JSON.stringify(this.engine.config.options.fleet)) {
       this.logger.log('fleet: Fleet_* settings changed; they take effect when knockd restarts', { stderr: true });
@@ -130,8 +133,6 @@ export class Daemon {
     if (config.options.captureBuffer !== this.engine.config.options.captureBuffer) {
       this.logger.log('Capture_Buffer changed; it takes effect when knockd restarts', { stderr: true });
     }
-    const refusal = this.input?.refusal(config);
-    if (refusal) { this.logger.log(refusal, { stderr: true }); return; }
     const before = this.engine;
     this.engine = before.next(config, Date.now()); // what carries over: Engine.next
     this.logger.verbose(`re-opening log file`);

@@ -155,6 +155,13 @@ export class DoorFirewall {
     try { this.baseline = readSnapshot(this.tableName); } catch { this.baseline = undefined; }
   }
 
+  /** Why `config` cannot be taken (a port another instance guards on one of these interfaces), or undefined. */
+  refusal(config: Config): string | undefined {
+    if (!snapshotsAvailable()) return undefined;
+    const clash = conflicts({ table: this.tableName, ifaces: this.interfaces, guards: guardsOf(config) }, readInstances(this.tableName))[0];
+    return clash && `${conflictMessage(this.tableName, clash)}; keeping the running configuration`;
+  }
+
   /** SIGHUP: the new config's guarded ports; existing grants stay. */
   reload(config: Config): Promise<void> {
     return this.serial(async () => {

@@ -7,6 +7,7 @@
 
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { PROBE, SESAME, labForFile, logLines, readIf, sleep, waitFor, type Daemon } from '../helpers/lab.js';
 
 t.setTimeout(120_000);
@@ -105,6 +106,18 @@ t.test('two instances on two interfaces guarding one port: each lets its own kno
     'two instances cannot guard one port on one interface: give each its own interface (-i) or its own Open ports');
   t.equal(nft('list', 'table', 'inet', 'sesame_three'), '', 'and installed nothing');
   t.equal(probeFromInt(), 'open', 'the others are untouched');
+  // The same instance on another port starts; a SIGHUP onto the first one's port is refused whole.
+  const logC = lab.file('wc.log');
+  writeFileSync(confC, readIf(confC).replace('tcp/2222', 'tcp/4444'));
+  const C = await lab.start(SESAME, ['-c', confC, '--instance', 'three', '--state-dir', lab.file('wsc')], logC);
+  writeFileSync(confC, readIf(confC).replace('tcp/4444', 'tcp/2222'));
+  C.proc.kill('SIGHUP');
+  t.ok(await waitFor(() => readIf(logC).includes(`table inet sesame_three: tcp/2222 on interface ${lab.sif} is already guarded by table inet sesame, of knockd (pid ${A.proc.pid}); ` +
+    'two instances cannot guard one port on one interface: give each its own interface (-i) or its own Open ports; keeping the running configuration'), 3000), 'a SIGHUP onto a guarded port is refused, logged');
+  t.match(nft('list', 'set', 'inet', 'sesame_three', 'guarded'), /tcp \. 4444 /, 'its guard stays as it was');
+  t.equal(probe(2222), 'open', "the first one's knocker still connects");
+  t.equal(await lab.stop(C), 15);
+  knockd(['--flush', '--instance', 'three']);
   t.equal(await lab.stop(B), 15);
   t.equal(await lab.stop(A), 15);
   knockd(['--flush', '--instance', 'two']);
