@@ -14,7 +14,7 @@ import { isSesameError } from '../errors/errors.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { carryOut } from './carry-out.js';
 import { configForReload } from './reload.js';
-import { ReplayStore, StateStore } from './state.js';
+import { GrantStore, ReplayStore, StateStore } from './state.js';
 import { DoorFirewall } from './door-firewall.js';
 import { lockInstance, tableName } from './instance-lock.js';
 import { Resolver } from './resolver.js';
@@ -66,7 +66,8 @@ export class Daemon {
       d.unlock = lockInstance(args.stateDir, args.instance);
       for (const w of config.warnings) d.logger.log(`warning: ${w}`, { stderr: true });
       // The guard goes up before anything listens, so no knock can be granted into a missing table.
-      d.firewall = await DoorFirewall.start(config, (m) => d.logger.log(m), tableName(args.instance), d.interfaces);
+      const grants = new GrantStore(args.stateDir, (m) => d.logger.log(m, { stderr: true }));
+      d.firewall = await DoorFirewall.start(config, (m) => d.logger.log(m), tableName(args.instance), d.interfaces, grants);
       d.fleet = await FleetMember.join(config, { engine: () => d.engine, apply: (e) => { if (!d.closing) d.apply(e); }, log: (m) => d.logger.log(m) });
       ({ input: d.input, engine: d.engine } = await KnockInput.open(d.engine, {
         args, interfaces: d.interfaces, logger: d.logger,

@@ -10,6 +10,8 @@ import type { Config, Door, KnockStep } from '../config/types.js';
 import { isNoEntry, openBackend } from '../firewall/backend.js';
 import { GrantTable, type Grant, type Guard, type NatRoute, type NatTarget, type Yielded } from '../firewall/grants.js';
 import { ALLOW4, ALLOW6, grantElementKeys } from '../firewall/commands.js';
+import { GRANT_SET_FIELDS } from '../firewall/grant-elements.js';
+import type { GrantStore } from './state.js';
 import { readGrantSet, readInstances, readSnapshot, snapshotsAvailable } from '../firewall/table-dump.js';
 import { compareSnapshots, describeDifferences, type Snapshot } from '../firewall/table-snapshot.js';
 import { conflicts, describeConflict, yieldedTo, type Conflict } from '../firewall/instances.js';
@@ -96,13 +98,53 @@ export class DoorFirewall {
     private nat: NatRoute[] | undefined,
     private readonly interfaces: readonly string[],
     private readonly log: (line: string) => void,
+    private readonly store: GrantStore | undefined,
   ) {}
+
+  /**
+   * The grants of an earlier run that are still in the kernel become live again, for the time
+   * they have left: those grants.json records (with its deadline), or without a usable file every
+   * allow grant the kernel holds. What the kernel holds beyond that is not kept.
+   */
+  private async adoptEarlierGrants(): Promise<{ kept: number; dropped: number }> {
+    const now = performance.now();
+    const wall = Date.now();
+    const records = this.store?.load();
+    if (!snapshotsAvailable() || records === undefined) {
+      const inKernel = (await this.table.list().catch(() => [])).filter((g) => (g.expires ?? 0) > 0);
+      this.live.add(inKernel.map((g) => ({ ...g, timeout: g.expires! })), now);
+      return { kept: inKernel.length, dropped: 0 };
+    }
+    const kernel = new Map<string, Set<string>>();
+    const inKernel = (set: string) => kernel.get(set) ?? kernel.set(set, readGrantSet(this.tableName, set)).get(set)!;
+    let kept = 0;
+    const wanted = new Set<string>();
+    for (const r of records) {
+      const left = Math.floor((r.until - wall) / 1000);
+      const keys = grantElementKeys({ ...r.grant, timeout: 1 });
+      if (left < 1 || !keys.every((k) => inKernel(k.set).has(k.text))) continue;
+      for (const k of keys) wanted.add(`${k.set} ${k.text}`);
+      this.live.add([{ ...r.grant, timeout: left }], now);
+      kept++;
+    }
+    let dropped = 0;
+    for (const set of Object.keys(GRANT_SET_FIELDS)) for (const text of inKernel(set)) if (!wanted.has(`${set} ${text}`)) dropped++;
+    return { kept, dropped };
+  }
+
+  /** The live grants to grants.json (coalesced). */
+  private saveGrants(): void {
+    if (!this.store) return;
+    const wall = Date.now();
+    this.store.save(this.live.entries(performance.now()).map((e) => ({ grant: e.grant, until: wall + e.leftMs })));
+  }
 
   /**
    * Sets up the guard for a config; undefined when no door has `Open`. A failure names the line;
    * a port another instance guards on one of these interfaces is a StartError naming it.
    */
-  static async start(config: Config, log: (line: string) => void, tableName: string, interfaces: readonly string[] = ['any']): Promise<DoorFirewall | undefined> {
+  static async start(config: Config, log: (line: string) => void, tableName: string, interfaces: readonly string[] = ['any'],
+    store?: GrantStore): Promise<DoorFirewall | undefined> {
     const door = firstFirewallDoor(config);
     if (!door) return undefined;
     const guards = guardsOf(config);
@@ -112,19 +154,23 @@ export class DoorFirewall {
     const clash = conflicts({ table: tableName, ifaces, guards }, others)[0];
     if (clash) throw new StartError(conflictMessage(tableName, clash), ERROR_CODES.instanceInUse);
     let fw: DoorFirewall;
+    let kept: { kept: number; dropped: number };
     try {
-      fw = new DoorFirewall(new GrantTable(await openBackend(log), tableName), tableName, guards, nat, ifaces, log);
+      fw = new DoorFirewall(new GrantTable(await openBackend(log), tableName), tableName, guards, nat, ifaces, log, store);
       fw.yielded = yieldedTo({ table: tableName, ifaces, guards }, others);
-      await fw.table.install(guards, nat, ifaces, fw.yielded);
+      kept = await fw.adoptEarlierGrants();
+      // Whole, in one transaction: nothing of what the table held before (a stale dump's guard,
+      // a chain or grant added by hand) survives into what the watchdog will call correct.
+      await fw.table.replace(guards, nat, ifaces, fw.yielded, fw.live.remaining(performance.now()));
     } catch (err) {
       throw DoorFirewall.configError(config, door, err);
     }
-    // Grants of an earlier run are still in the kernel: they are live (and restored) too.
-    const now = performance.now();
-    try {
-      fw.live.add((await fw.table.list()).filter((g) => (g.expires ?? 0) > 0).map((g) => ({ ...g, timeout: g.expires! })), now);
-    } catch { /* none readable: none kept */ }
     fw.takeBaseline();
+    fw.saveGrants();
+    if (kept.kept > 0 || kept.dropped > 0) {
+      log(`firewall: kept ${plural(kept.kept, 'live grant')} of an earlier run` +
+        `${kept.dropped > 0 ? `; dropped ${plural(kept.dropped, 'grant')} this instance did not make (a saved ruleset reloaded?)` : ''}`);
+    }
     log(`firewall: table inet ${tableName} guards ${portsText(guards) || 'no ports'}${nat ? ', with SPA NAT' : ''}` +
       `${ifaces.length ? ` on ${ifaces.join(', ')}` : ''}${fw.yielded.length ? ` (leaving ${yieldedText(fw.yielded)} to other instances)` : ''}`);
     const forwarding = config.doors.filter((d) => d.spa?.nat?.forward.length || d.spa?.nat?.force);
@@ -168,7 +214,8 @@ export class DoorFirewall {
       this.guards = guardsOf(config);
       this.nat = natRoutesOf(config);
       this.yielded = this.othersYielded();
-      await this.table.install(this.guards, this.nat, this.interfaces, this.yielded);
+      // Whole, as at start-up: what was added to the table by hand does not become correct.
+      await this.table.replace(this.guards, this.nat, this.interfaces, this.yielded, this.live.remaining(performance.now()));
       this.takeBaseline();
     });
   }
@@ -250,13 +297,14 @@ export class DoorFirewall {
       this.log(`firewall: table inet ${this.tableName} had lost ${plural(missing.length, 'live grant')} (nft flush set?); restored ${missing.length === 1 ? 'it' : 'them'}`);
     }
     if (this.live.full) return; // past the cap, what Sesame made is no longer all known
-    const stray: Array<{ set: typeof ALLOW4 | typeof ALLOW6; key: string }> = [];
-    for (const set of [ALLOW4, ALLOW6] as const) {
-      for (const key of inKernel(set)) if (!wanted.has(`${set} ${key}`)) stray.push({ set, key });
+    const stray: Array<{ set: string; text: string }> = [];
+    for (const set of this.nat ? Object.keys(GRANT_SET_FIELDS) : [ALLOW4, ALLOW6]) {
+      for (const text of inKernel(set)) if (!wanted.has(`${set} ${text}`)) stray.push({ set, text });
     }
     if (stray.length > 0) {
-      await this.table.revoke(stray);
-      const shown = `${stray.slice(0, 3).map((s) => s.key).join(', ')}${stray.length > 3 ? ', ...' : ''}`;
+      const failed = await this.table.revoke(stray);
+      if (failed > 0) throw new Error(`${plural(failed, 'grant')} Sesame did not make could not be removed`);
+      const shown = `${stray.slice(0, 3).map((s) => s.text).join(', ')}${stray.length > 3 ? ', ...' : ''}`;
       this.log(`firewall: table inet ${this.tableName} held ${plural(stray.length, 'grant')} Sesame did not make (a saved ruleset reloaded?); ` +
         `removed ${stray.length === 1 ? 'it' : 'them'}: ${shown}`);
     }
@@ -275,6 +323,7 @@ export class DoorFirewall {
   stop(): void {
     if (this.watch) clearInterval(this.watch);
     this.watch = undefined;
+    this.store?.flush();
   }
 
   /**
@@ -320,11 +369,13 @@ export class DoorFirewall {
         await this.table.grant(grants);
       }
       this.live.add(grants, now());
+      this.saveGrants();
     });
   }
 
   /** Resolves when no grant batch is in flight (shutdown waits for them before closing the log). */
   async idle(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    this.store?.flush();
   }
 }

@@ -36,6 +36,12 @@ export class LiveGrants {
     return [...this.byKey.values()].map(({ grant, until }) => ({ ...grant, timeout: Math.max(1, Math.ceil((until - now) / 1000)) }));
   }
 
+  /** Each live grant with the milliseconds it has left at `now` (for the grants file). */
+  entries(now: number): Array<{ grant: Grant; leftMs: number }> {
+    this.prune(now);
+    return [...this.byKey.values()].map(({ grant, until }) => ({ grant, leftMs: until - now }));
+  }
+
   /** Whether the cap was reached (then not every grant made is remembered). */
   get full(): boolean {
     return this.byKey.size >= this.max;

@@ -7,6 +7,7 @@ import { readJournal, writeJournal } from '../actions/journal.js';
 import type { PendingStop } from '../actions/runner.js';
 import { readJsonState, writeJsonState } from '../fs/json-state.js';
 import type { ReplayEntry } from '../spa/replay.js';
+import type { Grant } from '../firewall/grants.js';
 
 export class StateStore {
   readonly journalPath: string;
@@ -96,4 +97,67 @@ export class ReplayStore {
       return false;
     }
   }
+}
+
+/** A grant this instance made and the wall-clock time (ms) it ends. */
+export interface GrantRecord {
+  readonly grant: Grant;
+  readonly until: number;
+}
+
+/**
+ * The grants this instance made (grants.json): at start-up only the kernel's grants found here
+ * are kept, for the time recorded here. A grant a reloaded ruleset dump brought back, or one added
+ * by hand, is not. Writes are coalesced to one per event loop turn.
+ */
+export class GrantStore {
+  readonly path: string;
+  private pending: readonly GrantRecord[] | undefined;
+  private scheduled = false;
+
+  constructor(dir: string, private readonly warn: (m: string) => void) {
+    this.path = join(dir, 'grants.json');
+  }
+
+  /**
+   * The records that parse as grants; undefined when there is no file (a first run, or one of a
+   * version that kept none: the kernel's grants are then kept as they are) or it cannot be trusted.
+   */
+  load(): GrantRecord[] | undefined {
+    if (!existsSync(this.path)) return undefined;
+    const { items, problems } = readJsonState(this.path, 'grants', 'grants file');
+    for (const p of problems) this.warn(`warning: ${p}`);
+    if (problems.length > 0) return undefined;
+    return items.flatMap((i) => {
+      const r = i as { grant?: unknown; until?: unknown };
+      return isGrant(r?.grant) && typeof r.until === 'number' && Number.isFinite(r.until) ? [{ grant: r.grant, until: r.until }] : [];
+    });
+  }
+
+  save(records: readonly GrantRecord[]): void {
+    this.pending = records;
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.pending === undefined) return;
+    try {
+      writeJsonState(this.path, 'grants', this.pending);
+    } catch (err) {
+      this.warn(`warning: cannot write ${this.path}: ${(err as Error).message}`);
+    }
+    this.pending = undefined;
+  }
+}
+
+/** A grant as grants.json holds it; every field is checked again before it reaches nft. */
+function isGrant(g: unknown): g is Grant {
+  const x = g as Record<string, unknown> | null;
+  if (!x || typeof x['address'] !== 'string' || (x['protocol'] !== 'tcp' && x['protocol'] !== 'udp') || typeof x['port'] !== 'number') return false;
+  const nat = x['nat'] as Record<string, unknown> | undefined;
+  return nat === undefined || ((nat['kind'] === 'forward' || nat['kind'] === 'local') && typeof nat['address'] === 'string' && typeof nat['port'] === 'number' &&
+    (nat['snat'] === undefined || typeof nat['snat'] === 'string'));
 }

@@ -133,18 +133,6 @@ export function grantBatch(table: string, grants: readonly Grant[]): string {
   return lines.length > 0 ? lines.join('\n') + '\n' : '';
 }
 
-/** Deletes allow elements given as text keys; each key is parsed and checked again before it is written. */
-export function revokeBatch(table: string, keys: ReadonlyArray<{ set: string; key: string }>): string {
-  const t = `inet ${checkName(table)}`;
-  return keys.map(({ set, key }) => {
-    const m = /^(\S+) \. (tcp|udp) \. (\d+)$/.exec(key);
-    if (!m || (set !== ALLOW4 && set !== ALLOW6)) throw new FirewallInputError(`not a grant element: ${set} ${JSON.stringify(key)}`);
-    const e = allowElement(m[1]!, m[2], Number(m[3]), 1);
-    if (e.set !== set) throw new FirewallInputError(`${key} is not an element of ${set}`);
-    return `delete element ${t} ${set} { ${e.key} }\n`;
-  }).join('');
-}
-
 /** Deletes the table; adding it first makes this work whether or not it exists. */
 export function flushBatch(table: string): string {
   const t = `inet ${checkName(table)}`;

@@ -3,7 +3,8 @@
 // a saved ruleset reloaded). Pure.
 
 import { parseAttrs, attr } from './netlink-attrs.js';
-import { checkAddress } from './validate.js';
+import { FirewallInputError, checkName } from './validate.js';
+import { canonicalAddress, formatIPv6 } from '../config/address.js';
 import { ALLOW4, ALLOW6 } from './commands.js';
 import { FWD4, FWDOK4, LNAT4, MASQ4, SNAT4 } from './nat-commands.js';
 
@@ -32,7 +33,7 @@ export function decodeFields(buf: Buffer, fields: readonly Field[]): string | un
     if (at + n > buf.length) return undefined;
     const v = buf.subarray(at, at + n);
     if (f === 'v4') out.push([...v].join('.'));
-    else if (f === 'v6') out.push(checkAddress(v.toString('hex').replace(/(.{4})(?!$)/g, '$1:')).text);
+    else if (f === 'v6') out.push(formatIPv6(v)); // as written: an IPv4-mapped one stays IPv6
     else if (f === 'proto') { const p = PROTO[v[0]!]; if (!p) return undefined; out.push(p); }
     else out.push(String(v.readUInt16BE(0)));
     at += (n + 3) & ~3;
@@ -67,4 +68,32 @@ export function grantSetElements(set: string, messages: readonly Buffer[]): Set<
     }
   }
   return out;
+}
+
+const FIELD_TEXT: Record<Field, RegExp> = {
+  v4: /^\d{1,3}(\.\d{1,3}){3}$/,
+  v6: /^[0-9a-f:.]{2,45}$/,
+  proto: /^(tcp|udp)$/,
+  port: /^\d{1,5}$/,
+};
+
+function checkField(f: Field, text: string): string {
+  const ok = FIELD_TEXT[f].test(text) && (f === 'v4' || f === 'v6' ? canonicalAddress(text) === text : f === 'port' ? Number(text) >= 1 && Number(text) <= 65535 : true);
+  if (!ok) throw new FirewallInputError(`not a ${f} field: ${JSON.stringify(text)}`);
+  return text;
+}
+
+/**
+ * Deletes grant set elements given as the text grantSetElements() read (`key` or `key : data`;
+ * the key alone is written): each field is checked against the set's shape before it is written.
+ */
+export function revokeBatch(table: string, elements: ReadonlyArray<{ set: string; text: string }>): string {
+  const t = `inet ${checkName(table)}`;
+  return elements.map(({ set, text }) => {
+    const shape = GRANT_SET_FIELDS[set];
+    if (!shape) throw new FirewallInputError(`not a grant set: ${JSON.stringify(set)}`);
+    const parts = text.split(' : ')[0]!.split(' . ');
+    if (parts.length !== shape.key.length) throw new FirewallInputError(`not an element of ${set}: ${JSON.stringify(text)}`);
+    return `delete element ${t} ${set} { ${parts.map((p, i) => checkField(shape.key[i]!, p)).join(' . ')} }\n`;
+  }).join('');
 }

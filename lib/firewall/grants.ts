@@ -13,9 +13,10 @@
 import { FWD4, LNAT4, NAT_CHAINS, natInstallBatch, parseNatListing, type NatListed, type NatRoute } from './nat-commands.js';
 import {
   ALLOW4, ALLOW6, RULE_COUNT, countElements, countRules, flushBatch, grantBatch, installBatch, listChainCommand,
-  listGuardedCommand, listSetCommand, parseSetListing, revokeBatch, yieldedBatch, type Grant, type Guard, type Yielded,
+  listGuardedCommand, listSetCommand, parseSetListing, yieldedBatch, type Grant, type Guard, type Yielded,
 } from './commands.js';
 import { checkName } from './validate.js';
+import { revokeBatch } from './grant-elements.js';
 import { isNoEntry, type NftBackend } from './types.js';
 import { formatProtoPort } from '../net/protocol.js';
 
@@ -52,10 +53,23 @@ export class GrantTable {
     await this.backend.run(yieldedBatch(this.table, yielded));
   }
 
-  /** Deletes grant elements by their text keys (`1.2.3.4 . tcp . 22`) from allow4 / allow6. */
-  async revoke(keys: ReadonlyArray<{ set: typeof ALLOW4 | typeof ALLOW6; key: string }>): Promise<void> {
-    if (keys.length === 0) return;
-    await this.backend.run(revokeBatch(this.table, keys));
+  /**
+   * Deletes grant set elements (as grantSetElements() reads them). One batch; if it fails (an
+   * element expired meanwhile: the whole batch would be refused) each goes on its own, and the
+   * ones that are gone already are no error. Returns how many could not be deleted.
+   */
+  async revoke(elements: ReadonlyArray<{ set: string; text: string }>): Promise<number> {
+    if (elements.length === 0) return 0;
+    try {
+      await this.backend.run(revokeBatch(this.table, elements));
+      return 0;
+    } catch {
+      let failed = 0;
+      for (const e of elements) {
+        try { await this.backend.run(revokeBatch(this.table, [e])); } catch (err) { if (!isNoEntry(err)) failed++; }
+      }
+      return failed;
+    }
   }
 
   /** Adds or refreshes grants, all in one atomic batch (all or none). */
