@@ -72,7 +72,7 @@ export function grantSetElements(set: string, messages: readonly Buffer[]): Set<
 
 const FIELD_TEXT: Record<Field, RegExp> = {
   v4: /^\d{1,3}(\.\d{1,3}){3}$/,
-  v6: /^[0-9a-f:.]{2,45}$/,
+  v6: /^[0-9a-f]*:[0-9a-f:.]{1,44}$/,
   proto: /^(tcp|udp)$/,
   port: /^\d{1,5}$/,
 };

@@ -110,3 +110,19 @@ t.test('a grant Sesame did not make (added by hand, or by a reloaded dump) is re
   t.equal(probe(3333, lab.client4), 'open', 'the real grant stays');
   t.equal(await lab.stop(daemon), 15);
 });
+
+t.test('a restart keeps the grants it made, and nothing that was added while it was down', async (t) => {
+  // While no daemon runs: a chain dropping the granted user, a stray hour-long grant (a stale dump's).
+  nftFile(`add chain inet sesame extra { type filter hook input priority -5; policy accept; }\n` +
+    `add rule inet sesame extra ip saddr ${lab.client4} tcp dport 3333 drop\n` +
+    `add element inet sesame allow4 { ${lab.client4b} . tcp . 3333 timeout 1h expires 50m }\n`);
+  t.equal(probe(3333, lab.client4b), 'open', 'the stray grant works while no daemon runs (the kernel alone)');
+  const from = lines().length;
+  daemon = await lab.start(SESAME, ['-c', conf, '--state-dir', lab.file('state'), '--matching', 'kernel'], log);
+  t.ok(loggedSince(from, /^firewall: kept 1 live grant of an earlier run; dropped 1 grant this instance did not make \(a saved ruleset reloaded\?\)$/), 'logged');
+  t.notMatch(nft('list', 'table', 'inet', 'sesame'), /chain extra/, 'the foreign chain is gone');
+  t.equal(probe(3333, lab.client4b), 'closed', 'the stray grant is gone');
+  t.equal(probe(3333, lab.client4), 'open', 'the grant this instance made is kept');
+  t.match(nft('list', 'set', 'inet', 'sesame', 'allow4'), new RegExp(`${lab.client4.replaceAll('.', '\\.')} \\. tcp \\. 3333 timeout [1-5]\\ds`), 'for the time it had left');
+  t.equal(await lab.stop(daemon), 15);
+});

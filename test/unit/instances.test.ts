@@ -4,7 +4,8 @@
 
 import t from 'tap';
 import { conflicts, describeConflict, guardElements, ifaceElements, isGrantTable, yieldedTo } from '../../lib/firewall/instances.js';
-import { installBatch, revokeBatch, yieldedBatch } from '../../lib/firewall/commands.js';
+import { installBatch, yieldedBatch } from '../../lib/firewall/commands.js';
+import { revokeBatch } from '../../lib/firewall/grant-elements.js';
 import { FirewallInputError } from '../../lib/firewall/validate.js';
 import { encodeAttrs, type Attr } from '../../lib/firewall/netlink-attrs.js';
 
@@ -52,9 +53,14 @@ t.test('nft text: interfaces recorded, yielded pairs excepted from the drop, eve
   t.throws(() => installBatch('sesame', [ssh], ['eth0"; flush ruleset; "']), FirewallInputError);
   t.throws(() => yieldedBatch('sesame', [{ iface: 'a b', ...ssh }]), FirewallInputError);
   t.throws(() => installBatch('sesame', [ssh], ['any', 'eth0']), FirewallInputError);
-  t.equal(revokeBatch('sesame', [{ set: 'allow4', key: '10.0.0.1 . tcp . 22' }, { set: 'allow6', key: 'fd77::2 . udp . 53' }]),
-    'delete element inet sesame allow4 { 10.0.0.1 . tcp . 22 }\ndelete element inet sesame allow6 { fd77::2 . udp . 53 }\n');
-  t.throws(() => revokeBatch('sesame', [{ set: 'allow4', key: '10.0.0.1 . tcp . 22 }; flush ruleset; {' }]), FirewallInputError);
-  t.throws(() => revokeBatch('sesame', [{ set: 'allow6', key: '10.0.0.1 . tcp . 22' }]), FirewallInputError, 'the family must match the set');
-  t.throws(() => revokeBatch('sesame', [{ set: 'guarded', key: '10.0.0.1 . tcp . 22' }]), FirewallInputError);
+  t.equal(revokeBatch('sesame', [{ set: 'allow4', text: '10.0.0.1 . tcp . 22' }, { set: 'allow6', text: 'fd77::2 . udp . 53' }, { set: 'allow6', text: '::ffff:10.0.0.3 . tcp . 22' }]),
+    'delete element inet sesame allow4 { 10.0.0.1 . tcp . 22 }\ndelete element inet sesame allow6 { fd77::2 . udp . 53 }\n' +
+    'delete element inet sesame allow6 { ::ffff:10.0.0.3 . tcp . 22 }\n', 'an IPv4-mapped element of allow6 is deleted as written');
+  t.equal(revokeBatch('sesame', [{ set: 'fwd4', text: '10.0.0.1 . tcp . 4000 : 10.77.136.5 . 3306' }, { set: 'fwdok4', text: '10.0.0.1 . 10.77.136.5 . tcp . 3306' }]),
+    'delete element inet sesame fwd4 { 10.0.0.1 . tcp . 4000 }\ndelete element inet sesame fwdok4 { 10.0.0.1 . 10.77.136.5 . tcp . 3306 }\n', 'NAT maps: by key');
+  t.throws(() => revokeBatch('sesame', [{ set: 'allow4', text: '10.0.0.1 . tcp . 22 }; flush ruleset; {' }]), FirewallInputError);
+  t.throws(() => revokeBatch('sesame', [{ set: 'allow6', text: '10.0.0.1 . tcp . 22' }]), FirewallInputError, 'the family must match the set');
+  t.throws(() => revokeBatch('sesame', [{ set: 'allow4', text: '10.0.0.1 . tcp . 0' }]), FirewallInputError);
+  t.throws(() => revokeBatch('sesame', [{ set: 'allow4', text: '010.0.0.1 . tcp . 22' }]), FirewallInputError, 'not canonical');
+  t.throws(() => revokeBatch('sesame', [{ set: 'guarded', text: '10.0.0.1 . tcp . 22' }]), FirewallInputError);
 });

@@ -132,6 +132,8 @@ t.test('grant set elements decoded back to the keys grantBatch writes', async (t
   const v6 = Buffer.concat([Buffer.from('fd770000000000000000000000000002', 'hex'), port(17, 53)]);
   t.equal(decodeFields(v6, ['v6', 'proto', 'port']), 'fd77::2 . udp . 53');
   t.equal(decodeFields(Buffer.concat([Buffer.from([10, 0, 0, 1]), port(1, 22)]), ['v4', 'proto', 'port']), undefined, 'not tcp or udp');
+  const mapped = Buffer.concat([Buffer.from('00000000000000000000ffff0a4d4f03', 'hex'), port(6, 22)]);
+  t.equal(decodeFields(mapped, ['v6', 'proto', 'port']), '::ffff:10.77.79.3 . tcp . 22', 'an IPv4-mapped element of allow6 stays IPv6');
   t.equal(decodeFields(Buffer.from([1, 2, 3]), ['v4']), undefined, 'too short');
   t.equal(decodeFields(Buffer.alloc(16), ['v4', 'proto', 'port']), undefined, 'too long for the shape');
   const els = grantSetElements('allow4', [elems('sesame', 'allow4', [v4])]);
