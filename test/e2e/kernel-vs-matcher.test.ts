@@ -31,7 +31,10 @@ function specFor(config: Config): RulesetSpec {
     table: 'kvm', group: GROUP, generation: 1, interfaces: [lab.sif], families: [4, 6],
     local: [lab.server4, lab.server6],
     doors: config.doors.map((door, index) => ({ index, version: 0, door, sequence: door.sequence })),
-    spaPorts: [], setSize: 65536, eventRate: 10_000, eventBurst: 10_000,
+    // Tiers of one source each, then a big one: the three sources spread over every overflow tier
+    // (a tier's timeout is the door's Seq_Timeout when that is shorter, as the matcher's).
+    spaPorts: [], setSize: 1, eventRate: 10_000, eventBurst: 10_000,
+    overflow: [{ size: 1, timeoutMs: 604_800_000 }, { size: 65536, timeoutMs: 604_800_000 }],
   };
 }
 
