@@ -62,34 +62,45 @@ Napi::Value Dump(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "dump: unknown kind");
   }
 
-  nl::Fd s = nl::Open();
-  if (s.fd < 0) throw Napi::Error::New(env, std::string("dump: socket: ") + std::strerror(errno));
-  if (!nl::Send(s.fd, msg, type, flags)) throw Napi::Error::New(env, std::string("dump: send: ") + std::strerror(errno));
-
-  Napi::Array out = Napi::Array::New(env);
-  uint32_t count = 0;
-  size_t total = 0;
-  std::vector<char> buf(size_t(1) << 18);
-  const size_t head = NLMSG_ALIGN(sizeof(struct nfgenmsg));
-  for (int messages = 0; messages < kMaxMessages && total < kMaxBytes;) {
-    ssize_t n = recv(s.fd, buf.data(), buf.size(), 0);
-    if (n < 0) throw Napi::Error::New(env, std::string("dump: recv: ") + std::strerror(errno));
-    total += static_cast<size_t>(n);
-    int left = static_cast<int>(n);
-    for (auto* nh = reinterpret_cast<struct nlmsghdr*>(buf.data()); NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
-      messages++;
-      if (nh->nlmsg_type == NLMSG_DONE) return out;
-      if (nh->nlmsg_type == NLMSG_ERROR) {
-        auto* e = static_cast<struct nlmsgerr*>(NLMSG_DATA(nh));
-        if (e->error == 0) return out;  // the ack of a single get
-        if (e->error == -ENOENT) return env.Null();
-        throw Napi::Error::New(env, std::string("dump: ") + std::strerror(-e->error));
+  // A dump the ruleset changed under (NLM_F_DUMP_INTR) is asked again: a half-old, half-new
+  // answer would look like a difference.
+  for (int attempt = 0; attempt < 3; attempt++) {
+    nl::Fd s = nl::Open();
+    if (s.fd < 0) throw Napi::Error::New(env, std::string("dump: socket: ") + std::strerror(errno));
+    std::vector<char> req = msg;
+    if (!nl::Send(s.fd, req, type, flags)) throw Napi::Error::New(env, std::string("dump: send: ") + std::strerror(errno));
+    std::vector<std::string> parts;
+    bool interrupted = false, done = false, missing = false;
+    size_t total = 0;
+    std::vector<char> buf(size_t(1) << 18);
+    const size_t head = NLMSG_ALIGN(sizeof(struct nfgenmsg));
+    for (int messages = 0; !done && messages < kMaxMessages && total < kMaxBytes;) {
+      ssize_t n = recv(s.fd, buf.data(), buf.size(), MSG_TRUNC);
+      if (n < 0) throw Napi::Error::New(env, std::string("dump: recv: ") + std::strerror(errno));
+      if (static_cast<size_t>(n) > buf.size()) throw Napi::Error::New(env, "dump: message larger than the receive buffer");
+      total += static_cast<size_t>(n);
+      int left = static_cast<int>(n);
+      for (auto* nh = reinterpret_cast<struct nlmsghdr*>(buf.data()); !done && NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+        messages++;
+        if (nh->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
+        if (nh->nlmsg_type == NLMSG_DONE) { done = true; break; }
+        if (nh->nlmsg_type == NLMSG_ERROR) {
+          auto* e = static_cast<struct nlmsgerr*>(NLMSG_DATA(nh));
+          if (e->error == 0) { done = true; break; }  // the ack of a single get
+          if (e->error == -ENOENT) { missing = true; done = true; break; }
+          throw Napi::Error::New(env, std::string("dump: ") + std::strerror(-e->error));
+        }
+        if ((nh->nlmsg_type >> 8) != NFNL_SUBSYS_NFTABLES || nh->nlmsg_len < NLMSG_HDRLEN + head) continue;
+        const char* p = static_cast<const char*>(NLMSG_DATA(nh)) + head;
+        parts.emplace_back(p, nh->nlmsg_len - NLMSG_HDRLEN - head);
       }
-      if ((nh->nlmsg_type >> 8) != NFNL_SUBSYS_NFTABLES || nh->nlmsg_len < NLMSG_HDRLEN + head) continue;
-      const char* p = static_cast<const char*>(NLMSG_DATA(nh)) + head;
-      size_t len = nh->nlmsg_len - NLMSG_HDRLEN - head;
-      out.Set(count++, Napi::Buffer<char>::Copy(env, p, len));
     }
+    if (!done) throw Napi::Error::New(env, "dump: no end of dump within bounds");
+    if (interrupted) continue;
+    if (missing) return env.Null();
+    Napi::Array out = Napi::Array::New(env, parts.size());
+    for (uint32_t i = 0; i < parts.size(); i++) out.Set(i, Napi::Buffer<char>::Copy(env, parts[i].data(), parts[i].size()));
+    return out;
   }
-  throw Napi::Error::New(env, "dump: no end of dump within bounds");
+  throw Napi::Error::New(env, "dump: interrupted three times by ruleset changes");
 }
