@@ -52,3 +52,34 @@ t.test('isDaemonCommand', async (t) => {
   t.notOk(isDaemonCommand(['knockd', '-i', 'eth0']), "the real knockd (it has no table of ours)");
   t.notOk(isDaemonCommand(['node', '/x/dist/cli/knockd.jsx']));
 });
+
+t.test('GrantStore: what a restart may keep, read back strictly', async (t) => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { GrantStore } = await import('../../lib/daemon/state.js');
+  const dir = mkdtempSync(join(tmpdir(), 'sesame-gs-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const warnings: string[] = [];
+  const store = new GrantStore(dir, (m) => warnings.push(m));
+  t.equal(store.load(), undefined, 'no file: undefined (the kernel\'s grants are kept as they are)');
+  const nat = { kind: 'forward' as const, address: '10.77.136.5', port: 3306, snat: 'masquerade' };
+  store.save([{ grant: g('10.0.0.1', 22, 60), until: 1000 }, { grant: { ...g('10.0.0.2', 4000, 8), nat }, until: 2000 }]);
+  store.flush();
+  t.same(store.load(), [{ grant: g('10.0.0.1', 22, 60), until: 1000 }, { grant: { ...g('10.0.0.2', 4000, 8), nat }, until: 2000 }]);
+  writeFileSync(store.path, JSON.stringify({ version: 1, grants: [{ grant: { address: 1, protocol: 'tcp', port: 22 }, until: 5 },
+    { grant: g('10.0.0.3', 22, 1), until: 'soon' }, { grant: { ...g('10.0.0.4', 22, 1), protocol: 'icmp' }, until: 5 },
+    { grant: { ...g('10.0.0.5', 22, 1), nat: { kind: 'elsewhere' } }, until: 5 }, { grant: g('10.0.0.6', 22, 1), until: 7 }] }), { mode: 0o600 });
+  t.same(store.load(), [{ grant: g('10.0.0.6', 22, 1), until: 7 }], 'malformed records are left out');
+  writeFileSync(store.path, '{ torn', { mode: 0o600 });
+  t.equal(store.load(), undefined, 'a torn file: undefined');
+  t.match(warnings.join('\n'), /grants file/, 'and a warning');
+});
+
+t.test('LiveGrants.entries: what is left of each, for the grants file', async (t) => {
+  const live = new LiveGrants();
+  live.add([g('10.0.0.1', 22, 10)], 0);
+  t.same(live.entries(4000), [{ grant: g('10.0.0.1', 22, 10), leftMs: 6000 }]);
+  t.same(live.entries(10_000), [], 'none once expired');
+  t.notOk(live.full);
+});
