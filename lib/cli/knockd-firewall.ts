@@ -4,7 +4,8 @@
 import { EXIT } from '../errors/exit.js';
 import { openBackend } from '../firewall/backend.js';
 import { GrantTable } from '../firewall/grants.js';
-import { readInstances, snapshotsAvailable } from '../firewall/table-dump.js';
+import { readInstances, readGuard, snapshotsAvailable } from '../firewall/table-dump.js';
+import { unyielded } from '../firewall/instances.js';
 import { lockHolder, matchTableName, tableLockPath, tableName } from '../daemon/instance-lock.js';
 import { removeScript } from '../ruleset/compile.js';
 import { formatProtoPort } from '../net/protocol.js';
@@ -78,7 +79,11 @@ export async function flushGrants(instance: string | undefined): Promise<number>
   }
   try {
     const backend = await openBackend();
-    await new GrantTable(backend, table).flush();
+    // What other instances leave to this one on its interfaces, they take back in the same
+    // transaction: no port is left unguarded there until their next check.
+    const own = snapshotsAvailable() ? readGuard(table) : undefined;
+    const unyield = own ? unyielded({ ...own, guards: [] }, readInstances(table)) : [];
+    await new GrantTable(backend, table).flushWith(unyield);
     // A kernel-matching table a killed daemon left behind goes too (it only logs to NFLOG).
     await backend.run(removeScript(matchTableName(instance)));
     process.stdout.write(`removed table inet ${table}: ${stillGuarding(table)}\n`);

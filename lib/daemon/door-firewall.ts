@@ -14,7 +14,7 @@ import { GRANT_SET_FIELDS } from '../firewall/grant-elements.js';
 import type { GrantStore } from './state.js';
 import { readGrantSet, readInstances, readSnapshot, snapshotsAvailable } from '../firewall/table-dump.js';
 import { compareSnapshots, describeDifferences, type Snapshot } from '../firewall/table-snapshot.js';
-import { conflicts, describeConflict, yieldedTo, type Conflict } from '../firewall/instances.js';
+import { conflicts, describeConflict, unyielded, yieldedTo, type Conflict } from '../firewall/instances.js';
 import { ERROR_CODES } from '../errors/errors.js';
 import { StartError } from './start-error.js';
 import { lockHolder, tableLockPath } from './instance-lock.js';
@@ -213,16 +213,20 @@ export class DoorFirewall {
     return this.serial(async () => {
       this.guards = guardsOf(config);
       this.nat = natRoutesOf(config);
-      this.yielded = this.othersYielded();
+      const { yielded, unyield } = this.neighbours();
+      this.yielded = yielded;
       // Whole, as at start-up: what was added to the table by hand does not become correct.
-      await this.table.replace(this.guards, this.nat, this.interfaces, this.yielded, this.live.remaining(performance.now()));
+      await this.table.replace(this.guards, this.nat, this.interfaces, this.yielded, this.live.remaining(performance.now()), unyield);
       this.takeBaseline();
     });
   }
 
-  private othersYielded(): Yielded[] {
-    if (!snapshotsAvailable()) return [];
-    return yieldedTo({ table: this.tableName, ifaces: this.interfaces, guards: this.guards }, readInstances(this.tableName));
+  /** Other instances' guards, read now: what this one leaves to them, and what they must take back. */
+  private neighbours(): { yielded: Yielded[]; unyield: Array<{ table: string; pair: Yielded }> } {
+    if (!snapshotsAvailable()) return { yielded: [], unyield: [] };
+    const own = { table: this.tableName, ifaces: this.interfaces, guards: this.guards };
+    const others = readInstances(this.tableName);
+    return { yielded: yieldedTo(own, others), unyield: unyielded(own, others) };
   }
 
   /**
@@ -265,7 +269,7 @@ export class DoorFirewall {
     if (!actual) return this.restore('was removed (nft flush ruleset?)');
     const diffs = compareSnapshots(baseline, actual);
     if (diffs.length > 0) return this.restore(`differed from what Sesame installed (${describeDifferences(diffs)}; a saved ruleset reloaded?)`);
-    const yielded = this.othersYielded();
+    const { yielded } = this.neighbours();
     if (yieldedText(yielded) !== yieldedText(this.yielded)) {
       await this.table.setYielded(yielded);
       this.log(`firewall: table inet ${this.tableName} now leaves ${yieldedText(yielded) || 'no port'} to other instances`);
@@ -313,8 +317,9 @@ export class DoorFirewall {
   /** Replaces the table whole with the guard and the live grants; logged. */
   private async restore(why: string): Promise<void> {
     const grants = this.live.remaining(performance.now());
-    this.yielded = this.othersYielded();
-    await this.table.replace(this.guards, this.nat, this.interfaces, this.yielded, grants);
+    const { yielded, unyield } = this.neighbours();
+    this.yielded = yielded;
+    await this.table.replace(this.guards, this.nat, this.interfaces, this.yielded, grants, unyield);
     this.takeBaseline();
     this.log(`firewall: table inet ${this.tableName} ${why}; restored the guard of ${portsText(this.guards) || 'no ports'} and ${plural(grants.length, 'live grant')}`);
   }

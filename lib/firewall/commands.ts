@@ -72,6 +72,14 @@ ${keys.length ? `add element ${t} ${YIELDED} { ${keys.join(', ')} }
 ` : ''}`;
 }
 
+/** Takes pairs back from other instances' `yielded` sets (each added first, so a pair already gone is no error). */
+export function unyieldBatch(items: ReadonlyArray<{ table: string; pair: Yielded }>): string {
+  return items.map(({ table, pair }) => {
+    const t = `inet ${checkName(table)}`;
+    return `add element ${t} ${YIELDED} { ${yieldedKey(pair)} }\ndelete element ${t} ${YIELDED} { ${yieldedKey(pair)} }\n`;
+  }).join('');
+}
+
 /**
  * Creates what is missing (table, sets, chain) without touching existing grants, and replaces the
  * guarded ports, the interfaces this instance listens on (`ifaces`, empty for every interface:

@@ -13,7 +13,7 @@
 import { FWD4, LNAT4, NAT_CHAINS, natInstallBatch, parseNatListing, type NatListed, type NatRoute } from './nat-commands.js';
 import {
   ALLOW4, ALLOW6, RULE_COUNT, countElements, countRules, flushBatch, grantBatch, installBatch, listChainCommand,
-  listGuardedCommand, listSetCommand, parseSetListing, yieldedBatch, type Grant, type Guard, type Yielded,
+  listGuardedCommand, listSetCommand, parseSetListing, unyieldBatch, yieldedBatch, type Grant, type Guard, type Yielded,
 } from './commands.js';
 import { checkName } from './validate.js';
 import { revokeBatch } from './grant-elements.js';
@@ -43,9 +43,15 @@ export class GrantTable {
    * left): one transaction, so nothing of a stale or altered table survives and no moment is
    * unguarded.
    */
-  async replace(guards: readonly Guard[], nat: readonly NatRoute[] | undefined, interfaces: readonly string[], yielded: readonly Yielded[], grants: readonly Grant[]): Promise<void> {
+  async replace(guards: readonly Guard[], nat: readonly NatRoute[] | undefined, interfaces: readonly string[], yielded: readonly Yielded[], grants: readonly Grant[],
+    unyield: ReadonlyArray<{ table: string; pair: Yielded }> = []): Promise<void> {
     await this.backend.run(flushBatch(this.table) + installBatch(this.table, guards, interfaces, yielded) +
-      (nat ? natInstallBatch(this.table, nat) : '') + grantBatch(this.table, grants));
+      (nat ? natInstallBatch(this.table, nat) : '') + grantBatch(this.table, grants) + unyieldBatch(unyield));
+  }
+
+  /** Deletes the table, taking back in the same transaction what other instances left to it. */
+  async flushWith(unyield: ReadonlyArray<{ table: string; pair: Yielded }>): Promise<void> {
+    await this.backend.run(flushBatch(this.table) + unyieldBatch(unyield));
   }
 
   /** The (interface, port) pairs left to other instances, replaced. */

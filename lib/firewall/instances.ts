@@ -15,6 +15,8 @@ export interface InstanceGuard {
   /** Interfaces it listens on; empty: every interface. */
   readonly ifaces: readonly string[];
   readonly guards: readonly Guard[];
+  /** What it leaves to other instances (read from its table; not needed of one's own). */
+  readonly yielded?: readonly Yielded[];
 }
 
 /** Sesame's grant tables: `sesame` and `sesame_NAME` (kernel matching's are `knock_sesame...`). */
@@ -49,6 +51,20 @@ function keys(messages: readonly Buffer[]): Buffer[] {
 /** The interface names of an `ifaces` dump. */
 export function ifaceElements(messages: readonly Buffer[]): string[] {
   return keys(messages).map((k) => k.subarray(0, k.indexOf(0) < 0 ? k.length : k.indexOf(0)).toString('latin1')).filter((n) => n !== '');
+}
+
+/** The (interface, port) pairs of a `yielded` dump. */
+export function yieldedElements(messages: readonly Buffer[]): Yielded[] {
+  const out: Yielded[] = [];
+  for (const k of keys(messages)) {
+    if (k.length < 24) continue;
+    const name = k.subarray(0, 16);
+    const iface = name.subarray(0, name.indexOf(0) < 0 ? 16 : name.indexOf(0)).toString('latin1');
+    const text = decodeFields(k.subarray(16), ['proto', 'port']);
+    const m = text && /^(tcp|udp) \. (\d+)$/.exec(text);
+    if (iface !== '' && m) out.push({ iface, protocol: m[1] as Guard['protocol'], port: Number(m[2]) });
+  }
+  return out;
 }
 
 /** The ports of a `guarded` dump. */
@@ -109,4 +125,19 @@ export function yieldedTo(own: InstanceGuard, others: readonly InstanceGuard[]):
 /** A start error's account of a conflict. */
 export function describeConflict(c: Conflict): string {
   return `${formatProtoPort(c.port)} on ${c.iface === 'any' ? 'every interface' : `interface ${c.iface}`} is already guarded by table inet ${c.table}`;
+}
+
+/**
+ * The pairs other instances leave to `own` that it no longer guards (its new guard, or none when
+ * its table goes): taken back in the same transaction as `own`'s change, so that no port is left
+ * unguarded on an interface until the others' next check.
+ */
+export function unyielded(own: InstanceGuard, others: readonly InstanceGuard[]): Array<{ table: string; pair: Yielded }> {
+  const out: Array<{ table: string; pair: Yielded }> = [];
+  for (const o of others) {
+    for (const y of o.yielded ?? []) {
+      if (own.ifaces.includes(y.iface) && !own.guards.some((g) => samePort(g, y))) out.push({ table: o.table, pair: y });
+    }
+  }
+  return out;
 }

@@ -5,9 +5,9 @@
 
 import { snapshotOf, staticSets, type Snapshot } from './table-snapshot.js';
 import { checkName } from './validate.js';
-import { GUARDED, IFACES } from './commands.js';
+import { GUARDED, IFACES, YIELDED } from './commands.js';
 import { grantSetElements } from './grant-elements.js';
-import { guardElements, ifaceElements, isGrantTable, tableNames, type InstanceGuard } from './instances.js';
+import { guardElements, ifaceElements, isGrantTable, tableNames, yieldedElements, type InstanceGuard } from './instances.js';
 
 type DumpKind = 'tables' | 'table' | 'chains' | 'sets' | 'objects' | 'rules' | 'elements';
 type DumpFn = (kind: DumpKind, table: string, set?: string) => Buffer[] | null;
@@ -54,14 +54,25 @@ export function readSnapshot(table: string): Snapshot | undefined {
   return snapshotOf(table, dump);
 }
 
+/** A grant table's guard (ports, interfaces, what it leaves to others); undefined when it is not (or no longer) there. */
+export function readGuard(table: string): InstanceGuard | undefined {
+  const guarded = dumpKind('elements', table, GUARDED);
+  if (!guarded) return undefined;
+  return {
+    table,
+    ifaces: ifaceElements(dumpKind('elements', table, IFACES) ?? []),
+    guards: guardElements(guarded),
+    yielded: yieldedElements(dumpKind('elements', table, YIELDED) ?? []),
+  };
+}
+
 /** Every other Sesame instance's guard in this network namespace, read from its grant table. */
 export function readInstances(ownTable: string): InstanceGuard[] {
   const out: InstanceGuard[] = [];
   for (const table of tableNames(dumpKind('tables', ownTable) ?? [])) {
     if (table === ownTable || !isGrantTable(table)) continue;
-    const guarded = dumpKind('elements', table, GUARDED);
-    if (!guarded) continue; // not (or no longer) a grant table
-    out.push({ table, ifaces: ifaceElements(dumpKind('elements', table, IFACES) ?? []), guards: guardElements(guarded) });
+    const g = readGuard(table);
+    if (g) out.push(g);
   }
   return out;
 }

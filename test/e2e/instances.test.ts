@@ -119,6 +119,10 @@ t.test('two instances on two interfaces guarding one port: each lets its own kno
   t.equal(await lab.stop(C), 15);
   knockd(['--flush', '--instance', 'three']);
   t.equal(await lab.stop(B), 15);
+  t.equal(probeFromInt(), 'open', "a stopped instance's guard and grants stay (fail closed), and the first still leaves them to it");
+  // Its table removed by hand: the first takes the port back on that interface in the same transaction.
+  t.match(knockd(['--flush', '--instance', 'two']).out, /^removed table inet sesame_two: /);
+  t.equal(nft('list', 'set', 'inet', 'sesame', 'yielded').includes(iface2), false, 'the first no longer leaves it to anyone, at once');
+  t.equal(probeFromInt(), 'closed', 'the port is guarded on the second interface again');
   t.equal(await lab.stop(A), 15);
-  knockd(['--flush', '--instance', 'two']);
 });

@@ -3,8 +3,8 @@
 // text of the interface sets and of revoking grants, checked before it is written.
 
 import t from 'tap';
-import { conflicts, describeConflict, guardElements, ifaceElements, isGrantTable, yieldedTo } from '../../lib/firewall/instances.js';
-import { installBatch, yieldedBatch } from '../../lib/firewall/commands.js';
+import { conflicts, describeConflict, guardElements, ifaceElements, isGrantTable, unyielded, yieldedElements, yieldedTo } from '../../lib/firewall/instances.js';
+import { installBatch, unyieldBatch, yieldedBatch } from '../../lib/firewall/commands.js';
 import { revokeBatch } from '../../lib/firewall/grant-elements.js';
 import { FirewallInputError } from '../../lib/firewall/validate.js';
 import { encodeAttrs, type Attr } from '../../lib/firewall/netlink-attrs.js';
@@ -32,6 +32,17 @@ t.test('yieldedTo: the shared ports on the other instances\' interfaces, once ea
   t.same(yieldedTo(A, []), [], 'alone: the guard covers every interface, as before');
 });
 
+t.test('unyielded: what others must take back when this one stops guarding a port', async (t) => {
+  const others = [{ table: 'sesame', ifaces: ['eth0'], guards: [ssh, dns], yielded: [{ iface: 'eth1', ...ssh }, { iface: 'eth1', ...dns }, { iface: 'eth2', ...ssh }] }];
+  const B = { table: 'sesame_b', ifaces: ['eth1'], guards: [dns] };
+  t.same(unyielded(B, others), [{ table: 'sesame', pair: { iface: 'eth1', ...ssh } }], 'ssh on eth1 goes back; dns is still guarded; eth2 is not this one\'s');
+  t.same(unyielded({ ...B, guards: [] }, others).length, 2, 'its table removed: every pair on its interfaces');
+  t.same(unyielded({ ...B, ifaces: [] }, others), [], 'nothing is ever left to an instance on every interface');
+  t.equal(unyieldBatch([{ table: 'sesame', pair: { iface: 'eth1', ...ssh } }]),
+    'add element inet sesame yielded { "eth1" . tcp . 22 }\ndelete element inet sesame yielded { "eth1" . tcp . 22 }\n', 'added first: a pair already gone is no error');
+  t.throws(() => unyieldBatch([{ table: 'x y', pair: { iface: 'eth1', ...ssh } }]), FirewallInputError);
+});
+
 t.test('tables, interfaces and ports read from dumps', async (t) => {
   t.ok(isGrantTable('sesame') && isGrantTable('sesame_two'));
   t.notOk(isGrantTable('knock_sesame') || isGrantTable('sesamex') || isGrantTable('filter'));
@@ -41,6 +52,8 @@ t.test('tables, interfaces and ports read from dumps', async (t) => {
   t.same(ifaceElements([msg([ifname('eth0'), ifname('veth-a.1')])]), ['eth0', 'veth-a.1']);
   const pp = (proto: number, port: number) => { const b = Buffer.alloc(8); b[0] = proto; b.writeUInt16BE(port, 4); return b; };
   t.same(guardElements([msg([pp(6, 22), pp(17, 53), pp(1, 7)])]), [ssh, dns], 'what is not tcp or udp is left out');
+  t.same(yieldedElements([msg([Buffer.concat([ifname('eth1'), pp(6, 22)]), Buffer.concat([ifname(''), pp(6, 22)]), ifname('short')])]),
+    [{ iface: 'eth1', ...ssh }], 'yielded pairs; an empty name or a short key is left out');
 });
 
 t.test('nft text: interfaces recorded, yielded pairs excepted from the drop, every value checked', async (t) => {
