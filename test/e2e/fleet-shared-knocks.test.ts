@@ -6,6 +6,7 @@
 // door (logged), and an explicit Matching = kernel refuses to start.
 
 import t from 'tap';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { FleetLab, REDIS_PORT, type FleetNode } from '../helpers/fleet-lab.js';
@@ -76,7 +77,8 @@ t.before(async () => {
 
 t.test('kernel matching steps aside for a shared door', async (t) => {
   t.ok(lines(A).some((l) => /kernel matching unavailable \(door ecmp has Fleet_Shared_Knocks, which needs every knock in the daemon \(libpcap\)\); matching knocks with libpcap/.test(l)), 'auto: logged, libpcap');
-  const conf = config(A, '\tMatching = kernel\n');
+  // Another Open port: the same port on the same interface would be refused first (two instances).
+  const conf = lab.file('k.conf', readFileSync(config(A, '\tMatching = kernel\n'), 'utf8').replace('Open = tcp/2230', 'Open = tcp/2231'));
   const out = lab.exec(A.ns, ['sh', '-c', `${SESAME} -c ${conf} --state-dir ${join(lab.dir, 'k.state')} --instance k 2>&1; echo "exit $?"`], true);
   t.match(out, /kernel matching failed: door ecmp has Fleet_Shared_Knocks/, 'Matching = kernel: refused with the reason');
   t.match(out, /exit 1/, 'exit 1');
