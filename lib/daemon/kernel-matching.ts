@@ -11,7 +11,7 @@ import { readCounterPackets } from '../firewall/counter.js';
 import { NflogReader } from '../capture/nflog.js';
 import type { NflogFrame } from '../capture/nflog-decode.js';
 import { isPacket } from '../capture/decode.js';
-import { EVENT_COUNTER, addressScript, installScript, removeScript, updateScript } from '../ruleset/compile.js';
+import { EVENT_COUNTER, UNRECORDED_COUNTER, addressScript, installScript, removeScript, updateScript } from '../ruleset/compile.js';
 import { parseEventPrefix, type KernelEvent } from '../ruleset/events.js';
 import type { RulesetSpec } from '../ruleset/spec.js';
 import type { Packet } from '../matcher/types.js';
@@ -81,6 +81,10 @@ export class KernelMatching {
   private queue: Promise<void> = Promise.resolve();
   private restoreFailing = false;
   private lostLogged = 0;
+  /** First knocks unrecorded (every tier full): in all, as counted by the current table, and last logged. */
+  private unrecorded = 0;
+  private unrecordedTable = 0;
+  private unrecordedLogged = 0;
   private lost = 0;
   /** Stage and reset events heard from the current table, and kernel-suppressed ones reported. */
   private heard = 0;
@@ -142,6 +146,7 @@ export class KernelMatching {
     this.takeBaseline();
     this.heard = 0;
     this.unheardReported = 0;
+    this.unrecordedTable = 0;
   }
 
   /** Changes are applied one at a time, in order. */
@@ -202,6 +207,7 @@ export class KernelMatching {
         if (this.restoreFailing) this.opts.log(`kernel matching: table inet ${this.opts.table} is checked and restored again`);
         this.restoreFailing = false;
         this.countUnheard(events!);
+        this.countUnrecorded(await readCounterPackets(this.backend, this.opts.table, UNRECORDED_COUNTER));
         return;
       }
       try {
@@ -213,6 +219,21 @@ export class KernelMatching {
         this.restoreFailing = true;
       }
     });
+  }
+
+  /**
+   * First knocks no overflow tier had room for (a flood of new sources past what the tiers take):
+   * logged at most once per doubling of the total. `counted` is the current table's counter.
+   */
+  private countUnrecorded(counted: number | undefined): void {
+    if (counted === undefined || counted <= this.unrecordedTable) return;
+    this.unrecorded += counted - this.unrecordedTable;
+    this.unrecordedTable = counted;
+    if (this.unrecorded >= this.unrecordedLogged * 2) {
+      this.unrecordedLogged = this.unrecorded;
+      this.opts.log(`kernel matching: ${this.unrecorded} first knocks could not be recorded so far: every overflow tier was full ` +
+        '(more new sources a second than the tiers take; see knockd(1), kernel matching)');
+    }
   }
 
   /** The kernel's count of stage and reset events against what arrived: the difference was limited. */

@@ -139,6 +139,8 @@ function log(spec: RulesetSpec, prefix: string, queue = 1): string {
 
 /** Counts every stage and reset event, then lets through what the limit allows: the daemon compares. */
 export const EVENT_COUNTER = 'events_all';
+/** Counts first knocks no tier had room for (every tier full). */
+export const UNRECORDED_COUNTER = 'unrecorded';
 /** Set deletes per rule: the kernel refuses a rule's expressions past 4 KiB (EFBIG; 40 deletes did, 32 did not). */
 const CLEAR_PER_RULE = 16;
 const limited = `counter name "${EVENT_COUNTER}" limit name "${LIMIT}"`;
@@ -265,6 +267,8 @@ export function dispatchRules(spec: RulesetSpec): { visible: string[]; match: st
           `${limited} ${log(spec, eventPrefix(spec.generation, d, 's', 1))}`);
         guards.push(`${src} != @${liveSet(d, f, t)} `);
       });
+      // In no tier after all of them: every tier was full (a flood past the physical limit). Counted: the daemon says so.
+      starts.push(`${first} ${guards.join('')}counter name "${UNRECORDED_COUNTER}"`);
     }
   }
   return { visible, match: [...match, ...starts], inflight };
@@ -321,6 +325,7 @@ export function installScript(spec: RulesetSpec): string {
     `table ${t} {`,
     `  limit ${LIMIT} { rate ${checkCount(spec.eventRate, 'event rate')}/second burst ${checkCount(spec.eventBurst, 'event burst')} packets }`,
     `  counter ${EVENT_COUNTER} { }`,
+    `  counter ${UNRECORDED_COUNTER} { }`,
     ...localSets(spec),
     ...spec.doors.flatMap((door) => doorObjects(spec, door)),
     ...chainBlock(CHAINS.inflight, d.inflight),

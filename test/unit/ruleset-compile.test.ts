@@ -216,8 +216,10 @@ t.test('overflow tiers: a first knock takes the first tier with room, once', asy
     `${FIRST} update @d0v0_live4 { ip saddr timeout 5s } ${log}`,
     `${FIRST} ip saddr != @d0v0_live4 update @d0v0_live4_t1 { ip saddr timeout 5s } ${log}`,
     `${FIRST} ip saddr != @d0v0_live4 ip saddr != @d0v0_live4_t1 update @d0v0_live4_t2 { ip saddr timeout 1s } ${log}`,
+    `${FIRST} ip saddr != @d0v0_live4 ip saddr != @d0v0_live4_t1 ip saddr != @d0v0_live4_t2 counter name "unrecorded"`,
   ];
-  t.ok(s.includes(rules.map((r) => `    ${r}\n`).join('')), 'clear every stage tier, then each tier guarded by the ones before');
+  t.ok(s.includes(rules.map((r) => `    ${r}\n`).join('')), 'clear every stage tier, then each tier guarded by the ones before; in none: counted');
+  t.match(s, /^  counter unrecorded \{ \}$/m, 'the counter of first knocks no tier had room for');
   for (const tier of ['live4', 'live4_t1', 'live4_t2']) {
     t.ok(s.includes(`    ip daddr @local4 ip saddr @d0v0_${tier} goto inflight\n`), `${tier}: an attempt in it is in flight`);
     t.ok(s.includes(`    ip daddr @local4 ip saddr @d0v0_${tier} jump d0v0_4\n`), `${tier}: runs the door's chain`);
@@ -301,8 +303,9 @@ t.test('overflow tiers in the kernel: a full tier passes the knock on, never sto
   t.match(started, /live4: 192\.0\.2\.9 \nlive4_t1: 127\.0\.0\.1 \nlive4_t2: \n/, 'first tier full: the attempt starts in the next');
   t.match(advanced, /live4_t1: 127\.0\.0\.1 \n[^]*s2_4: 192\.0\.2\.9 \ns2_4_t1: 127\.0\.0\.1 \ns2_4_t2: \n/, 'stage 2 likewise');
   t.match(done, /live4_t1: \n[^]*s2_4_t1: \ns2_4_t2: \n/, 'completed: gone from every tier');
-  const full = run(`${['live4', 'live4_t1', 'live4_t2'].map(fill).join('')}${knock(7000)}${show}`);
+  const full = run(`${['live4', 'live4_t1', 'live4_t2'].map(fill).join('')}${knock(7000)}${show}nft list counter ${T} unrecorded;`);
   t.notMatch(full.stdout, /127\.0\.0\.1/, 'every tier full: nothing recorded (the physical limit)');
+  t.match(full.stdout, /packets 1 bytes/, 'and counted as unrecorded, for the daemon to say so');
   const wrong = run(`${fill('live4')}${knock(7000)}${knock(8000)}${knock(7000)}${show}`);
   t.notMatch(wrong.stdout, /127\.0\.0\.1/, 'a wrong knock ends the attempt in whatever tiers it is in');
 });
