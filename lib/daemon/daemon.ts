@@ -66,7 +66,7 @@ export class Daemon {
       d.unlock = lockInstance(args.stateDir, args.instance);
       for (const w of config.warnings) d.logger.log(`warning: ${w}`, { stderr: true });
       // The guard goes up before anything listens, so no knock can be granted into a missing table.
-      const grants = new GrantStore(args.stateDir, (m) => d.logger.log(m, { stderr: true }));
+      const grants = new GrantStore(args.stateDir, tableName(args.instance), (m) => d.logger.log(m, { stderr: true }));
       d.firewall = await DoorFirewall.start(config, (m) => d.logger.log(m), tableName(args.instance), d.interfaces, grants);
       d.fleet = await FleetMember.join(config, { engine: () => d.engine, apply: (e) => { if (!d.closing) d.apply(e); }, log: (m) => d.logger.log(m) });
       ({ input: d.input, engine: d.engine } = await KnockInput.open(d.engine, {
@@ -101,8 +101,10 @@ export class Daemon {
 
   /** One arrival, judged at its arrival time `at` (monotonic ms) by the engine of its ruleset. */
   private handle(a: Arrival, at: number): void {
-    const engine = this.input ? this.input.engineFor(a, this.engine) : this.engine;
-    if (engine) this.apply(a.kernel ? engine.kernelEvent(a.kernel.event, a, at, Date.now()) : engine.packet(a, at, Date.now()));
+    // A kernel event of an engine a SIGHUP replaced meanwhile (one that waited for its -l lookup) is
+    // dropped: its doors are revoked, and its effects (a one-time rotation) would reach the wrong door.
+    if (a.kernel && a.kernel.engine !== this.engine) return;
+    this.apply(a.kernel ? this.engine.kernelEvent(a.kernel.event, a, at, Date.now()) : this.engine.packet(a, at, Date.now()));
     this.deadline.arm();
   }
 

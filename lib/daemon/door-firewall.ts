@@ -6,13 +6,13 @@
 // else removed or emptied it: otherwise the guarded ports would be open to everyone.
 
 import { ConfigError } from '../config/errors.js';
-import type { Config, Door, KnockStep } from '../config/types.js';
+import { MAX_GRANT_SECONDS, type Config, type Door, type KnockStep } from '../config/types.js';
 import { isNoEntry, openBackend } from '../firewall/backend.js';
 import { GrantTable, type Grant, type Guard, type NatRoute, type NatTarget, type Yielded } from '../firewall/grants.js';
 import { ALLOW4, ALLOW6, grantElementKeys } from '../firewall/commands.js';
 import { GRANT_SET_FIELDS } from '../firewall/grant-elements.js';
 import type { GrantStore } from './state.js';
-import { readGrantSet, readInstances, readSnapshot, snapshotsAvailable } from '../firewall/table-dump.js';
+import { readGrantSet, readGuard, readInstances, readSnapshot, snapshotsAvailable } from '../firewall/table-dump.js';
 import { compareSnapshots, describeDifferences, type Snapshot } from '../firewall/table-snapshot.js';
 import { conflicts, describeConflict, unyielded, yieldedTo, type Conflict } from '../firewall/instances.js';
 import { ERROR_CODES } from '../errors/errors.js';
@@ -32,6 +32,25 @@ const firstLine = (err: unknown) => (err instanceof Error ? err.message : String
 const portsText = (guards: readonly Guard[]) => guards.map(formatProtoPort).join(', ');
 const yieldedText = (ys: readonly Yielded[]) => ys.map((y) => `${formatProtoPort(y)} on ${y.iface}`).join(', ');
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+const sortedYielded = (ys: readonly Yielded[]) => [...ys].sort((a, b) => `${a.iface} ${formatProtoPort(a)}`.localeCompare(`${b.iface} ${formatProtoPort(b)}`));
+
+/** The grant sets' elements in the kernel, each set read once (when first asked for). */
+class KernelGrantSets {
+  private readonly sets = new Map<string, Set<string>>();
+  constructor(private readonly table: string) {}
+  elements(set: string): Set<string> {
+    let els = this.sets.get(set);
+    if (!els) { els = readGrantSet(this.table, set); this.sets.set(set, els); }
+    return els;
+  }
+  has(set: string, text: string): boolean { return this.elements(set).has(text); }
+  /** How many elements of every grant set `pick` picks. */
+  count(pick: (set: string, text: string) => boolean): number {
+    let n = 0;
+    for (const set of Object.keys(GRANT_SET_FIELDS)) for (const text of this.elements(set)) if (pick(set, text)) n++;
+    return n;
+  }
+}
 
 /** A second instance that would guard a port where another already does: name it and what to do. */
 function conflictMessage(own: string, c: Conflict): string {
@@ -89,6 +108,12 @@ export class DoorFirewall {
   private restoreFailing = false;
   /** The table as Sesame last installed it (undefined: snapshots cannot be read here). */
   private baseline: Snapshot | undefined;
+  /** A SIGHUP's replace failed: the watchdog replaces the table (the old one is not correct any more). */
+  private needsRestore = false;
+  /** Snapshot reads that failed in a row. */
+  private readFailures = 0;
+  /** Odd elements already logged (left alone: they grant nothing Sesame guards), bounded. */
+  private readonly oddSeen = new Set<string>();
   private yielded: Yielded[] = [];
 
   private constructor(
@@ -110,26 +135,38 @@ export class DoorFirewall {
     const now = performance.now();
     const wall = Date.now();
     const records = this.store?.load();
-    if (!snapshotsAvailable() || records === undefined) {
-      const inKernel = (await this.table.list().catch(() => [])).filter((g) => (g.expires ?? 0) > 0);
-      this.live.add(inKernel.map((g) => ({ ...g, timeout: g.expires! })), now);
-      return { kept: inKernel.length, dropped: 0 };
-    }
-    const kernel = new Map<string, Set<string>>();
-    const inKernel = (set: string) => kernel.get(set) ?? kernel.set(set, readGrantSet(this.tableName, set)).get(set)!;
-    let kept = 0;
-    const wanted = new Set<string>();
-    for (const r of records) {
-      const left = Math.floor((r.until - wall) / 1000);
-      const keys = grantElementKeys({ ...r.grant, timeout: 1 });
-      if (left < 1 || !keys.every((k) => inKernel(k.set).has(k.text))) continue;
-      for (const k of keys) wanted.add(`${k.set} ${k.text}`);
-      this.live.add([{ ...r.grant, timeout: left }], now);
-      kept++;
-    }
-    let dropped = 0;
-    for (const set of Object.keys(GRANT_SET_FIELDS)) for (const text of inKernel(set)) if (!wanted.has(`${set} ${text}`)) dropped++;
-    return { kept, dropped };
+    let kernel: KernelGrantSets | undefined;
+    try {
+      if (snapshotsAvailable() && records !== undefined) kernel = new KernelGrantSets(this.tableName);
+      const wanted = new Set<string>();
+      let kept = 0;
+      for (const r of kernel ? records! : []) {
+        try {
+          // No longer than recorded, nor than a grant may last (a clock stepped back while down).
+          const left = Math.min(MAX_GRANT_SECONDS, Math.floor((r.until - wall) / 1000));
+          const keys = grantElementKeys({ ...r.grant, timeout: 1 });
+          if (left < 1 || !this.canHold(r.grant) || !keys.every((k) => kernel!.has(k.set, k.text))) continue;
+          for (const k of keys) wanted.add(`${k.set} ${k.text}`);
+          this.live.add([{ ...r.grant, timeout: left }], now);
+          kept++;
+        } catch { /* a record that is not a grant any more: not kept */ }
+      }
+      if (kernel) return { kept, dropped: kernel.count((set, text) => !wanted.has(`${set} ${text}`)) };
+    } catch { /* the kernel's sets cannot be read: as without a file */ }
+    // No grants file yet (a first run, an upgrade) or nothing to check it with: the kernel's allow grants stay.
+    const inKernel = (await this.table.list().catch(() => [])).filter((g) => (g.expires ?? 0) > 0);
+    this.live.add(inKernel.map((g) => ({ ...g, timeout: Math.min(MAX_GRANT_SECONDS, g.expires!) })), now);
+    return { kept: inKernel.length, dropped: 0 };
+  }
+
+  /** Whether the table as configured now can hold `g` (a NAT grant needs the NAT maps). */
+  private canHold(g: Grant): boolean {
+    return g.nat === undefined || this.nat !== undefined;
+  }
+
+  /** The live grants the table can hold; NAT grants go when the config has no NAT any more. */
+  private liveGrants(): Grant[] {
+    return this.live.remaining(performance.now()).filter((g) => this.canHold(g));
   }
 
   /** The live grants to grants.json (coalesced). */
@@ -161,7 +198,7 @@ export class DoorFirewall {
       kept = await fw.adoptEarlierGrants();
       // Whole, in one transaction: nothing of what the table held before (a stale dump's guard,
       // a chain or grant added by hand) survives into what the watchdog will call correct.
-      await fw.table.replace(guards, nat, ifaces, fw.yielded, fw.live.remaining(performance.now()));
+      await fw.table.replace(guards, nat, ifaces, fw.yielded, fw.liveGrants());
     } catch (err) {
       throw DoorFirewall.configError(config, door, err);
     }
@@ -213,12 +250,31 @@ export class DoorFirewall {
     return this.serial(async () => {
       this.guards = guardsOf(config);
       this.nat = natRoutesOf(config);
-      const { yielded, unyield } = this.neighbours();
-      this.yielded = yielded;
-      // Whole, as at start-up: what was added to the table by hand does not become correct.
-      await this.table.replace(this.guards, this.nat, this.interfaces, this.yielded, this.live.remaining(performance.now()), unyield);
-      this.takeBaseline();
+      // Until the new table is in, the watchdog must not take the old one for correct.
+      this.baseline = undefined;
+      this.needsRestore = true;
+      await this.replaceWhole();
+      this.needsRestore = false;
     });
+  }
+
+  /**
+   * The table replaced whole with the configured guard and the live grants it can hold, taking
+   * back what other instances left here; if taking back fails (another table went meanwhile), the
+   * replace goes alone. Whole, as at start-up: what was added by hand does not become correct.
+   */
+  private async replaceWhole(): Promise<Grant[]> {
+    const grants = this.liveGrants();
+    const { yielded, unyield } = this.neighbours();
+    this.yielded = yielded;
+    try {
+      await this.table.replace(this.guards, this.nat, this.interfaces, this.yielded, grants, unyield);
+    } catch (err) {
+      if (unyield.length === 0) throw err;
+      await this.table.replace(this.guards, this.nat, this.interfaces, this.yielded, grants);
+    }
+    this.takeBaseline();
+    return grants;
   }
 
   /** Other instances' guards, read now: what this one leaves to them, and what they must take back. */
@@ -243,7 +299,8 @@ export class DoorFirewall {
 
   private async checkOnce(): Promise<void> {
     try {
-      if (!snapshotsAvailable() || this.baseline === undefined) await this.checkCounts();
+      if (this.needsRestore) await this.restore('was not replaced by the last SIGHUP (it failed)');
+      else if (!snapshotsAvailable() || this.baseline === undefined) await this.checkCounts();
       else await this.checkContent(this.baseline);
       if (this.restoreFailing) this.log(`firewall: table inet ${this.tableName} is checked and restored again`);
       this.restoreFailing = false;
@@ -263,38 +320,37 @@ export class DoorFirewall {
     let actual: Snapshot | undefined;
     try {
       actual = readSnapshot(this.tableName);
+      this.readFailures = 0;
     } catch (err) {
-      return this.restore(`could not be read (${firstLine(err)})`); // what cannot be checked is replaced
+      // Once may be a busy ruleset (every commit interrupts a dump); twice, what cannot be checked is replaced.
+      if (++this.readFailures < 2) return;
+      return this.restore(`could not be read (${firstLine(err)})`);
     }
     if (!actual) return this.restore('was removed (nft flush ruleset?)');
     const diffs = compareSnapshots(baseline, actual);
     if (diffs.length > 0) return this.restore(`differed from what Sesame installed (${describeDifferences(diffs)}; a saved ruleset reloaded?)`);
+    // What is left to other instances follows theirs (they may take a pair back themselves): only
+    // a set that differs from what their tables ask for is rewritten, and logged.
     const { yielded } = this.neighbours();
-    if (yieldedText(yielded) !== yieldedText(this.yielded)) {
+    const inKernel = readGuard(this.tableName)?.yielded ?? [];
+    if (yieldedText(sortedYielded(yielded)) !== yieldedText(sortedYielded(inKernel))) {
       await this.table.setYielded(yielded);
       this.log(`firewall: table inet ${this.tableName} now leaves ${yieldedText(yielded) || 'no port'} to other instances`);
-      this.yielded = yielded;
-      this.takeBaseline();
     }
+    this.yielded = yielded;
     await this.checkGrants();
   }
 
   /** Live grants missing from the kernel go back; allow elements Sesame did not make go. */
   private async checkGrants(): Promise<void> {
-    const now = performance.now();
-    const live = this.live.remaining(now);
-    const kernel = new Map<string, Set<string>>();
-    const inKernel = (set: string) => {
-      let els = kernel.get(set);
-      if (!els) { els = readGrantSet(this.tableName, set); kernel.set(set, els); }
-      return els;
-    };
+    const live = this.liveGrants();
+    const kernel = new KernelGrantSets(this.tableName);
     const wanted = new Set<string>();
     const missing = live.filter((g) => {
       const keys = grantElementKeys(g);
       for (const k of keys) wanted.add(`${k.set} ${k.text}`);
       // A grant about to expire may already be gone from the kernel: that is no loss.
-      return g.timeout >= 2 && keys.some((k) => !inKernel(k.set).has(k.text));
+      return g.timeout >= 2 && keys.some((k) => !kernel.has(k.set, k.text));
     });
     if (missing.length > 0) {
       await this.table.grant(missing);
@@ -303,24 +359,26 @@ export class DoorFirewall {
     if (this.live.full) return; // past the cap, what Sesame made is no longer all known
     const stray: Array<{ set: string; text: string }> = [];
     for (const set of this.nat ? Object.keys(GRANT_SET_FIELDS) : [ALLOW4, ALLOW6]) {
-      for (const text of inKernel(set)) if (!wanted.has(`${set} ${text}`)) stray.push({ set, text });
+      for (const text of kernel.elements(set)) if (!wanted.has(`${set} ${text}`)) stray.push({ set, text });
     }
-    if (stray.length > 0) {
-      const failed = await this.table.revoke(stray);
-      if (failed > 0) throw new Error(`${plural(failed, 'grant')} Sesame did not make could not be removed`);
-      const shown = `${stray.slice(0, 3).map((s) => s.text).join(', ')}${stray.length > 3 ? ', ...' : ''}`;
-      this.log(`firewall: table inet ${this.tableName} held ${plural(stray.length, 'grant')} Sesame did not make (a saved ruleset reloaded?); ` +
-        `removed ${stray.length === 1 ? 'it' : 'them'}: ${shown}`);
+    if (stray.length === 0) return;
+    const skipped = await this.table.revoke(stray);
+    const removed = stray.filter((x) => !skipped.includes(x));
+    if (removed.length > 0) {
+      const shown = `${removed.slice(0, 3).map((x) => x.text).join(', ')}${removed.length > 3 ? ', ...' : ''}`;
+      this.log(`firewall: table inet ${this.tableName} held ${plural(removed.length, 'grant')} Sesame did not make (a saved ruleset reloaded?); ` +
+        `removed ${removed.length === 1 ? 'it' : 'them'}: ${shown}`);
     }
+    const news = skipped.filter((x) => !this.oddSeen.has(`${x.set} ${x.text}`));
+    for (const x of news) if (this.oddSeen.size < 1024) this.oddSeen.add(`${x.set} ${x.text}`);
+    if (news.length > 0) this.log(`firewall: table inet ${this.tableName} holds ${plural(news.length, 'element')} no grant has (left alone: ${news.slice(0, 3).map((x) => `${x.set} ${x.text}`).join(', ')})`);
   }
 
   /** Replaces the table whole with the guard and the live grants; logged. */
   private async restore(why: string): Promise<void> {
-    const grants = this.live.remaining(performance.now());
-    const { yielded, unyield } = this.neighbours();
-    this.yielded = yielded;
-    await this.table.replace(this.guards, this.nat, this.interfaces, this.yielded, grants, unyield);
-    this.takeBaseline();
+    const grants = await this.replaceWhole();
+    this.needsRestore = false;
+    this.readFailures = 0;
     this.log(`firewall: table inet ${this.tableName} ${why}; restored the guard of ${portsText(this.guards) || 'no ports'} and ${plural(grants.length, 'live grant')}`);
   }
 

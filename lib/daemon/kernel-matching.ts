@@ -16,6 +16,7 @@ import { parseEventPrefix, type KernelEvent } from '../ruleset/events.js';
 import type { RulesetSpec } from '../ruleset/spec.js';
 import type { Packet } from '../matcher/types.js';
 import { randomInt } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { readSnapshot, snapshotsAvailable } from '../firewall/table-dump.js';
 import { compareSnapshots, describeDifferences, type Snapshot } from '../firewall/table-snapshot.js';
 
@@ -60,7 +61,7 @@ export interface KernelMatchingOptions {
   readonly log: (line: string) => void;
   /** Stage and reset events the kernel counted but did not send (its rate limit). */
   readonly unheard: (n: number) => void;
-  /** An event with its packet, and the engine that judges it (the one its table was compiled from). */
+  /** An event with its packet, and the engine that judges it: its table's (knocks), the running config's (SPA datagrams). */
   readonly event: (engine: Engine, e: KernelEvent, p: Packet) => void;
 }
 
@@ -78,6 +79,10 @@ export class KernelMatching {
   private current: { readonly generation: number; readonly engine: Engine } | undefined;
   /** The engine the table must be compiled from (the running config's); installed until it is. */
   private wanted: Engine;
+  /** A check is queued or running; a failing install is retried no sooner than retryAt (backing off). */
+  private checking = false;
+  private retryAt = 0;
+  private retryDelay = WATCH_MS;
   private queue: Promise<void> = Promise.resolve();
   private restoreFailing = false;
   private lostLogged = 0;
@@ -113,8 +118,6 @@ export class KernelMatching {
     return km;
   }
 
-  get currentGeneration(): number { return this.generation; }
-
   private specFor(engine: Engine, generation: number): RulesetSpec {
     return {
       table: this.opts.table,
@@ -141,7 +144,8 @@ export class KernelMatching {
     this.current = undefined;
     await this.backend.run(installScript(spec));
     this.generation = spec.generation;
-    this.current = { generation: spec.generation, engine };
+    // A table of an engine replaced meanwhile (another SIGHUP) judges nothing: the next install follows.
+    this.current = engine === this.wanted ? { generation: spec.generation, engine } : undefined;
     this.spec = spec;
     this.takeBaseline();
     this.heard = 0;
@@ -157,7 +161,9 @@ export class KernelMatching {
 
   /** SIGHUP: a new engine, a new table (attempts in progress end, as in knockd). */
   reload(engine: Engine): Promise<void> {
+    // From the signal on, the old table's events count for nothing: its doors are revoked.
     this.wanted = engine;
+    this.current = undefined;
     return this.serial(() => this.install(engine));
   }
 
@@ -184,8 +190,10 @@ export class KernelMatching {
    * generation: events of the old one are judged by no engine.
    */
   private check(): Promise<void> {
-    const engine = this.wanted;
+    if (this.checking || performance.now() < this.retryAt) return this.queue;
+    this.checking = true;
     return this.serial(async () => {
+      const engine = this.wanted;
       this.reader?.checkDrops();
       const events = await readCounterPackets(this.backend, this.opts.table, EVENT_COUNTER);
       let why: string | undefined;
@@ -213,12 +221,16 @@ export class KernelMatching {
       try {
         await this.install(engine);
         this.restoreFailing = false;
+        this.retryDelay = WATCH_MS;
         this.opts.log(`kernel matching: table inet ${this.opts.table} ${why}; replaced it (knocks in progress were lost)`);
       } catch (err) {
-        if (!this.restoreFailing) this.opts.log(`kernel matching: cannot restore table inet ${this.opts.table}: ${firstLine(err)}; retrying every second`);
+        if (!this.restoreFailing) this.opts.log(`kernel matching: cannot restore table inet ${this.opts.table}: ${firstLine(err)}; retrying, less often while it fails (at most every minute)`);
         this.restoreFailing = true;
+        // A failing install of a big table costs seconds: back off so checks do not pile up.
+        this.retryAt = performance.now() + this.retryDelay;
+        this.retryDelay = Math.min(60_000, this.retryDelay * 2);
       }
-    });
+    }).finally(() => { this.checking = false; });
   }
 
   /**

@@ -1,8 +1,8 @@
 // Where knocks come from: NFLOG events of Sesame's own nftables table (kernel matching) or libpcap
 // captures. The mode is chosen once, at start-up (Matching = auto|kernel|pcap, logged) and kept for
 // the daemon's life. Kernel events carry the engine their table was compiled from (kernel-matching.ts):
-// while a SIGHUP's new table goes in, the old table's events are judged by the old doors; after
-// that, by none (a stale table's events open nothing).
+// from a SIGHUP on, the old table's events are judged by no engine (its doors are revoked), and a
+// stale table's never are.
 
 import { DEFAULTS, type Config, type Matching } from '../config/types.js';
 import type { Engine } from '../engine/engine.js';
@@ -74,11 +74,6 @@ export class KnockInput {
     await input.captures.open(engine.filter(), (ps) => { for (const p of ps) opts.arrive(p); }, opts.reopened);
     opts.logger.verbose(`matching knocks with libpcap${want === 'pcap' ? ' (Matching = pcap)' : ''}`);
     return { input, engine };
-  }
-
-  /** The engine that judges `a`: its table's for a kernel event, else the current one. */
-  engineFor(a: Arrival, current: Engine): Engine {
-    return a.kernel ? a.kernel.engine : current;
   }
 
   /** Why the running mode cannot serve `config` (it is then not taken), or undefined. */

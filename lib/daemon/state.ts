@@ -106,17 +106,20 @@ export interface GrantRecord {
 }
 
 /**
- * The grants this instance made (grants.json): at start-up only the kernel's grants found here
- * are kept, for the time recorded here. A grant a reloaded ruleset dump brought back, or one added
- * by hand, is not. Writes are coalesced to one per event loop turn.
+ * The grants this instance made (`grants-TABLE.json`: one file per table, so a state directory
+ * reused by another instance proves nothing about this one's): at start-up only the kernel's
+ * grants found here are kept, for the time recorded here. A grant a reloaded ruleset dump brought
+ * back, or one added by hand, is not. Written at once, or at most once a second under a storm (and at shutdown).
  */
 export class GrantStore {
   readonly path: string;
   private pending: readonly GrantRecord[] | undefined;
-  private scheduled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private warned = false;
+  private lastWrite = 0;
 
-  constructor(dir: string, private readonly warn: (m: string) => void) {
-    this.path = join(dir, 'grants.json');
+  constructor(dir: string, table: string, private readonly warn: (m: string) => void) {
+    this.path = join(dir, `grants-${table}.json`);
   }
 
   /**
@@ -134,20 +137,24 @@ export class GrantStore {
     });
   }
 
+  /** Written in the next turn, or a second after the last write (a grant storm costs one write a second). */
   save(records: readonly GrantRecord[]): void {
     this.pending = records;
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => this.flush());
+    this.timer ??= setTimeout(() => this.flush(), Math.max(0, this.lastWrite + 1000 - Date.now())).unref();
   }
 
+  /** Writes what is pending now (also at shutdown). */
   flush(): void {
-    this.scheduled = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     if (this.pending === undefined) return;
     try {
       writeJsonState(this.path, 'grants', this.pending);
+      this.lastWrite = Date.now();
+      this.warned = false;
     } catch (err) {
-      this.warn(`warning: cannot write ${this.path}: ${(err as Error).message}`);
+      if (!this.warned) this.warn(`warning: cannot write ${this.path}: ${(err as Error).message} (a restart will keep the kernel's grants as they are)`);
+      this.warned = true;
     }
     this.pending = undefined;
   }

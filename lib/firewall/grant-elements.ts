@@ -84,16 +84,29 @@ function checkField(f: Field, text: string): string {
 }
 
 /**
- * Deletes grant set elements given as the text grantSetElements() read (`key` or `key : data`;
- * the key alone is written): each field is checked against the set's shape before it is written.
+ * Deletes grant set elements given as the text grantSetElements() read (`key`, or `key : data` for
+ * a map). Each is added first (with its data), then deleted, so one that expired meanwhile is no
+ * error and the batch never fails for it. Every field is checked against the set's shape before it
+ * is written; an element that does not pass (port 0, an odd address) is skipped and returned.
  */
-export function revokeBatch(table: string, elements: ReadonlyArray<{ set: string; text: string }>): string {
+export function revokeBatch(table: string, elements: ReadonlyArray<{ set: string; text: string }>): { batch: string; skipped: Array<{ set: string; text: string }> } {
   const t = `inet ${checkName(table)}`;
-  return elements.map(({ set, text }) => {
-    const shape = GRANT_SET_FIELDS[set];
-    if (!shape) throw new FirewallInputError(`not a grant set: ${JSON.stringify(set)}`);
-    const parts = text.split(' : ')[0]!.split(' . ');
-    if (parts.length !== shape.key.length) throw new FirewallInputError(`not an element of ${set}: ${JSON.stringify(text)}`);
-    return `delete element ${t} ${set} { ${parts.map((p, i) => checkField(shape.key[i]!, p)).join(' . ')} }\n`;
-  }).join('');
+  const skipped: Array<{ set: string; text: string }> = [];
+  const lines: string[] = [];
+  for (const e of elements) {
+    const shape = GRANT_SET_FIELDS[e.set];
+    const [keyText, dataText] = e.text.split(' : ');
+    const key = keyText!.split(' . ');
+    const data = dataText?.split(' . ');
+    try {
+      if (!shape || key.length !== shape.key.length || (shape.data ? data?.length !== shape.data.length : data !== undefined)) throw new FirewallInputError('shape');
+      const k = key.map((p, i) => checkField(shape.key[i]!, p)).join(' . ');
+      const d = shape.data ? ` : ${data!.map((p, i) => checkField(shape.data![i]!, p)).join(' . ')}` : '';
+      lines.push(`add element ${t} ${e.set} { ${k}${d} }`, `delete element ${t} ${e.set} { ${k} }`);
+    } catch (err) {
+      if (!(err instanceof FirewallInputError)) throw err;
+      skipped.push(e);
+    }
+  }
+  return { batch: lines.length ? `${lines.join('\n')}\n` : '', skipped };
 }

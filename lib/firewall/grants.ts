@@ -60,22 +60,13 @@ export class GrantTable {
   }
 
   /**
-   * Deletes grant set elements (as grantSetElements() reads them). One batch; if it fails (an
-   * element expired meanwhile: the whole batch would be refused) each goes on its own, and the
-   * ones that are gone already are no error. Returns how many could not be deleted.
+   * Deletes grant set elements (as grantSetElements() reads them), in one batch that an element
+   * expiring meanwhile cannot fail. Returns those that could not be written (left alone).
    */
-  async revoke(elements: ReadonlyArray<{ set: string; text: string }>): Promise<number> {
-    if (elements.length === 0) return 0;
-    try {
-      await this.backend.run(revokeBatch(this.table, elements));
-      return 0;
-    } catch {
-      let failed = 0;
-      for (const e of elements) {
-        try { await this.backend.run(revokeBatch(this.table, [e])); } catch (err) { if (!isNoEntry(err)) failed++; }
-      }
-      return failed;
-    }
+  async revoke(elements: ReadonlyArray<{ set: string; text: string }>): Promise<Array<{ set: string; text: string }>> {
+    const { batch, skipped } = revokeBatch(this.table, elements);
+    if (batch !== '') await this.backend.run(batch);
+    return skipped;
   }
 
   /** Adds or refreshes grants, all in one atomic batch (all or none). */

@@ -134,9 +134,11 @@ export function describeConflict(c: Conflict): string {
  */
 export function unyielded(own: InstanceGuard, others: readonly InstanceGuard[]): Array<{ table: string; pair: Yielded }> {
   const out: Array<{ table: string; pair: Yielded }> = [];
+  // A pair a third instance guards on that interface is left to it, not to `own`.
+  const third = (o: InstanceGuard, y: Yielded) => others.some((z) => z !== o && z.ifaces.includes(y.iface) && z.guards.some((g) => samePort(g, y)));
   for (const o of others) {
     for (const y of o.yielded ?? []) {
-      if (own.ifaces.includes(y.iface) && !own.guards.some((g) => samePort(g, y))) out.push({ table: o.table, pair: y });
+      if (own.ifaces.includes(y.iface) && !own.guards.some((g) => samePort(g, y)) && !third(o, y)) out.push({ table: o.table, pair: y });
     }
   }
   return out;

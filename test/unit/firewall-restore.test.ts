@@ -61,7 +61,8 @@ t.test('GrantStore: what a restart may keep, read back strictly', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sesame-gs-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const warnings: string[] = [];
-  const store = new GrantStore(dir, (m) => warnings.push(m));
+  const store = new GrantStore(dir, 'sesame', (m) => warnings.push(m));
+  t.match(store.path, /grants-sesame\.json$/, 'one file per table');
   t.equal(store.load(), undefined, 'no file: undefined (the kernel\'s grants are kept as they are)');
   const nat = { kind: 'forward' as const, address: '10.77.136.5', port: 3306, snat: 'masquerade' };
   store.save([{ grant: g('10.0.0.1', 22, 60), until: 1000 }, { grant: { ...g('10.0.0.2', 4000, 8), nat }, until: 2000 }]);

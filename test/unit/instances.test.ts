@@ -38,6 +38,8 @@ t.test('unyielded: what others must take back when this one stops guarding a por
   t.same(unyielded(B, others), [{ table: 'sesame', pair: { iface: 'eth1', ...ssh } }], 'ssh on eth1 goes back; dns is still guarded; eth2 is not this one\'s');
   t.same(unyielded({ ...B, guards: [] }, others).length, 2, 'its table removed: every pair on its interfaces');
   t.same(unyielded({ ...B, ifaces: [] }, others), [], 'nothing is ever left to an instance on every interface');
+  const Z = { table: 'sesame_z', ifaces: ['eth1'], guards: [ssh] };
+  t.same(unyielded({ ...B, guards: [] }, [...others, Z]), [{ table: 'sesame', pair: { iface: 'eth1', ...dns } }], 'a pair a third instance guards there stays left to it');
   t.equal(unyieldBatch([{ table: 'sesame', pair: { iface: 'eth1', ...ssh } }]),
     'add element inet sesame yielded { "eth1" . tcp . 22 }\ndelete element inet sesame yielded { "eth1" . tcp . 22 }\n', 'added first: a pair already gone is no error');
   t.throws(() => unyieldBatch([{ table: 'x y', pair: { iface: 'eth1', ...ssh } }]), FirewallInputError);
@@ -66,14 +68,21 @@ t.test('nft text: interfaces recorded, yielded pairs excepted from the drop, eve
   t.throws(() => installBatch('sesame', [ssh], ['eth0"; flush ruleset; "']), FirewallInputError);
   t.throws(() => yieldedBatch('sesame', [{ iface: 'a b', ...ssh }]), FirewallInputError);
   t.throws(() => installBatch('sesame', [ssh], ['any', 'eth0']), FirewallInputError);
-  t.equal(revokeBatch('sesame', [{ set: 'allow4', text: '10.0.0.1 . tcp . 22' }, { set: 'allow6', text: 'fd77::2 . udp . 53' }, { set: 'allow6', text: '::ffff:10.0.0.3 . tcp . 22' }]),
-    'delete element inet sesame allow4 { 10.0.0.1 . tcp . 22 }\ndelete element inet sesame allow6 { fd77::2 . udp . 53 }\n' +
-    'delete element inet sesame allow6 { ::ffff:10.0.0.3 . tcp . 22 }\n', 'an IPv4-mapped element of allow6 is deleted as written');
-  t.equal(revokeBatch('sesame', [{ set: 'fwd4', text: '10.0.0.1 . tcp . 4000 : 10.77.136.5 . 3306' }, { set: 'fwdok4', text: '10.0.0.1 . 10.77.136.5 . tcp . 3306' }]),
-    'delete element inet sesame fwd4 { 10.0.0.1 . tcp . 4000 }\ndelete element inet sesame fwdok4 { 10.0.0.1 . 10.77.136.5 . tcp . 3306 }\n', 'NAT maps: by key');
-  t.throws(() => revokeBatch('sesame', [{ set: 'allow4', text: '10.0.0.1 . tcp . 22 }; flush ruleset; {' }]), FirewallInputError);
-  t.throws(() => revokeBatch('sesame', [{ set: 'allow6', text: '10.0.0.1 . tcp . 22' }]), FirewallInputError, 'the family must match the set');
-  t.throws(() => revokeBatch('sesame', [{ set: 'allow4', text: '10.0.0.1 . tcp . 0' }]), FirewallInputError);
-  t.throws(() => revokeBatch('sesame', [{ set: 'allow4', text: '010.0.0.1 . tcp . 22' }]), FirewallInputError, 'not canonical');
-  t.throws(() => revokeBatch('sesame', [{ set: 'guarded', text: '10.0.0.1 . tcp . 22' }]), FirewallInputError);
+  const rv = revokeBatch('sesame', [{ set: 'allow4', text: '10.0.0.1 . tcp . 22' }, { set: 'allow6', text: '::ffff:10.0.0.3 . tcp . 22' },
+    { set: 'fwd4', text: '10.0.0.1 . tcp . 4000 : 10.77.136.5 . 3306' }]);
+  t.equal(rv.batch, [
+    'add element inet sesame allow4 { 10.0.0.1 . tcp . 22 }', 'delete element inet sesame allow4 { 10.0.0.1 . tcp . 22 }',
+    'add element inet sesame allow6 { ::ffff:10.0.0.3 . tcp . 22 }', 'delete element inet sesame allow6 { ::ffff:10.0.0.3 . tcp . 22 }',
+    'add element inet sesame fwd4 { 10.0.0.1 . tcp . 4000 : 10.77.136.5 . 3306 }', 'delete element inet sesame fwd4 { 10.0.0.1 . tcp . 4000 }', '',
+  ].join('\n'), 'added first (an element that expired meanwhile cannot fail the batch), then deleted by key; an IPv4-mapped allow6 element as written');
+  t.same(rv.skipped, []);
+  const bad = [
+    { set: 'allow4', text: '10.0.0.1 . tcp . 22 }; flush ruleset; {' }, { set: 'allow6', text: '10.0.0.1 . tcp . 22' },
+    { set: 'allow4', text: '10.0.0.1 . tcp . 0' }, { set: 'allow4', text: '010.0.0.1 . tcp . 22' }, { set: 'guarded', text: '10.0.0.1 . tcp . 22' },
+    { set: 'fwd4', text: '10.0.0.1 . tcp . 4000' }, { set: 'allow4', text: '10.0.0.1 . tcp . 22 : 1.2.3.4' },
+  ];
+  const r2 = revokeBatch('sesame', bad);
+  t.equal(r2.batch, '', 'nothing malformed is written');
+  t.same(r2.skipped, bad, 'an injection, the wrong family, port 0, a non-canonical address, a set not Sesame\'s grants, a map without data, data on a set: skipped');
+  t.throws(() => revokeBatch('x y', []), FirewallInputError);
 });
