@@ -7,8 +7,8 @@ import { parseGetopt } from '../getopt/getopt.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../matcher/matcher.js';
 import { DEFAULT_STATE_DIR, type DaemonOptions } from '../daemon/options.js';
 
-/** An instance name becomes part of an nft table name (letters, digits, '_') and a directory name. */
-const INSTANCE_NAME = /^[A-Za-z0-9_]{1,32}$/;
+/** An instance name becomes part of an nft table name ('-' written as '_') and a directory name. */
+const INSTANCE_NAME = /^[A-Za-z0-9_-]{1,32}$/;
 
 /** The daemon's options plus knockd's one-shot modes. */
 export interface KnockdArgs extends DaemonOptions {
@@ -42,7 +42,7 @@ export function parseKnockdArgs(argv: readonly string[], prog = 'knockd'): ArgsR
   if (!Number.isInteger(max) || max < 1) return { kind: 'bad', message: `${prog}: --max-attempts needs a positive whole number` };
   const instance = last(parsed['instance']);
   if (instance !== undefined && !INSTANCE_NAME.test(instance)) {
-    return { kind: 'bad', message: `${prog}: --instance needs a name of 1 to 32 letters, digits or '_' (it names an nftables table)` };
+    return { kind: 'bad', message: `${prog}: --instance needs a name of 1 to 32 letters, digits, '_' or '-'` };
   }
   const matching = last(parsed['matching']);
   if (matching !== undefined && matching !== 'kernel' && matching !== 'pcap' && matching !== 'auto') {

@@ -13,9 +13,13 @@ import { StartError } from './start-error.js';
 
 export const LOCK_DIR = '/run/sesame';
 
-/** The nftables table of an instance: `sesame`, or `sesame_NAME` for `--instance NAME`. */
+/**
+ * The nftables table of an instance: `sesame`, or `sesame_NAME` for `--instance NAME` (a '-' in
+ * the name written as '_': nft names have none; `a-b` and `a_b` then share a table, and the
+ * table's lock keeps the second from starting).
+ */
 export function tableName(instance: string | undefined): string {
-  return instance === undefined ? 'sesame' : `sesame_${instance}`;
+  return instance === undefined ? 'sesame' : `sesame_${instance.replaceAll('-', '_')}`;
 }
 
 /** The kernel-matching table of an instance: `knock_sesame`, or `knock_sesame_NAME`. */

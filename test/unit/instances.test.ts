@@ -86,3 +86,11 @@ t.test('nft text: interfaces recorded, yielded pairs excepted from the drop, eve
   t.same(r2.skipped, bad, 'an injection, the wrong family, port 0, a non-canonical address, a set not Sesame\'s grants, a map without data, data on a set: skipped');
   t.throws(() => revokeBatch('x y', []), FirewallInputError);
 });
+
+t.test('instance names: a dash is written as an underscore in the table name', async (t) => {
+  const { tableName, matchTableName } = await import('../../lib/daemon/instance-lock.js');
+  t.equal(tableName(undefined), 'sesame');
+  t.equal(tableName('eth-1'), 'sesame_eth_1');
+  t.equal(matchTableName('eth-1'), 'knock_sesame_eth_1');
+  t.ok(isGrantTable(tableName('eth-1')));
+});
