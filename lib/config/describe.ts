@@ -5,6 +5,7 @@ import { formatSequence } from './sequence.js';
 import { formatTcpFlags } from './tcpflags.js';
 import { DEFAULTS, type Config, type Door } from './types.js';
 import { formatProtoPort } from '../net/protocol.js';
+import { formatIpv4Network } from '../net/ipv4.js';
 
 const NONE = '(none)';
 
@@ -34,12 +35,22 @@ export function describeDoor(d: Door): string[] {
       `  spa_port: udp/${s.port}`,
       `  spa_key: ${s.key.length} bytes, mode ${s.mode}`,
       `  spa_hmac: ${s.hmacDigest}, ${s.hmacKey.length}-byte key`,
-      `  spa_open_ports: ${s.openPorts.map((p) => formatProtoPort(p)).join(', ')}`,
+      `  spa_open_ports: ${s.openPorts.length ? s.openPorts.map((p) => formatProtoPort(p)).join(', ') : NONE}`,
       `  spa_max_age: ${s.maxAge}`,
       `  spa_max_timeout: ${s.maxTimeout}`,
       `  spa_require_source_address: ${s.requireSource ? 'yes' : 'no'}`,
     );
+    if (s.nat) {
+      const n = s.nat;
+      lines.push(
+        `  spa_forward: ${n.forward.length ? n.forward.map((f) => `${formatIpv4Network(f.network)} ${formatProtoPort(f)}`).join(', ') : NONE}`,
+        `  spa_local_nat: ${n.local.length ? n.local.map((p) => formatProtoPort(p)).join(', ') : NONE}`,
+        `  spa_force_nat: ${n.force ? `${n.force.address} ${formatProtoPort(n.force)}` : NONE}`,
+        `  spa_snat: ${n.snat ?? NONE}`,
+      );
+    }
   }
+  if (d.sharedKnocks !== undefined) lines.push(`  fleet_shared_knocks: yes (line ${d.sharedKnocks})`);
   return lines;
 }
 
@@ -55,6 +66,16 @@ export function describeConfig(c: Config): string {
     `  matching: ${o.matching ?? 'auto (default)'}`,
     `  capture_buffer: ${o.captureBuffer ? `${o.captureBuffer / 1048576} MiB` : `${DEFAULTS.captureBuffer / 1048576} MiB (default)`}`,
   ];
+  if (o.fleet) {
+    const f = o.fleet;
+    // The password file's path, never what it holds.
+    lines.push(
+      `  fleet_redis: ${f.redis} (line ${f.line})`,
+      `  fleet_password_file: ${f.passwordFile ?? NONE}`,
+      `  fleet_name: ${f.name}`,
+      `  fleet_node: ${f.node ?? '(the host name)'}`,
+    );
+  }
   for (const d of c.doors) lines.push(...describeDoor(d));
   return lines.join('\n') + '\n';
 }
