@@ -18,3 +18,27 @@ export function readTrustedFile(path: string): TrustedRead {
     return { problem: `${path}: ${(err as Error).message}` };
   }
 }
+
+/**
+ * Reads a secret (a password, a key): as readTrustedFile, and only if neither group nor others
+ * may read it; a problem names the file and its mode.
+ */
+export function readSecretFile(path: string): TrustedRead {
+  let mode: number | undefined;
+  try {
+    const uid = process.getuid?.();
+    const trusted = (st: { uid: number; mode: number }) => {
+      mode = st.mode & 0o777;
+      return (uid === undefined || st.uid === uid) && (st.mode & 0o077) === 0;
+    };
+    return { text: readBoundedFile(path, MAX_STATE_BYTES, trusted).toString('utf8') };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { missing: true };
+    if (code === 'EUNTRUSTED') {
+      const m = (mode ?? 0).toString(8).padStart(4, '0');
+      return { problem: `${path}: mode ${m}${(mode ?? 0) & 0o077 ? ' lets group or others read it (chmod 600 it)' : ''}${(mode ?? 0) & 0o077 ? '' : ', not owned by this user'}` };
+    }
+    return { problem: `${path}: ${(err as Error).message}` };
+  }
+}

@@ -6,7 +6,7 @@
 // door (logged), and an explicit Matching = kernel refuses to start.
 
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { FleetLab, REDIS_PORT, type FleetNode } from '../helpers/fleet-lab.js';
@@ -26,6 +26,7 @@ t.teardown(() => {
 const [A, B, C] = lab.nodes as [FleetNode, FleetNode, FleetNode];
 const PASSWORD = randomBytes(12).toString('hex');
 const pwFile = lab.file('fleet.pw', `${PASSWORD}\n`);
+chmodSync(pwFile, 0o600); // a secret: group- or world-readable is refused
 const daemons: import('../helpers/lab.js').Daemon[] = [];
 const logOf = (n: FleetNode) => lab.logOf(n);
 const lines = (n: FleetNode) => logLines(readIf(logOf(n)));

@@ -8,7 +8,7 @@
 
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FleetLab, REDIS_PORT, type FleetNode } from '../helpers/fleet-lab.js';
 import { SESAME, logLines, readIf, sleep, waitFor, type Daemon } from '../helpers/lab.js';
@@ -29,6 +29,7 @@ const K = randomBytes(32).toString('base64');
 const H = randomBytes(64).toString('base64');
 const ONE_TIME = '7301,7302,7303\n7311,7312,7313\n7321,7322,7323\n';
 const pwFile = lab.file('fleet.pw', `${PASSWORD}\n`);
+chmodSync(pwFile, 0o600); // a secret: group- or world-readable is refused
 const daemons = new Map<string, Daemon>();
 
 const logOf = (n: FleetNode) => lab.logOf(n);
@@ -215,6 +216,13 @@ t.test('bad fleet settings are refused with the line', async (t: Test) => {
   const out = lab.exec(A.ns, ['sh', '-c', `${SESAME} -c ${bad} --check 2>&1; echo "exit $?"`], true);
   t.match(out, /config: line 2: Fleet_Redis: the URL holds a password; put it in Fleet_Password_File/, 'a password in the URL');
   t.match(out, /exit 1/, 'exit 1');
+  // A password file others may read is refused, naming it and its mode.
+  const open = lab.file('open.pw', `${PASSWORD}\n`);
+  chmodSync(open, 0o640);
+  const conf = lab.file('open.conf', `${lab.options(A, open)}[d]\n\tSequence = 1,2\n`);
+  const r = lab.exec(A.ns, ['sh', '-c', `${SESAME} -c ${conf} --state-dir ${join(lab.dir, 'open.state')} --instance pwchk --matching pcap 2>&1; echo "exit $?"`], true);
+  t.match(r, `fleet: Fleet_Password_File ${open}: mode 0640 lets group or others read it (chmod 600 it)`, 'a group-readable password file');
+  t.match(r, /exit 1/, 'exit 1');
 });
 
 t.test('without Redis, SIGTERM still stops a node at once', async (t) => {
