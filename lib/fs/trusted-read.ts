@@ -36,8 +36,9 @@ export function readSecretFile(path: string): TrustedRead {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { missing: true };
     if (code === 'EUNTRUSTED') {
-      const m = (mode ?? 0).toString(8).padStart(4, '0');
-      return { problem: `${path}: mode ${m}${(mode ?? 0) & 0o077 ? ' lets group or others read it (chmod 600 it)' : ''}${(mode ?? 0) & 0o077 ? '' : ', not owned by this user'}` };
+      const m = mode ?? 0;
+      const why = m & 0o077 ? 'lets group or others read it (chmod 600 it)' : 'but is not owned by this user';
+      return { problem: `${path}: mode ${m.toString(8).padStart(4, '0')} ${why}` };
     }
     return { problem: `${path}: ${(err as Error).message}` };
   }

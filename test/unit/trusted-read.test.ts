@@ -48,3 +48,21 @@ t.test('missing, a directory, a FIFO-like non-file: not read', async (t) => {
   t.match(readTrustedFile(d), { problem: /Is a directory/ });
   t.match(readTrustedFile('/dev/null'), { problem: /character device, not a regular file/ });
 });
+
+t.test('readSecretFile: only its owner may read it; the mode is named', async (t) => {
+  const { readSecretFile } = await import('../../lib/fs/trusted-read.js');
+  const { mkdtempSync, writeFileSync, chmodSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'sesame-secret-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const p = join(dir, 'pw');
+  writeFileSync(p, 'secret\n');
+  for (const [mode, ok] of [[0o600, true], [0o400, true], [0o640, false], [0o604, false], [0o644, false]] as const) {
+    chmodSync(p, mode);
+    const r = readSecretFile(p);
+    if (ok) t.same(r, { text: 'secret\n' }, mode.toString(8));
+    else t.same(r, { problem: `${p}: mode 0${mode.toString(8)} lets group or others read it (chmod 600 it)` }, mode.toString(8));
+  }
+  t.same(readSecretFile(join(dir, 'none')), { missing: true });
+});
