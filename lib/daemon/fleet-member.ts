@@ -10,7 +10,7 @@ import { FLEET_NAME } from '../config/fleet-keys.js';
 import type { Effect, FleetClaim, GrantShare } from '../engine/effects.js';
 import type { Engine } from '../engine/engine.js';
 import type { ClaimResult, FleetLink } from '../fleet/link.js';
-import { redisLabel } from '../fleet/label.js';
+import { redisLabel, redisWarnings } from '../fleet/label.js';
 import { MAX_ASKS, type Answer, type Ask, type FleetNote, type GrantNote, type OneTimeNote } from '../fleet/notes.js';
 import type { Hit } from '../matcher/shared-knocks.js';
 import { readFleetPassword } from '../fleet/password.js';
@@ -58,6 +58,7 @@ export class FleetMember {
     const url = f.redis;
     const pw = readFleetPassword(f.passwordFile);
     if (!pw.ok) throw new StartError(`fleet: ${pw.error}`);
+    for (const w of redisWarnings(url, pw.password !== undefined)) deps.log(`warning: fleet: ${w}`);
     this.link = new Link({ url, password: pw.password, name: f.name, node: this.node }, {
       note: (n) => this.onNote(n),
       // Bounded: whoever can write to Redis must not be able to fill the disk with this line.
@@ -210,3 +211,4 @@ export class FleetMember {
       `${loaded} live grant${loaded === 1 ? '' : 's'} loaded, ${shared} shared, ${claims.length - lost} claim${claims.length - lost === 1 ? '' : 's'} made after the fact${extra}`);
   }
 }
+

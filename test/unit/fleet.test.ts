@@ -336,3 +336,13 @@ t.test('clock offset: the sample with the shortest round trip wins, among the la
   c.add({ offset: 11, rtt: 6 });
   t.equal(c.offset, 10, 'old samples age out');
 });
+
+t.test('Redis without a password or without TLS to another host: warned', async (t) => {
+  const { redisWarnings } = await import('../../lib/fleet/label.js');
+  t.same(redisWarnings('redis://127.0.0.1:6379/0', true), [], 'loopback with a password: nothing');
+  t.same(redisWarnings('rediss://10.0.0.9:6380', true), [], 'TLS with a password: nothing');
+  t.match(redisWarnings('redis://[::1]:6379', false), [/without a password \(set Fleet_Password_File\)/]);
+  const both = redisWarnings('redis://u@10.0.0.9:6379/2', false);
+  t.equal(both.length, 2);
+  t.match(both[1], 'Redis at redis://u@10.0.0.9:6379/2 is reached without TLS (rediss://)');
+});
