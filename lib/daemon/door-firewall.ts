@@ -32,6 +32,8 @@ const firstLine = (err: unknown) => (err instanceof Error ? err.message : String
 const portsText = (guards: readonly Guard[]) => guards.map(formatProtoPort).join(', ');
 const yieldedText = (ys: readonly Yielded[]) => ys.map((y) => `${formatProtoPort(y)} on ${y.iface}`).join(', ');
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+/** Odd grant set elements (nothing Sesame could have written) logged, at most. */
+const ODD_CAP = 1024;
 const sortedYielded = (ys: readonly Yielded[]) => [...ys].sort((a, b) => `${a.iface} ${formatProtoPort(a)}`.localeCompare(`${b.iface} ${formatProtoPort(b)}`));
 
 /** The grant sets' elements in the kernel, each set read once (when first asked for). */
@@ -369,9 +371,14 @@ export class DoorFirewall {
       this.log(`firewall: table inet ${this.tableName} held ${plural(removed.length, 'grant')} Sesame did not make (a saved ruleset reloaded?); ` +
         `removed ${removed.length === 1 ? 'it' : 'them'}: ${shown}`);
     }
+    // Logged once each, and once in all past the cap: never a line a second.
+    if (this.oddSeen.size >= ODD_CAP) return;
     const news = skipped.filter((x) => !this.oddSeen.has(`${x.set} ${x.text}`));
-    for (const x of news) if (this.oddSeen.size < 1024) this.oddSeen.add(`${x.set} ${x.text}`);
-    if (news.length > 0) this.log(`firewall: table inet ${this.tableName} holds ${plural(news.length, 'element')} no grant has (left alone: ${news.slice(0, 3).map((x) => `${x.set} ${x.text}`).join(', ')})`);
+    for (const x of news) this.oddSeen.add(`${x.set} ${x.text}`);
+    if (news.length > 0) {
+      this.log(`firewall: table inet ${this.tableName} holds ${plural(news.length, 'element')} no grant has (left alone: ` +
+        `${news.slice(0, 3).map((x) => `${x.set} ${x.text}`).join(', ')})${this.oddSeen.size >= ODD_CAP ? `; no more such elements will be listed` : ''}`);
+    }
   }
 
   /** Replaces the table whole with the guard and the live grants; logged. */

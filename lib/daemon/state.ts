@@ -123,14 +123,15 @@ export class GrantStore {
   }
 
   /**
-   * The records that parse as grants; undefined when there is no file (a first run, or one of a
-   * version that kept none: the kernel's grants are then kept as they are) or it cannot be trusted.
+   * The records that parse as grants; undefined only when there is no file (a first run, or one
+   * of a version that kept none: the kernel's grants are then kept as they are). A file that
+   * exists but cannot be trusted or read records nothing: no grant is kept (fail closed).
    */
   load(): GrantRecord[] | undefined {
     if (!existsSync(this.path)) return undefined;
     const { items, problems } = readJsonState(this.path, 'grants', 'grants file');
-    for (const p of problems) this.warn(`warning: ${p}`);
-    if (problems.length > 0) return undefined;
+    for (const p of problems) this.warn(`warning: ${p}; no grant of an earlier run is kept`);
+    if (problems.length > 0) return [];
     return items.flatMap((i) => {
       const r = i as { grant?: unknown; until?: unknown };
       return isGrant(r?.grant) && typeof r.until === 'number' && Number.isFinite(r.until) ? [{ grant: r.grant, until: r.until }] : [];

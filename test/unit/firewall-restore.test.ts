@@ -54,7 +54,7 @@ t.test('isDaemonCommand', async (t) => {
 });
 
 t.test('GrantStore: what a restart may keep, read back strictly', async (t) => {
-  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { chmodSync, mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const { GrantStore } = await import('../../lib/daemon/state.js');
@@ -73,7 +73,9 @@ t.test('GrantStore: what a restart may keep, read back strictly', async (t) => {
     { grant: { ...g('10.0.0.5', 22, 1), nat: { kind: 'elsewhere' } }, until: 5 }, { grant: g('10.0.0.6', 22, 1), until: 7 }] }), { mode: 0o600 });
   t.same(store.load(), [{ grant: g('10.0.0.6', 22, 1), until: 7 }], 'malformed records are left out');
   writeFileSync(store.path, '{ torn', { mode: 0o600 });
-  t.equal(store.load(), undefined, 'a torn file: undefined');
+  t.same(store.load(), [], 'a torn file records nothing: no grant is kept (fail closed)');
+  chmodSync(store.path, 0o666);
+  t.same(store.load(), [], 'nor one others may write');
   t.match(warnings.join('\n'), /grants file/, 'and a warning');
 });
 
