@@ -1,9 +1,12 @@
 // Doors with `Open =`: Sesame guards those ports itself in nftables and grants a source by adding
 // a kernel-expiring set element. The kernel owns expiry, so a daemon killed mid-grant leaves
 // nothing open past its timeout; the guard stays while the daemon is down (fail closed).
-// While it runs, a watchdog checks the table every second and puts it back, with the live
-// grants, when an admin's `nft flush ruleset` (what `systemctl restart nftables` runs) or anyone
-// else removed or emptied it: otherwise the guarded ports would be open to everyone.
+// While it runs, a watchdog compares the table every second with a snapshot taken when Sesame
+// installed it, and replaces it whole, with the live grants, when an admin's `nft flush ruleset`
+// (what `systemctl restart nftables` runs), a reloaded ruleset dump or anyone else removed or
+// changed it: otherwise the guarded ports could be open to everyone. Lost grants go back, grants
+// Sesame did not make go; grants-TABLE.json says which grants a restart keeps. Several instances
+// leave each other the ports they guard on their own interfaces (lib/firewall/instances.ts).
 
 import { ConfigError } from '../config/errors.js';
 import { MAX_GRANT_SECONDS, type Config, type Door, type KnockStep } from '../config/types.js';
