@@ -2,7 +2,7 @@
 // keys grantBatch writes, so the watchdog can tell which live grants a set lost (`nft flush set`,
 // a saved ruleset reloaded). Pure.
 
-import { parseAttrs, attr } from './netlink-attrs.js';
+import { ELEM, elementValue, setElements } from './netlink-attrs.js';
 import { FirewallInputError, checkName } from './validate.js';
 import { canonicalAddress, formatIPv6 } from '../config/address.js';
 import { ALLOW4, ALLOW6 } from './commands.js';
@@ -41,31 +41,17 @@ export function decodeFields(buf: Buffer, fields: readonly Field[]): string | un
   return at === ((buf.length + 3) & ~3) || at === buf.length ? out.join(' . ') : undefined;
 }
 
-const ELEM_LIST_ELEMENTS = 3;
-const LIST_ELEM = 1;
-const ELEM_KEY = 1;
-const ELEM_DATA = 2;
-const DATA_VALUE = 1;
-
 /** The elements of a grant set's dump as `key` or `key : data` text; unknown shapes left out. */
 export function grantSetElements(set: string, messages: readonly Buffer[]): Set<string> {
   const shape = GRANT_SET_FIELDS[set];
   const out = new Set<string>();
   if (!shape) return out;
-  for (const m of messages) {
-    const list = attr(parseAttrs(m), ELEM_LIST_ELEMENTS);
-    if (!list) continue;
-    for (const e of parseAttrs(list)) {
-      if (e.type !== LIST_ELEM) continue;
-      const parts = parseAttrs(e.value);
-      const keyData = attr(parts, ELEM_KEY);
-      const key = keyData && decodeFields(attr(parseAttrs(keyData), DATA_VALUE) ?? Buffer.alloc(0), shape.key);
-      if (key === undefined) continue;
-      if (!shape.data) { out.add(key); continue; }
-      const dataAttr = attr(parts, ELEM_DATA);
-      const data = dataAttr && decodeFields(attr(parseAttrs(dataAttr), DATA_VALUE) ?? Buffer.alloc(0), shape.data);
-      if (data !== undefined) out.add(`${key} : ${data}`);
-    }
+  for (const e of setElements(messages)) {
+    const key = decodeFields(elementValue(e, ELEM.key) ?? Buffer.alloc(0), shape.key);
+    if (key === undefined) continue;
+    if (!shape.data) { out.add(key); continue; }
+    const data = decodeFields(elementValue(e, ELEM.data) ?? Buffer.alloc(0), shape.data);
+    if (data !== undefined) out.add(`${key} : ${data}`);
   }
   return out;
 }

@@ -4,7 +4,7 @@
 // the (interface, port) pairs that one guards where it listens (set `yielded`). Two instances that
 // would guard one port on one interface cannot both be right: the second refuses to start. Pure.
 
-import { attr, attrString, parseAttrs } from './netlink-attrs.js';
+import { ELEM, attrString, elementValue, parseAttrs, setElements } from './netlink-attrs.js';
 import { decodeFields } from './grant-elements.js';
 import { formatProtoPort, type ProtoPort } from '../net/protocol.js';
 import type { Guard, Yielded } from './commands.js';
@@ -28,24 +28,9 @@ export function tableNames(messages: readonly Buffer[]): string[] {
   return messages.map((m) => attrString(parseAttrs(m), TABLE_NAME)).filter((n): n is string => n !== undefined);
 }
 
-const ELEM_LIST_ELEMENTS = 3;
-const LIST_ELEM = 1;
-const ELEM_KEY = 1;
-const DATA_VALUE = 1;
-
+/** The element keys of a set's dump. */
 function keys(messages: readonly Buffer[]): Buffer[] {
-  const out: Buffer[] = [];
-  for (const m of messages) {
-    const list = attr(parseAttrs(m), ELEM_LIST_ELEMENTS);
-    if (!list) continue;
-    for (const e of parseAttrs(list)) {
-      if (e.type !== LIST_ELEM) continue;
-      const key = attr(parseAttrs(e.value), ELEM_KEY);
-      const value = key && attr(parseAttrs(key), DATA_VALUE);
-      if (value) out.push(value);
-    }
-  }
-  return out;
+  return setElements(messages).map((e) => elementValue(e, ELEM.key)).filter((k): k is Buffer => k !== undefined);
 }
 
 /** The interface names of an `ifaces` dump. */

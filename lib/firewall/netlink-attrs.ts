@@ -66,3 +66,27 @@ export function encodeAttrs(attrs: readonly Attr[]): Buffer {
   }
   return Buffer.concat(parts);
 }
+
+// A set element dump (NFT_MSG_NEWSETELEM): NFTA_SET_ELEM_LIST_ELEMENTS holds NFTA_LIST_ELEM
+// entries; an element's key and data (NFTA_SET_ELEM_KEY, _DATA) each wrap an NFTA_DATA_VALUE.
+const ELEM_LIST_ELEMENTS = 3;
+const LIST_ELEM = 1;
+const DATA_VALUE = 1;
+export const ELEM = { key: 1, data: 2, flags: 3, objref: 9, keyEnd: 10 } as const;
+
+/** Each element's attributes, over every message of one set's dump. */
+export function setElements(messages: readonly Buffer[]): Attr[][] {
+  const out: Attr[][] = [];
+  for (const m of messages) {
+    const list = attr(parseAttrs(m), ELEM_LIST_ELEMENTS);
+    if (!list) continue;
+    for (const e of parseAttrs(list)) if (e.type === LIST_ELEM) out.push(parseAttrs(e.value));
+  }
+  return out;
+}
+
+/** The bytes of an element's key or data (`ELEM.key`, `ELEM.data`); undefined if it has none. */
+export function elementValue(element: readonly Attr[], which: number): Buffer | undefined {
+  const wrapped = attr(element, which);
+  return wrapped && attr(parseAttrs(wrapped), DATA_VALUE);
+}

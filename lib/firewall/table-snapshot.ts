@@ -12,7 +12,7 @@
 // attempts, grants: the grant table checks those against its live grants).
 
 import { createHash } from 'node:crypto';
-import { parseAttrs, attr, attrString, attrU32, encodeAttrs, type Attr } from './netlink-attrs.js';
+import { ELEM, parseAttrs, attrString, attrU32, encodeAttrs, setElements, type Attr } from './netlink-attrs.js';
 
 /** The raw messages of one table, as nftables-napi's dump() returns them. */
 export interface TableDump {
@@ -38,8 +38,6 @@ const SET = { table: 1, name: 2, flags: 3, kept: [1, 2, 3, 4, 5, 6, 7, 8, 9, 11,
 const OBJ = { table: 1, name: 2, type: 3, data: 4, kept: [1, 2, 3, 4, 8] }; // table, name, type, data, userdata
 const LIST_ELEM = 1;
 const EXPR = { name: 1, data: 2 };
-const ELEM_LIST = { table: 1, set: 2, elements: 3 };
-const ELEM = { key: 1, data: 2, flags: 3, objref: 9, keyEnd: 10 };
 const SET_F = { anonymous: 0x1, timeout: 0x10, eval: 0x20 };
 /** Objects whose data changes as packets pass: counter, quota, connlimit. */
 const LIVE_OBJECTS = new Set([1, 2, 5]);
@@ -77,16 +75,8 @@ export function staticSets(table: string, sets: readonly Buffer[]): string[] {
 
 /** One digest over a set's elements, in any order the kernel lists them. */
 function elementsDigest(messages: readonly Buffer[]): string {
-  const elems: string[] = [];
-  for (const m of messages) {
-    const list = attr(parseAttrs(m), ELEM_LIST.elements);
-    if (!list) continue;
-    for (const e of parseAttrs(list)) {
-      if (e.type !== LIST_ELEM) continue;
-      const parts = parseAttrs(e.value).filter((a) => [ELEM.key, ELEM.data, ELEM.flags, ELEM.objref, ELEM.keyEnd].includes(a.type));
-      elems.push(encodeAttrs(parts).toString('hex'));
-    }
-  }
+  const kept: number[] = [ELEM.key, ELEM.data, ELEM.flags, ELEM.objref, ELEM.keyEnd];
+  const elems = setElements(messages).map((e) => encodeAttrs(e.filter((a) => kept.includes(a.type))).toString('hex'));
   elems.sort();
   return `${elems.length} elements ${digest(elems.join(','))}`;
 }
