@@ -16,6 +16,7 @@ import { parseEventPrefix, type KernelEvent } from '../ruleset/events.js';
 import type { RulesetSpec } from '../ruleset/spec.js';
 import type { Packet } from '../matcher/types.js';
 import { randomInt } from 'node:crypto';
+import { DoublingLog } from '../log/rate-limit.js';
 import { performance } from 'node:perf_hooks';
 import { readSnapshot, snapshotsAvailable } from '../firewall/table-dump.js';
 import { compareSnapshots, describeDifferences, type Snapshot } from '../firewall/table-snapshot.js';
@@ -85,11 +86,11 @@ export class KernelMatching {
   private retryDelay = WATCH_MS;
   private queue: Promise<void> = Promise.resolve();
   private restoreFailing = false;
-  private lostLogged = 0;
+  private readonly lostLog = new DoublingLog();
   /** First knocks unrecorded (every tier full): in all, as counted by the current table, and last logged. */
   private unrecorded = 0;
   private unrecordedTable = 0;
-  private unrecordedLogged = 0;
+  private readonly unrecordedLog = new DoublingLog();
   private lost = 0;
   /** Stage and reset events heard from the current table, and kernel-suppressed ones reported. */
   private heard = 0;
@@ -241,8 +242,7 @@ export class KernelMatching {
     if (counted === undefined || counted <= this.unrecordedTable) return;
     this.unrecorded += counted - this.unrecordedTable;
     this.unrecordedTable = counted;
-    if (this.unrecorded >= this.unrecordedLogged * 2) {
-      this.unrecordedLogged = this.unrecorded;
+    if (this.unrecordedLog.due(this.unrecorded)) {
       this.opts.log(`kernel matching: ${this.unrecorded} first knocks could not be recorded so far: every overflow tier was full ` +
         '(more new sources a second than the tiers take; see knockd(1), kernel matching)');
     }
@@ -286,8 +286,7 @@ export class KernelMatching {
   /** Events lost (the daemon behind, or the kernel's buffer full); logged at most once per doubling. */
   private countLost(n: number, where: 'daemon' | 'kernel'): void {
     this.lost += n;
-    if (this.lost >= this.lostLogged * 2) {
-      this.lostLogged = this.lost;
+    if (this.lostLog.due(this.lost)) {
       this.opts.log(`kernel matching: ${this.lost} NFLOG events lost so far (latest: ${where === 'kernel' ? 'receive buffer full' : 'daemon behind'})`);
     }
   }

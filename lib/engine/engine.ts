@@ -10,7 +10,7 @@ import type { Config } from '../config/types.js';
 import { DEFAULTS } from '../config/types.js';
 import { buildFilter } from '../capture/filter.js';
 import { logMsg } from '../log/messages.js';
-import { LogRateLimit } from '../log/rate-limit.js';
+import { DoublingLog, LogRateLimit } from '../log/rate-limit.js';
 import { Matcher } from '../matcher/matcher.js';
 import { SpaGate } from '../matcher/spa-gate.js';
 import type { MatchEvent, Packet } from '../matcher/types.js';
@@ -74,7 +74,7 @@ export class Engine {
   // Stage and timeout lines: far above any real knocking, far below a flood's (a line per
   // spoofed packet was ~90 GB of log a day at top rate).
   private readonly knockLog = new LogRateLimit(100, 500, () => this.wall, (n) => `${n} knock events not logged (rate limit)`);
-  private evictionsLogged = 0;
+  private readonly evictionsLog = new DoublingLog();
   /** One-time doors: the file line their current sequence came from. */
   private readonly oneTimeLines = new Map<number, number>();
   private local: readonly string[];
@@ -373,8 +373,7 @@ export class Engine {
           break;
         case 'evicted':
           // One line per doubling, so a flood cannot flood the log too.
-          if (this.evictionsLogged === 0 || this.matcher.evictions >= this.evictionsLogged * 2) {
-            this.evictionsLogged = this.matcher.evictions;
+          if (this.evictionsLog.due(this.matcher.evictions)) {
             out.push({ kind: 'log', line: `attempt table full: ${this.matcher.evictions} oldest attempts evicted so far` });
           }
           break;

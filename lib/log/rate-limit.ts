@@ -39,3 +39,18 @@ export class LogRateLimit {
     write(typeof text === 'string' ? text : text());
   }
 }
+
+/**
+ * A running total (evictions, lost events, unrecorded knocks) logged at most once per doubling:
+ * a flood's count must not become a flood of lines.
+ */
+export class DoublingLog {
+  private logged = 0;
+
+  /** Whether `total` is to be logged now: the first time it is above 0, then each time it has doubled. */
+  due(total: number): boolean {
+    if (total <= 0 || total < this.logged * 2) return false;
+    this.logged = total;
+    return true;
+  }
+}

@@ -2,7 +2,7 @@
 // a summary, and capture losses reported at most once per interval.
 
 import t from 'tap';
-import { LogRateLimit } from '../../lib/log/rate-limit.js';
+import { DoublingLog, LogRateLimit } from '../../lib/log/rate-limit.js';
 import { LossReport } from '../../lib/capture/losses.js';
 
 t.test('knock lines: burst, then the rate, then a summary before the next line', async (t) => {
@@ -54,4 +54,9 @@ t.test('events a kernel rate limit dropped are counted in the same summary', asy
   lim.skip(-3);
   lim.line('b', (l) => out.push(l));
   t.same(out, ['a', '40 knock events not logged (rate limit)', 'b']);
+});
+
+t.test('DoublingLog: the first count, then each doubling', async (t) => {
+  const d = new DoublingLog();
+  t.same([0, 1, 1, 2, 3, 4, 7, 8, 100].map((n) => d.due(n)), [false, true, false, true, false, true, false, true, true]);
 });
