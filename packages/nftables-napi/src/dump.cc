@@ -32,34 +32,27 @@ Napi::Value Dump(const Napi::CallbackInfo& info) {
   if (kind == "tables") table = "-";  // every inet table: no name asked
   if (table.empty() || table.size() > 255 || set.size() > 255) throw Napi::TypeError::New(env, "dump: bad table or set name");
 
-  uint16_t type;
-  uint16_t flags = NLM_F_REQUEST | NLM_F_DUMP;
+  // What each kind asks: the message, and the attribute naming the table (0: none, every table).
+  struct Kind { const char* name; uint16_t type; uint16_t tableAttr; bool single; };
+  static const Kind kinds[] = {
+      {"tables", NFT_MSG_GETTABLE, 0, false},
+      {"table", NFT_MSG_GETTABLE, NFTA_TABLE_NAME, true},  // one table: a get and its ack
+      {"chains", NFT_MSG_GETCHAIN, NFTA_CHAIN_TABLE, false},
+      {"sets", NFT_MSG_GETSET, NFTA_SET_TABLE, false},
+      {"objects", NFT_MSG_GETOBJ, NFTA_OBJ_TABLE, false},
+      {"rules", NFT_MSG_GETRULE, NFTA_RULE_TABLE, false},
+      {"elements", NFT_MSG_GETSETELEM, NFTA_SET_ELEM_LIST_TABLE, false},
+  };
+  const Kind* k = nullptr;
+  for (const Kind& c : kinds) if (kind == c.name) k = &c;
+  if (k == nullptr) throw Napi::TypeError::New(env, "dump: unknown kind");
+  const uint16_t type = k->type;
+  const uint16_t flags = k->single ? NLM_F_REQUEST | NLM_F_ACK : NLM_F_REQUEST | NLM_F_DUMP;
   std::vector<char> msg = nl::Request();
-  if (kind == "tables") {
-    type = NFT_MSG_GETTABLE;
-  } else if (kind == "table") {
-    type = NFT_MSG_GETTABLE;
-    flags = NLM_F_REQUEST | NLM_F_ACK;
-    nl::PutString(msg, NFTA_TABLE_NAME, table);
-  } else if (kind == "chains") {
-    type = NFT_MSG_GETCHAIN;
-    nl::PutString(msg, NFTA_CHAIN_TABLE, table);
-  } else if (kind == "sets") {
-    type = NFT_MSG_GETSET;
-    nl::PutString(msg, NFTA_SET_TABLE, table);
-  } else if (kind == "objects") {
-    type = NFT_MSG_GETOBJ;
-    nl::PutString(msg, NFTA_OBJ_TABLE, table);
-  } else if (kind == "rules") {
-    type = NFT_MSG_GETRULE;
-    nl::PutString(msg, NFTA_RULE_TABLE, table);
-  } else if (kind == "elements") {
+  if (k->tableAttr != 0) nl::PutString(msg, k->tableAttr, table);
+  if (k->type == NFT_MSG_GETSETELEM) {
     if (set.empty()) throw Napi::TypeError::New(env, "dump: elements need a set name");
-    type = NFT_MSG_GETSETELEM;
-    nl::PutString(msg, NFTA_SET_ELEM_LIST_TABLE, table);
     nl::PutString(msg, NFTA_SET_ELEM_LIST_SET, set);
-  } else {
-    throw Napi::TypeError::New(env, "dump: unknown kind");
   }
 
   // A dump the ruleset changed under (NLM_F_DUMP_INTR) is asked again: a half-old, half-new
