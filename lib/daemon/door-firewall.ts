@@ -15,7 +15,7 @@ import { GrantTable, type Grant, type Guard, type NatRoute, type NatTarget, type
 import { ALLOW4, ALLOW6, grantElementKeys } from '../firewall/commands.js';
 import { GRANT_SET_FIELDS } from '../firewall/grant-elements.js';
 import type { GrantStore } from './state.js';
-import { readGrantSet, readGuard, readInstances, readSnapshot, snapshotsAvailable } from '../firewall/table-dump.js';
+import { readGrantSet, readInstances, readSnapshot, readYielded, snapshotsAvailable } from '../firewall/table-dump.js';
 import { compareSnapshots, describeDifferences, type Snapshot } from '../firewall/table-snapshot.js';
 import { conflicts, describeConflict, unyielded, yieldedTo, type Conflict } from '../firewall/instances.js';
 import { ERROR_CODES } from '../errors/errors.js';
@@ -199,15 +199,13 @@ export class DoorFirewall {
     let kept: { kept: number; dropped: number };
     try {
       fw = new DoorFirewall(new GrantTable(await openBackend(log), tableName), tableName, guards, nat, ifaces, log, store);
-      fw.yielded = yieldedTo({ table: tableName, ifaces, guards }, others);
       kept = await fw.adoptEarlierGrants();
       // Whole, in one transaction: nothing of what the table held before (a stale dump's guard,
       // a chain or grant added by hand) survives into what the watchdog will call correct.
-      await fw.table.replace(guards, nat, ifaces, fw.yielded, fw.liveGrants());
+      await fw.replaceWhole();
     } catch (err) {
       throw DoorFirewall.configError(config, door, err);
     }
-    fw.takeBaseline();
     fw.saveGrants();
     if (kept.kept > 0 || kept.dropped > 0) {
       log(`firewall: kept ${plural(kept.kept, 'live grant')} of an earlier run` +
@@ -337,7 +335,7 @@ export class DoorFirewall {
     // What is left to other instances follows theirs (they may take a pair back themselves): only
     // a set that differs from what their tables ask for is rewritten, and logged.
     const { yielded } = this.neighbours();
-    const inKernel = readGuard(this.tableName)?.yielded ?? [];
+    const inKernel = readYielded(this.tableName);
     if (yieldedText(sortedYielded(yielded)) !== yieldedText(sortedYielded(inKernel))) {
       await this.table.setYielded(yielded);
       this.log(`firewall: table inet ${this.tableName} now leaves ${yieldedText(yielded) || 'no port'} to other instances`);

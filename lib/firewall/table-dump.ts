@@ -5,7 +5,7 @@
 
 import { snapshotOf, staticSets, type Snapshot } from './table-snapshot.js';
 import { checkName } from './validate.js';
-import { GUARDED, IFACES, YIELDED } from './commands.js';
+import { GUARDED, IFACES, YIELDED, type Yielded } from './commands.js';
 import { grantSetElements } from './grant-elements.js';
 import { guardElements, ifaceElements, isGrantTable, tableNames, yieldedElements, type InstanceGuard } from './instances.js';
 
@@ -56,6 +56,11 @@ export function readSnapshot(table: string): Snapshot | undefined {
   return snapshotOf(table, dump);
 }
 
+/** What a grant table leaves to other instances (its `yielded` set); none when it is missing. */
+export function readYielded(table: string): Yielded[] {
+  return yieldedElements(dumpKind('elements', table, YIELDED) ?? []);
+}
+
 /** A grant table's guard (ports, interfaces, what it leaves to others); undefined when it is not (or no longer) there. */
 export function readGuard(table: string): InstanceGuard | undefined {
   const guarded = dumpKind('elements', table, GUARDED);
@@ -64,7 +69,7 @@ export function readGuard(table: string): InstanceGuard | undefined {
     table,
     ifaces: ifaceElements(dumpKind('elements', table, IFACES) ?? []),
     guards: guardElements(guarded),
-    yielded: yieldedElements(dumpKind('elements', table, YIELDED) ?? []),
+    yielded: readYielded(table),
   };
 }
 
