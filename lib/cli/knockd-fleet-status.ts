@@ -3,20 +3,25 @@
 
 import type { Config } from '../config/types.js';
 import { redisLabel } from '../fleet/label.js';
-import { readFleetPassword } from '../fleet/password.js';
+import { parseRedisTarget } from '../fleet/redis-target.js';
+import { readFleetSecrets } from '../fleet/secrets.js';
 import { formatProtoPort } from '../net/protocol.js';
 
 export async function fleetStatusLines(config: Config, now = Date.now()): Promise<string[]> {
   const f = config.options.fleet;
   if (!f) return [];
   const where = `${f.name} (Redis ${redisLabel(f.redis)})`;
-  const pw = readFleetPassword(f.passwordFile);
-  if (!pw.ok) return [`fleet ${where}: ${pw.error}`];
+  const secrets = readFleetSecrets(f, now);
+  if (!secrets.ok) return [`fleet ${where}: ${secrets.error}`];
+  const target = parseRedisTarget(f.redis);
+  if (!target.ok) return [`fleet ${where}: ${target.error}`];
   let snap;
   try {
     // The Redis client is loaded only for a fleet: knockd without one never holds it.
-    const { fleetSnapshot } = await import('../fleet/reads.js');
-    snap = await fleetSnapshot(f.redis, pw.password, f.name);
+    const [{ fleetSnapshot }, { redisOptions }, { Sealer }] = await Promise.all([import('../fleet/reads.js'), import('../fleet/redis-options.js'), import('../fleet/sealer.js')]);
+    // Only what is sealed with the fleet's keys is listed: a forged member or grant is counted, not shown.
+    const sealer = new Sealer(secrets.ring, f.name, 'status', 'status');
+    snap = await fleetSnapshot(redisOptions(target.target, secrets.password, secrets.sentinelPassword), f.name, sealer);
   } catch (err) {
     return [`fleet ${where}: unreachable (${(err as Error).message.split('\n')[0]})`];
   }
@@ -29,6 +34,6 @@ export async function fleetStatusLines(config: Config, now = Date.now()): Promis
       : g.ports ? g.ports.map(formatProtoPort).join(',') : 'knock';
     out.push(`  ${g.ip} ${g.door} ${what} from node ${g.node} expires in ${Math.ceil(remainingMs / 1000)}s (of ${g.timeout}s)`);
   }
-  if (snap.bad) out.push(`  (${snap.bad} malformed grant note${snap.bad === 1 ? '' : 's'} skipped)`);
+  if (snap.bad) out.push(`  (${snap.bad} value${snap.bad === 1 ? '' : 's'} without a valid seal of this fleet, or over, skipped)`);
   return out;
 }

@@ -68,10 +68,12 @@ export function describeConfig(c: Config): string {
   ];
   if (o.fleet) {
     const f = o.fleet;
-    // The password file's path, never what it holds.
+    // Secret files by path, never what they hold.
     lines.push(
       `  fleet_redis: ${f.redis} (line ${f.line})`,
+      `  fleet_key_file: ${f.keyFile}`,
       `  fleet_password_file: ${f.passwordFile ?? NONE}`,
+      ...(f.sentinelPasswordFile ? [`  fleet_sentinel_password_file: ${f.sentinelPasswordFile}`] : []),
       `  fleet_name: ${f.name}`,
       `  fleet_node: ${f.node ?? '(the host name)'}`,
     );

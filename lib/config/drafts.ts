@@ -53,6 +53,8 @@ export interface OptionsDraft {
     firstLine: number;
     redis?: { url: string; line: number };
     passwordFile?: string;
+    keyFile?: string;
+    sentinelPasswordFile?: { path: string; line: number };
     name?: string;
     node?: string;
   };

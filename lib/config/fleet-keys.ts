@@ -1,6 +1,9 @@
 // Keys that join a daemon to a fleet of bastions sharing state in Redis (README "Fleet mode"):
-//   [options]  Fleet_Redis = redis://[user@]HOST[:PORT][/DB]  (rediss:// for TLS)
-//              Fleet_Password_File = PATH   the secret; never in the URL, never logged
+//   [options]  Fleet_Redis = redis://[user@]HOST[:PORT][/DB]  (rediss:// for TLS,
+//                 redis+sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/DB] through Redis Sentinel)
+//              Fleet_Key_File = PATH        the fleet's shared key that seals every note (required)
+//              Fleet_Password_File = PATH   Redis's password; never in the URL, never logged
+//              Fleet_Sentinel_Password_File = PATH   the sentinels' password (redis+sentinel only)
 //              Fleet_Name = NAME            key prefix (default sesame)
 //              Fleet_Node = NAME            this node (default: the host name)
 //   [door]     Fleet_Shared_Knocks = yes    knock progress shared across nodes (ECMP/anycast fronts)
@@ -9,23 +12,21 @@
 import { ConfigError, failAtLine } from './errors.js';
 import type { DoorKey, KeyContext, OptionKey, OptionsDraft } from './drafts.js';
 import type { FleetOptions } from './types.js';
+import { parseRedisTarget } from '../fleet/redis-target.js';
 
 /** Names that end up in Redis keys and log lines: short, no spaces, no key separators. */
 export const FLEET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** Checks a Redis URL; the text is kept as written (less a trailing slash). */
 function redisUrl(ctx: KeyContext, value: string): string {
-  let u: URL;
-  try { u = new URL(value); } catch { failAtLine(ctx, `Fleet_Redis: "${value}" is not a URL (redis://HOST:PORT/DB)`); }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') failAtLine(ctx, `Fleet_Redis: "${u.protocol}" is not redis: or rediss:`);
-  if (u.hostname === '') failAtLine(ctx, 'Fleet_Redis: the URL names no host');
-  // A password in a config file that many tools read would leak it: it belongs in its own file.
-  if (u.password !== '') failAtLine(ctx, 'Fleet_Redis: the URL holds a password; put it in Fleet_Password_File');
-  if (u.search !== '' || u.hash !== '') failAtLine(ctx, 'Fleet_Redis: the URL may not have a query or fragment');
-  if (u.pathname !== '' && u.pathname !== '/' && !/^\/(?:[0-9]|1[0-5])$/.test(u.pathname)) {
-    failAtLine(ctx, `Fleet_Redis: database "${u.pathname.slice(1)}" is not 0..15`);
-  }
+  const r = parseRedisTarget(value);
+  if (!r.ok) failAtLine(ctx, `Fleet_Redis: ${r.error}`);
   return value.replace(/\/$/, '');
+}
+
+function absolutePath(ctx: KeyContext, key: string, value: string): string {
+  if (!value.startsWith('/')) failAtLine(ctx, `${key}: "${value}" is not an absolute path`);
+  return value;
 }
 
 function fleetName(ctx: KeyContext, key: string, value: string): string {
@@ -40,12 +41,11 @@ function fleetDraft(ctx: KeyContext): NonNullable<OptionsDraft['fleet']> {
 
 export const FLEET_OPTION_KEYS: readonly OptionKey[] = [
   { names: ['FLEET_REDIS'], apply(value, ctx) { fleetDraft(ctx).redis = { url: redisUrl(ctx, value), line: ctx.line }; } },
+  { names: ['FLEET_PASSWORD_FILE'], apply(value, ctx) { fleetDraft(ctx).passwordFile = absolutePath(ctx, 'Fleet_Password_File', value); } },
+  { names: ['FLEET_KEY_FILE'], apply(value, ctx) { fleetDraft(ctx).keyFile = absolutePath(ctx, 'Fleet_Key_File', value); } },
   {
-    names: ['FLEET_PASSWORD_FILE'],
-    apply(value, ctx) {
-      if (!value.startsWith('/')) failAtLine(ctx, `Fleet_Password_File: "${value}" is not an absolute path`);
-      fleetDraft(ctx).passwordFile = value;
-    },
+    names: ['FLEET_SENTINEL_PASSWORD_FILE'],
+    apply(value, ctx) { fleetDraft(ctx).sentinelPasswordFile = { path: absolutePath(ctx, 'Fleet_Sentinel_Password_File', value), line: ctx.line }; },
   },
   { names: ['FLEET_NAME'], apply(value, ctx) { fleetDraft(ctx).name = fleetName(ctx, 'Fleet_Name', value); } },
   { names: ['FLEET_NODE'], apply(value, ctx) { fleetDraft(ctx).node = fleetName(ctx, 'Fleet_Node', value); } },
@@ -66,5 +66,17 @@ export const FLEET_DOOR_KEYS: readonly DoorKey[] = [
 export function finishFleet(draft: OptionsDraft['fleet'], file: string): FleetOptions | undefined {
   if (!draft) return undefined;
   if (!draft.redis) throw new ConfigError(`config: line ${draft.firstLine}: fleet keys need Fleet_Redis (redis://HOST:PORT/DB)`, file, draft.firstLine);
-  return { redis: draft.redis.url, passwordFile: draft.passwordFile, name: draft.name ?? 'sesame', node: draft.node, line: draft.redis.line };
+  const line = draft.redis.line;
+  // Without the shared key, whoever can write to the Redis could grant access on every node.
+  if (!draft.keyFile) {
+    throw new ConfigError(`config: line ${line}: Fleet_Redis needs Fleet_Key_File (the fleet's shared key, which seals every note; make one with: head -c 32 /dev/urandom | base64)`, file, line);
+  }
+  const sentinelPw = draft.sentinelPasswordFile;
+  if (sentinelPw && !draft.redis.url.startsWith('redis+sentinel:')) {
+    throw new ConfigError(`config: line ${sentinelPw.line}: Fleet_Sentinel_Password_File needs a redis+sentinel:// Fleet_Redis`, file, sentinelPw.line);
+  }
+  return {
+    redis: draft.redis.url, passwordFile: draft.passwordFile, keyFile: draft.keyFile, sentinelPasswordFile: sentinelPw?.path,
+    name: draft.name ?? 'sesame', node: draft.node, line,
+  };
 }

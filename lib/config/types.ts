@@ -132,9 +132,13 @@ export interface Options {
 
 /** How this daemon joins a fleet (lib/config/fleet-keys.ts). */
 export interface FleetOptions {
-  /** redis:// or rediss:// URL, without a password. */
+  /** redis://, rediss:// or redis+sentinel:// URL, without a password (lib/fleet/redis-target.ts). */
   readonly redis: string;
   readonly passwordFile: string | undefined;
+  /** The fleet's keys (lib/fleet/key-file.ts): required with Fleet_Redis. */
+  readonly keyFile: string;
+  /** The sentinels' password, when they ask for one (redis+sentinel only). */
+  readonly sentinelPasswordFile: string | undefined;
   /** Key prefix shared by the fleet's nodes. */
   readonly name: string;
   /** This node's name; undefined = the host name. */

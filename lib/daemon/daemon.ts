@@ -132,6 +132,8 @@ export class Daemon {
     void this.firewall?.reload(config).catch((err: unknown) => this.logger.log(`firewall: reload failed: ${(err as Error).message}`, { stderr: true }));
     if (JSON.stringify(config.options.fleet) !== JSON.stringify(this.engine.config.options.fleet)) {
       this.logger.log('fleet: Fleet_* settings changed; they take effect when knockd restarts', { stderr: true });
+    } else {
+      this.fleet?.rekey(config); // the key file's content: a rollover takes a SIGHUP, not a restart
     }
     if (config.options.captureBuffer !== this.engine.config.options.captureBuffer) {
       this.logger.log('Capture_Buffer changed; it takes effect when knockd restarts', { stderr: true });

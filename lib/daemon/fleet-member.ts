@@ -1,7 +1,8 @@
 // The daemon's side of a fleet: claims the engine asks for, grants it shares, and notes from other
-// nodes fed back to the engine. While Redis is unreachable the node serves alone (its own replay
-// cache and grants) and remembers what it accepted; when Redis is back it claims those digests and
-// sequences after the fact, shares its grants that are still live and loads the fleet's.
+// nodes fed back to the engine. While Redis is unreachable or stalled the node serves alone (its own
+// replay cache and grants) and remembers what it accepted; when Redis is back it claims those
+// digests and sequences after the fact (with the same sealed values, so a claim that went through
+// during a stall is known as its own), shares its grants that are still live and loads the fleet's.
 
 import { hostname } from 'node:os';
 import { createHash } from 'node:crypto';
@@ -13,7 +14,11 @@ import type { ClaimResult, FleetLink } from '../fleet/link.js';
 import { redisLabel, redisWarnings } from '../fleet/label.js';
 import { MAX_ASKS, type Answer, type Ask, type FleetNote, type GrantNote, type OneTimeNote } from '../fleet/notes.js';
 import type { Hit } from '../matcher/shared-knocks.js';
-import { readFleetPassword } from '../fleet/password.js';
+import { BoundedIds } from '../fleet/bounded-ids.js';
+import { parseRedisTarget } from '../fleet/redis-target.js';
+import { redisOptions } from '../fleet/redis-options.js';
+import { readFleetSecrets } from '../fleet/secrets.js';
+import { DoublingLog } from '../log/rate-limit.js';
 import { formatProtoPort, type ProtoPort } from '../net/protocol.js';
 import { StartError } from './start-error.js';
 
@@ -25,6 +30,8 @@ const BATCH_MS = 10;
 const ASK_MS = 300;
 /** Open asks kept; under a flood at a last port the oldest make room. */
 const MAX_OPEN_ASKS = 16_384;
+/** Grant ids carried out here, remembered until they expire; beyond it the oldest go. */
+const MAX_APPLIED = 50_000;
 
 export interface MemberDeps {
   engine(): Engine;
@@ -38,13 +45,16 @@ export class FleetMember {
   readonly node: string;
   private readonly link: FleetLink;
   private counter = 0;
-  /** Grant ids already carried out here (id -> fleet-time expiry), so a reload does not repeat them. */
-  private readonly applied = new Map<string, number>();
-  /** Accepted while Redis was down: claimed after the fact when it is back. */
-  private pendingClaims: { key: string; ttlMs: number; what: string; announce?: OneTimeNote }[] = [];
+  /** Grant ids already carried out here (until their fleet-time expiry), so a resync does not repeat them. */
+  private readonly applied = new BoundedIds(MAX_APPLIED);
+  /** Accepted while Redis was down: claimed after the fact (with the same sealed value) when it is back. */
+  private pendingClaims: { key: string; ttlMs: number; value: string; what: string; announce?: OneTimeNote }[] = [];
   private pendingShares: GrantNote[] = [];
   private dropped = 0;
-  private badNotes = 0;
+  /** Refused notes and values, by reason: logged once per doubling of the total. */
+  private readonly refused = new Map<string, number>();
+  private readonly refusedLog = new DoublingLog();
+  private refusedTotal = 0;
   /** Shared knocks: asks waiting to be sent, asks waiting for answers, answers waiting to be sent. */
   private outAsks: Ask[] = [];
   private readonly openAsks = new Map<string, { door: string; src: string; family: 4 | 6; hits: Hit[]; nodes: Set<string>; until: number }>();
@@ -56,17 +66,42 @@ export class FleetMember {
     this.node = f.node ?? hostname().split('.')[0]!;
     if (!FLEET_NAME.test(this.node)) throw new StartError(`fleet: host name "${this.node}" is not a node name; set Fleet_Node`);
     const url = f.redis;
-    const pw = readFleetPassword(f.passwordFile);
-    if (!pw.ok) throw new StartError(`fleet: ${pw.error}`);
-    for (const w of redisWarnings(url, pw.password !== undefined)) deps.log(`warning: fleet: ${w}`);
-    this.link = new Link({ url, password: pw.password, name: f.name, node: this.node }, {
+    const target = parseRedisTarget(url);
+    if (!target.ok) throw new StartError(`fleet: Fleet_Redis: ${target.error}`);
+    const secrets = readFleetSecrets(f);
+    if (!secrets.ok) throw new StartError(`fleet: ${secrets.error}`);
+    for (const w of [...redisWarnings(url, secrets.password !== undefined), ...secrets.warnings]) deps.log(`warning: fleet: ${w}`);
+    const label = redisLabel(url);
+    this.link = new Link({
+      redis: redisOptions(target.target, secrets.password, secrets.sentinelPassword), sentinel: target.target.kind === 'sentinel',
+      ring: secrets.ring, name: f.name, node: this.node,
+    }, {
       note: (n) => this.onNote(n),
-      // Bounded: whoever can write to Redis must not be able to fill the disk with this line.
-      bad: (why) => { if (++this.badNotes <= 10 || (this.badNotes & (this.badNotes - 1)) === 0) deps.log(`fleet: note refused: ${why} (${this.badNotes} so far)`); },
-      up: () => void this.onUp(url),
-      down: (why) => deps.log(`fleet: Redis at ${redisLabel(url)} unreachable (${why}); serving alone until it is back`),
+      bad: (why) => this.onRefused(why),
+      up: (how) => void this.onUp(label, how),
+      down: (why) => deps.log(`fleet: Redis at ${label} unreachable (${why}); serving alone until it is back`),
+      stalled: (ms) => deps.log(`fleet: Redis at ${label} stopped answering (no reply within ${ms} ms); serving alone, without waiting, until it answers`),
+      channelLost: (why, ms) => deps.log(`fleet: Redis dropped this node's subscription to the fleet's channel (${why}); listening again in ${(ms / 1000).toFixed(1)} s, then resynchronising`),
       skew: (ms) => deps.log(`fleet: this node's clock is ${Math.abs(ms)} ms ${ms > 0 ? 'behind' : 'ahead of'} Redis; fleet times use Redis's clock`),
     });
+  }
+
+  /** Counted by reason; logged once per doubling: whoever can write to Redis must not fill the disk. */
+  private onRefused(why: string): void {
+    this.refused.set(why, (this.refused.get(why) ?? 0) + 1);
+    if (!this.refusedLog.due(++this.refusedTotal)) return;
+    const byReason = [...this.refused].map(([r, k]) => `${k} ${r}`).join(', ');
+    this.deps.log(`fleet: note refused: ${why} (${this.refusedTotal} refused so far: ${byReason})`);
+  }
+
+  /** Reads the key file again (SIGHUP): a rollover needs no restart. A bad file keeps the keys in use. */
+  rekey(config: Config): void {
+    const f = config.options.fleet;
+    if (!f) return;
+    const secrets = readFleetSecrets(f);
+    if (!secrets.ok) { this.deps.log(`fleet: ${secrets.error}; the keys in use are kept`); return; }
+    for (const w of secrets.warnings) this.deps.log(`warning: fleet: ${w}`);
+    this.link.rekey(secrets.ring);
   }
 
   /** undefined when the config names no fleet. The Redis client is loaded only then (~7 MB). */
@@ -82,8 +117,9 @@ export class FleetMember {
       ? [this.link.replayKey(c.digest), c.ttlMs, 'SPA digest']
       : [this.link.oneTimeKey(c.door, sequenceKey(c.sequence)), 90 * 24 * 3600 * 1000, `one-time sequence of ${c.door}`];
     const announce: OneTimeNote | undefined = c.type === 'onetime' ? { type: 'onetime', node: this.node, door: c.door, sequence: c.sequence } : undefined;
-    const r = await this.link.claim(key, ttlMs);
-    if (r === 'down') this.remember(this.pendingClaims, { key, ttlMs, what, ...(announce ? { announce } : {}) });
+    const value = this.link.claimValue(key, ttlMs);
+    const r = await this.link.claim(key, ttlMs, value);
+    if (r === 'down') this.remember(this.pendingClaims, { key, ttlMs, value, what, ...(announce ? { announce } : {}) });
     if (r === 'won' && announce) void this.link.publishNote(announce);
     return r;
   }
@@ -91,7 +127,7 @@ export class FleetMember {
   /** Tells the fleet of a grant made here. */
   share(g: GrantShare): void {
     const note: GrantNote = { type: 'grant', id: `${this.node}:${Date.now().toString(36)}:${(this.counter++).toString(36)}`, node: this.node, at: this.link.now(), ...g };
-    this.applied.set(note.id, note.at + note.timeout * 1000);
+    this.applied.add(note.id, note.at + note.timeout * 1000, note.at);
     void this.link.publishGrant(note).then((ok) => { if (!ok) this.remember(this.pendingShares, note); });
   }
 
@@ -169,19 +205,18 @@ export class FleetMember {
 
   private grant(n: GrantNote, leftMs: number): void {
     const now = this.link.now();
-    for (const [id, until] of this.applied) if (until <= now) this.applied.delete(id);
-    if (leftMs <= 0 || this.applied.has(n.id) || this.applied.size >= 4 * MAX_PENDING) return;
-    this.applied.set(n.id, now + leftMs);
+    if (leftMs <= 0 || this.applied.has(n.id, now)) return;
+    this.applied.add(n.id, now + leftMs, now);
     this.deps.apply(this.deps.engine().fleetGrant(n, Math.ceil(leftMs / 1000), Date.now()));
   }
 
-  private async onUp(url: string): Promise<void> {
+  private async onUp(label: string, how: 'connected' | 'answers' | 'channel'): Promise<void> {
     const claims = this.pendingClaims, shares = this.pendingShares;
     this.pendingClaims = [];
     this.pendingShares = [];
     let lost = 0;
     for (const c of claims) {
-      const r = await this.link.claim(c.key, c.ttlMs);
+      const r = await this.link.claim(c.key, c.ttlMs, c.value);
       if (r === 'lost') { lost++; this.deps.log(`fleet: a ${c.what} accepted here while Redis was unreachable was also accepted by another node`); }
       if (r === 'down') this.remember(this.pendingClaims, c);
       if (r === 'won' && c.announce) await this.link.publishNote(c.announce);
@@ -197,18 +232,20 @@ export class FleetMember {
     let loaded = 0;
     try {
       for (const g of await this.link.liveGrants()) {
-        if (g.note.node === this.node) continue;
-        const before = this.applied.size;
+        if (g.note.node === this.node || this.applied.has(g.note.id, this.link.now())) continue;
         this.grant(g.note, g.remainingMs);
-        if (this.applied.size > before) loaded++;
+        loaded++;
       }
     } catch (err) {
       this.deps.log(`fleet: cannot load the live grants: ${(err as Error).message}`);
     }
     const extra = this.dropped ? `; ${this.dropped} older ones were not kept` : '';
     this.dropped = 0;
-    this.deps.log(`fleet: joined ${this.link.name} as node ${this.node} (Redis ${redisLabel(url)}); ` +
-      `${loaded} live grant${loaded === 1 ? '' : 's'} loaded, ${shared} shared, ${claims.length - lost} claim${claims.length - lost === 1 ? '' : 's'} made after the fact${extra}`);
+    const counts = `${loaded} live grant${loaded === 1 ? '' : 's'} loaded, ${shared} shared, ${claims.length - lost} claim${claims.length - lost === 1 ? '' : 's'} made after the fact${extra}`;
+    if (how === 'connected') this.deps.log(`fleet: joined ${this.link.name} as node ${this.node} (Redis ${label}); ${counts}`);
+    else if (how === 'answers') this.deps.log(`fleet: Redis at ${label} answers again; ${counts}`);
+    // The channel back (the loss was logged): quiet unless something was caught up.
+    else if (loaded + shared + claims.length) this.deps.log(`fleet: listening again; ${counts}`);
   }
 }
 

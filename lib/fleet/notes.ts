@@ -1,7 +1,8 @@
 // What the nodes of a fleet tell each other through Redis: a grant made on one node (to be made on
-// all), and a one-time sequence used on one node (to be used up on all). Pure codec: JSON text in
-// and out, every field checked as strictly as packet data, because what another node (or whoever
-// can write to Redis) says ends up in nft elements and %IP% commands here.
+// all), a one-time sequence used on one node (to be used up on all), shared-knock asks and answers,
+// and the values stored beside them (claims, member heartbeats). Pure codec: the body of a sealed
+// text (seal.ts) in, every field checked as strictly as packet data, because what another node
+// says ends up in nft elements and %IP% commands here.
 
 import { isIP } from 'node:net';
 import { canonicalAddress } from '../config/address.js';
@@ -10,8 +11,6 @@ import { failure, type Result } from '../errors/result.js';
 import { isProtocol, type ProtoPort } from '../net/protocol.js';
 import type { NatGrant } from '../matcher/spa-nat.js';
 
-/** Longest note accepted from Redis: a batch of MAX_ASKS asks or answers fits. */
-export const MAX_NOTE_BYTES = 256 * 1024;
 /** Asks (or answers) one note carries: a full batch leaves at once, without waiting for the timer. */
 export const MAX_ASKS = 1024;
 const MAX_HITS = 64;
@@ -77,13 +76,28 @@ export interface Answer {
 
 export type FleetNote = GrantNote | OneTimeNote | AskNote | HitsNote;
 
-export function encodeNote(n: FleetNote): string {
-  return JSON.stringify(n);
+/** Stored under a claim key (SET NX): who claimed it, for which key, until when (fleet time, ms). */
+export interface ClaimValue {
+  readonly type: 'claim';
+  readonly node: string;
+  readonly key: string;
+  readonly until: number;
 }
+
+/** A member's heartbeat, stored under its member key while it lives. */
+export interface MemberValue {
+  readonly type: 'member';
+  readonly node: string;
+  /** Epoch ms the daemon started. */
+  readonly since: number;
+}
+
+export type FleetValue = FleetNote | ClaimValue | MemberValue;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isPort = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
+const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 // Names come from config sections: any text but control characters.
 const isDoorName = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_DOOR_NAME && !/[\x00-\x1f\x7f]/.test(v);
 
@@ -112,7 +126,7 @@ function grantNote(o: Obj): Result<{ note: GrantNote }> {
   const family = ip === undefined ? 0 : isIP(ip);
   if (ip === undefined || family !== o.family) return failure('bad address');
   if (!Number.isInteger(o.timeout) || (o.timeout as number) < 1 || (o.timeout as number) > MAX_GRANT_SECONDS) return failure('bad timeout');
-  if (typeof o.at !== 'number' || !Number.isFinite(o.at) || o.at < 0) return failure('bad time');
+  if (!isTime(o.at)) return failure('bad time');
   const ports = o.ports === undefined ? undefined : protoPorts(o.ports, MAX_PORTS);
   if (o.ports !== undefined && !ports) return failure('bad ports');
   if (o.kind === 'spa' && !ports) return failure('an SPA grant names its ports');
@@ -161,15 +175,20 @@ function hitsNote(o: Obj): Result<{ note: HitsNote }> {
   return { ok: true, note: { type: 'hits', node: o.node as string, answers } };
 }
 
-/** Reads a note; anything malformed, oversized or out of range is a failure naming why. */
-export function decodeNote(text: string): Result<{ note: FleetNote }> {
-  if (text.length > MAX_NOTE_BYTES) return failure('too long');
-  let o: unknown;
-  try { o = JSON.parse(text); } catch { return failure('not JSON'); }
+/** Reads a sealed text's body; anything malformed or out of range is a failure naming why. */
+export function readNote(o: unknown): Result<{ note: FleetValue }> {
   if (!isObj(o)) return failure('not an object');
   if (typeof o.node !== 'string' || !NODE_NAME.test(o.node)) return failure('bad node name');
   if (o.type === 'ask') return askNote(o);
   if (o.type === 'hits') return hitsNote(o);
+  if (o.type === 'claim') {
+    if (typeof o.key !== 'string' || o.key.length > 1024 || !isTime(o.until)) return failure('bad claim');
+    return { ok: true, note: { type: 'claim', node: o.node, key: o.key, until: o.until } };
+  }
+  if (o.type === 'member') {
+    if (!isTime(o.since)) return failure('bad member');
+    return { ok: true, note: { type: 'member', node: o.node, since: o.since } };
+  }
   if (!isDoorName(o.door)) return failure('bad door name');
   if (o.type === 'grant') return grantNote(o);
   if (o.type === 'onetime') {

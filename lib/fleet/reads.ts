@@ -1,17 +1,16 @@
-// Reads of a fleet's shared state: the live grants (with Redis's remaining expiry) and the members
-// whose heartbeat lives. Used by a running node (when it starts or Redis comes back) and by
-// `knockd --status`, which connects only to read.
+// Reads of a fleet's shared state: the live grants (with what is left of them) and the members
+// whose heartbeat lives, each judged by its seal (sealer.ts): a value without a valid MAC, stored
+// under another key or over by its own time is skipped and counted. Used by a running node (when
+// it starts or Redis comes back) and by `knockd --status`, which connects only to read.
 
-import { Redis } from 'ioredis';
-import { decodeNote, fleetKeys, type GrantNote } from './notes.js';
+import { Redis, type RedisOptions } from 'ioredis';
+import { fleetKeys } from './notes.js';
+import type { Sealer, StoredGrant } from './sealer.js';
 
 /** At most this many keys are read at once (a SCAN of the fleet's keys). */
 const MAX_KEYS = 10_000;
 
-export interface LiveGrant {
-  readonly note: GrantNote;
-  readonly remainingMs: number;
-}
+export type LiveGrant = StoredGrant;
 
 export interface Member {
   readonly node: string;
@@ -32,7 +31,7 @@ async function scan(redis: Redis, pattern: string): Promise<string[]> {
   return out.slice(0, MAX_KEYS);
 }
 
-export async function readLiveGrants(redis: Redis, keys: Keys, bad: (why: string) => void): Promise<LiveGrant[]> {
+export async function readLiveGrants(redis: Redis, keys: Keys, sealer: Sealer, now: () => number, bad: (why: string) => void): Promise<LiveGrant[]> {
   const names = await scan(redis, keys.grantPattern);
   const out: LiveGrant[] = [];
   for (let i = 0; i < names.length; i += 500) {
@@ -43,35 +42,42 @@ export async function readLiveGrants(redis: Redis, keys: Keys, bad: (why: string
     batch.forEach((_k, j) => {
       const [text, ttl] = [res[2 * j]?.[1], res[2 * j + 1]?.[1]];
       if (typeof text !== 'string' || typeof ttl !== 'number' || ttl <= 0) return;
-      const r = decodeNote(text);
-      if (!r.ok || r.note.type !== 'grant') { bad(r.ok ? 'not a grant' : r.error); return; }
-      out.push({ note: r.note, remainingMs: ttl });
+      const r = sealer.grant(keys, batch[j]!, text, ttl, now());
+      if (!r.ok) { bad(`stored grant: ${r.error}`); return; }
+      out.push({ note: r.note, remainingMs: r.remainingMs });
     });
   }
   return out;
 }
 
-export async function readMembers(redis: Redis, keys: Keys): Promise<Member[]> {
+export async function readMembers(redis: Redis, keys: Keys, sealer: Sealer, now: number, bad: (why: string) => void): Promise<Member[]> {
   const names = await scan(redis, keys.memberPattern);
   if (names.length === 0) return [];
   const values = await redis.mget(...names);
-  return names.map((k, i) => {
-    let since = 0;
-    try { since = Number((JSON.parse(values[i] ?? '{}') as { since?: unknown }).since) || 0; } catch { /* listed without a time */ }
-    return { node: k.slice(k.lastIndexOf(':') + 1), since };
-  }).sort((a, b) => a.node.localeCompare(b.node));
+  const out: Member[] = [];
+  names.forEach((k, i) => {
+    const text = values[i];
+    if (typeof text !== 'string') return;
+    const r = sealer.member(keys, k, text, now);
+    if (!r.ok) { bad(`member key: ${r.error}`); return; }
+    out.push({ node: r.member.node, since: r.member.since });
+  });
+  return out.sort((a, b) => a.node.localeCompare(b.node));
 }
 
-/** One look at a fleet: members and live grants. Throws when Redis cannot be reached in time. */
-export async function fleetSnapshot(url: string, password: string | undefined, name: string): Promise<{ members: Member[]; grants: LiveGrant[]; bad: number }> {
-  const redis = new Redis(url, { password, lazyConnect: true, connectTimeout: 2000, commandTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+/**
+ * One look at a fleet: members and live grants, judged by `sealer` (its clock: this host's, which
+ * is close enough to list). Throws when Redis cannot be reached in time.
+ */
+export async function fleetSnapshot(options: RedisOptions, name: string, sealer: Sealer): Promise<{ members: Member[]; grants: LiveGrant[]; bad: number }> {
+  const redis = new Redis({ ...options, lazyConnect: true, connectTimeout: 2000, commandTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
   redis.on('error', () => { /* the awaited command says why */ });
   try {
     await redis.connect();
     const keys = fleetKeys(name);
     let bad = 0;
-    const members = await readMembers(redis, keys);
-    const grants = await readLiveGrants(redis, keys, () => { bad++; });
+    const members = await readMembers(redis, keys, sealer, Date.now(), () => { bad++; });
+    const grants = await readLiveGrants(redis, keys, sealer, () => Date.now(), () => { bad++; });
     return { members, grants, bad };
   } finally {
     redis.disconnect();
