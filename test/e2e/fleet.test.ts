@@ -12,6 +12,15 @@ import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FleetLab, REDIS_PORT, type FleetNode } from '../helpers/fleet-lab.js';
 import { SESAME, logLines, readIf, sleep, waitFor, type Daemon } from '../helpers/lab.js';
+import { Sealer } from '../../lib/fleet/sealer.js';
+import { readFleetKeys } from '../../lib/fleet/key-file.js';
+import type { GrantNote } from '../../lib/fleet/notes.js';
+
+function readFleetKeysOrThrow(path: string) {
+  const r = readFleetKeys(path);
+  if (!r.ok) throw new Error(r.error);
+  return r.ring;
+}
 
 t.setTimeout(300_000);
 const lab = new FleetLab(38, 'ft', ['a', 'b', 'c']);
@@ -195,15 +204,20 @@ t.test('Redis down: every node serves alone; back: the fleet converges', async (
   t.ok(await logged(A, fa, /SPA: refused: replay detected \(accepted by another fleet node\)$/), 'a: the digest c accepted during the outage is refused');
 });
 
-t.test('notes written into Redis by someone else are checked like packets', async (t) => {
+t.test('notes written into Redis by someone else are refused; sealed ones are checked like packets', async (t) => {
   const from = mark(B);
-  const publish = (note: object) => lab.exec(lab.rds, ['redis-cli', '-h', lab.redis4, '-p', String(REDIS_PORT), '--no-auth-warning', '-a', PASSWORD,
-    'publish', 't38:events', JSON.stringify(note)]);
+  const publish = (text: string) => lab.redisCli(PASSWORD, ['publish', 't38:events', text]);
   const base = { type: 'grant', id: 'x:1', node: 'x', kind: 'spa', door: 'spa', family: 4, timeout: 30, at: Date.now(), ports: [{ protocol: 'tcp', port: 2224 }] };
-  publish({ ...base, ip: '10.77.38.9; touch /tmp/sesame-fleet-pwned' });
-  publish({ ...base, id: 'x:2', ip: '10.77.38.9', ports: [{ protocol: 'tcp', port: 9999 }] });
-  publish({ ...base, id: 'x:3', ip: '10.77.38.9', door: 'nope' });
-  t.ok(await logged(B, from, /^fleet: note refused: bad address \(1 so far\)$/), 'a shell string as address: refused');
+  // Without the fleet's key (plain JSON, as before sealing): refused unread.
+  publish(JSON.stringify({ ...base, ip: '10.77.38.9' }));
+  t.ok(await logged(B, from, /^fleet: note refused: not sealed \(1 refused so far: 1 not sealed\)$/), 'an unsealed note: refused');
+  // With the key (a member gone bad): every field is still checked before anything happens.
+  const sealer = new Sealer(readFleetKeysOrThrow(lab.keyFile), 't38', 'x', 'e2e-test');
+  const seal = (o: object) => sealer.seal(o as GrantNote, Date.now());
+  publish(seal({ ...base, ip: '10.77.38.9; touch /tmp/sesame-fleet-pwned' }));
+  publish(seal({ ...base, id: 'x:2', ip: '10.77.38.9', ports: [{ protocol: 'tcp', port: 9999 }] }));
+  publish(seal({ ...base, id: 'x:3', ip: '10.77.38.9', door: 'nope' }));
+  t.ok(await logged(B, from, /^fleet: note refused: malformed \(2 refused so far: 1 not sealed, 1 malformed\)$/), 'a shell string as address: refused');
   t.ok(await logged(B, from, /^fleet: grant from node x for 10\.77\.38\.9 refused: tcp\/9999 is not in this door's SPA_Open_Ports$/), 'a port the door does not open: refused');
   t.ok(await logged(B, from, /^fleet: grant from node x for 10\.77\.38\.9 refused: no door named "nope" here$/), 'a door this node does not have: refused');
   await sleep(300);
@@ -216,6 +230,25 @@ t.test('bad fleet settings are refused with the line', async (t: Test) => {
   const out = lab.exec(A.ns, ['sh', '-c', `${SESAME} -c ${bad} --check 2>&1; echo "exit $?"`], true);
   t.match(out, /config: line 2: Fleet_Redis: the URL holds a password; put it in Fleet_Password_File/, 'a password in the URL');
   t.match(out, /exit 1/, 'exit 1');
+  // No fleet key: whoever can write to the Redis could grant access. Refused by --check and at start.
+  const nokey = lab.file('nokey.conf', `[options]\n\tLogFile = ${join(lab.dir, 'nokey.log')}\n\tFleet_Redis = redis://${lab.redis4}:${REDIS_PORT}/0\n\tFleet_Password_File = ${pwFile}\n[d]\n\tSequence = 1,2\n`);
+  for (const args of [['--check'], ['--state-dir', join(lab.dir, 'nokey.state'), '--instance', 'nokey', '--matching', 'pcap', '-i', A.ifc]]) {
+    const r = lab.exec(A.ns, ['sh', '-c', `${SESAME} -c ${nokey} ${args.join(' ')} 2>&1; echo "exit $?"`], true);
+    t.match(r, 'config: line 3: Fleet_Redis needs Fleet_Key_File', `${args[0]}: refused, naming the line`);
+    t.match(r, `(in ${nokey}, line 3)`, `${args[0]}: and the file`);
+    t.match(r, /exit 1/, `${args[0]}: exit 1`);
+  }
+  // Keys others may read, or too short: refused at start, naming the file (and its mode).
+  const openKey = lab.file('open.key', `${randomBytes(32).toString('base64')}\n`);
+  chmodSync(openKey, 0o644);
+  const shortKey = lab.file('short.key', `${randomBytes(16).toString('base64')}\n`);
+  for (const [key, want] of [[openKey, `Fleet_Key_File ${openKey}: mode 0644 lets group or others read it (chmod 600 it)`],
+    [shortKey, `Fleet_Key_File ${shortKey}: line 1: a key must be at least 32 bytes (it has 16)`]] as const) {
+    const conf = lab.file('key.conf', `${lab.options(A, pwFile, '', key)}[d]\n\tSequence = 1,2\n`);
+    const r = lab.exec(A.ns, ['sh', '-c', `${SESAME} -c ${conf} --state-dir ${join(lab.dir, 'key.state')} --instance keychk --matching pcap 2>&1; echo "exit $?"`], true);
+    t.match(r, want, want.split(': ').slice(1).join(': '));
+    t.match(r, /exit 1/, 'exit 1');
+  }
   // A password file others may read is refused, naming it and its mode.
   const open = lab.file('open.pw', `${PASSWORD}\n`);
   chmodSync(open, 0o640);

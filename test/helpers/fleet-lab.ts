@@ -3,6 +3,7 @@
 // and tag; everything it made is deleted by cleanup(), also when a test fails.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,8 @@ export class FleetLab {
   readonly redis4: string;
   readonly nodes: FleetNode[];
   readonly dir: string;
+  /** The fleet's shared key (Fleet_Key_File), owner-only, written when the lab is made. */
+  readonly keyFile: string;
   private readonly daemons = new Set<Daemon>();
   private redis: ChildProcess | undefined;
 
@@ -36,6 +39,7 @@ export class FleetLab {
     this.redis4 = `10.77.${n}.50`;
     this.nodes = names.map((name, i) => ({ name, ns: `ses-${tag}-${name}`, ifc: `${tag}${name}0`, addr: `10.77.${n}.${11 + i}` }));
     this.dir = mkdtempSync(join(tmpdir(), `sesame-${tag}-`));
+    this.keyFile = this.file('fleet.key', `${randomBytes(32).toString('base64')}\n`);
   }
 
   private get all(): { ns: string; ifc: string; addr: string }[] {
@@ -67,6 +71,7 @@ export class FleetLab {
   down(): void {
     for (const d of this.daemons) { try { d.proc.kill('SIGKILL'); } catch { /* gone */ } }
     this.daemons.clear();
+    this.signalRedis('SIGCONT');
     this.redis?.kill('SIGKILL');
     for (const { ns } of this.all) sh('ip', ['netns', 'del', ns], { allowFail: true });
     sh('ip', ['netns', 'del', this.sw], { allowFail: true });
@@ -81,10 +86,10 @@ export class FleetLab {
     return join(this.dir, `${node.name}.log`);
   }
 
-  /** A node's `[options]` block: its log and interface, `extra` lines, and this lab's fleet. */
-  options(node: FleetNode, passwordFile: string, extra = ''): string {
+  /** A node's `[options]` block: its log and interface, `extra` lines, and this lab's fleet (its key unless `keyFile`). */
+  options(node: FleetNode, passwordFile: string, extra = '', keyFile = this.keyFile): string {
     return `[options]\n\tLogFile = ${this.logOf(node)}\n\tInterface = ${node.ifc}\n${extra}` +
-      `\tFleet_Redis = redis://${this.redis4}:${REDIS_PORT}/0\n\tFleet_Password_File = ${passwordFile}\n` +
+      `\tFleet_Redis = redis://${this.redis4}:${REDIS_PORT}/0\n\tFleet_Key_File = ${keyFile}\n\tFleet_Password_File = ${passwordFile}\n` +
       `\tFleet_Name = t${this.n}\n\tFleet_Node = ${node.name}\n`;
   }
 
@@ -104,6 +109,16 @@ export class FleetLab {
       '--save', '', '--appendonly', 'no', '--requirepass', password, '--protected-mode', 'no', '--dir', this.dir], { stdio: 'ignore' });
     const ping = () => this.exec(this.rds, ['redis-cli', '-h', this.redis4, '-p', String(REDIS_PORT), '--no-auth-warning', '-a', password, 'ping'], true).trim() === 'PONG';
     if (!(await waitFor(ping, 10_000))) throw new Error('redis-server did not start');
+  }
+
+  /** Freezes (SIGSTOP) or thaws (SIGCONT) redis-server: connections stay open, nothing is answered. */
+  signalRedis(signal: 'SIGSTOP' | 'SIGCONT'): void {
+    if (this.redis?.pid) process.kill(this.redis.pid, signal);
+  }
+
+  /** redis-cli inside the Redis namespace, with the password. */
+  redisCli(password: string, args: string[], allowFail = false): string {
+    return this.exec(this.rds, ['redis-cli', '-h', this.redis4, '-p', String(REDIS_PORT), '--no-auth-warning', '-a', password, ...args], allowFail);
   }
 
   async killRedis(): Promise<void> {
