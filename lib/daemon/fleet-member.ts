@@ -18,7 +18,7 @@ import { BoundedIds } from '../fleet/bounded-ids.js';
 import { parseRedisTarget } from '../fleet/redis-target.js';
 import { redisOptions } from '../fleet/redis-options.js';
 import { readFleetSecrets } from '../fleet/secrets.js';
-import { DoublingLog } from '../log/rate-limit.js';
+import { LogRateLimit } from '../log/rate-limit.js';
 import { formatProtoPort, type ProtoPort } from '../net/protocol.js';
 import { StartError } from './start-error.js';
 
@@ -31,7 +31,7 @@ const ASK_MS = 300;
 /** Open asks kept; under a flood at a last port the oldest make room. */
 const MAX_OPEN_ASKS = 16_384;
 /** Grant ids carried out here, remembered until they expire; beyond it the oldest go. */
-const MAX_APPLIED = 50_000;
+const MAX_APPLIED = 16_384;
 
 export interface MemberDeps {
   engine(): Engine;
@@ -51,9 +51,9 @@ export class FleetMember {
   private pendingClaims: { key: string; ttlMs: number; value: string; what: string; announce?: OneTimeNote }[] = [];
   private pendingShares: GrantNote[] = [];
   private dropped = 0;
-  /** Refused notes and values, by reason: logged once per doubling of the total. */
+  /** Refused notes and values, by reason; the lines through a token bucket (a flood is summed up). */
   private readonly refused = new Map<string, number>();
-  private readonly refusedLog = new DoublingLog();
+  private readonly refusedLog = new LogRateLimit(2, 20, Date.now, (n) => `fleet: ${n} more refused notes not logged (rate limit)`);
   private refusedTotal = 0;
   /** Shared knocks: asks waiting to be sent, asks waiting for answers, answers waiting to be sent. */
   private outAsks: Ask[] = [];
@@ -86,12 +86,11 @@ export class FleetMember {
     });
   }
 
-  /** Counted by reason; logged once per doubling: whoever can write to Redis must not fill the disk. */
+  /** Counted by reason, logged within a budget: whoever can write to Redis must not fill the disk. */
   private onRefused(why: string): void {
     this.refused.set(why, (this.refused.get(why) ?? 0) + 1);
-    if (!this.refusedLog.due(++this.refusedTotal)) return;
-    const byReason = [...this.refused].map(([r, k]) => `${k} ${r}`).join(', ');
-    this.deps.log(`fleet: note refused: ${why} (${this.refusedTotal} refused so far: ${byReason})`);
+    this.refusedTotal++;
+    this.refusedLog.line(() => `fleet: note refused: ${why} (${this.refusedTotal} refused so far: ${[...this.refused].map(([r, k]) => `${k} ${r}`).join(', ')})`, (l) => this.deps.log(l));
   }
 
   /** Reads the key file again (SIGHUP): a rollover needs no restart. A bad file keeps the keys in use. */
@@ -206,8 +205,10 @@ export class FleetMember {
   private grant(n: GrantNote, leftMs: number): void {
     const now = this.link.now();
     if (leftMs <= 0 || this.applied.has(n.id, now)) return;
-    this.applied.add(n.id, now + leftMs, now);
-    this.deps.apply(this.deps.engine().fleetGrant(n, Math.ceil(leftMs / 1000), Date.now()));
+    const effects = this.deps.engine().fleetGrant(n, Math.ceil(leftMs / 1000), Date.now());
+    // Only what was carried out is remembered: a refused note (no such door here) takes no room.
+    if (effects.some((e) => e.kind === 'grant')) this.applied.add(n.id, now + leftMs, now);
+    this.deps.apply(effects);
   }
 
   private async onUp(label: string, how: 'connected' | 'answers' | 'channel'): Promise<void> {
@@ -230,8 +231,15 @@ export class FleetMember {
       if (await this.link.publishGrant({ ...s, at: now, timeout: Math.floor(left / 1000) })) shared++;
     }
     let loaded = 0;
+    // Refused stored values stay in Redis until they expire: summed up in one line per resync.
+    const skipped = new Map<string, number>();
     try {
-      for (const g of await this.link.liveGrants()) {
+      const live = await this.link.liveGrants((why) => {
+        skipped.set(why, (skipped.get(why) ?? 0) + 1);
+        this.refused.set(why, (this.refused.get(why) ?? 0) + 1);
+        this.refusedTotal++;
+      });
+      for (const g of live) {
         if (g.note.node === this.node || this.applied.has(g.note.id, this.link.now())) continue;
         this.grant(g.note, g.remainingMs);
         loaded++;
@@ -241,7 +249,9 @@ export class FleetMember {
     }
     const extra = this.dropped ? `; ${this.dropped} older ones were not kept` : '';
     this.dropped = 0;
-    const counts = `${loaded} live grant${loaded === 1 ? '' : 's'} loaded, ${shared} shared, ${claims.length - lost} claim${claims.length - lost === 1 ? '' : 's'} made after the fact${extra}`;
+    const nSkipped = [...skipped.values()].reduce((a, b) => a + b, 0);
+    const refusedText = nSkipped ? ` (${nSkipped} stored value${nSkipped === 1 ? '' : 's'} refused: ${[...skipped].map(([r, k]) => `${k} ${r}`).join(', ')})` : '';
+    const counts = `${loaded} live grant${loaded === 1 ? '' : 's'} loaded${refusedText}, ${shared} shared, ${claims.length - lost} claim${claims.length - lost === 1 ? '' : 's'} made after the fact${extra}`;
     if (how === 'connected') this.deps.log(`fleet: joined ${this.link.name} as node ${this.node} (Redis ${label}); ${counts}`);
     else if (how === 'answers') this.deps.log(`fleet: Redis at ${label} answers again; ${counts}`);
     // The channel back (the loss was logged): quiet unless something was caught up.

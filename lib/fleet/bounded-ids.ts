@@ -26,9 +26,9 @@ export class BoundedIds {
     this.ids.delete(id);
     if (this.ids.size >= this.max) this.sweep(now);
     while (this.ids.size >= this.max) {
-      const oldest = this.ids.keys().next().value as string;
+      const [oldest, until] = this.ids.entries().next().value as [string, number];
       this.ids.delete(oldest);
-      this.evicted++;
+      if (until > now) this.evicted++;
     }
     this.ids.set(id, until);
   }

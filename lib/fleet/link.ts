@@ -219,9 +219,9 @@ export class FleetLink {
     }
   }
 
-  /** The fleet's live grants with the time each has left (sealed, under their own key, not over). */
-  liveGrants(): Promise<LiveGrant[]> {
-    return readLiveGrants(this.cmd, this.keys, this.sealer, () => this.now(), (why) => this.events.bad(why));
+  /** The fleet's live grants with the time each has left (sealed, under their own key, not over); `skipped` hears of the others. */
+  liveGrants(skipped: (why: string) => void): Promise<LiveGrant[]> {
+    return readLiveGrants(this.cmd, this.keys, this.sealer, () => this.now(), skipped);
   }
 
   async close(): Promise<void> {

@@ -19,6 +19,10 @@ const MASTER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const HOSTNAME = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})$/;
 const MAX_SENTINELS = 16;
 
+function decodeUser(text: string): string | undefined {
+  try { return decodeURIComponent(text); } catch { return undefined; }
+}
+
 function db(text: string | undefined): number | undefined {
   if (text === undefined || text === '') return 0;
   return /^(?:[0-9]|1[0-5])$/.test(text) ? Number(text) : undefined;
@@ -39,6 +43,8 @@ function sentinelTarget(value: string): Result<{ target: RedisTarget }> {
   if (!m) return failure(`"${value}" is not redis+sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/DB]`);
   const [, user, hosts, master, dbText] = m;
   if (user !== undefined && user.includes(':')) return failure('the URL holds a password; put it in Fleet_Password_File (Fleet_Sentinel_Password_File for the sentinels)');
+  const username = user ? decodeUser(user) : undefined;
+  if (user && username === undefined) return failure(`user "${user}" is not URL-encoded text`);
   const sentinels: HostPort[] = [];
   for (const h of hosts!.split(',')) {
     const hp = hostPort(h, 26379);
@@ -49,7 +55,7 @@ function sentinelTarget(value: string): Result<{ target: RedisTarget }> {
   if (!MASTER.test(master!)) return failure(`master name "${master}" is not a name (letters, digits, _ . -)`);
   const n = db(dbText);
   if (n === undefined) return failure(`database "${dbText}" is not 0..15`);
-  return { ok: true, target: { kind: 'sentinel', sentinels, master: master!, db: n, ...(user ? { username: decodeURIComponent(user) } : {}) } };
+  return { ok: true, target: { kind: 'sentinel', sentinels, master: master!, db: n, ...(username ? { username } : {}) } };
 }
 
 export function parseRedisTarget(value: string): Result<{ target: RedisTarget }> {
@@ -63,11 +69,14 @@ export function parseRedisTarget(value: string): Result<{ target: RedisTarget }>
   if (u.search !== '' || u.hash !== '') return failure('the URL may not have a query or fragment');
   const n = db(u.pathname.replace(/^\/|\/$/g, ''));
   if (n === undefined) return failure(`database "${u.pathname.slice(1)}" is not 0..15`);
+  if (u.port === '0') return failure('port 0 is not a port');
+  const username = u.username ? decodeUser(u.username) : undefined;
+  if (u.username && username === undefined) return failure(`user "${u.username}" is not URL-encoded text`);
   return {
     ok: true,
     target: {
       kind: 'direct', host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port ? Number(u.port) : 6379, db: n,
-      ...(u.username ? { username: decodeURIComponent(u.username) } : {}), tls: u.protocol === 'rediss:',
+      ...(username ? { username } : {}), tls: u.protocol === 'rediss:',
     },
   };
 }

@@ -11,7 +11,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { failure, type Result } from '../errors/result.js';
 
-/** Longest sealed text read: a batch of asks or answers fits; anything longer is refused unread. */
+/** Longest sealed text read (in characters): a batch of asks or answers fits; anything longer is refused unread. */
 export const MAX_SEALED_BYTES = 256 * 1024;
 /** Shortest key: 256 bits, as HMAC-SHA-256's output. */
 export const MIN_KEY_BYTES = 32;
@@ -71,10 +71,11 @@ export function openSealed(ring: Keyring, fleet: string, text: string, now: numb
   const kid = text.slice(PREFIX.length, d1);
   const key = ring.signing.id === kid ? ring.signing : ring.accepted.find((k) => k.id === kid);
   if (!key) return failure('unknown key');
-  if (key.until !== undefined && now > key.until) return failure('key expired');
-  const given = Buffer.from(text.slice(d1 + 1, d2), 'base64url');
+  if (key.until !== undefined && now >= key.until) return failure('key expired');
+  // Compared as text, so a sealed value has one spelling only (base64 decoders skip and fold).
+  const given = Buffer.from(text.slice(d1 + 1, d2));
   const body = text.slice(d2 + 1);
-  const want = mac(key, fleet, body);
+  const want = Buffer.from(mac(key, fleet, body).toString('base64url'));
   if (given.length !== want.length || !timingSafeEqual(given, want)) return failure('bad MAC');
   let o: unknown;
   try { o = JSON.parse(body); } catch { return failure('bad body'); }

@@ -11,7 +11,7 @@ import { openSealed, seal, type Keyring, type SealRefusal } from './seal.js';
 /** A live note sealed further than this from the receiver's fleet time is refused (ms). */
 export const SKEW_MS = 30_000;
 /** Ids of live notes remembered (each for its skew window); beyond it the oldest go. */
-export const MAX_SEEN = 100_000;
+export const MAX_SEEN = 16_384;
 
 export type Refusal = SealRefusal | 'malformed' | 'outside the skew bound' | 'replayed' | 'not stored here' | 'expired' | 'wrong kind';
 
@@ -62,7 +62,7 @@ export class Sealer {
     if (v.node === this.node) return { ok: true, note: v };
     if (Math.abs(o.ts - now) > SKEW_MS) return failure('outside the skew bound');
     if (this.seen.has(o.sid, now)) return failure('replayed');
-    this.seen.add(o.sid, o.ts + SKEW_MS, now);
+    this.seen.add(o.sid, o.ts + SKEW_MS + 1, now); // remembered for as long as the skew check would pass it
     return { ok: true, note: v };
   }
 
