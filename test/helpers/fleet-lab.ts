@@ -28,8 +28,12 @@ export class FleetLab {
   readonly dir: string;
   /** The fleet's shared key (Fleet_Key_File), owner-only, written when the lab is made. */
   readonly keyFile: string;
+  /** Fleet_Redis of the nodes' configs (a test may point it at sentinels). */
+  redisUrl: string;
   private readonly daemons = new Set<Daemon>();
   private redis: ChildProcess | undefined;
+  /** Other servers a test started in the Redis namespace (replicas, sentinels), by name. */
+  private readonly servers = new Map<string, ChildProcess>();
 
   constructor(readonly n: number, readonly tag: string, names: readonly string[]) {
     this.sw = `ses-${tag}-sw`;
@@ -40,6 +44,7 @@ export class FleetLab {
     this.nodes = names.map((name, i) => ({ name, ns: `ses-${tag}-${name}`, ifc: `${tag}${name}0`, addr: `10.77.${n}.${11 + i}` }));
     this.dir = mkdtempSync(join(tmpdir(), `sesame-${tag}-`));
     this.keyFile = this.file('fleet.key', `${randomBytes(32).toString('base64')}\n`);
+    this.redisUrl = `redis://${this.redis4}:${REDIS_PORT}/0`;
   }
 
   private get all(): { ns: string; ifc: string; addr: string }[] {
@@ -73,6 +78,8 @@ export class FleetLab {
     this.daemons.clear();
     this.signalRedis('SIGCONT');
     this.redis?.kill('SIGKILL');
+    for (const p of this.servers.values()) p.kill('SIGKILL');
+    this.servers.clear();
     for (const { ns } of this.all) sh('ip', ['netns', 'del', ns], { allowFail: true });
     sh('ip', ['netns', 'del', this.sw], { allowFail: true });
   }
@@ -89,7 +96,7 @@ export class FleetLab {
   /** A node's `[options]` block: its log and interface, `extra` lines, and this lab's fleet (its key unless `keyFile`). */
   options(node: FleetNode, passwordFile: string, extra = '', keyFile = this.keyFile): string {
     return `[options]\n\tLogFile = ${this.logOf(node)}\n\tInterface = ${node.ifc}\n${extra}` +
-      `\tFleet_Redis = redis://${this.redis4}:${REDIS_PORT}/0\n\tFleet_Key_File = ${keyFile}\n\tFleet_Password_File = ${passwordFile}\n` +
+      `\tFleet_Redis = ${this.redisUrl}\n\tFleet_Key_File = ${keyFile}\n\tFleet_Password_File = ${passwordFile}\n` +
       `\tFleet_Name = t${this.n}\n\tFleet_Node = ${node.name}\n`;
   }
 
@@ -119,6 +126,22 @@ export class FleetLab {
   /** redis-cli inside the Redis namespace, with the password. */
   redisCli(password: string, args: string[], allowFail = false): string {
     return this.exec(this.rds, ['redis-cli', '-h', this.redis4, '-p', String(REDIS_PORT), '--no-auth-warning', '-a', password, ...args], allowFail);
+  }
+
+  /** Starts `cmd` in the Redis namespace as server `name` (a replica, a sentinel); killed by down(). */
+  startServer(name: string, cmd: string[]): ChildProcess {
+    const p = spawn('ip', ['netns', 'exec', this.rds, ...cmd], { stdio: 'ignore' });
+    this.servers.set(name, p);
+    return p;
+  }
+
+  /** Kills server `name` (SIGKILL) and waits for it to be gone. */
+  async killServer(name: string): Promise<void> {
+    const p = this.servers.get(name);
+    if (!p) return;
+    p.kill('SIGKILL');
+    await Promise.race([new Promise((res) => p.once('exit', res)), sleep(5000)]);
+    this.servers.delete(name);
   }
 
   async killRedis(): Promise<void> {
