@@ -303,3 +303,31 @@ t.test('Redis dropping the subscribers: one line per outage, backoff, then a res
   knock(A, ['7100', '7200']);
   t.ok(await logged(B, fb, new RegExp(`^${CLI}: web: granted by fleet node a for \\d+s$`), 15_000), 'b: listening again: a grant reaches it');
 });
+
+t.test('a key rollover in two steps, each a SIGHUP: no note is refused on the way', async (t) => {
+  const OLD = readFileSync(lab.keyFile, 'utf8').trim();
+  const NEW = randomBytes(32).toString('base64');
+  const until = new Date(Date.now() + 3600_000).toISOString().slice(0, 16) + 'Z';
+  const hup = async (n: FleetNode) => {
+    const from = mark(n);
+    daemons.get(n.name)!.proc.kill('SIGHUP');
+    t.ok(await logged(n, from, /re-reading config file/), `${n.name}: re-read its config`);
+  };
+  const spread = async (ports: string[], door: string) => {
+    const fb = mark(B);
+    knock(A, ports);
+    return logged(B, fb, new RegExp(`^${CLI}: ${door}: granted by fleet node a for \\d+s$`), 5000);
+  };
+  // Step 1, on every node: the new key accepted, the old one still signs.
+  writeFileSync(lab.keyFile, `${OLD}\n${NEW} until ${until}\n`);
+  await hup(A);
+  await hup(B);
+  t.ok(await spread(['7000', '8000', '9000'], 'ssh'), 'step 1: notes (old key) still reach b');
+  // Step 2, node by node: the new key signs, the old one is accepted until its time. a first (the
+  // file is shared here, b has not re-read it): b, still at step 1, already accepts the new key.
+  writeFileSync(lab.keyFile, `${NEW}\n${OLD} until ${until}\n`);
+  await hup(A);
+  t.ok(await spread(['7100', '7200'], 'web'), 'step 2 on a only: its notes (new key) reach b');
+  const key = lab.redisCli(PASSWORD, ['--scan', '--pattern', 't62:grant:a:*']).trim().split('\n').map((k) => lab.redisCli(PASSWORD, ['get', k]).trim());
+  t.ok(key.some((v) => v.startsWith(`S1.${fleetKey(Buffer.from(NEW, 'base64')).id}.`)), 'a now seals with the new key');
+});
