@@ -3,7 +3,7 @@
 
 import type { Config } from '../config/types.js';
 import { redisLabel } from '../fleet/label.js';
-import { parseRedisTarget } from '../fleet/redis-target.js';
+import { parseRedisTarget } from '../config/redis-target.js';
 import { readFleetSecrets } from '../fleet/secrets.js';
 import { formatProtoPort } from '../net/protocol.js';
 

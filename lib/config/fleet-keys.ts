@@ -12,7 +12,7 @@
 import { ConfigError, failAtLine } from './errors.js';
 import type { DoorKey, KeyContext, OptionKey, OptionsDraft } from './drafts.js';
 import type { FleetOptions } from './types.js';
-import { parseRedisTarget } from '../fleet/redis-target.js';
+import { parseRedisTarget } from './redis-target.js';
 
 /** Names that end up in Redis keys and log lines: short, no spaces, no key separators. */
 export const FLEET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;

@@ -132,7 +132,7 @@ export interface Options {
 
 /** How this daemon joins a fleet (lib/config/fleet-keys.ts). */
 export interface FleetOptions {
-  /** redis://, rediss:// or redis+sentinel:// URL, without a password (lib/fleet/redis-target.ts). */
+  /** redis://, rediss:// or redis+sentinel:// URL, without a password (lib/config/redis-target.ts). */
   readonly redis: string;
   readonly passwordFile: string | undefined;
   /** The fleet's keys (lib/fleet/key-file.ts): required with Fleet_Redis. */

@@ -15,7 +15,7 @@ import { redisLabel, redisWarnings } from '../fleet/label.js';
 import { MAX_ASKS, type Answer, type Ask, type FleetNote, type GrantNote, type OneTimeNote } from '../fleet/notes.js';
 import type { Hit } from '../matcher/shared-knocks.js';
 import { BoundedIds } from '../fleet/bounded-ids.js';
-import { parseRedisTarget } from '../fleet/redis-target.js';
+import { parseRedisTarget } from '../config/redis-target.js';
 import { redisOptions } from '../fleet/redis-options.js';
 import { readFleetSecrets } from '../fleet/secrets.js';
 import { LogRateLimit } from '../log/rate-limit.js';

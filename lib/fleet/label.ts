@@ -2,7 +2,7 @@
 // (Fleet_Redis refuses one). Apart from ioredis, so the daemon and --status can name the fleet
 // without loading the client.
 
-import { parseRedisTarget, targetHosts } from './redis-target.js';
+import { parseRedisTarget, targetHosts } from '../config/redis-target.js';
 
 /** The URL as it may be logged: scheme, user, host(s), port(s), database; never a password. */
 export function redisLabel(url: string): string {

@@ -3,7 +3,7 @@
 // sentinels again on each reconnect and listens for +switch-master).
 
 import type { RedisOptions } from 'ioredis';
-import type { RedisTarget } from './redis-target.js';
+import type { RedisTarget } from '../config/redis-target.js';
 
 export function redisOptions(t: RedisTarget, password: string | undefined, sentinelPassword: string | undefined): RedisOptions {
   const common = { db: t.db, password, ...(t.username ? { username: t.username } : {}) };

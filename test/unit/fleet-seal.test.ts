@@ -23,7 +23,7 @@ import { fleetKey, keyId, MAX_SEALED_BYTES, MIN_KEY_BYTES, openSealed, seal, typ
 import { parseKeyFile, readFleetKeys } from '../../lib/fleet/key-file.js';
 import { MAX_SEEN, Sealer, SKEW_MS } from '../../lib/fleet/sealer.js';
 import { BoundedIds } from '../../lib/fleet/bounded-ids.js';
-import { parseRedisTarget, targetHosts, type RedisTarget } from '../../lib/fleet/redis-target.js';
+import { parseRedisTarget, targetHosts, type RedisTarget } from '../../lib/config/redis-target.js';
 import { redisOptions } from '../../lib/fleet/redis-options.js';
 import { fleetKeys, readNote, type ClaimValue, type FleetNote, type FleetValue, type GrantNote, type MemberValue } from '../../lib/fleet/notes.js';
 
