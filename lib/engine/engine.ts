@@ -185,6 +185,9 @@ export class Engine {
    */
   fleetGrant(note: GrantNote, seconds: number, wall: number): Effect[] {
     this.wall = wall;
+    // The packet's digest is kept here too, whatever this door decides: a replay of it to this node
+    // is refused by the local cache, even if the claim in Redis is gone.
+    if (note.digest !== undefined && this.replay.keep(note.digest, `fleet node ${note.node}`, wall)) this.deps.persistReplay(this.replay.kept());
     const who = this.deps.display(note.ip);
     const decided = fleetDoor(this.config, note);
     if ('refusal' in decided) {
@@ -327,7 +330,7 @@ export class Engine {
         }
         if (!this.opts.fleet) { out.push(...granted); break; }
         // The fleet decides a digest once, for every node, before anything opens.
-        granted.push({ kind: 'share', grant: { kind: 'spa', door: verdict.door.name, ip: verdict.ip, family: verdict.family, timeout: verdict.timeout, ports: verdict.ports, ...(nat ? { nat } : {}) } });
+        granted.push({ kind: 'share', grant: { kind: 'spa', door: verdict.door.name, ip: verdict.ip, family: verdict.family, timeout: verdict.timeout, ports: verdict.ports, ...(nat ? { nat } : {}), digest: verdict.digest } });
         out.push({
           kind: 'claim', claim: { type: 'replay', digest: verdict.digest, ttlMs: this.replay.windowMs }, granted,
           refused: [{ kind: 'log', line: logMsg.spaRefused(who, verdict.door.name, 'replay detected (accepted by another fleet node)') }],

@@ -18,6 +18,8 @@ const MAX_PORTS = 32;
 const MAX_DOOR_NAME = 256;
 const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const NOTE_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+/** A replay digest: SHA-256 in base64 (lib/spa/replay.ts). */
+const DIGEST = /^[A-Za-z0-9+/]{43}=?$/;
 
 export interface GrantNote {
   readonly type: 'grant';
@@ -37,6 +39,11 @@ export interface GrantNote {
   /** SPA: the ports granted (a NAT grant: its external port). */
   readonly ports?: readonly ProtoPort[];
   readonly nat?: NatGrant;
+  /**
+   * SPA: the packet's replay digest. Every node keeps it in its own replay cache, so a replay to
+   * another node is refused even if the claim in Redis was deleted.
+   */
+  readonly digest?: string;
 }
 
 export interface OneTimeNote {
@@ -132,11 +139,12 @@ function grantNote(o: Obj): Result<{ note: GrantNote }> {
   if (o.kind === 'spa' && !ports) return failure('an SPA grant names its ports');
   const nat = o.nat === undefined ? undefined : natGrant(o.nat);
   if (o.nat !== undefined && (!nat || family !== 4)) return failure('bad NAT target');
+  if (o.digest !== undefined && (o.kind !== 'spa' || typeof o.digest !== 'string' || !DIGEST.test(o.digest))) return failure('bad digest');
   return {
     ok: true,
     note: {
       type: 'grant', id: o.id, node: o.node as string, kind: o.kind, door: o.door as string, ip, family: family as 4 | 6,
-      timeout: o.timeout as number, at: o.at, ...(ports ? { ports } : {}), ...(nat ? { nat } : {}),
+      timeout: o.timeout as number, at: o.at, ...(ports ? { ports } : {}), ...(nat ? { nat } : {}), ...(o.digest !== undefined ? { digest: o.digest as string } : {}),
     },
   };
 }

@@ -170,6 +170,23 @@ setTimeout(() => process.exit(0), 20000);
 
 const listening = (p: ChildProcess) => new Promise<void>((res) => p.stdout!.on('data', (b: Buffer) => { if (b.toString().includes('listening')) res(); }));
 
+t.test("deleting the fleet's claims in Redis does not let an SPA replay in on another node", async (t) => {
+  const saved = join(lab.dir, 'spa-del.pkt');
+  const [fa, fb] = [mark(A), mark(B)];
+  fwknop(A, 2225, saved);
+  t.ok(await logged(A, fa, /: spa: SPA: OPEN SESAME for \S+ tcp\/2225/), 'a: accepted');
+  t.ok(await logged(B, fb, /: spa: granted by fleet node a \(tcp\/2225\)/), 'b: granted by fleet node a');
+  const claims = redis('--scan', '--pattern', 't62:replay:*').trim().split('\n').filter(Boolean);
+  t.ok(claims.length >= 1, `the digests' claims are in Redis (${claims.length})`);
+  redis('del', ...claims);
+  t.equal(redis('--scan', '--pattern', 't62:replay:*').trim(), '', 'deleted by whoever can write to Redis');
+  const from = mark(B);
+  sendRaw(B, readFileSync(saved, 'utf8').trim());
+  t.ok(await logged(B, from, /: SPA: refused: replay detected \(first seen from fleet node a at \S+\)$/), "b: refused by its own cache (the digest came with a's sealed grant)");
+  await sleep(300);
+  t.notOk(lines(B).slice(from).some((l) => /SPA: OPEN SESAME/.test(l)), 'b: nothing opened');
+});
+
 t.test("forged answers to a shared knock complete nothing; the same answers sealed with the fleet's key do", async (t) => {
   const fr = mark(R);
   knock(R, ['7400']);

@@ -215,6 +215,23 @@ t.test('engine: local grants are shared; SPA grants wait for the fleet claim', a
   t.match(claim.claim, { ttlMs: 240_000 }, 'held for twice the age window');
   t.same(kinds(claim.granted), ['log', 'grant', 'run', 'share']);
   t.match(logs(claim.refused), [/: spa: SPA: refused: replay detected \(accepted by another fleet node\)$/]);
+  const share = claim.granted.find((f) => f.kind === 'share') as Extract<Effect, { kind: 'share' }>;
+  t.match(share.grant, { kind: 'spa', digest: /^[A-Za-z0-9+/]{43}=?$/ }, "the shared SPA grant carries the packet's digest");
+  // Another node hears of the grant and keeps the digest: the packet replayed to it is refused
+  // locally, claim or no claim in Redis.
+  const other = engine();
+  let persisted = 0;
+  const b = new Engine(parseConfig(CONF, 'e.conf'), { localAddresses: [SRV], maxAttempts: 64, onlyIPv4: false, fleet: true }, {
+    display: (ip) => ip, persistReplay: () => { persisted++; return true; },
+  });
+  b.fleetGrant({ ...GRANT, digest: share.grant.digest! }, 20, WALL);
+  t.equal(persisted, 1, "b: the fleet grant's digest is written to its replay state");
+  const replayed = b.packet({ src: CLI, dst: SRV, family: 4, protocol: 'udp', dport: 62201, tcpFlags: 0, payload: wire }, 3, WALL + 1000);
+  t.same(kinds(replayed), ['log'], 'b: the replay is refused locally, no claim asked');
+  t.match(logs(replayed), [/^10\.77\.0\.2: SPA: refused: replay detected \(first seen from fleet node a at /]);
+  t.same(kinds(other.fleetGrant({ ...GRANT, digest: share.grant.digest!, door: 'nope' }, 20, WALL)), ['log'], 'a grant for a door this node lacks: refused');
+  const again = other.packet({ src: CLI, dst: SRV, family: 4, protocol: 'udp', dport: 62201, tcpFlags: 0, payload: wire }, 3, WALL + 1000);
+  t.match(logs(again), [/replay detected \(first seen from fleet node a at /], '... but its digest is kept all the same');
   const alone = engine('[knock]\nsequence = 7000,8000\n', false);
   alone.packet(syn(7000), 0, WALL);
   t.same(kinds(alone.packet(syn(8000), 1, WALL)), ['log', 'log', 'run', 'grant'], 'alone: no share');
