@@ -74,15 +74,8 @@ async function start(n: FleetNode, fresh = true): Promise<void> {
   if (!(await logged(n, from, /fleet: joined t62 as node /, 10_000))) throw new Error(`${n.name} did not join: ${lines(n).slice(from).join('\n')}`);
 }
 
-function fwknop(n: FleetNode, port: number, save?: string): void {
-  lab.exec(lab.cli, ['env', `HOME=${lab.dir}`, 'fwknop', '--no-rc-file', '--no-save-args', '-D', n.addr,
-    '-a', lab.client4, '--key-base64-rijndael', K, '--key-base64-hmac', H, '--use-hmac', '-A', `tcp/${port}`, '-f', '60',
-    ...(save ? ['-B', save] : [])]);
-}
-
-function sendRaw(n: FleetNode, text: string): void {
-  lab.exec(lab.cli, ['python3', '-c', `import socket,sys;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.sendto(sys.argv[1].encode(),('${n.addr}',62201))`, text]);
-}
+const fwknop = (n: FleetNode, port: number, save?: string) => lab.fwknop(n, port, K, H, save);
+const sendRaw = (n: FleetNode, text: string) => lab.sendRaw(n, text);
 
 function rssMB(n: FleetNode): number {
   const pid = daemons.get(n.name)!.proc.pid!;

@@ -87,15 +87,8 @@ const status = (n: FleetNode, conf = join(lab.dir, `${n.name}.conf`)) => lab.exe
 const granted = (n: FleetNode, port: number) => new RegExp(`^${lab.client4.replace(/\./g, '\\.')} tcp/${port} expires in`, 'm');
 const grantedOn = (n: FleetNode, port: number, ms = 5000) => waitFor(() => granted(n, port).test(status(n)), ms);
 
-function fwknop(n: FleetNode, port: number, save?: string): void {
-  lab.exec(lab.cli, ['env', `HOME=${lab.dir}`, 'fwknop', '--no-rc-file', '--no-save-args', '-D', n.addr,
-    '-a', lab.client4, '--key-base64-rijndael', K, '--key-base64-hmac', H, '--use-hmac', '-A', `tcp/${port}`, '-f', '60',
-    ...(save ? ['-B', save] : [])]);
-}
-
-function sendRaw(n: FleetNode, text: string): void {
-  lab.exec(lab.cli, ['python3', '-c', `import socket,sys;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.sendto(sys.argv[1].encode(),('${n.addr}',62201))`, text]);
-}
+const fwknop = (n: FleetNode, port: number, save?: string) => lab.fwknop(n, port, K, H, save);
+const sendRaw = (n: FleetNode, text: string) => lab.sendRaw(n, text);
 
 t.before(async () => {
   if (process.getuid?.() !== 0) return;

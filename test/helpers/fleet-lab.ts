@@ -110,6 +110,18 @@ export class FleetLab {
     return sh('ip', ['netns', 'exec', ns, ...cmd], { allowFail });
   }
 
+  /** The real fwknop client, from the client namespace, to `node` (Rijndael + HMAC keys, base64); `save` keeps the packet. */
+  fwknop(node: FleetNode, port: number, key: string, hmacKey: string, save?: string): void {
+    this.exec(this.cli, ['env', `HOME=${this.dir}`, 'fwknop', '--no-rc-file', '--no-save-args', '-D', node.addr,
+      '-a', this.client4, '--key-base64-rijndael', key, '--key-base64-hmac', hmacKey, '--use-hmac', '-A', `tcp/${port}`, '-f', '60',
+      ...(save ? ['-B', save] : [])]);
+  }
+
+  /** Sends `text` as one UDP datagram to `node`'s SPA port (a saved packet, replayed). */
+  sendRaw(node: FleetNode, text: string): void {
+    this.exec(this.cli, ['python3', '-c', `import socket,sys;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.sendto(sys.argv[1].encode(),('${node.addr}',62201))`, text]);
+  }
+
   /** Starts redis-server (no persistence: a restart comes back empty) and waits for its PONG. */
   async startRedis(password: string): Promise<void> {
     this.redis = spawn('ip', ['netns', 'exec', this.rds, 'redis-server', '--bind', this.redis4, '--port', String(REDIS_PORT),
