@@ -13,6 +13,42 @@ const RANKS = {
 };
 
 const folders = Object.keys(RANKS);
+
+// The pure parts (README "Layers", docs/architecture.md): decisions and codecs that take their
+// inputs (time included) as arguments and return results, so they are unit-tested exhaustively and
+// cannot block, spawn or touch a file. They import no Node built-in but crypto, no npm package, and
+// at run time only other pure modules (type-only imports of anything are fine). Pure files in
+// folders that also do I/O are named one by one.
+const PURE = '^lib/(' + [
+  '(engine|matcher|spa|ruleset|errors|net)/',
+  'config/(address|errors|lines|tcpflags|types)[.]ts$',
+  'firewall/(commands|nat-commands|validate)[.]ts$',
+  'log/(messages|rate-limit)[.]ts$',
+  'fleet/(notes|seal|sealer|bounded-ids|clock)[.]ts$',
+].join('|') + ')';
+const purityRules = [
+  {
+    name: 'pure-no-io',
+    comment: 'a pure module imports no Node built-in but crypto',
+    severity: 'error',
+    from: { path: PURE },
+    to: { dependencyTypes: ['core'], pathNot: '^(node:)?crypto$' },
+  },
+  {
+    name: 'pure-no-packages',
+    comment: 'a pure module imports no npm package',
+    severity: 'error',
+    from: { path: PURE },
+    to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'] },
+  },
+  {
+    name: 'pure-imports-pure',
+    comment: 'at run time a pure module imports only pure modules (so purity holds through the whole closure)',
+    severity: 'error',
+    from: { path: PURE },
+    to: { path: '^lib/', pathNot: PURE, dependencyTypesNot: ['type-only'] },
+  },
+];
 const layerRules = folders.map((from) => {
   const allowed = folders.filter((to) => to === from || RANKS[to] < RANKS[from]);
   const forbidden = folders.filter((to) => !allowed.includes(to));
@@ -36,6 +72,7 @@ module.exports = {
       to: { path: '^lib/', pathNot: `^lib/(${folders.join('|')})/` },
     },
     ...layerRules,
+    ...purityRules,
     {
       name: 'redis-client-lazy',
       comment: 'the Redis client (ioredis, through lib/fleet/link and reads) is loaded by import() only, once a fleet is configured: a daemon without one does not hold its ~7 MB',

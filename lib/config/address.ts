@@ -1,7 +1,7 @@
 // IP address text in one canonical form (IPv4 dotted quad, IPv6 per RFC 5952), so that a Target
 // written as `FD77:0::1` and a packet to fd77::1 compare equal.
 
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv4, isIPv6 } from '../net/ip.js';
 
 export function canonicalAddress(text: string): string | undefined {
   if (isIPv4(text)) return text.split('.').map((o) => String(Number(o))).join('.');

@@ -3,7 +3,7 @@
 //   redis+sentinel://[USER@]HOST[:PORT][,HOST[:PORT]...]/MASTER[/DB]   sentinels (port 26379)
 // Pure: the text in, the parts (or why not) out. Passwords never appear here (their own files).
 
-import { isIP } from 'node:net';
+import { ipVersion } from '../net/ip.js';
 import { failure, type Result } from '../errors/result.js';
 
 export interface HostPort {
@@ -32,7 +32,7 @@ function hostPort(text: string, defaultPort: number): HostPort | undefined {
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(text);
   if (!m) return undefined;
   const host = m[1] ?? m[2]!;
-  if (m[1] !== undefined ? isIP(host) !== 6 : !(isIP(host) === 4 || HOSTNAME.test(host))) return undefined;
+  if (m[1] !== undefined ? ipVersion(host) !== 6 : !(ipVersion(host) === 4 || HOSTNAME.test(host))) return undefined;
   const port = m[3] === undefined ? defaultPort : Number(m[3]);
   if (port < 1 || port > 65535) return undefined;
   return { host, port };

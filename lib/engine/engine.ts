@@ -8,7 +8,7 @@
 import type { NatGrant } from '../matcher/spa-nat.js';
 import type { Config } from '../config/types.js';
 import { DEFAULTS } from '../config/types.js';
-import { buildFilter } from '../capture/filter.js';
+import { buildFilter } from '../matcher/capture-filter.js';
 import { logMsg } from '../log/messages.js';
 import { DoublingLog, LogRateLimit } from '../log/rate-limit.js';
 import { Matcher } from '../matcher/matcher.js';

@@ -4,7 +4,7 @@
 // text (seal.ts) in, every field checked as strictly as packet data, because what another node
 // says ends up in nft elements and %IP% commands here.
 
-import { isIP } from 'node:net';
+import { ipVersion } from '../net/ip.js';
 import { canonicalAddress } from '../config/address.js';
 import { MAX_GRANT_SECONDS } from '../config/types.js';
 import { failure, type Result } from '../errors/result.js';
@@ -121,7 +121,7 @@ function protoPorts(v: unknown, max: number): ProtoPort[] | undefined {
 function natGrant(v: unknown): NatGrant | undefined {
   if (!isObj(v) || (v.kind !== 'forward' && v.kind !== 'local')) return undefined;
   const external = protoPorts([v.external], 1)?.[0];
-  if (!external || typeof v.address !== 'string' || isIP(v.address) !== 4 || !isPort(v.port)) return undefined;
+  if (!external || typeof v.address !== 'string' || ipVersion(v.address) !== 4 || !isPort(v.port)) return undefined;
   return { kind: v.kind, external, address: v.address, port: v.port };
 }
 
@@ -130,7 +130,7 @@ function grantNote(o: Obj): Result<{ note: GrantNote }> {
   if (o.kind !== 'knock' && o.kind !== 'spa') return failure('bad kind');
   if (typeof o.ip !== 'string') return failure('bad address');
   const ip = canonicalAddress(o.ip);
-  const family = ip === undefined ? 0 : isIP(ip);
+  const family = ip === undefined ? 0 : ipVersion(ip);
   if (ip === undefined || family !== o.family) return failure('bad address');
   if (!Number.isInteger(o.timeout) || (o.timeout as number) < 1 || (o.timeout as number) > MAX_GRANT_SECONDS) return failure('bad timeout');
   if (!isTime(o.at)) return failure('bad time');

@@ -2,7 +2,7 @@
 
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { buildFilter, MATCH_NOTHING } from '../../lib/capture/filter.js';
+import { buildFilter, MATCH_NOTHING } from '../../lib/matcher/capture-filter.js';
 import { config } from '../helpers/knocks.js';
 
 const doors = (text: string) => config(text).doors;

@@ -1,6 +1,7 @@
 // The layer order of lib/ (README "Layers", .dependency-cruiser.cjs): no import runs upward and
-// none forms a circle, and the Redis client is only loaded by import(). A fixture with one of each
-// shows that the check does catch them.
+// none forms a circle, the Redis client is only loaded by import(), and the pure modules stay pure
+// (no I/O module, no package, only pure modules at run time). A fixture with one of each shows that
+// the check does catch them.
 
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
@@ -25,4 +26,13 @@ t.test('the check catches an upward import and a circle', async (t) => {
   t.match(r.stdout, /error no-circular: lib\/fs\/a\.ts →\s+lib\/fs\/b\.ts/);
   t.match(r.stdout, 'error redis-client-lazy: lib/daemon/eager.ts → lib/fleet/link.ts');
   t.notMatch(r.stdout, 'lib/daemon/lazy.ts', 'a type import and import() are allowed');
+});
+
+t.test('the purity rule: a pure folder imports no I/O module, no package, nothing impure at run time', async (t) => {
+  const r = depcruise(join(ROOT, 'test/fixtures/layers'));
+  t.match(r.stdout, 'error pure-no-io: lib/engine/io.ts → fs', 'node:fs in the engine');
+  t.notMatch(r.stdout, /lib\/engine\/io\.ts → crypto/, '... while node:crypto is allowed');
+  t.match(r.stdout, /error pure-no-packages: lib\/engine\/pkg\.ts → \S*winston/, 'an npm package in the engine');
+  t.match(r.stdout, 'error pure-imports-pure: lib/engine/impure.ts → lib/capture/reader.ts', 'an impure module of a lower layer');
+  t.notMatch(r.stdout, 'lib/engine/typed.ts', 'a type-only import of an impure module is allowed');
 });
