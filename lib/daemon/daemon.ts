@@ -39,7 +39,7 @@ export class Daemon {
   private readonly lookups: LookupQueue<Arrival> | undefined;
   private readonly deadline = new DeadlineTimer(
     () => (this.closing ? undefined : this.engine.nextDeadline()),
-    (now) => this.apply(this.engine.tick(now, Date.now())),
+    (now) => this.apply(this.engine.handle({ kind: 'tick', at: now, wall: Date.now() })),
   );
   private closing = false;
   private stopping: Promise<void> | undefined;
@@ -72,7 +72,7 @@ export class Daemon {
       ({ input: d.input, engine: d.engine } = await KnockInput.open(d.engine, {
         args, interfaces: d.interfaces, logger: d.logger,
         arrive: (a) => d.arrive(a),
-        unheard: (n) => d.engine.unheardKnockEvents(n),
+        unheard: (n) => void d.engine.handle({ kind: 'unheard-knocks', count: n }),
         reopened: () => d.addressWatch?.check(),
       }));
     } catch (err) {
@@ -86,7 +86,7 @@ export class Daemon {
     d.runner.restore(d.state.load()); // stops journalled by a killed run: overdue ones run now
     d.addressWatch = watchAddresses(d.interfaces, args.onlyIPv4, (addrs) => {
       d.logger.verbose(`local addresses changed: ${addrs.join(' ')}`);
-      d.apply(d.engine.setLocalAddresses(addrs));
+      d.apply(d.engine.handle({ kind: 'local-addresses', addresses: addrs }));
     });
     d.logger.verbose(`listening on ${d.interfaces.join(',')}...`);
     d.logger.log(logMsg.startingUp(d.interfaces.join(',')));
@@ -104,7 +104,8 @@ export class Daemon {
     // A kernel event of an engine a SIGHUP replaced meanwhile (one that waited for its -l lookup) is
     // dropped: its doors are revoked, and its effects (a one-time rotation) would reach the wrong door.
     if (a.kernel && a.kernel.engine !== this.engine) return;
-    this.apply(a.kernel ? this.engine.kernelEvent(a.kernel.event, a, at, Date.now()) : this.engine.packet(a, at, Date.now()));
+    const wall = Date.now();
+    this.apply(this.engine.handle(a.kernel ? { kind: 'kernel-event', event: a.kernel.event, packet: a, at, wall } : { kind: 'packet', packet: a, at, wall }));
     this.deadline.arm();
   }
 
@@ -115,7 +116,7 @@ export class Daemon {
       grant: (e) => void (e.nat
         ? this.firewall?.grantNat(e.knocker, e.door, e.ip, e.timeout, e.nat.external, e.nat)
         : this.firewall?.grant(e.knocker, e.door, e.ip, e.timeout, e.ports)),
-      rotated: (i, r) => this.engine.oneTimeRotated(i, r),
+      rotated: (i, r) => this.engine.handle({ kind: 'onetime-rotated', doorIndex: i, result: r }),
       refreshFilter: () => this.input?.refresh(this.engine),
       ...(this.fleet ? { share: (g) => this.fleet!.share(g), claim: (c) => this.fleet!.claim(c), ask: (e) => this.fleet!.ask(e.door, e.src, e.family) } : {}),
     });

@@ -188,7 +188,7 @@ export class FleetMember {
     if (!a || a.until <= Date.now()) return;
     a.hits.push(...answer.hits.map((h) => ({ ...h, at: h.at - this.link.offsetMs })));
     a.nodes.add(node);
-    const effects = this.deps.engine().fleetAnswered(a.door, a.src, a.family, a.hits, [...a.nodes], Date.now());
+    const effects = this.deps.engine().handle({ kind: 'fleet-answered', door: a.door, src: a.src, family: a.family, hits: a.hits, nodes: [...a.nodes], wall: Date.now() });
     if (effects.length) { this.openAsks.delete(answer.id); this.deps.apply(effects); }
   }
 
@@ -196,7 +196,7 @@ export class FleetMember {
     const wall = Date.now();
     if (n.type === 'ask') { this.answer(n.node, n.asks); return; }
     if (n.type === 'hits') { for (const a of n.answers) if (a.to === this.node) this.answered(n.node, a); return; }
-    if (n.type === 'onetime') { this.deps.apply(this.deps.engine().fleetOneTimeUsed(n, wall)); return; }
+    if (n.type === 'onetime') { this.deps.apply(this.deps.engine().handle({ kind: 'fleet-onetime', note: n, wall })); return; }
     // Counted from the grant's fleet time; a note stamped in the future counts as just made.
     const left = n.timeout * 1000 - Math.max(0, this.link.now() - n.at);
     this.grant(n, left);
@@ -205,7 +205,7 @@ export class FleetMember {
   private grant(n: GrantNote, leftMs: number): void {
     const now = this.link.now();
     if (leftMs <= 0 || this.applied.has(n.id, now)) return;
-    const effects = this.deps.engine().fleetGrant(n, Math.ceil(leftMs / 1000), Date.now());
+    const effects = this.deps.engine().handle({ kind: 'fleet-grant', note: n, seconds: Math.ceil(leftMs / 1000), wall: Date.now() });
     // Only what was carried out is remembered: a refused note (no such door here) takes no room.
     if (effects.some((e) => e.kind === 'grant')) this.applied.add(n.id, now + leftMs, now);
     this.deps.apply(effects);

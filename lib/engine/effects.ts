@@ -1,4 +1,4 @@
-// What the engine asks the shell to do. The engine decides; the shell (lib/daemon) owns the
+// What the engine asks the shell to do (the answer to an Input, inputs.ts). The engine decides; the shell (lib/daemon) owns the
 // processes, files, sockets and timers that carry each effect out, in the order given.
 
 import type { Door, KnockStep } from '../config/types.js';
@@ -26,7 +26,7 @@ export type Effect =
   | { readonly kind: 'run'; readonly request: OpenRequest }
   /** Grant `ip` the door's Open ports (or those of `ports` among them) in nftables; with `nat`, forward its external port. */
   | { readonly kind: 'grant'; readonly knocker: string; readonly door: Door; readonly ip: string; readonly timeout: number; readonly ports?: readonly KnockStep[]; readonly nat?: NatGrant; readonly origin?: string }
-  /** A one-time door was used: rewrite its file, then hand the result to Engine.oneTimeRotated. */
+  /** A one-time door was used: rewrite its file, then hand the result back as an 'onetime-rotated' input. */
   | { readonly kind: 'rotate'; readonly doorIndex: number; readonly door: Door; readonly line: number; readonly used: readonly KnockStep[] }
   /** Door sequences or local addresses changed: the capture filter must be rebuilt (Engine.filter). */
   | { readonly kind: 'filter' }

@@ -55,10 +55,10 @@ const spaWire = (message: string, ts = WALL / 1000) => encodeAccess({ username: 
 
 t.test('a knock: stage, then open as a log line, a command and a grant', async (t) => {
   const { e } = engine(undefined, { names: { [CLI]: 'laptop' } });
-  const a = e.packet(syn(7000), 0, WALL);
+  const a = e.handle({ kind: 'packet', packet: syn(7000), at: 0, wall: WALL });
   t.same(logs(a), [`${CLI} (laptop): knock: Stage 1`]);
   t.ok(a.some((f) => f.kind === 'debug' && f.line === `tcp: ${CLI} -> ${SRV}:7000`), 'a -D line per packet');
-  const b = e.packet(syn(8000), 100, WALL);
+  const b = e.handle({ kind: 'packet', packet: syn(8000), at: 100, wall: WALL });
   t.same(kinds(b), ['log', 'log', 'run', 'grant']);
   t.same(logs(b), [`${CLI} (laptop): knock: Stage 2`, `${CLI} (laptop): knock: OPEN SESAME`]);
   const run = b.find((f) => f.kind === 'run') as Extract<Effect, { kind: 'run' }>;
@@ -69,26 +69,26 @@ t.test('a knock: stage, then open as a log line, a command and a grant', async (
 
 t.test('the rulings, as the daemon logs them', async (t) => {
   const { e } = engine();
-  t.same(kinds(e.packet({ ...syn(7000), tcpFlags: 0x10 }, 0, WALL)), [], 'a flag mismatch is ignored');
-  e.packet(syn(7000), 0, WALL);
-  t.same(kinds(e.packet(syn(7001), 10, WALL)), [], 'a port outside the door changes nothing');
-  const reset = e.packet(syn(7000), 20, WALL);
+  t.same(kinds(e.handle({ kind: 'packet', packet: { ...syn(7000), tcpFlags: 0x10 }, at: 0, wall: WALL })), [], 'a flag mismatch is ignored');
+  e.handle({ kind: 'packet', packet: syn(7000), at: 0, wall: WALL });
+  t.same(kinds(e.handle({ kind: 'packet', packet: syn(7001), at: 10, wall: WALL })), [], 'a port outside the door changes nothing');
+  const reset = e.handle({ kind: 'packet', packet: syn(7000), at: 20, wall: WALL });
   t.same(logs(reset), [], 'a wrong in-door port resets the attempt...');
   t.ok(reset.some((f) => f.kind === 'debug' && f.line === `removing failed knock attempt (${CLI})`));
   t.equal(e.nextDeadline(), undefined, '...and does not start a new one');
-  e.packet(syn(7000), 2000, WALL);
+  e.handle({ kind: 'packet', packet: syn(7000), at: 2000, wall: WALL });
   t.equal(e.nextDeadline(), 7000, 'the timeout runs from the first knock, in ms');
-  t.same(e.tick(6999, WALL), [], 'not before');
-  t.same(logs(e.tick(7000, WALL)), [`${CLI}: knock: sequence timeout (stage 1)\n`], 'reported by the timer, with knockd\'s newline');
+  t.same(e.handle({ kind: 'tick', at: 6999, wall: WALL }), [], 'not before');
+  t.same(logs(e.handle({ kind: 'tick', at: 7000, wall: WALL })), [`${CLI}: knock: sequence timeout (stage 1)\n`], 'reported by the timer, with knockd\'s newline');
   t.equal(e.nextDeadline(), undefined);
-  t.same(logs(e.packet(syn(9000), 8000, WALL)), [`${CLI}: guarded: Stage 1`, `${CLI}: guarded: OPEN SESAME`], 'a one-port door fires at once');
-  t.same(kinds(e.packet(syn(9000), 8001, WALL)), ['log', 'log', 'run', 'grant'], 'and on every packet (the runner skips a door without a command)');
+  t.same(logs(e.handle({ kind: 'packet', packet: syn(9000), at: 8000, wall: WALL })), [`${CLI}: guarded: Stage 1`, `${CLI}: guarded: OPEN SESAME`], 'a one-port door fires at once');
+  t.same(kinds(e.handle({ kind: 'packet', packet: syn(9000), at: 8001, wall: WALL })), ['log', 'log', 'run', 'grant'], 'and on every packet (the runner skips a door without a command)');
 });
 
 t.test('evictions are logged once per doubling', async (t) => {
   const { e } = engine();
   const lines: string[] = [];
-  for (let i = 0; i < 40; i++) lines.push(...logs(e.packet(syn(7000, `10.77.1.${i}`), i, WALL)));
+  for (let i = 0; i < 40; i++) lines.push(...logs(e.handle({ kind: 'packet', packet: syn(7000, `10.77.1.${i}`), at: i, wall: WALL })));
   t.same(lines.filter((l) => l.startsWith('attempt table full')), [
     'attempt table full: 1 oldest attempts evicted so far',
     'attempt table full: 2 oldest attempts evicted so far',
@@ -102,9 +102,9 @@ t.test('evictions are logged once per doubling', async (t) => {
 t.test('knock lines are throttled with a summary; OPEN SESAME never is', async (t) => {
   const { e } = engine();
   const lines: string[] = [];
-  for (let i = 0; i < 2000; i++) lines.push(...logs(e.packet(syn(7000, `10.78.${i >> 8}.${i & 255}`), i, WALL)));
+  for (let i = 0; i < 2000; i++) lines.push(...logs(e.handle({ kind: 'packet', packet: syn(7000, `10.78.${i >> 8}.${i & 255}`), at: i, wall: WALL })));
   t.equal(lines.filter((l) => l.endsWith('Stage 1')).length, 500, 'a burst of 500 stage lines');
-  const later = logs(e.packet(syn(9000), 3000, WALL + 1000));
+  const later = logs(e.handle({ kind: 'packet', packet: syn(9000), at: 3000, wall: WALL + 1000 }));
   t.match(later[0], /^\d+ knock events not logged \(rate limit\)$/);
   t.same(later.slice(1), [`${CLI}: guarded: Stage 1`, `${CLI}: guarded: OPEN SESAME`]);
 });
@@ -118,13 +118,13 @@ start_command = fw %IP% %PORT% %NAT_IP% %NAT_PORT%
 Cmd_Timeout = 20
 `);
   const w = encodeAccess({ username: 'alice', timestamp: WALL / 1000, message: `${CLI},tcp/4000`, nat: { access: '10.0.0.5,3306', local: false } }, KEYS, {});
-  const fx = e.packet(udp(62201, w), 0, WALL);
+  const fx = e.handle({ kind: 'packet', packet: udp(62201, w), at: 0, wall: WALL });
   t.same(kinds(fx), ['log', 'grant', 'run']);
   t.same(logs(fx), [`${CLI}: nat: SPA: OPEN SESAME for ${CLI} tcp/4000 -> 10.0.0.5:3306 (user alice, timeout 20s)`]);
   t.match(fx.find((f) => f.kind === 'grant'), { ip: CLI, timeout: 20, nat: { kind: 'forward', address: '10.0.0.5', port: 3306, external: { protocol: 'tcp', port: 4000 } } });
   t.match((fx.find((f) => f.kind === 'run') as Extract<Effect, { kind: 'run' }>).request.spa, { protocol: 'tcp', port: 4000, nat: { address: '10.0.0.5', port: 3306 } });
   const bad = encodeAccess({ username: 'alice', timestamp: WALL / 1000, message: `${CLI},tcp/4001`, nat: { access: '10.0.1.5,3306', local: false } }, KEYS, {});
-  const refused = e.packet(udp(62201, bad), 1, WALL);
+  const refused = e.handle({ kind: 'packet', packet: udp(62201, bad), at: 1, wall: WALL });
   t.same(logs(refused), [`${CLI}: nat: SPA: refused: NAT destination not allowed (10.0.1.5 tcp/3306)`]);
   t.notOk(refused.some((f) => f.kind === 'grant' || f.kind === 'run'), 'nothing granted, nothing run');
 });
@@ -132,21 +132,21 @@ Cmd_Timeout = 20
 t.test('SPA: digest persisted first, then log, grant and a command per port; a replay is refused', async (t) => {
   const { e, persisted } = engine();
   const w = spaWire(`${CLI},tcp/22`);
-  const fx = e.packet(udp(62201, w), 0, WALL);
+  const fx = e.handle({ kind: 'packet', packet: udp(62201, w), at: 0, wall: WALL });
   t.equal(persisted.length, 1, 'the replay cache was written');
   t.same(kinds(fx), ['log', 'grant', 'run']);
   t.match(logs(fx)[0], `${CLI}: spa: SPA: OPEN SESAME for ${CLI} tcp/22`);
   t.match(fx.find((f) => f.kind === 'grant'), { ip: CLI, timeout: 20, ports: [{ protocol: 'tcp', port: 22 }] });
   t.match((fx.find((f) => f.kind === 'run') as Extract<Effect, { kind: 'run' }>).request.spa, { protocol: 'tcp', port: 22, timeout: 20 });
-  const replay = e.packet(udp(62201, w), 1, WALL + 1000);
+  const replay = e.handle({ kind: 'packet', packet: udp(62201, w), at: 1, wall: WALL + 1000 });
   t.match(logs(replay), [new RegExp(`^${CLI}: SPA: refused: replay detected`)]);
   t.notOk(replay.some((f) => f.kind === 'grant' || f.kind === 'run'));
-  t.same(kinds(e.packet(udp(62201, 'x'.repeat(10)), 2, WALL)), [], 'a short datagram is ignored');
+  t.same(kinds(e.handle({ kind: 'packet', packet: udp(62201, 'x'.repeat(10)), at: 2, wall: WALL })), [], 'a short datagram is ignored');
 });
 
 t.test('SPA: a replay cache that cannot be written opens nothing (fail closed)', async (t) => {
   const { e } = engine(undefined, { persist: () => false });
-  const fx = e.packet(udp(62201, spaWire(`${CLI},tcp/22`)), 0, WALL);
+  const fx = e.handle({ kind: 'packet', packet: udp(62201, spaWire(`${CLI},tcp/22`)), at: 0, wall: WALL });
   t.same(logs(fx), [`${CLI}: spa: SPA: refused: replay cache not written (disk full?)`]);
   t.notOk(fx.some((f) => f.kind === 'grant' || f.kind === 'run'));
 });
@@ -154,11 +154,11 @@ t.test('SPA: a replay cache that cannot be written opens nothing (fail closed)',
 t.test('reload: the next engine keeps the replay digests, drops knocks in progress', async (t) => {
   const { e } = engine();
   const w = spaWire(`${CLI},tcp/22`);
-  e.packet(udp(62201, w), 0, WALL);
-  e.packet(syn(7000), 0, WALL);
+  e.handle({ kind: 'packet', packet: udp(62201, w), at: 0, wall: WALL });
+  e.handle({ kind: 'packet', packet: syn(7000), at: 0, wall: WALL });
   const next = e.next(parseConfig(CONF, 'e.conf'), WALL + 500);
-  t.match(logs(next.packet(udp(62201, w), 1, WALL + 1000)), [new RegExp(`^${CLI}: SPA: refused: replay detected`)], 'a captured packet stays refused');
-  t.same(logs(next.packet(syn(8000), 2, WALL)), [], 'the half-done knock is gone');
+  t.match(logs(next.handle({ kind: 'packet', packet: udp(62201, w), at: 1, wall: WALL + 1000 })), [new RegExp(`^${CLI}: SPA: refused: replay detected`)], 'a captured packet stays refused');
+  t.same(logs(next.handle({ kind: 'packet', packet: syn(8000), at: 2, wall: WALL })), [], 'the half-done knock is gone');
   t.equal(next.localAddresses, e.localAddresses);
 });
 
@@ -169,28 +169,28 @@ t.test('local addresses and one-time doors change the filter; rotation as the sh
   writeFileSync(file, '1001,1002\n2001,2002\n');
   const { e } = engine(`[ot]\none_time_sequences = ${file}\ncommand = true\n`);
   t.match(e.filter(), 'tcp dst port 1001 or 1002');
-  const changed = e.setLocalAddresses([SRV, '10.77.0.5']);
+  const changed = e.handle({ kind: 'local-addresses', addresses: [SRV, '10.77.0.5'] });
   t.same(kinds(changed), ['filter']);
   t.match(e.filter(), 'dst host 10.77.0.5');
-  e.packet(syn(1001), 0, WALL);
-  const fx = e.packet(syn(1002), 1, WALL);
+  e.handle({ kind: 'packet', packet: syn(1001), at: 0, wall: WALL });
+  const fx = e.handle({ kind: 'packet', packet: syn(1002), at: 1, wall: WALL });
   const rotate = fx.find((f) => f.kind === 'rotate') as Extract<Effect, { kind: 'rotate' }>;
   t.match(rotate, { doorIndex: 0, line: 1, used: [{ port: 1001 }, { port: 1002 }] });
-  const after = e.oneTimeRotated(0, rotateOneTime(rotate.door.name, file, rotate.line, rotate.used));
+  const after = e.handle({ kind: 'onetime-rotated', doorIndex: 0, result: rotateOneTime(rotate.door.name, file, rotate.line, rotate.used) });
   t.same(kinds(after), ['filter']);
   t.equal(readFileSync(file, 'utf8'), '#1001,1002\n2001,2002\n');
   t.match(e.filter(), 'tcp dst port 2001 or 2002');
-  e.packet(syn(2001), 2, WALL);
-  const last = e.packet(syn(2002), 3, WALL);
+  e.handle({ kind: 'packet', packet: syn(2001), at: 2, wall: WALL });
+  const last = e.handle({ kind: 'packet', packet: syn(2002), at: 3, wall: WALL });
   const r2 = last.find((f) => f.kind === 'rotate') as Extract<Effect, { kind: 'rotate' }>;
-  const done = e.oneTimeRotated(0, rotateOneTime(r2.door.name, file, r2.line, r2.used));
+  const done = e.handle({ kind: 'onetime-rotated', doorIndex: 0, result: rotateOneTime(r2.door.name, file, r2.line, r2.used) });
   t.same(logs(done), ['no more sequences left in the one time sequences file for door ot --> disabling the door\n']);
   t.notOk(e.isEnabled(0));
-  t.same(kinds(e.oneTimeRotated(0, { kind: 'error', message: 'ots: EROFS' })), ['log', 'log', 'filter'], 'a failed rewrite disables it too');
+  t.same(kinds(e.handle({ kind: 'onetime-rotated', doorIndex: 0, result: { kind: 'error', message: 'ots: EROFS' } })), ['log', 'log', 'filter'], 'a failed rewrite disables it too');
 });
 
 t.test('-4: IPv6 packets are not matched', async (t) => {
   const e = new Engine(parseConfig(CONF, 'e.conf'), { localAddresses: [SRV, 'fd77::1'], maxAttempts: 10, onlyIPv4: true },
     { display: (ip) => ip, persistReplay: () => true });
-  t.same(e.packet({ src: 'fd77::2', dst: 'fd77::1', family: 6, protocol: 'tcp', dport: 9000, tcpFlags: 2 }, 0, WALL), []);
+  t.same(e.handle({ kind: 'packet', packet: { src: 'fd77::2', dst: 'fd77::1', family: 6, protocol: 'tcp', dport: 9000, tcpFlags: 2 }, at: 0, wall: WALL }), []);
 });

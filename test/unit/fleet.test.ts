@@ -203,12 +203,12 @@ const logs = (fx: readonly Effect[]) => fx.filter((f) => f.kind === 'log').map((
 
 t.test('engine: local grants are shared; SPA grants wait for the fleet claim', async (t) => {
   const e = engine();
-  e.packet(syn(7000), 0, WALL);
-  const open = e.packet(syn(8000), 1, WALL);
+  e.handle({ kind: 'packet', packet: syn(7000), at: 0, wall: WALL });
+  const open = e.handle({ kind: 'packet', packet: syn(8000), at: 1, wall: WALL });
   t.same(kinds(open), ['log', 'log', 'run', 'grant', 'share']);
   t.match(open.find((f) => f.kind === 'share'), { grant: { kind: 'knock', door: 'knock', ip: CLI, family: 4, timeout: 10 } });
   const wire = encodeAccess({ username: 'alice', timestamp: WALL / 1000, message: `${CLI},tcp/22` }, KEYS, {});
-  const spa = e.packet({ src: CLI, dst: SRV, family: 4, protocol: 'udp', dport: 62201, tcpFlags: 0, payload: wire }, 2, WALL);
+  const spa = e.handle({ kind: 'packet', packet: { src: CLI, dst: SRV, family: 4, protocol: 'udp', dport: 62201, tcpFlags: 0, payload: wire }, at: 2, wall: WALL });
   const claim = spa.find((f) => f.kind === 'claim') as Extract<Effect, { kind: 'claim' }>;
   t.same(kinds(spa), ['claim'], 'nothing but the claim until the fleet answers');
   t.equal(claim.claim.type, 'replay');
@@ -224,29 +224,29 @@ t.test('engine: local grants are shared; SPA grants wait for the fleet claim', a
   const b = new Engine(parseConfig(CONF, 'e.conf'), { localAddresses: [SRV], maxAttempts: 64, onlyIPv4: false, fleet: true }, {
     display: (ip) => ip, persistReplay: () => { persisted++; return true; },
   });
-  b.fleetGrant({ ...GRANT, digest: share.grant.digest! }, 20, WALL);
+  b.handle({ kind: 'fleet-grant', note: { ...GRANT, digest: share.grant.digest! }, seconds: 20, wall: WALL });
   t.equal(persisted, 1, "b: the fleet grant's digest is written to its replay state");
-  const replayed = b.packet({ src: CLI, dst: SRV, family: 4, protocol: 'udp', dport: 62201, tcpFlags: 0, payload: wire }, 3, WALL + 1000);
+  const replayed = b.handle({ kind: 'packet', packet: { src: CLI, dst: SRV, family: 4, protocol: 'udp', dport: 62201, tcpFlags: 0, payload: wire }, at: 3, wall: WALL + 1000 });
   t.same(kinds(replayed), ['log'], 'b: the replay is refused locally, no claim asked');
   t.match(logs(replayed), [/^10\.77\.0\.2: SPA: refused: replay detected \(first seen from fleet node a at /]);
-  t.same(kinds(other.fleetGrant({ ...GRANT, digest: share.grant.digest!, door: 'nope' }, 20, WALL)), ['log'], 'a grant for a door this node lacks: refused');
-  const again = other.packet({ src: CLI, dst: SRV, family: 4, protocol: 'udp', dport: 62201, tcpFlags: 0, payload: wire }, 3, WALL + 1000);
+  t.same(kinds(other.handle({ kind: 'fleet-grant', note: { ...GRANT, digest: share.grant.digest!, door: 'nope' }, seconds: 20, wall: WALL })), ['log'], 'a grant for a door this node lacks: refused');
+  const again = other.handle({ kind: 'packet', packet: { src: CLI, dst: SRV, family: 4, protocol: 'udp', dport: 62201, tcpFlags: 0, payload: wire }, at: 3, wall: WALL + 1000 });
   t.match(logs(again), [/replay detected \(first seen from fleet node a at /], '... but its digest is kept all the same');
   const alone = engine('[knock]\nsequence = 7000,8000\n', false);
-  alone.packet(syn(7000), 0, WALL);
-  t.same(kinds(alone.packet(syn(8000), 1, WALL)), ['log', 'log', 'run', 'grant'], 'alone: no share');
+  alone.handle({ kind: 'packet', packet: syn(7000), at: 0, wall: WALL });
+  t.same(kinds(alone.handle({ kind: 'packet', packet: syn(8000), at: 1, wall: WALL })), ['log', 'log', 'run', 'grant'], 'alone: no share');
 });
 
 t.test('engine: a fleet grant is this node\'s door, for the time left, within what the door allows', async (t) => {
   const e = engine();
-  const knock = e.fleetGrant({ ...GRANT, kind: 'knock', door: 'knock', ports: undefined, timeout: 10 }, 7, WALL);
+  const knock = e.handle({ kind: 'fleet-grant', note: { ...GRANT, kind: 'knock', door: 'knock', ports: undefined, timeout: 10 }, seconds: 7, wall: WALL });
   t.same(kinds(knock), ['log', 'run', 'grant']);
   t.same(logs(knock), [`${CLI}: knock: granted by fleet node a for 7s`]);
   t.match(knock, [{}, { request: { timeout: 7, ip: CLI } }, { timeout: 7, origin: 'a' }]);
-  const spa = e.fleetGrant({ ...GRANT, ports: [{ protocol: 'tcp', port: 22 }, { protocol: 'tcp', port: 23 }] }, 20, WALL);
+  const spa = e.handle({ kind: 'fleet-grant', note: { ...GRANT, ports: [{ protocol: 'tcp', port: 22 }, { protocol: 'tcp', port: 23 }] }, seconds: 20, wall: WALL });
   t.same(kinds(spa), ['log', 'grant', 'run', 'run']);
   t.match(spa[2], { request: { spa: { protocol: 'tcp', port: 22, timeout: 20 } } });
-  t.equal((e.fleetGrant(GRANT, 99, WALL)[1] as { timeout: number }).timeout, 20, 'never longer than the note says');
+  t.equal((e.handle({ kind: 'fleet-grant', note: GRANT, seconds: 99, wall: WALL })[1] as { timeout: number }).timeout, 20, 'never longer than the note says');
   const refused: [Partial<GrantNote>, RegExp][] = [
     [{ door: 'nope' }, /no door named "nope" here/],
     [{ ports: [{ protocol: 'tcp', port: 2222 }] }, /tcp\/2222 is not in this door's SPA_Open_Ports/],
@@ -256,7 +256,7 @@ t.test('engine: a fleet grant is this node\'s door, for the time left, within wh
     [{ nat: { kind: 'forward', external: { protocol: 'tcp', port: 22 }, address: '10.0.0.5', port: 22 } }, /NAT target not allowed/],
   ];
   for (const [change, re] of refused) {
-    const fx = e.fleetGrant({ ...GRANT, ...change }, 5, WALL);
+    const fx = e.handle({ kind: 'fleet-grant', note: { ...GRANT, ...change }, seconds: 5, wall: WALL });
     t.same(kinds(fx), ['log'], `refused: ${re}`);
     t.match(logs(fx)[0], /^fleet: grant from node a for 10\.77\.0\.2 refused: /);
     t.match(logs(fx)[0], re);
@@ -269,8 +269,8 @@ t.test('engine: one-time sequences are claimed, and move on when used elsewhere'
   const file = join(dir, 'ots');
   writeFileSync(file, '1001,1002\n2001,2002\n');
   const e = engine(`${FLEET}[ot]\none_time_sequences = ${file}\ncommand = true\n`);
-  e.packet(syn(1001), 0, WALL);
-  const fx = e.packet(syn(1002), 1, WALL);
+  e.handle({ kind: 'packet', packet: syn(1001), at: 0, wall: WALL });
+  const fx = e.handle({ kind: 'packet', packet: syn(1002), at: 1, wall: WALL });
   t.same(kinds(fx), ['log', 'claim', 'rotate'], 'the file moves on at once; the open waits for the claim');
   const claim = fx.find((f) => f.kind === 'claim') as Extract<Effect, { kind: 'claim' }>;
   t.same(claim.claim, { type: 'onetime', door: 'ot', sequence: [{ protocol: 'tcp', port: 1001 }, { protocol: 'tcp', port: 1002 }] });
@@ -278,12 +278,12 @@ t.test('engine: one-time sequences are claimed, and move on when used elsewhere'
   t.match(logs(claim.refused), [`${CLI}: ot: one-time sequence already used on another fleet node`]);
 
   const e2 = engine(`${FLEET}[ot]\none_time_sequences = ${file}\ncommand = true\n`);
-  const other = e2.fleetOneTimeUsed({ type: 'onetime', node: 'b', door: 'ot', sequence: [{ protocol: 'tcp', port: 9, }] }, WALL);
+  const other = e2.handle({ kind: 'fleet-onetime', note: { type: 'onetime', node: 'b', door: 'ot', sequence: [{ protocol: 'tcp', port: 9, }] }, wall: WALL });
   t.same(kinds(other), [], 'not the current sequence: only a debug line');
-  const used = e2.fleetOneTimeUsed({ type: 'onetime', node: 'b', door: 'ot', sequence: [{ protocol: 'tcp', port: 1001 }, { protocol: 'tcp', port: 1002 }] }, WALL);
+  const used = e2.handle({ kind: 'fleet-onetime', note: { type: 'onetime', node: 'b', door: 'ot', sequence: [{ protocol: 'tcp', port: 1001 }, { protocol: 'tcp', port: 1002 }] }, wall: WALL });
   t.same(kinds(used), ['log', 'rotate']);
   t.same(logs(used), ['ot: one-time sequence used on fleet node b']);
-  t.same(kinds(e2.fleetOneTimeUsed({ type: 'onetime', node: 'b', door: 'nope', sequence: [{ protocol: 'tcp', port: 1 }] }, WALL)), []);
+  t.same(kinds(e2.handle({ kind: 'fleet-onetime', note: { type: 'onetime', node: 'b', door: 'nope', sequence: [{ protocol: 'tcp', port: 1 }] }, wall: WALL })), []);
 });
 
 t.test('shell: a claim won (or Redis down) carries the grant out; lost, the refusal', async (t) => {
@@ -303,19 +303,19 @@ t.test('shell: a claim won (or Redis down) carries the grant out; lost, the refu
 
 t.test('engine: shared knocks ask at the last port, answer with hits, open when pieced together', async (t) => {
   const a = engine(), c = engine();
-  t.same(a.packet(syn(7400), 0, WALL).filter((f) => f.kind === 'ask'), [], 'first port: no ask');
-  const ask = c.packet(syn(7600), 10, WALL + 40);
+  t.same(a.handle({ kind: 'packet', packet: syn(7400), at: 0, wall: WALL }).filter((f) => f.kind === 'ask'), [], 'first port: no ask');
+  const ask = c.handle({ kind: 'packet', packet: syn(7600), at: 10, wall: WALL + 40 });
   t.same(ask.filter((f) => f.kind === 'ask'), [{ kind: 'ask', door: 'ecmp', src: CLI, family: 4 }], 'last port: one ask');
   t.same(a.fleetHits('ecmp', CLI, WALL + 50), [{ protocol: 'tcp', port: 7400, at: WALL }]);
   t.same(a.fleetHits('knock', CLI, WALL + 50), [], 'not a shared door: no hits');
-  t.same(c.fleetAnswered('ecmp', CLI, 4, [{ protocol: 'tcp', port: 7400, at: WALL }], ['a'], WALL + 60), [], 'the middle port is missing');
-  const open = c.fleetAnswered('ecmp', CLI, 4, [{ protocol: 'tcp', port: 7400, at: WALL }, { protocol: 'tcp', port: 7500, at: WALL + 20 }], ['a', 'b'], WALL + 60);
+  t.same(c.handle({ kind: 'fleet-answered', door: 'ecmp', src: CLI, family: 4, hits: [{ protocol: 'tcp', port: 7400, at: WALL }], nodes: ['a'], wall: WALL + 60 }), [], 'the middle port is missing');
+  const open = c.handle({ kind: 'fleet-answered', door: 'ecmp', src: CLI, family: 4, hits: [{ protocol: 'tcp', port: 7400, at: WALL }, { protocol: 'tcp', port: 7500, at: WALL + 20 }], nodes: ['a', 'b'], wall: WALL + 60 });
   t.same(logs(open), [`${CLI}: ecmp: sequence completed with knocks seen by fleet nodes a, b`, `${CLI}: ecmp: OPEN SESAME`]);
   t.same(kinds(open), ['log', 'log', 'run', 'grant', 'share']);
   // A knock that all reached this node opens here and asks nobody.
   const b = engine();
-  b.packet(syn(7400), 0, WALL); b.packet(syn(7500), 1, WALL);
-  t.same(b.packet(syn(7600), 2, WALL).filter((f) => f.kind === 'ask'), [], 'opened locally: no ask');
+  b.handle({ kind: 'packet', packet: syn(7400), at: 0, wall: WALL }); b.handle({ kind: 'packet', packet: syn(7500), at: 1, wall: WALL });
+  t.same(b.handle({ kind: 'packet', packet: syn(7600), at: 2, wall: WALL }).filter((f) => f.kind === 'ask'), [], 'opened locally: no ask');
 });
 
 t.test('shared knocks: the cross-node check agrees with the matcher on every spaced hit list', async (t) => {

@@ -117,18 +117,18 @@ const logs = (es: Effect[]) => es.filter((e) => e.kind === 'log').map((e) => (e 
 
 t.test('engine: kernel events become knockd log lines, commands and grants', async (t) => {
   const e = engine();
-  t.same(logs(e.kernelEvent(kev('stage', 0, 1), pkt(7000), 0, 0)), [`${SRC}: openSSH: Stage 1`]);
-  t.same(logs(e.kernelEvent(kev('stage', 0, 2), pkt(8000), 10, 10)), [`${SRC}: openSSH: Stage 2`]);
-  const open = e.kernelEvent(kev('open', 0, 3), pkt(9000), 20, 20);
+  t.same(logs(e.handle({ kind: 'kernel-event', event: kev('stage', 0, 1), packet: pkt(7000), at: 0, wall: 0 })), [`${SRC}: openSSH: Stage 1`]);
+  t.same(logs(e.handle({ kind: 'kernel-event', event: kev('stage', 0, 2), packet: pkt(8000), at: 10, wall: 10 })), [`${SRC}: openSSH: Stage 2`]);
+  const open = e.handle({ kind: 'kernel-event', event: kev('open', 0, 3), packet: pkt(9000), at: 20, wall: 20 });
   t.same(logs(open), [`${SRC}: openSSH: Stage 3`, `${SRC}: openSSH: OPEN SESAME`]);
   t.ok(open.some((x) => x.kind === 'run'), 'the start command runs');
   t.ok(open.some((x) => x.kind === 'grant'), 'Open grants are asked for');
-  t.same(e.kernelEvent(kev('open', 0, 3, 5), pkt(9000), 30, 30), [], 'an event of another door version is stale');
-  e.kernelEvent(kev('stage', 0, 1), pkt(7000), 100, 100);
+  t.same(e.handle({ kind: 'kernel-event', event: kev('open', 0, 3, 5), packet: pkt(9000), at: 30, wall: 30 }), [], 'an event of another door version is stale');
+  e.handle({ kind: 'kernel-event', event: kev('stage', 0, 1), packet: pkt(7000), at: 100, wall: 100 });
   t.equal(e.nextDeadline(), 5100);
-  t.same(logs(e.tick(5100, 5100)), [`${SRC}: openSSH: sequence timeout (stage 1)`]);
-  t.same(logs(e.packet(pkt(7000), 6000, 6000)), [], 'under kernel matching, packets are not matched again');
-  t.same(logs(engine('pcap').packet(pkt(7000), 0, 0)), [`${SRC}: openSSH: Stage 1`], 'under pcap they are');
+  t.same(logs(e.handle({ kind: 'tick', at: 5100, wall: 5100 })), [`${SRC}: openSSH: sequence timeout (stage 1)`]);
+  t.same(logs(e.handle({ kind: 'packet', packet: pkt(7000), at: 6000, wall: 6000 })), [], 'under kernel matching, packets are not matched again');
+  t.same(logs(engine('pcap').handle({ kind: 'packet', packet: pkt(7000), at: 0, wall: 0 })), [`${SRC}: openSSH: Stage 1`], 'under pcap they are');
   t.same(e.kernelDoors().map((d) => [d.index, d.version, d.sequence.length]), [[0, 0, 3], [1, 0, 1]]);
 });
 

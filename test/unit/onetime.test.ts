@@ -26,10 +26,10 @@ function setup(t: Test, fileText: string) {
   const doKnock = (spec: string) => {
     const out: string[] = [];
     for (const k of knock(spec)) {
-      for (const e of m.packet(k, now++, 0)) {
+      for (const e of m.handle({ kind: 'packet', packet: k, at: now++, wall: 0 })) {
         if (e.kind === 'log') out.push(e.line);
         if (e.kind === 'rotate') {
-          for (const r of m.oneTimeRotated(e.doorIndex, rotateOneTime(e.door.name, e.door.oneTime!.path, e.line, e.used))) {
+          for (const r of m.handle({ kind: 'onetime-rotated', doorIndex: e.doorIndex, result: rotateOneTime(e.door.name, e.door.oneTime!.path, e.line, e.used) })) {
             if (r.kind === 'log') logs.push(r.line);
           }
         }

@@ -1,0 +1,51 @@
+// The matcher's events as effects: stage and timeout lines (throttled), and an opened door's log
+// line, start command, grant, fleet share or claim, and one-time rotation.
+
+import type { MatchEvent } from '../matcher/types.js';
+import type { Effect } from './effects.js';
+import { knockLine } from './lines.js';
+import type { EngineState } from './state.js';
+
+export function matchEffects(s: EngineState, events: readonly MatchEvent[], out: Effect[]): void {
+  for (const e of events) {
+    switch (e.type) {
+      case 'stage':
+      case 'timeout':
+        // Formatted (and the name looked up) only if the throttle lets the line through.
+        s.knockLog.line(() => knockLine(e, s.deps.display(e.src))!, (line) => out.push({ kind: 'log', line }));
+        break;
+      case 'open': {
+        const who = s.deps.display(e.src);
+        const granted: Effect[] = [
+          { kind: 'log', line: knockLine(e, who)! },
+          { kind: 'run', request: { door: e.door, ip: e.src, family: e.family, knocker: who } },
+          { kind: 'grant', knocker: who, door: e.door, ip: e.src, timeout: e.door.cmdTimeout },
+        ];
+        if (s.opts.fleet) granted.push({ kind: 'share', grant: { kind: 'knock', door: e.door.name, ip: e.src, family: e.family, timeout: Math.max(1, e.door.cmdTimeout) } });
+        const line = s.oneTimeLines.get(e.doorIndex);
+        const used = s.matcher.sequenceOf(e.doorIndex);
+        if (e.door.oneTime && line !== undefined && s.opts.fleet) {
+          // Used once across the fleet; the file moves on here either way (the sequence is spent).
+          out.push({
+            kind: 'claim', claim: { type: 'onetime', door: e.door.name, sequence: used }, granted,
+            refused: [{ kind: 'log', line: `${who}: ${e.door.name}: one-time sequence already used on another fleet node` }],
+          });
+        } else out.push(...granted);
+        if (e.door.oneTime && line !== undefined) out.push({ kind: 'rotate', doorIndex: e.doorIndex, door: e.door, line, used });
+        break;
+      }
+      case 'reset':
+        if (s.debug) out.push({ kind: 'debug', line: `removing failed knock attempt (${e.src})` });
+        break;
+      case 'flags-ignored':
+        if (s.debug) out.push({ kind: 'debug', line: `packet does not match the tcpflags of ${e.door.name}, ignoring...` });
+        break;
+      case 'evicted':
+        // One line per doubling, so a flood cannot flood the log too.
+        if (s.evictionsLog.due(s.matcher.evictions)) {
+          out.push({ kind: 'log', line: `attempt table full: ${s.matcher.evictions} oldest attempts evicted so far` });
+        }
+        break;
+    }
+  }
+}

@@ -1,0 +1,55 @@
+// An SPA datagram: the gate's verdict (HMAC, replay cache, decryption, policy) as effects. Alone, a
+// granted packet opens at once; in a fleet its digest is claimed first, and the grant (with the
+// digest, so every node's cache keeps it) is shared.
+
+import { logMsg } from '../log/messages.js';
+import type { NatGrant } from '../matcher/spa-nat.js';
+import type { Packet } from '../matcher/types.js';
+import { formatProtoPort } from '../net/protocol.js';
+import type { Effect } from './effects.js';
+import type { EngineState } from './state.js';
+
+/** `10.0.0.5:3306`, or `local port 22` for local NAT. */
+const natText = (n: NatGrant) => (n.kind === 'local' ? `local port ${n.port}` : `${n.address}:${n.port}`);
+
+export function onSpa(s: EngineState, p: Packet, wall: number, out: Effect[]): void {
+  const handled = s.gate.handle({ src: p.src, dst: p.dst, family: p.family, dport: p.dport, payload: p.payload ?? '' }, wall);
+  let verdict = handled.verdict;
+  if (handled.kept && !s.deps.persistReplay(s.replay.kept()) && verdict.type === 'granted') {
+    verdict = { type: 'refused', src: p.src, door: verdict.door, reason: 'replay cache not written (disk full?)' };
+  }
+  switch (verdict.type) {
+    case 'ignored':
+      if (s.debug) out.push({ kind: 'debug', line: `SPA: ${p.src}: ignored: ${verdict.why}` });
+      break;
+    case 'refused': {
+      const refused = verdict;
+      s.spaLog.line(() => logMsg.spaRefused(s.deps.display(p.src), refused.door?.name, refused.reason), (line) => out.push({ kind: 'log', line }));
+      break;
+    }
+    case 'granted': {
+      const who = s.deps.display(p.src);
+      const { nat } = verdict;
+      const granted: Effect[] = [];
+      const ports = verdict.ports.map((x) => formatProtoPort(x)).join(',') + (nat ? ` -> ${natText(nat)}` : '');
+      granted.push({ kind: 'log', line: logMsg.spaOpen(who, verdict.door.name, verdict.ip, ports, verdict.fields.username, verdict.timeout) });
+      granted.push({ kind: 'grant', knocker: who, door: verdict.door, ip: verdict.ip, timeout: verdict.timeout, ports: verdict.ports, ...(nat ? { nat } : {}) });
+      for (const x of verdict.ports) {
+        granted.push({ kind: 'run', request: {
+          door: verdict.door, ip: verdict.ip, family: verdict.family, knocker: who,
+          spa: { protocol: x.protocol, port: x.port, timeout: verdict.timeout, ...(nat ? { nat: { address: nat.address, port: nat.port } } : {}) },
+        } });
+      }
+      if (!s.opts.fleet) { out.push(...granted); break; }
+      // The fleet decides a digest once, for every node, before anything opens.
+      granted.push({ kind: 'share', grant: {
+        kind: 'spa', door: verdict.door.name, ip: verdict.ip, family: verdict.family, timeout: verdict.timeout, ports: verdict.ports, ...(nat ? { nat } : {}), digest: verdict.digest,
+      } });
+      out.push({
+        kind: 'claim', claim: { type: 'replay', digest: verdict.digest, ttlMs: s.replay.windowMs }, granted,
+        refused: [{ kind: 'log', line: logMsg.spaRefused(who, verdict.door.name, 'replay detected (accepted by another fleet node)') }],
+      });
+      break;
+    }
+  }
+}

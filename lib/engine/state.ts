@@ -1,0 +1,93 @@
+// What an engine holds between inputs: the matcher, the SPA gate and its replay cache, the log
+// throttles, the one-time lines, the kernel attempts, and the local addresses. The handlers
+// (on-*.ts) read and change it; nothing outside lib/engine sees it.
+
+import { DEFAULTS, type Config } from '../config/types.js';
+import { DoublingLog, LogRateLimit } from '../log/rate-limit.js';
+import { KernelAttempts } from '../matcher/kernel-attempts.js';
+import { Matcher } from '../matcher/matcher.js';
+import { SharedKnocks } from '../matcher/shared-knocks.js';
+import { SpaGate } from '../matcher/spa-gate.js';
+import { ReplayCache, type ReplayEntry } from '../spa/replay.js';
+
+/** What the engine asks of its shell synchronously, because a decision depends on the answer. */
+export interface EngineDeps {
+  /** `ip`, or `ip (name)` under -l. */
+  display(ip: string): string;
+  /**
+   * Writes the replay cache's authenticated digests; called before an SPA grant is decided, so a
+   * replay after a crash is still refused. False: not written, and nothing is opened (fail closed).
+   */
+  persistReplay(entries: readonly ReplayEntry[]): boolean;
+}
+
+export interface EngineOptions {
+  readonly localAddresses: readonly string[];
+  readonly maxAttempts: number;
+  readonly onlyIPv4: boolean;
+  /** Who matches knocks: this engine's matcher (packets in), or nftables (kernel events in). */
+  readonly matching?: 'pcap' | 'kernel';
+  /** Replay digests kept by an earlier run (state file) or engine, and the wall time now. */
+  readonly replay?: { readonly entries: readonly unknown[]; readonly now: number };
+  /** This node is in a fleet: grants are shared, SPA digests and one-time sequences claimed first. */
+  readonly fleet?: boolean;
+  /** Emit the per-packet `debug` effects (-D); off, a flood costs no line per packet. Default on. */
+  readonly debug?: boolean;
+}
+
+/** Digests are held twice the widest age window: a packet may be stamped up to SPA_Max_Age ahead. */
+function replayCacheFor(config: Config): ReplayCache {
+  const maxAge = Math.max(DEFAULTS.spaMaxAge, ...config.doors.map((d) => d.spa?.maxAge ?? 0));
+  return new ReplayCache({ windowMs: 2 * maxAge * 1000 });
+}
+
+export class EngineState {
+  readonly matcher: Matcher;
+  readonly gate: SpaGate;
+  readonly replay: ReplayCache;
+  /** Wall clock of the latest input (ms): the log throttles run on it. */
+  wall = 0;
+  readonly spaLog = new LogRateLimit(20, 50, () => this.wall);
+  readonly fleetLog = new LogRateLimit(20, 50, () => this.wall, (n) => `${n} fleet notes not logged (rate limit)`);
+  // Stage and timeout lines: far above any real knocking, far below a flood's (a line per
+  // spoofed packet was ~90 GB of log a day at top rate).
+  readonly knockLog = new LogRateLimit(100, 500, () => this.wall, (n) => `${n} knock events not logged (rate limit)`);
+  readonly evictionsLog = new DoublingLog();
+  /** One-time doors: the file line their current sequence came from. */
+  readonly oneTimeLines = new Map<number, number>();
+  local: readonly string[];
+  localSet: ReadonlySet<string>;
+  /** Fleet_Shared_Knocks doors: this node's recent hits on their ports. */
+  readonly shared: SharedKnocks | undefined;
+  /** Kernel matching: attempts heard of (for timeout lines), and each door's ruleset version. */
+  readonly kernelAttempts: KernelAttempts;
+  readonly versions: number[];
+  /** Door index by name (the first door of a name, as findIndex would): fleet notes name doors. */
+  readonly doorIndex = new Map<string, number>();
+  /** Whether per-packet `debug` effects are built (EngineOptions.debug, default on). */
+  readonly debug: boolean;
+
+  constructor(readonly config: Config, readonly opts: EngineOptions, readonly deps: EngineDeps) {
+    this.local = opts.localAddresses;
+    this.localSet = new Set(this.local);
+    this.shared = opts.fleet && config.doors.some((d) => d.sharedKnocks !== undefined) ? new SharedKnocks(config.doors) : undefined;
+    this.matcher = new Matcher(config.doors, { localAddresses: this.local, maxAttempts: opts.maxAttempts });
+    this.replay = replayCacheFor(config);
+    if (opts.replay) this.replay.load(opts.replay.entries, opts.replay.now);
+    this.gate = new SpaGate(config.doors, this.replay, this.local);
+    config.doors.forEach((d, i) => { if (d.oneTime) this.oneTimeLines.set(i, d.oneTime.line); });
+    this.kernelAttempts = new KernelAttempts(config.doors, opts.maxAttempts);
+    this.versions = config.doors.map(() => 0);
+    config.doors.forEach((d, i) => { if (!this.doorIndex.has(d.name)) this.doorIndex.set(d.name, i); });
+    this.debug = opts.debug !== false;
+  }
+
+  get matching(): 'pcap' | 'kernel' {
+    return this.opts.matching ?? 'pcap';
+  }
+
+  /** Whether a packet concerns this engine at all (-4 drops IPv6). */
+  accepts(family: 4 | 6): boolean {
+    return !(this.opts.onlyIPv4 && family !== 4);
+  }
+}

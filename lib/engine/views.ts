@@ -1,0 +1,29 @@
+// What the shell reads of an engine's doors as they are now (one-time doors move on, exhausted ones
+// leave): the libpcap capture filter and the doors nftables must match.
+
+import { buildFilter } from '../matcher/capture-filter.js';
+import type { KernelDoor } from '../ruleset/spec.js';
+import type { EngineState } from './state.js';
+
+export function captureFilter(s: EngineState): string {
+  const doors = s.config.doors
+    .map((d, i) => ({ ...d, sequence: s.matcher.sequenceOf(i), enabled: s.matcher.isEnabled(i) }))
+    .filter((d) => d.enabled && d.sequence.length > 0);
+  // An SPA door is, for the filter, a one-step UDP sequence on its SPA port.
+  const spa = new Set<string>();
+  for (const d of s.config.doors) {
+    if (!d.spa || spa.has(`${d.spa.port} ${d.target}`)) continue;
+    spa.add(`${d.spa.port} ${d.target}`);
+    doors.push({ ...d, sequence: [{ protocol: 'udp', port: d.spa.port }], tcpFlags: { set: 0, clear: 0 }, enabled: true });
+  }
+  return buildFilter({ doors, local: s.local, onlyIPv4: s.opts.onlyIPv4 });
+}
+
+export function kernelDoors(s: EngineState): KernelDoor[] {
+  const out: KernelDoor[] = [];
+  s.config.doors.forEach((door, index) => {
+    const sequence = s.matcher.sequenceOf(index);
+    if (s.matcher.isEnabled(index) && sequence.length > 0) out.push({ index, version: s.versions[index]!, door, sequence });
+  });
+  return out;
+}
