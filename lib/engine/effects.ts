@@ -1,5 +1,6 @@
-// What the engine asks the shell to do (the answer to an Input, inputs.ts). The engine decides; the shell (lib/daemon) owns the
-// processes, files, sockets and timers that carry each effect out, in the order given.
+// What the engine asks the shell to do, in answer to an Input (inputs.ts). The engine decides; the
+// shell (lib/daemon) owns the processes, files, sockets and timers that carry each effect out, in
+// the order given.
 
 import type { Door, KnockStep } from '../config/types.js';
 import type { OpenRequest } from '../actions/runner.js';
