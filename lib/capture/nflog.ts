@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { decodeNflog, type NflogFrame } from './nflog-decode.js';
 import { netfilterSocketFds, netlinkDrops } from './packet-sockets.js';
+import { ERROR_CODES, SesameError } from '../errors/errors.js';
 
 interface CapHandle {
   open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
@@ -76,7 +77,7 @@ export class NflogReader {
       link = quiet(() => c.open(`nflog:${group}`, '', bufferSize, this.buffer));
     } catch (err) {
       failedHandles.push(c);
-      throw new Error(nflogOpenError(group, err));
+      throw new SesameError(nflogOpenError(group, err), ERROR_CODES.start, { cause: err });
     }
     // The socket libpcap just opened. Without NETLINK_NO_ENOBUFS a full buffer would abort us
     // (see packet-stats); with it the kernel counts what it dropped, which we report.
@@ -89,7 +90,7 @@ export class NflogReader {
     }
     if (link !== 'Unknown linktype 239' && link !== 'NFLOG') {
       c.close();
-      throw new Error(`nflog:${group}: unexpected link type ${link}`);
+      throw new SesameError(`nflog:${group}: unexpected link type ${link}`, ERROR_CODES.start);
     }
     c.on('packet', (nbytes) => this.frame(nbytes));
     this.cap = c;

@@ -7,6 +7,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import type { Packet } from '../matcher/types.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { interfacePresent } from './interfaces.js';
+import { ERROR_CODES, SesameError } from '../errors/errors.js';
 
 export interface SupervisorEvents {
   packets(packets: Packet[]): void;
@@ -71,7 +72,7 @@ export class CaptureSupervisor {
       child.on('message', (m: FromWorker) => {
         switch (m.type) {
           case 'opened': opened = true; this.linkType = m.linkType; resolve(m.linkType); break;
-          case 'error': if (!opened) reject(new Error(m.message)); else this.on.notice(m.message); break;
+          case 'error': if (!opened) reject(new SesameError(m.message, ERROR_CODES.start)); else this.on.notice(m.message); break;
           case 'packets': this.on.packets(m.packets.map(([src, dst, family, protocol, dport, tcpFlags, payload]) =>
             (payload === undefined ? { src, dst, family, protocol, dport, tcpFlags, seenAt: m.at } : { src, dst, family, protocol, dport, tcpFlags, payload, seenAt: m.at }))); break;
           case 'dropped': this.on.dropped(m.counts); break;
@@ -80,7 +81,7 @@ export class CaptureSupervisor {
       child.on('exit', (code, signal) => {
         if (this.child !== child) return;
         this.child = undefined;
-        if (!opened) { reject(new Error(`could not open ${this.iface}: capture process ended (${signal ?? code})${stderr ? `: ${stderr.trim().split('\n').at(-1)}` : ''}`)); return; }
+        if (!opened) { reject(new SesameError(`could not open ${this.iface}: capture process ended (${signal ?? code})${stderr ? `: ${stderr.trim().split('\n').at(-1)}` : ''}`, ERROR_CODES.start)); return; }
         if (this.stopped) return;
         this.on.notice(`pcap: capture on ${this.iface} stopped (${interfacePresent(this.iface) ? `capture process ended: ${signal ?? code}` : 'the interface disappeared'}); waiting for it`);
         this.scheduleReopen();

@@ -1,7 +1,7 @@
 // `knockd --status` and `knockd --flush`: read or remove an instance's nftables table directly
 // from the kernel (`inet sesame`, or `inet sesame_NAME` with --instance NAME).
 
-import { EXIT } from '../errors/exit.js';
+import { EXIT, exitStatusFor } from '../errors/exit.js';
 import { openBackend } from '../firewall/backend.js';
 import { GrantTable } from '../firewall/grants.js';
 import { readInstances, readGuard, snapshotsAvailable } from '../firewall/table-dump.js';
@@ -14,7 +14,7 @@ import { fleetStatusLines } from './knockd-fleet-status.js';
 
 function fail(err: unknown): number {
   process.stderr.write(`knockd: ${(err as Error).message.split('\n')[0]}\n`);
-  return EXIT.failure;
+  return exitStatusFor(err)?.status ?? EXIT.failure; // nft's own errors too: the table could not be read
 }
 
 /** Lists live grants (and, in a fleet, its members and grants); works whether or not a daemon runs. */

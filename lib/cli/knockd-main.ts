@@ -1,11 +1,10 @@
 // Entry point of the knockd launcher.
 
-import { EXIT } from '../errors/exit.js';
+import { EXIT, exitStatusFor } from '../errors/exit.js';
 import { readFileSync } from 'node:fs';
 import { parseKnockdArgs } from './knockd-args.js';
 import { KNOCKD_USAGE, KNOCKD_VERSION_TEXT } from './knockd-usage.js';
 import { loadConfig } from '../config/parser.js';
-import { ConfigError, configErrorLines } from '../config/errors.js';
 import { describeConfig } from '../config/describe.js';
 import { runDaemon } from '../daemon/run.js';
 import { releaseSignals } from '../daemon/early-signals.js';
@@ -42,8 +41,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     try {
       config = loadConfig(args.config);
     } catch (err) {
-      if (err instanceof ConfigError) { process.stderr.write(`${configErrorLines(err).join('\n')}\n`); return EXIT.failure; }
-      throw err;
+      const failed = exitStatusFor(err);
+      if (!failed) throw err;
+      process.stderr.write(`${failed.lines.join('\n')}\n`);
+      return failed.status;
     }
     for (const w of config.warnings) process.stderr.write(`warning: ${w}\n`);
     process.stdout.write(describeConfig(config));

@@ -18,6 +18,10 @@ export class ConfigError extends SesameError {
     this.line = line;
     this.preceding = preceding;
   }
+
+  override userLines(): string[] {
+    return configErrorLines(this);
+  }
 }
 
 /** `file, line N` (or just the file) for the line Sesame adds after knockd's message. */

@@ -20,6 +20,7 @@ import { DoublingLog } from '../log/rate-limit.js';
 import { performance } from 'node:perf_hooks';
 import { readSnapshot, snapshotsAvailable } from '../firewall/table-dump.js';
 import { compareSnapshots, describeDifferences, type Snapshot } from '../firewall/table-snapshot.js';
+import { ERROR_CODES, SesameError } from '../errors/errors.js';
 
 /** Most sources one stage set's first tier holds (element timeout: the door's Seq_Timeout). */
 export const KERNEL_SET_SIZE = 262_144;
@@ -103,7 +104,7 @@ export class KernelMatching {
   /** Installs the table for `engine` and opens the NFLOG group; throws what failed. */
   static async start(engine: Engine, opts: KernelMatchingOptions): Promise<KernelMatching> {
     const refusal = kernelRefusal(engine.config);
-    if (refusal) throw new Error(refusal);
+    if (refusal) throw new SesameError(refusal, ERROR_CODES.start);
     const backend = await openBackend(() => {});
     const km = new KernelMatching(backend, opts, engine);
     // Reader first: no event of the new table can be missed.

@@ -2,12 +2,10 @@
 //   SIGHUP  reload (a bad file keeps the old config: knockd 0.8 exits)
 //   SIGINT  run pending stops, exit 2;  SIGTERM  the same, exit 15 (Debian: SuccessExitStatus=0 2 15)
 
-import { EXIT } from '../errors/exit.js';
-import { ConfigError, configErrorLines } from '../config/errors.js';
+import { EXIT, exitStatusFor } from '../errors/exit.js';
 import { DEFAULTS } from '../config/types.js';
 import type { DaemonOptions } from './options.js';
 import { Daemon } from './daemon.js';
-import { isSesameError } from '../errors/errors.js';
 import { CHILD_ENV, reportToParent, runInBackground } from './background.js';
 import { removePidFile, writePidFile } from './pidfile.js';
 import { holdSignals, takeHeldSignals } from './early-signals.js';
@@ -24,14 +22,13 @@ export async function runDaemon(args: DaemonOptions, argv: readonly string[]): P
   try {
     daemon = await Daemon.start(args);
   } catch (err) {
-    let message: string;
-    if (err instanceof ConfigError) message = configErrorLines(err).join('\n');
-    else if (isSesameError(err)) message = err.message; // StartError, or a firewall's
-    else throw err;
-    if (isChild) reportToParent({ ok: false, message, code: EXIT.failure });
+    const failed = exitStatusFor(err); // a config, start or firewall error; anything else is a bug
+    if (!failed) throw err;
+    const message = failed.lines.join('\n');
+    if (isChild) reportToParent({ ok: false, message, code: failed.status });
     else process.stderr.write(`${message}\n`);
     takeHeldSignals();
-    return EXIT.failure;
+    return failed.status;
   }
 
   let pidFile: string | undefined;

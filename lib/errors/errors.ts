@@ -28,6 +28,11 @@ export class SesameError extends Error {
     super(message, options);
     this.name = 'SesameError';
   }
+
+  /** What the user is shown, line by line (a config error adds where it is). */
+  userLines(): string[] {
+    return [this.message];
+  }
 }
 
 export function isSesameError(err: unknown, code?: ErrorCode): err is SesameError {
