@@ -1,6 +1,7 @@
 // The fleet part of `knockd --status`: the members whose heartbeat lives in Redis and the fleet's
 // live grants with the node each came from. Read straight from Redis; says so when it cannot.
 
+import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/types.js';
 import { redisLabel } from '../fleet/label.js';
 import { parseRedisTarget } from '../config/redis-target.js';
@@ -20,7 +21,7 @@ export async function fleetStatusLines(config: Config, now = Date.now()): Promis
     // The Redis client is loaded only for a fleet: knockd without one never holds it.
     const [{ fleetSnapshot }, { redisOptions }, { Sealer }] = await Promise.all([import('../fleet/reads.js'), import('../fleet/redis-options.js'), import('../fleet/sealer.js')]);
     // Only what is sealed with the fleet's keys is listed: a forged member or grant is counted, not shown.
-    const sealer = new Sealer(secrets.ring, f.name, 'status', 'status');
+    const sealer = new Sealer(secrets.ring, f.name, 'status', () => randomBytes(12));
     snap = await fleetSnapshot(redisOptions(target.target, secrets.password, secrets.sentinelPassword), f.name, sealer);
   } catch (err) {
     return [`fleet ${where}: unreachable (${(err as Error).message.split('\n')[0]})`];

@@ -5,7 +5,8 @@
 // during a stall is known as its own), shares its grants that are still live and loads the fleet's.
 
 import { hostname } from 'node:os';
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { MAX_OFFSET_MS } from '../fleet/clock.js';
 import type { Config } from '../config/types.js';
 import { FLEET_NAME } from '../config/fleet-keys.js';
 import type { Effect, FleetClaim, GrantShare } from '../engine/effects.js';
@@ -19,7 +20,7 @@ import { parseRedisTarget } from '../config/redis-target.js';
 import { redisOptions } from '../fleet/redis-options.js';
 import { readFleetSecrets } from '../fleet/secrets.js';
 import { LogRateLimit } from '../log/rate-limit.js';
-import { formatProtoPort, type ProtoPort } from '../net/protocol.js';
+import { formatProtoPort } from '../net/protocol.js';
 import { StartError } from './start-error.js';
 
 /** What is remembered for Redis's return; beyond it the oldest are dropped (and counted). */
@@ -39,12 +40,13 @@ export interface MemberDeps {
   log(line: string): void;
 }
 
-const sequenceKey = (s: readonly ProtoPort[]) => createHash('sha256').update(s.map(formatProtoPort).join(',')).digest('hex').slice(0, 32);
 
 export class FleetMember {
   readonly node: string;
   private readonly link: FleetLink;
   private counter = 0;
+  /** A tag per process start in ask ids: an answer to an ask of an earlier run never matches one of this run. */
+  private readonly boot = randomBytes(4).toString('hex');
   /** Grant ids already carried out here (until their fleet-time expiry), so a resync does not repeat them. */
   private readonly applied = new BoundedIds(MAX_APPLIED);
   /** Accepted while Redis was down: claimed after the fact (with the same sealed value) when it is back. */
@@ -82,7 +84,8 @@ export class FleetMember {
       down: (why) => deps.log(`fleet: Redis at ${label} unreachable (${why}); serving alone until it is back`),
       stalled: (ms) => deps.log(`fleet: Redis at ${label} stopped answering (no reply within ${ms} ms); serving alone, without waiting, until it answers`),
       channelLost: (why, ms) => deps.log(`fleet: Redis dropped this node's subscription to the fleet's channel (${why}); listening again in ${(ms / 1000).toFixed(1)} s, then resynchronising`),
-      skew: (ms) => deps.log(`fleet: this node's clock is ${Math.abs(ms)} ms ${ms > 0 ? 'behind' : 'ahead of'} Redis; fleet times use Redis's clock`),
+      skew: (ms, followed) => deps.log(`fleet: this node's clock is ${Math.abs(ms)} ms ${ms > 0 ? 'behind' : 'ahead of'} Redis; ` +
+        (followed ? "fleet times use Redis's clock" : `more than ${MAX_OFFSET_MS / 1000} s: fleet times stay on this node's clock (check NTP, and who answers as Redis)`)),
     });
   }
 
@@ -114,7 +117,7 @@ export class FleetMember {
   async claim(c: FleetClaim): Promise<ClaimResult> {
     const [key, ttlMs, what] = c.type === 'replay'
       ? [this.link.replayKey(c.digest), c.ttlMs, 'SPA digest']
-      : [this.link.oneTimeKey(c.door, sequenceKey(c.sequence)), 90 * 24 * 3600 * 1000, `one-time sequence of ${c.door}`];
+      : [this.link.oneTimeKey(c.door, this.link.sealer.secretName(c.sequence.map(formatProtoPort).join(','))), 90 * 24 * 3600 * 1000, `one-time sequence of ${c.door}`];
     const announce: OneTimeNote | undefined = c.type === 'onetime' ? { type: 'onetime', node: this.node, door: c.door, sequence: c.sequence } : undefined;
     const value = this.link.claimValue(key, ttlMs);
     const r = await this.link.claim(key, ttlMs, value);
@@ -149,7 +152,7 @@ export class FleetMember {
       if (a.until > now && this.openAsks.size < MAX_OPEN_ASKS) break;
       this.openAsks.delete(id);
     }
-    const id = `${this.node}.${(this.counter++).toString(36)}`;
+    const id = `${this.node}.${this.boot}.${(this.counter++).toString(36)}`;
     this.openAsks.set(id, { door, src, family, hits: [], nodes: new Set(), until: now + ASK_MS });
     this.outAsks.push({ id, door, src });
     if (this.outAsks.length >= MAX_ASKS) this.send(); else this.schedule();

@@ -3,6 +3,13 @@
 // few samples the one with the shortest round trip wins, so a slow moment (a loaded node, a busy
 // Redis) does not move the fleet's time. Pure: samples in, estimate out.
 
+/**
+ * Redis's clock is followed only this far (ms). Further off, fleet times stay on this node's clock
+ * (and it is logged): whoever controls what Redis answers must not move the skew window by minutes
+ * and make a captured note fresh again.
+ */
+export const MAX_OFFSET_MS = 10_000;
+
 export interface ClockSample {
   /** Redis time minus local time at the round trip's midpoint (ms). */
   readonly offset: number;

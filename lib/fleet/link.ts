@@ -10,8 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { fleetKeys, type FleetNote, type GrantNote } from './notes.js';
 import { readLiveGrants, type LiveGrant } from './reads.js';
-import { ClockOffset } from './clock.js';
+import { ClockOffset, MAX_OFFSET_MS } from './clock.js';
 import { Sealer } from './sealer.js';
+import { MAX_SEALED_BYTES } from './seal.js';
 import type { Keyring } from './seal.js';
 
 export type { LiveGrant, Member } from './reads.js';
@@ -24,6 +25,7 @@ export const HEARTBEAT_MS = 5000;
 const PROBE_MS = 1000;
 /** In Sentinel mode a won claim waits this long (ms) for a replica to hold it (WAIT 1). */
 const REPLICA_MS = 100;
+
 
 export type ClaimResult = 'won' | 'lost' | 'down';
 
@@ -48,16 +50,23 @@ export interface LinkEvents {
   stalled(ms: number): void;
   /** Redis dropped the channel's subscriber while commands still work (once per loss). */
   channelLost(why: string, retryMs: number): void;
-  /** The clock offset to Redis changed by more than a second (ms; positive: Redis is ahead). */
-  skew(offsetMs: number): void;
+  /** The clock offset to Redis changed by more than a second (ms; positive: Redis is ahead); `followed`: within MAX_OFFSET_MS. */
+  skew(offsetMs: number, followed: boolean): void;
 }
 
-/** Set if absent (or if the value is the forged one named), else return what is there. */
-const CLAIM_LUA = `local cur = redis.call('GET', KEYS[1])
-if (not cur) or (ARGV[3] ~= '' and cur == ARGV[3]) then
+/**
+ * Set if absent (or if the value is the forged one named, or an oversized one: '!BIG'), else return
+ * what is there; a value longer than ARGV[4] is never sent back, only '!BIG'.
+ */
+const CLAIM_LUA = `local n = redis.call('STRLEN', KEYS[1])
+local big = n > tonumber(ARGV[4])
+local cur = false
+if not big then cur = redis.call('GET', KEYS[1]) end
+if n == 0 or (big and ARGV[3] == '!BIG') or ((not big) and ARGV[3] ~= '' and cur == ARGV[3]) then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return 'OK'
 end
+if big then return '!BIG' end
 return cur`;
 
 const timedOut = (err: unknown) => err instanceof Error && /timed out/i.test(err.message);
@@ -90,7 +99,7 @@ export class FleetLink {
 
   constructor(private readonly s: FleetSettings, private readonly events: LinkEvents) {
     this.keys = fleetKeys(s.name);
-    this.sealer = new Sealer(s.ring, s.name, s.node, randomBytes(4).toString('hex'));
+    this.sealer = new Sealer(s.ring, s.name, s.node, () => randomBytes(12));
     const common = { ...s.redis, connectTimeout: 2000, commandTimeout: COMMAND_MS, sentinelCommandTimeout: COMMAND_MS };
     // Commands fail at once while disconnected: a claim must not wait for Redis to come back.
     this.cmd = new Redis({ ...common, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: (times: number) => Math.min(250 * times, 2000) });
@@ -125,9 +134,9 @@ export class FleetLink {
     return this.state === 'up';
   }
 
-  /** Now on the fleet's clock (Redis's), in ms. */
+  /** Now on the fleet's clock (Redis's, within MAX_OFFSET_MS of this node's), in ms. */
   now(): number {
-    return Date.now() + this.clock.offset;
+    return Date.now() + this.offsetMs;
   }
 
   /** A new keyring (the key file was read again): seals from now on use its signing key. */
@@ -162,7 +171,7 @@ export class FleetLink {
     for (let tries = 0; tries < 3; tries++) {
       let found: unknown;
       try {
-        found = await this.cmd.eval(CLAIM_LUA, 1, key, value, String(Math.max(1, Math.round(ttlMs))), forged);
+        found = await this.cmd.eval(CLAIM_LUA, 1, key, value, String(Math.max(1, Math.round(ttlMs))), forged, String(MAX_SEALED_BYTES));
       } catch (err) {
         this.failed(err);
         return 'down';
@@ -173,12 +182,13 @@ export class FleetLink {
         return 'won';
       }
       if (found === value) return 'won'; // this claim, sent before (a stalled command that went through)
-      const c = this.sealer.claim(key, String(found), this.now());
+      const c = found === '!BIG' ? { ok: false as const, error: 'too long' } : this.sealer.claim(key, String(found), this.now());
       if (c.ok) return 'lost';
       this.events.bad(`stored claim: ${c.error}`);
       forged = String(found);
     }
-    return 'lost'; // someone keeps writing forged values: refuse rather than decide on them
+    // Someone keeps writing forged values: decide alone (the local caches), claim again later.
+    return 'down';
   }
 
   replayKey(digest: string): string {
@@ -202,9 +212,10 @@ export class FleetLink {
     }
   }
 
-  /** The clock offset to Redis (ms; add to local wall time for fleet time). */
+  /** The clock offset to Redis that is followed (ms; add to local wall time for fleet time): 0 when too far off. */
   get offsetMs(): number {
-    return this.clock.offset;
+    const o = this.clock.offset;
+    return Math.abs(o) <= MAX_OFFSET_MS ? o : 0;
   }
 
   /** Publishes a note on the fleet's channel (one command); false without Redis. */
@@ -254,8 +265,8 @@ export class FleetLink {
   private async heartbeat(): Promise<void> {
     if (this.state === 'stalled') return; // the probe asks
     await this.sampleClock();
-    const offset = this.clock.offset;
-    if (Math.abs(offset - this.reported) > 1000) { this.reported = offset; this.events.skew(offset); }
+    const offset = Math.round(this.clock.offset);
+    if (Math.abs(offset - this.reported) > 1000) { this.reported = offset; this.events.skew(offset, Math.abs(offset) <= MAX_OFFSET_MS); }
     const now = this.now();
     await this.cmd.set(this.keys.member(this.s.node), this.sealer.seal({ type: 'member', node: this.s.node, since: this.since }, now), 'PX', 3 * HEARTBEAT_MS);
   }

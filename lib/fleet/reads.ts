@@ -5,6 +5,7 @@
 
 import { Redis, type RedisOptions } from 'ioredis';
 import { fleetKeys } from './notes.js';
+import { MAX_SEALED_BYTES } from './seal.js';
 import type { Sealer, StoredGrant } from './sealer.js';
 
 /** At most this many keys are read at once (a SCAN of the fleet's keys). */
@@ -31,37 +32,54 @@ async function scan(redis: Redis, pattern: string): Promise<string[]> {
   return out.slice(0, MAX_KEYS);
 }
 
+/**
+ * The values of `names` that are no longer than a sealed text may be, with their PTTL: lengths are
+ * asked first, so a value of hundreds of MB planted under a fleet key is counted, never fetched.
+ */
+async function boundedValues(redis: Redis, names: readonly string[], bad: (why: string) => void): Promise<{ name: string; text: string; ttl: number }[]> {
+  const out: { name: string; text: string; ttl: number }[] = [];
+  for (let i = 0; i < names.length; i += 500) {
+    const batch = names.slice(i, i + 500);
+    const lengths = redis.pipeline();
+    for (const k of batch) lengths.strlen(k);
+    const n = (await lengths.exec()) ?? [];
+    const small = batch.filter((_k, j) => {
+      const len = n[j]?.[1];
+      if (typeof len === 'number' && len > MAX_SEALED_BYTES) { bad('stored value: too long'); return false; }
+      return true;
+    });
+    if (small.length === 0) continue;
+    const p = redis.pipeline();
+    for (const k of small) p.get(k).pttl(k);
+    const res = (await p.exec()) ?? [];
+    small.forEach((name, j) => {
+      const [text, ttl] = [res[2 * j]?.[1], res[2 * j + 1]?.[1]];
+      if (typeof text === 'string' && text.length <= MAX_SEALED_BYTES) out.push({ name, text, ttl: typeof ttl === 'number' ? ttl : -1 });
+    });
+  }
+  return out;
+}
+
 export async function readLiveGrants(redis: Redis, keys: Keys, sealer: Sealer, now: () => number, bad: (why: string) => void): Promise<LiveGrant[]> {
   const names = await scan(redis, keys.grantPattern);
   const out: LiveGrant[] = [];
-  for (let i = 0; i < names.length; i += 500) {
-    const batch = names.slice(i, i + 500);
-    const p = redis.pipeline();
-    for (const k of batch) p.get(k).pttl(k);
-    const res = (await p.exec()) ?? [];
-    batch.forEach((_k, j) => {
-      const [text, ttl] = [res[2 * j]?.[1], res[2 * j + 1]?.[1]];
-      if (typeof text !== 'string' || typeof ttl !== 'number' || ttl <= 0) return;
-      const r = sealer.grant(keys, batch[j]!, text, ttl, now());
-      if (!r.ok) { bad(`stored grant: ${r.error}`); return; }
-      out.push({ note: r.note, remainingMs: r.remainingMs });
-    });
+  for (const { name, text, ttl } of await boundedValues(redis, names, bad)) {
+    if (ttl <= 0) continue;
+    const r = sealer.grant(keys, name, text, ttl, now());
+    if (!r.ok) { bad(`stored grant: ${r.error}`); continue; }
+    out.push({ note: r.note, remainingMs: r.remainingMs });
   }
   return out;
 }
 
 export async function readMembers(redis: Redis, keys: Keys, sealer: Sealer, now: number, bad: (why: string) => void): Promise<Member[]> {
   const names = await scan(redis, keys.memberPattern);
-  if (names.length === 0) return [];
-  const values = await redis.mget(...names);
   const out: Member[] = [];
-  names.forEach((k, i) => {
-    const text = values[i];
-    if (typeof text !== 'string') return;
-    const r = sealer.member(keys, k, text, now);
-    if (!r.ok) { bad(`member key: ${r.error}`); return; }
+  for (const { name, text } of await boundedValues(redis, names, bad)) {
+    const r = sealer.member(keys, name, text, now);
+    if (!r.ok) { bad(`member key: ${r.error}`); continue; }
     out.push({ node: r.member.node, since: r.member.since });
-  });
+  }
   return out.sort((a, b) => a.node.localeCompare(b.node));
 }
 

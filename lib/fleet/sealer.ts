@@ -1,12 +1,13 @@
 // What this node writes to Redis, sealed, and the verdict on what it reads back: live notes from
-// the channel (MAC, skew bound, never seen before) and stored values (MAC, the key they are stored
-// under, their own expiry). A value that fails is refused with a reason the caller counts. Pure:
-// the keys, the fleet's time and the ids seen are handed in.
+// the channel (skew bound and never seen before, both from the header before anything is
+// decrypted; then the tag) and stored values (the tag, the key they are stored under, their own
+// expiry). A value that fails is refused with a reason the caller counts. Pure: the keys, the
+// fleet's time, the nonces and the ids seen are handed in.
 
 import { failure, type Result } from '../errors/result.js';
 import { BoundedIds } from './bounded-ids.js';
 import { readNote, fleetKeys, type ClaimValue, type FleetNote, type FleetValue, type GrantNote, type MemberValue } from './notes.js';
-import { openSealed, seal, type Keyring, type SealRefusal } from './seal.js';
+import { openBody, openSealed, readHeader, seal, secretName, type Keyring, type SealRefusal } from './seal.js';
 
 /** A live note sealed further than this from the receiver's fleet time is refused (ms). */
 export const SKEW_MS = 30_000;
@@ -25,10 +26,8 @@ type Keys = ReturnType<typeof fleetKeys>;
 
 export class Sealer {
   readonly seen: BoundedIds;
-  private counter = 0;
-
-  /** `boot`: a random tag per process start, so ids never repeat across restarts. */
-  constructor(private ring: Keyring, readonly fleet: string, readonly node: string, private readonly boot: string, maxSeen = MAX_SEEN) {
+  /** `nonce()`: 12 fresh random bytes per sealed text (crypto.randomBytes in the shell). */
+  constructor(private ring: Keyring, readonly fleet: string, readonly node: string, private readonly nonce: () => Buffer, maxSeen = MAX_SEEN) {
     this.seen = new BoundedIds(maxSeen);
   }
 
@@ -39,30 +38,41 @@ export class Sealer {
 
   /** Seals a note or value of this node at fleet time `now`. */
   seal(body: FleetValue, now: number): string {
-    return seal(this.ring, this.fleet, `${this.node}.${this.boot}.${(this.counter++).toString(36)}`, Math.round(now), body);
+    return seal(this.ring, this.fleet, now, body, this.nonce());
   }
 
-  private open(text: string, now: number): Result<{ value: FleetValue; sid: string; ts: number }, Refusal> {
+  /** The name Redis sees for a secret of this fleet (a one-time sequence): keyed, not a plain hash. */
+  secretName(text: string): string {
+    return secretName(this.ring, this.fleet, text);
+  }
+
+  private open(text: string, now: number): Result<{ value: FleetValue }, Refusal> {
     const o = openSealed(this.ring, this.fleet, text, now);
     if (!o.ok) return o;
     const r = readNote(o.body);
     if (!r.ok) return failure('malformed');
-    return { ok: true, value: r.note, sid: o.sid, ts: o.ts };
+    return { ok: true, value: r.note };
   }
 
   /**
-   * A note heard on the channel: sealed under a key of ours, sealed within SKEW_MS of `now`, and
-   * never heard before. The node's own notes come back as they are (the caller drops them).
+   * A note heard on the channel: sealed under a key of ours within SKEW_MS of `now`, never heard
+   * before (both read from the header: a replay or a stale note costs no decryption), and
+   * authentic. This node's own notes come back as they are (the caller drops them).
    */
   live(text: string, now: number): Result<{ note: FleetNote }, Refusal> {
-    const o = this.open(text, now);
+    const h = readHeader(this.ring, text, now);
+    if (!h.ok) return h;
+    if (Math.abs(h.ts - now) > SKEW_MS) return failure('outside the skew bound');
+    if (this.seen.has(h.sid, now)) return failure('replayed');
+    const o = openBody(h, this.fleet, text);
     if (!o.ok) return o;
-    const v = o.value;
+    const r = readNote(o.body);
+    if (!r.ok) return failure('malformed');
+    const v = r.note;
     if (v.type === 'claim' || v.type === 'member') return failure('wrong kind');
     if (v.node === this.node) return { ok: true, note: v };
-    if (Math.abs(o.ts - now) > SKEW_MS) return failure('outside the skew bound');
-    if (this.seen.has(o.sid, now)) return failure('replayed');
-    this.seen.add(o.sid, o.ts + SKEW_MS + 1, now); // remembered for as long as the skew check would pass it
+    // Only authentic notes are remembered: whoever lacks the key cannot fill the set.
+    this.seen.add(h.sid, h.ts + SKEW_MS + 1, now); // for as long as the skew check would pass it
     return { ok: true, note: v };
   }
 

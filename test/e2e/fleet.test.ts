@@ -205,7 +205,7 @@ t.test('notes written into Redis by someone else are refused; sealed ones are ch
   publish(JSON.stringify({ ...base, ip: '10.77.38.9' }));
   t.ok(await logged(B, from, /^fleet: note refused: not sealed \(1 refused so far: 1 not sealed\)$/), 'an unsealed note: refused');
   // With the key (a member gone bad): every field is still checked before anything happens.
-  const sealer = new Sealer(readFleetKeysOrThrow(lab.keyFile), 't38', 'x', 'e2e-test');
+  const sealer = new Sealer(readFleetKeysOrThrow(lab.keyFile), 't38', 'x', () => randomBytes(12));
   const seal = (o: object) => sealer.seal(o as GrantNote, Date.now());
   publish(seal({ ...base, ip: '10.77.38.9; touch /tmp/sesame-fleet-pwned' }));
   publish(seal({ ...base, id: 'x:2', ip: '10.77.38.9', ports: [{ protocol: 'tcp', port: 9999 }] }));
