@@ -10,6 +10,8 @@ import { GrantTable } from '../../lib/firewall/grants.js';
 import { FirewallInputError } from '../../lib/firewall/validate.js';
 import { nftErrno } from '../../lib/firewall/nft-errno.js';
 import { isNftErrno } from '../../lib/firewall/types.js';
+import { NftFirewall, nftFirewalls, nftInspector } from '../../lib/firewall/nft-firewall.js';
+import { snapshotsAvailable } from '../../lib/firewall/table-dump.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sesame-fw-unit-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -168,4 +170,34 @@ t.test('GrantTable.list: both sets, JSON, a missing table is no grants', async (
   t.same(await new GrantTable(missing).list(), []);
   const denied: NftBackend = { name: 'nft', run: async () => { throw new NftError('Error: Operation not permitted', { errno: 'EPERM' }); } };
   await t.rejects(new GrantTable(denied).list(), { message: 'Error: Operation not permitted' });
+});
+
+t.test('NftFirewall: the contract on GrantTable, batch for batch', async (t) => {
+  const plan = { guards: [{ protocol: 'tcp' as const, port: 22 }], nat: undefined, interfaces: ['eth0'], yielded: [{ iface: 'eth1', protocol: 'tcp' as const, port: 22 }] };
+  const grants = [{ address: '1.2.3.4', protocol: 'tcp' as const, port: 22, timeout: 30 }];
+  const unyield = [{ table: 'sesame_b', pair: { iface: 'eth0', protocol: 'tcp' as const, port: 22 } }];
+  const viaContract = new Recorder();
+  const direct = new Recorder();
+  const fw = new NftFirewall(new GrantTable(viaContract, 'fwunit'));
+  const table = new GrantTable(direct, 'fwunit');
+  t.equal(fw.table, 'fwunit');
+  await fw.install(plan, grants, unyield);
+  await table.replace(plan.guards, plan.nat, plan.interfaces, plan.yielded, grants, unyield);
+  await fw.grant(grants);
+  await table.grant(grants);
+  await fw.revoke([{ set: 'allow4', text: '1.2.3.4 . tcp . 22' }]);
+  await table.revoke([{ set: 'allow4', text: '1.2.3.4 . tcp . 22' }]);
+  await fw.setYielded([]);
+  await table.setYielded([]);
+  await fw.flush(unyield);
+  await table.flushWith(unyield);
+  t.same(viaContract.batches, direct.batches);
+  const missing: NftBackend = { name: 'nft', run: async () => { throw new NftError('Error: No such file or directory', { errno: 'ENOENT' }); } };
+  const gone = new NftFirewall(new GrantTable(missing, 'fwunit'));
+  t.same(await gone.list(), []);
+  t.same(await gone.listNat(), []);
+  t.equal(await gone.intact(plan), false);
+  const inspector = nftInspector('fwunit');
+  t.equal(inspector === undefined, !snapshotsAvailable(), 'an inspector where the addon loaded');
+  t.equal(typeof nftFirewalls.open, 'function');
 });
