@@ -16,6 +16,8 @@ import { carryOut } from './carry-out.js';
 import { configForReload } from './reload.js';
 import { GrantStore, ReplayStore, StateStore } from './state.js';
 import { DoorFirewall } from './door-firewall.js';
+import { nftFirewalls } from '../firewall/nft-firewall.js';
+import type { Firewalls } from '../firewall/contract.js';
 import { lockInstance, tableName } from './instance-lock.js';
 import { Resolver } from './resolver.js';
 import { LookupQueue } from './lookup-queue.js';
@@ -59,7 +61,7 @@ export class Daemon {
   }
 
   /** Parses the config and starts listening; throws ConfigError or StartError. */
-  static async start(args: DaemonOptions): Promise<Daemon> {
+  static async start(args: DaemonOptions, firewalls: Firewalls = nftFirewalls): Promise<Daemon> {
     const config = loadConfig(args.config);
     const d = new Daemon(args, config);
     try {
@@ -67,10 +69,10 @@ export class Daemon {
       for (const w of config.warnings) d.logger.log(`warning: ${w}`, { stderr: true });
       // The guard goes up before anything listens, so no knock can be granted into a missing table.
       const grants = new GrantStore(args.stateDir, tableName(args.instance), (m) => d.logger.log(m, { stderr: true }));
-      d.firewall = await DoorFirewall.start(config, (m) => d.logger.log(m), tableName(args.instance), d.interfaces, grants);
+      d.firewall = await DoorFirewall.start(config, { firewalls, log: (m) => d.logger.log(m), table: tableName(args.instance), interfaces: d.interfaces, store: grants });
       d.fleet = await FleetMember.join(config, { engine: () => d.engine, apply: (e) => { if (!d.closing) d.apply(e); }, log: (m) => d.logger.log(m) });
       ({ input: d.input, engine: d.engine } = await KnockInput.open(d.engine, {
-        args, interfaces: d.interfaces, logger: d.logger,
+        args, interfaces: d.interfaces, logger: d.logger, firewalls,
         arrive: (a) => d.arrive(a),
         unheard: (n) => void d.engine.handle({ kind: 'unheard-knocks', count: n }),
         reopened: () => d.addressWatch?.check(),

@@ -7,21 +7,23 @@
 // changed it: otherwise the guarded ports could be open to everyone. Lost grants go back, grants
 // Sesame did not make go; grants-TABLE.json says which grants a restart keeps. Several instances
 // leave each other the ports they guard on their own interfaces (lib/firewall/instances.ts).
+// The firewall comes in as the contract (lib/firewall/contract.ts): nftables in the daemon, a fake
+// in the unit tests.
 
 import { ConfigError } from '../config/errors.js';
 import { MAX_GRANT_SECONDS, type Config, type Door, type KnockStep } from '../config/types.js';
-import { isNoEntry, openBackend } from '../firewall/backend.js';
-import { GrantTable, type Grant, type Guard, type NatRoute, type NatTarget, type Yielded } from '../firewall/grants.js';
+import { isNoEntry } from '../firewall/types.js';
+import type { Grant, Guard, NatRoute, NatTarget, Yielded } from '../firewall/grants.js';
+import type { Firewall, Firewalls, TableInspector, TablePlan } from '../firewall/contract.js';
+import { guardsOf, natRoutesOf } from '../firewall/plan.js';
 import { ALLOW4, ALLOW6, grantElementKeys } from '../firewall/commands.js';
 import { GRANT_SET_FIELDS } from '../firewall/grant-elements.js';
-import type { GrantStore } from './state.js';
-import { readGrantSet, readInstances, readSnapshot, readYielded, snapshotsAvailable } from '../firewall/table-dump.js';
+import type { GrantRecord } from './state.js';
 import { compareSnapshots, describeDifferences, type Snapshot } from '../firewall/table-snapshot.js';
 import { conflicts, describeConflict, unyielded, yieldedTo, type Conflict } from '../firewall/instances.js';
 import { ERROR_CODES } from '../errors/errors.js';
 import { StartError } from './start-error.js';
 import { lockHolder, tableLockPath } from './instance-lock.js';
-import { formatIpv4Network } from '../net/ipv4.js';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { LiveGrants } from './live-grants.js';
@@ -30,7 +32,25 @@ import { formatProtoPort } from '../net/protocol.js';
 /** How often the table is checked (ms); the guard is back within about this long. */
 export const WATCH_MS = 1000;
 
-const now = () => performance.now();
+/** Monotonic and wall-clock milliseconds: the process's, or a test's. */
+export interface Clock { mono(): number; wall(): number }
+const systemClock: Clock = { mono: () => performance.now(), wall: () => Date.now() };
+
+/** Where the grants this instance made are kept across restarts (state.ts's GrantStore). */
+export type GrantRecords = Readonly<{ load(): GrantRecord[] | undefined; save(records: readonly GrantRecord[]): void; flush(): void }>;
+
+export interface DoorFirewallOptions {
+  /** Opens the grant table and reads the kernel (nftFirewalls in the daemon). */
+  readonly firewalls: Firewalls;
+  /** The instance's table: `sesame` or `sesame_NAME`. */
+  readonly table: string;
+  readonly log: (line: string) => void;
+  /** The interfaces listened on (default: any). */
+  readonly interfaces?: readonly string[];
+  readonly store?: GrantRecords | undefined;
+  readonly clock?: Clock;
+}
+
 const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0];
 const portsText = (guards: readonly Guard[]) => guards.map(formatProtoPort).join(', ');
 const yieldedText = (ys: readonly Yielded[]) => ys.map((y) => `${formatProtoPort(y)} on ${y.iface}`).join(', ');
@@ -42,10 +62,10 @@ const sortedYielded = (ys: readonly Yielded[]) => [...ys].sort((a, b) => `${a.if
 /** The grant sets' elements in the kernel, each set read once (when first asked for). */
 class KernelGrantSets {
   private readonly sets = new Map<string, Set<string>>();
-  constructor(private readonly table: string) {}
+  constructor(private readonly inspect: TableInspector) {}
   elements(set: string): Set<string> {
     let els = this.sets.get(set);
-    if (!els) { els = readGrantSet(this.table, set); this.sets.set(set, els); }
+    if (!els) { els = this.inspect.grantSet(set); this.sets.set(set, els); }
     return els;
   }
   has(set: string, text: string): boolean { return this.elements(set).has(text); }
@@ -69,30 +89,8 @@ function conflictMessage(own: string, c: Conflict): string {
     'give each its own interface (-i) or its own Open ports';
 }
 
-function guardsOf(config: Config): Guard[] {
-  const seen = new Set<string>();
-  const out: Guard[] = [];
-  for (const d of config.doors) {
-    for (const p of d.open ?? []) {
-      const k = formatProtoPort(p);
-      if (!seen.has(k)) { seen.add(k); out.push({ protocol: p.protocol, port: p.port }); }
-    }
-  }
-  return out;
-}
-
 /** The first door that needs the table (Open, or SPA NAT keys), for the error of a failed start. */
 const firstFirewallDoor = (config: Config) => config.doors.find((d) => d.open !== undefined || d.spa?.nat !== undefined);
-
-/** The NAT routes (forwarded destinations) of a config, or undefined when no door has NAT keys. */
-function natRoutesOf(config: Config): NatRoute[] | undefined {
-  const nats = config.doors.flatMap((d) => (d.spa?.nat ? [d.spa.nat] : []));
-  if (nats.length === 0) return undefined;
-  return nats.flatMap((n) => [
-    ...n.forward.map((f) => ({ network: formatIpv4Network(f.network), protocol: f.protocol, port: f.port })),
-    ...(n.force ? [{ network: n.force.address, protocol: n.force.protocol, port: n.force.port }] : []),
-  ]);
-}
 
 /** net.ipv4.ip_forward of this namespace; true when it cannot be read (nothing to warn about then). */
 function ipv4Forwarding(): boolean {
@@ -122,14 +120,22 @@ export class DoorFirewall {
   private yielded: Yielded[] = [];
 
   private constructor(
-    private readonly table: GrantTable,
+    private readonly table: Firewall,
+    /** Direct reads of the kernel; undefined without them (the watchdog then counts). */
+    private readonly inspect: TableInspector | undefined,
     private readonly tableName: string,
     private guards: Guard[],
     private nat: NatRoute[] | undefined,
     private readonly interfaces: readonly string[],
     private readonly log: (line: string) => void,
-    private readonly store: GrantStore | undefined,
+    private readonly store: GrantRecords | undefined,
+    private readonly clock: Clock,
   ) {}
+
+  /** What the table is to hold now, grants aside. */
+  private plan(): TablePlan {
+    return { guards: this.guards, nat: this.nat, interfaces: this.interfaces, yielded: this.yielded };
+  }
 
   /**
    * The grants of an earlier run that are still in the kernel become live again, for the time
@@ -137,12 +143,12 @@ export class DoorFirewall {
    * allow grant the kernel holds. What the kernel holds beyond that is not kept.
    */
   private async adoptEarlierGrants(): Promise<{ kept: number; dropped: number }> {
-    const now = performance.now();
-    const wall = Date.now();
+    const now = this.clock.mono();
+    const wall = this.clock.wall();
     const records = this.store?.load();
     let kernel: KernelGrantSets | undefined;
     try {
-      if (snapshotsAvailable() && records !== undefined) kernel = new KernelGrantSets(this.tableName);
+      if (this.inspect && records !== undefined) kernel = new KernelGrantSets(this.inspect);
       const wanted = new Set<string>();
       let kept = 0;
       for (const r of kernel ? records! : []) {
@@ -171,34 +177,37 @@ export class DoorFirewall {
 
   /** The live grants the table can hold; NAT grants go when the config has no NAT any more. */
   private liveGrants(): Grant[] {
-    return this.live.remaining(performance.now()).filter((g) => this.canHold(g));
+    return this.live.remaining(this.clock.mono()).filter((g) => this.canHold(g));
   }
 
   /** The live grants to grants.json (coalesced). */
   private saveGrants(): void {
     if (!this.store) return;
-    const wall = Date.now();
-    this.store.save(this.live.entries(performance.now()).map((e) => ({ grant: e.grant, until: wall + e.leftMs })));
+    const wall = this.clock.wall();
+    this.store.save(this.live.entries(this.clock.mono()).map((e) => ({ grant: e.grant, until: wall + e.leftMs })));
   }
 
   /**
    * Sets up the guard for a config; undefined when no door has `Open`. A failure names the line;
    * a port another instance guards on one of these interfaces is a StartError naming it.
    */
-  static async start(config: Config, log: (line: string) => void, tableName: string, interfaces: readonly string[] = ['any'],
-    store?: GrantStore): Promise<DoorFirewall | undefined> {
+  static async start(config: Config, opts: DoorFirewallOptions): Promise<DoorFirewall | undefined> {
     const door = firstFirewallDoor(config);
     if (!door) return undefined;
+    const { table: tableName, log, store } = opts;
+    const interfaces = opts.interfaces ?? ['any'];
     const guards = guardsOf(config);
     const nat = natRoutesOf(config);
     const ifaces = interfaces.includes('any') ? [] : [...interfaces];
-    const others = snapshotsAvailable() ? readInstances(tableName) : [];
+    const inspect = opts.firewalls.inspector(tableName);
+    const others = inspect ? inspect.neighbours() : [];
     const clash = conflicts({ table: tableName, ifaces, guards }, others)[0];
     if (clash) throw new StartError(conflictMessage(tableName, clash), ERROR_CODES.instanceInUse);
     let fw: DoorFirewall;
     let kept: { kept: number; dropped: number };
     try {
-      fw = new DoorFirewall(new GrantTable(await openBackend(log), tableName), tableName, guards, nat, ifaces, log, store);
+      const table = await opts.firewalls.open(tableName, log);
+      fw = new DoorFirewall(table, inspect, tableName, guards, nat, ifaces, log, store, opts.clock ?? systemClock);
       kept = await fw.adoptEarlierGrants();
       // Whole, in one transaction: nothing of what the table held before (a stale dump's guard,
       // a chain or grant added by hand) survives into what the watchdog will call correct.
@@ -237,14 +246,14 @@ export class DoorFirewall {
 
   /** The table as the kernel holds it now becomes what the watchdog compares against. */
   private takeBaseline(): void {
-    if (!snapshotsAvailable()) return;
-    try { this.baseline = readSnapshot(this.tableName); } catch { this.baseline = undefined; }
+    if (!this.inspect) return;
+    try { this.baseline = this.inspect.snapshot(); } catch { this.baseline = undefined; }
   }
 
   /** Why `config` cannot be taken (a port another instance guards on one of these interfaces), or undefined. */
   refusal(config: Config): string | undefined {
-    if (!snapshotsAvailable()) return undefined;
-    const clash = conflicts({ table: this.tableName, ifaces: this.interfaces, guards: guardsOf(config) }, readInstances(this.tableName))[0];
+    if (!this.inspect) return undefined;
+    const clash = conflicts({ table: this.tableName, ifaces: this.interfaces, guards: guardsOf(config) }, this.inspect.neighbours())[0];
     return clash && `${conflictMessage(this.tableName, clash)}; keeping the running configuration`;
   }
 
@@ -271,10 +280,10 @@ export class DoorFirewall {
     const { yielded, unyield } = this.neighbours();
     this.yielded = yielded;
     try {
-      await this.table.replace(this.guards, this.nat, this.interfaces, this.yielded, grants, unyield);
+      await this.table.install(this.plan(), grants, unyield);
     } catch (err) {
       if (unyield.length === 0) throw err;
-      await this.table.replace(this.guards, this.nat, this.interfaces, this.yielded, grants);
+      await this.table.install(this.plan(), grants);
     }
     this.takeBaseline();
     return grants;
@@ -282,9 +291,9 @@ export class DoorFirewall {
 
   /** Other instances' guards, read now: what this one leaves to them, and what they must take back. */
   private neighbours(): { yielded: Yielded[]; unyield: Array<{ table: string; pair: Yielded }> } {
-    if (!snapshotsAvailable()) return { yielded: [], unyield: [] };
+    if (!this.inspect) return { yielded: [], unyield: [] };
     const own = { table: this.tableName, ifaces: this.interfaces, guards: this.guards };
-    const others = readInstances(this.tableName);
+    const others = this.inspect.neighbours();
     return { yielded: yieldedTo(own, others), unyield: unyielded(own, others) };
   }
 
@@ -303,8 +312,8 @@ export class DoorFirewall {
   private async checkOnce(): Promise<void> {
     try {
       if (this.needsRestore) await this.restore('was not replaced by the last SIGHUP (it failed)');
-      else if (!snapshotsAvailable() || this.baseline === undefined) await this.checkCounts();
-      else await this.checkContent(this.baseline);
+      else if (!this.inspect || this.baseline === undefined) await this.checkCounts();
+      else await this.checkContent(this.inspect, this.baseline);
       if (this.restoreFailing) this.log(`firewall: table inet ${this.tableName} is checked and restored again`);
       this.restoreFailing = false;
     } catch (err) {
@@ -315,14 +324,14 @@ export class DoorFirewall {
 
   /** Without nftables-napi: the table, its rules and guarded ports are counted (nft lists them). */
   private async checkCounts(): Promise<void> {
-    if (await this.table.intact(this.guards, this.nat)) return;
+    if (await this.table.intact(this.plan())) return;
     await this.restore('was removed or changed (nft flush ruleset?)');
   }
 
-  private async checkContent(baseline: Snapshot): Promise<void> {
+  private async checkContent(inspect: TableInspector, baseline: Snapshot): Promise<void> {
     let actual: Snapshot | undefined;
     try {
-      actual = readSnapshot(this.tableName);
+      actual = inspect.snapshot();
       this.readFailures = 0;
     } catch (err) {
       // Once may be a busy ruleset (every commit interrupts a dump); twice, what cannot be checked is replaced.
@@ -335,19 +344,19 @@ export class DoorFirewall {
     // What is left to other instances follows theirs (they may take a pair back themselves): only
     // a set that differs from what their tables ask for is rewritten, and logged.
     const { yielded } = this.neighbours();
-    const inKernel = readYielded(this.tableName);
+    const inKernel = inspect.yielded();
     if (yieldedText(sortedYielded(yielded)) !== yieldedText(sortedYielded(inKernel))) {
       await this.table.setYielded(yielded);
       this.log(`firewall: table inet ${this.tableName} now leaves ${yieldedText(yielded) || 'no port'} to other instances`);
     }
     this.yielded = yielded;
-    await this.checkGrants();
+    await this.checkGrants(inspect);
   }
 
   /** Live grants missing from the kernel go back; allow elements Sesame did not make go. */
-  private async checkGrants(): Promise<void> {
+  private async checkGrants(inspect: TableInspector): Promise<void> {
     const live = this.liveGrants();
-    const kernel = new KernelGrantSets(this.tableName);
+    const kernel = new KernelGrantSets(inspect);
     const wanted = new Set<string>();
     const missing = live.filter((g) => {
       const keys = grantElementKeys(g);
@@ -439,7 +448,7 @@ export class DoorFirewall {
         await this.checkOnce();
         await this.table.grant(grants);
       }
-      this.live.add(grants, now());
+      this.live.add(grants, this.clock.mono());
       this.saveGrants();
     });
   }

@@ -6,7 +6,8 @@
 
 import type { Engine } from '../engine/engine.js';
 import type { Config } from '../config/types.js';
-import { openBackend, type NftBackend } from '../firewall/backend.js';
+import type { NftBackend } from '../firewall/types.js';
+import type { Firewalls, TableInspector } from '../firewall/contract.js';
 import { readCounterPackets } from '../firewall/counter.js';
 import { NflogReader } from '../capture/nflog.js';
 import type { NflogFrame } from '../capture/nflog-decode.js';
@@ -18,7 +19,6 @@ import type { Packet } from '../matcher/types.js';
 import { randomInt } from 'node:crypto';
 import { DoublingLog } from '../log/rate-limit.js';
 import { performance } from 'node:perf_hooks';
-import { readSnapshot, snapshotsAvailable } from '../firewall/table-dump.js';
 import { compareSnapshots, describeDifferences, type Snapshot } from '../firewall/table-snapshot.js';
 import { ERROR_CODES, SesameError } from '../errors/errors.js';
 
@@ -56,6 +56,8 @@ export function kernelRefusal(config: Config): string | undefined {
 }
 
 export interface KernelMatchingOptions {
+  /** Opens the backend that runs the ruleset's scripts, and reads the table back (nftFirewalls). */
+  readonly firewalls: Firewalls;
   readonly table: string;
   readonly group: number;
   readonly interfaces: readonly string[];
@@ -97,15 +99,19 @@ export class KernelMatching {
   private heard = 0;
   private unheardReported = 0;
 
+  /** Direct reads of the table for the watchdog's exact check; undefined without them. */
+  private readonly inspect: TableInspector | undefined;
+
   private constructor(private readonly backend: NftBackend, private readonly opts: KernelMatchingOptions, engine: Engine) {
     this.wanted = engine;
+    this.inspect = opts.firewalls.inspector(opts.table);
   }
 
   /** Installs the table for `engine` and opens the NFLOG group; throws what failed. */
   static async start(engine: Engine, opts: KernelMatchingOptions): Promise<KernelMatching> {
     const refusal = kernelRefusal(engine.config);
     if (refusal) throw new SesameError(refusal, ERROR_CODES.start);
-    const backend = await openBackend(() => {});
+    const backend = await opts.firewalls.backend();
     const km = new KernelMatching(backend, opts, engine);
     // Reader first: no event of the new table can be missed.
     km.reader = new NflogReader(opts.group, { frame: (f) => km.frame(f), lost: (n, where) => km.countLost(n, where) });
@@ -182,8 +188,8 @@ export class KernelMatching {
   }
 
   private takeBaseline(): void {
-    if (!snapshotsAvailable()) return;
-    try { this.baseline = readSnapshot(this.opts.table); } catch { this.baseline = undefined; }
+    if (!this.inspect) return;
+    try { this.baseline = this.inspect.snapshot(); } catch { this.baseline = undefined; }
   }
 
   /**
@@ -202,14 +208,14 @@ export class KernelMatching {
       if (events === undefined) why = 'was removed (nft flush ruleset?)';
       else if (this.baseline !== undefined) {
         try {
-          const actual = readSnapshot(this.opts.table);
+          const actual = this.inspect!.snapshot(); // a baseline was read: there is an inspector
           const diffs = actual ? compareSnapshots(this.baseline, actual) : [];
           if (!actual) why = 'was removed (nft flush ruleset?)';
           else if (diffs.length > 0) why = `differed from what Sesame installed (${describeDifferences(diffs)}; a saved ruleset reloaded?)`;
         } catch (err) {
           why = `could not be read (${firstLine(err)})`; // what cannot be checked is replaced
         }
-      } else if (snapshotsAvailable()) {
+      } else if (this.inspect) {
         why = 'had no snapshot to be checked against'; // the install's own read failed: install again
       }
       if (why === undefined && this.current?.engine !== engine) why = 'is not the running configuration\'s (its install failed)';

@@ -14,6 +14,7 @@ import { Captures } from './captures.js';
 import { KernelMatching, kernelRefusal } from './kernel-matching.js';
 import { matchTableName, nflogGroup } from './instance-lock.js';
 import type { DaemonOptions } from './options.js';
+import type { Firewalls } from '../firewall/contract.js';
 import { StartError } from './start-error.js';
 
 /** A packet to match, or (kernel matching) an NFLOG event with its packet and the engine that judges it. */
@@ -28,6 +29,8 @@ export interface KnockInputOptions {
   readonly args: DaemonOptions;
   readonly interfaces: readonly string[];
   readonly logger: Logger;
+  /** What kernel matching opens its table through. */
+  readonly firewalls: Firewalls;
   /** Every arrival, in order. */
   readonly arrive: (a: Arrival) => void;
   /** Stage and reset events the kernel counted but did not send (its rate limit). */
@@ -56,7 +59,7 @@ export class KnockInput {
       const group = nflogGroup(opts.args.instance);
       try {
         input.kernel = await KernelMatching.start(engine, {
-          table, group, interfaces: opts.interfaces, onlyIPv4: opts.args.onlyIPv4,
+          firewalls: opts.firewalls, table, group, interfaces: opts.interfaces, onlyIPv4: opts.args.onlyIPv4,
           log: (m) => opts.logger.log(m),
           unheard: opts.unheard,
           event: (engine, event, p) => opts.arrive({ ...p, kernel: { engine, event } }),

@@ -3,6 +3,7 @@
 
 import { spawn } from 'node:child_process';
 import { NftError, type NftBackend, type NftRunOptions } from './types.js';
+import { nftErrno } from './nft-errno.js';
 
 export interface CliBackendOptions {
   /** The nft program (default `nft`, found on PATH). */
@@ -40,10 +41,11 @@ export class CliBackend implements NftBackend {
       }, this.timeoutMs);
       child.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
       child.stderr.setEncoding('utf8').on('data', (s: string) => { err += s; });
-      child.on('error', (e) => finish(() => reject(new NftError(`nft: ${e.message}`))));
+      // The program could not run (its own ENOENT is not a missing table): no errno, the cause kept.
+      child.on('error', (e) => finish(() => reject(new NftError(`nft: ${e.message}`, { cause: e }))));
       child.on('close', (code, signal) => finish(() => {
         if (code === 0) resolve(out);
-        else reject(new NftError(err.trim() || `nft: exit ${code ?? signal}`));
+        else reject(new NftError(err.trim() || `nft: exit ${code ?? signal}`, { errno: nftErrno(err) }));
       }));
       child.stdin.on('error', () => { /* nft exited early; its status tells why */ });
       child.stdin.end(textAsArgs ? '' : batch);

@@ -2,6 +2,7 @@
 // builds and runs without it (it is an optional dependency).
 
 import { NftError, type NftBackend, type NftRunOptions } from './types.js';
+import { nftErrno } from './nft-errno.js';
 
 /** The part of nftables-napi's NftContext used here (the package brings its own full types). */
 export interface NativeContext {
@@ -16,7 +17,7 @@ export class NativeBackend implements NftBackend {
 
   async run(batch: string, opts: NftRunOptions = {}): Promise<string> {
     const r = await this.ctx.run(batch, { json: opts.json === true });
-    if (!r.ok) throw new NftError(r.error.trim() || 'nft: command failed');
+    if (!r.ok) throw new NftError(r.error.trim() || 'nft: command failed', { errno: nftErrno(r.error) });
     return r.output;
   }
 

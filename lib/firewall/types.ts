@@ -3,6 +3,9 @@
 // (native-backend.ts) and the `nft` program (cli-backend.ts).
 
 import { ERROR_CODES, SesameError } from '../errors/errors.js';
+import type { NftErrno } from './nft-errno.js';
+
+export type { NftErrno } from './nft-errno.js';
 
 export interface NftRunOptions {
   /** JSON output (and, for JSON text, JSON input): `nft -j`. */
@@ -18,15 +21,26 @@ export interface NftBackend {
   run(batch: string, opts?: NftRunOptions): Promise<string>;
 }
 
-/** nft refused a batch; `message` is nft's own error text. */
+/**
+ * nft refused a batch (or could not be run); `message` is nft's own error text, `errno` the
+ * kernel's reason where nft gave one (set by the backend: nft-errno.ts), `cause` what failed below.
+ */
 export class NftError extends SesameError {
-  constructor(message: string) {
-    super(message, ERROR_CODES.firewall);
+  readonly errno: NftErrno | undefined;
+
+  constructor(message: string, options: { errno?: NftErrno | undefined; cause?: unknown } = {}) {
+    super(message, ERROR_CODES.firewall, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'NftError';
+    this.errno = options.errno;
   }
 }
 
-/** nft's ENOENT ("No such file or directory"): a table, set, chain or element is missing. */
-export function isNoEntry(err: unknown): boolean {
-  return err instanceof NftError && /No such file or directory/.test(err.message);
+/** An NftError for `errno`. */
+export function isNftErrno(err: unknown, errno: NftErrno): err is NftError {
+  return err instanceof NftError && err.errno === errno;
+}
+
+/** The kernel's ENOENT: a table, set, chain or element is missing. */
+export function isNoEntry(err: unknown): err is NftError {
+  return isNftErrno(err, 'ENOENT');
 }

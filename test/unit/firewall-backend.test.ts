@@ -8,6 +8,10 @@ import { join } from 'node:path';
 import { CliBackend, NativeBackend, NftError, isNoEntry, openBackend, type NftBackend, type NftRunOptions } from '../../lib/firewall/backend.js';
 import { GrantTable } from '../../lib/firewall/grants.js';
 import { FirewallInputError } from '../../lib/firewall/validate.js';
+import { nftErrno } from '../../lib/firewall/nft-errno.js';
+import { isNftErrno } from '../../lib/firewall/types.js';
+import { NftFirewall, nftFirewalls, nftInspector } from '../../lib/firewall/nft-firewall.js';
+import { snapshotsAvailable } from '../../lib/firewall/table-dump.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sesame-fw-unit-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -44,11 +48,15 @@ t.test('CliBackend: nft errors reject with nft\'s text', async (t) => {
   const err = await new CliBackend({ nft }).run('delete element inet x s { 1.2.3.4 }').catch((e: unknown) => e);
   t.type(err, NftError);
   t.equal((err as Error).message, '/dev/stdin:1:21-26: Error: No such file or directory\ndelete element');
+  t.equal((err as NftError).errno, 'ENOENT', 'the errno read back once, by the backend');
   t.ok(isNoEntry(err));
   t.notOk(isNoEntry(new Error('No such file or directory')), 'only NftErrors');
+  t.notOk(isNoEntry(new NftError('Error: No such file or directory')), 'decided on the errno, not on the text');
   const silent = fakeNft('silent', 'exit 3');
-  await t.rejects(new CliBackend({ nft: silent }).run('x'), { name: 'NftError', message: 'nft: exit 3' });
-  await t.rejects(new CliBackend({ nft: join(dir, 'missing') }).run('x'), { name: 'NftError', message: /ENOENT/ });
+  await t.rejects(new CliBackend({ nft: silent }).run('x'), { name: 'NftError', message: 'nft: exit 3', errno: undefined });
+  const missing = await new CliBackend({ nft: join(dir, 'missing') }).run('x').catch((e: unknown) => e);
+  t.match(missing, { name: 'NftError', message: /ENOENT/, errno: undefined, cause: { code: 'ENOENT' } }, 'a missing nft program is no missing table; its error is the cause');
+  t.notOk(isNoEntry(missing));
 });
 
 t.test('CliBackend: a hanging nft is killed after the timeout', async (t) => {
@@ -67,9 +75,20 @@ t.test('NativeBackend: ok output, errors as NftError, json passed on', async (t)
   t.equal(await b.run('b', { json: true }), 'out');
   t.same(calls, [['a', false], ['b', true]]);
   answer = { ok: false, output: '', error: 'Error: Could not process rule: No such file or directory\nx\n ^^^\n' };
-  await t.rejects(b.run('c'), { name: 'NftError', message: 'Error: Could not process rule: No such file or directory\nx\n ^^^' });
+  await t.rejects(b.run('c'), { name: 'NftError', message: 'Error: Could not process rule: No such file or directory\nx\n ^^^', errno: 'ENOENT' });
+  answer = { ok: false, output: '', error: 'Error: Could not process rule: File exists\n' };
+  const exists = await b.run('c').catch((e: unknown) => e);
+  t.ok(isNftErrno(exists, 'EEXIST') && !isNoEntry(exists));
   answer = { ok: false, output: '', error: '' };
-  await t.rejects(b.run('c'), { name: 'NftError', message: 'nft: command failed' });
+  await t.rejects(b.run('c'), { name: 'NftError', message: 'nft: command failed', errno: undefined });
+});
+
+t.test('nftErrno: the first failure\'s errno in nft\'s text', async (t) => {
+  t.equal(nftErrno('Error: Could not process rule: No such file or directory\nadd element inet x a { 1 }'), 'ENOENT');
+  t.equal(nftErrno("Error: No such file or directory; did you mean table 'sesame' in family inet?"), 'ENOENT');
+  t.equal(nftErrno('Error: Could not process rule: Operation not permitted\nError: Could not process rule: No such file or directory'), 'EPERM', 'the first one');
+  t.equal(nftErrno('Error: syntax error, unexpected junk'), undefined, 'a syntax error has none');
+  t.equal(nftErrno(''), undefined);
 });
 
 t.test('openBackend: the addon when it loads, nft otherwise, SESAME_NFT_BACKEND forces', async (t) => {
@@ -147,8 +166,38 @@ t.test('GrantTable.list: both sets, JSON, a missing table is no grants', async (
     { address: 'fd00::1', protocol: 'udp', port: 53, timeout: 3, expires: 1 },
   ]);
   t.same(ok.batches.map(([b, o]) => [b, o]).sort(), [['list set inet sesame allow4\n', { json: true }], ['list set inet sesame allow6\n', { json: true }]]);
-  const missing: NftBackend = { name: 'nft', run: async () => { throw new NftError('Error: No such file or directory\nlist set inet sesame allow4'); } };
+  const missing: NftBackend = { name: 'nft', run: async () => { throw new NftError('Error: No such file or directory\nlist set inet sesame allow4', { errno: 'ENOENT' }); } };
   t.same(await new GrantTable(missing).list(), []);
-  const denied: NftBackend = { name: 'nft', run: async () => { throw new NftError('Error: Operation not permitted'); } };
+  const denied: NftBackend = { name: 'nft', run: async () => { throw new NftError('Error: Operation not permitted', { errno: 'EPERM' }); } };
   await t.rejects(new GrantTable(denied).list(), { message: 'Error: Operation not permitted' });
+});
+
+t.test('NftFirewall: the contract on GrantTable, batch for batch', async (t) => {
+  const plan = { guards: [{ protocol: 'tcp' as const, port: 22 }], nat: undefined, interfaces: ['eth0'], yielded: [{ iface: 'eth1', protocol: 'tcp' as const, port: 22 }] };
+  const grants = [{ address: '1.2.3.4', protocol: 'tcp' as const, port: 22, timeout: 30 }];
+  const unyield = [{ table: 'sesame_b', pair: { iface: 'eth0', protocol: 'tcp' as const, port: 22 } }];
+  const viaContract = new Recorder();
+  const direct = new Recorder();
+  const fw = new NftFirewall(new GrantTable(viaContract, 'fwunit'));
+  const table = new GrantTable(direct, 'fwunit');
+  t.equal(fw.table, 'fwunit');
+  await fw.install(plan, grants, unyield);
+  await table.replace(plan.guards, plan.nat, plan.interfaces, plan.yielded, grants, unyield);
+  await fw.grant(grants);
+  await table.grant(grants);
+  await fw.revoke([{ set: 'allow4', text: '1.2.3.4 . tcp . 22' }]);
+  await table.revoke([{ set: 'allow4', text: '1.2.3.4 . tcp . 22' }]);
+  await fw.setYielded([]);
+  await table.setYielded([]);
+  await fw.flush(unyield);
+  await table.flushWith(unyield);
+  t.same(viaContract.batches, direct.batches);
+  const missing: NftBackend = { name: 'nft', run: async () => { throw new NftError('Error: No such file or directory', { errno: 'ENOENT' }); } };
+  const gone = new NftFirewall(new GrantTable(missing, 'fwunit'));
+  t.same(await gone.list(), []);
+  t.same(await gone.listNat(), []);
+  t.equal(await gone.intact(plan), false);
+  const inspector = nftInspector('fwunit');
+  t.equal(inspector === undefined, !snapshotsAvailable(), 'an inspector where the addon loaded');
+  t.equal(typeof nftFirewalls.open, 'function');
 });
