@@ -2,8 +2,7 @@
 // from the kernel (`inet sesame`, or `inet sesame_NAME` with --instance NAME).
 
 import { EXIT, exitStatusFor } from '../errors/exit.js';
-import { openBackend } from '../firewall/backend.js';
-import { GrantTable } from '../firewall/grants.js';
+import { nftFirewalls } from '../firewall/nft-firewall.js';
 import { readInstances, readGuard, snapshotsAvailable } from '../firewall/table-dump.js';
 import { unyielded } from '../firewall/instances.js';
 import { lockHolder, matchTableName, tableLockPath, tableName } from '../daemon/instance-lock.js';
@@ -34,7 +33,7 @@ async function fleetLines(configPath: string): Promise<string[]> {
 
 async function showLocalGrants(instance: string | undefined): Promise<number> {
   try {
-    const table = new GrantTable(await openBackend(), tableName(instance));
+    const table = await nftFirewalls.open(tableName(instance), () => {});
     const grants = await table.list();
     const nat = await table.listNat();
     if (grants.length === 0 && nat.length === 0) {
@@ -78,14 +77,13 @@ export async function flushGrants(instance: string | undefined): Promise<number>
     return EXIT.failure;
   }
   try {
-    const backend = await openBackend();
     // What other instances leave to this one on its interfaces, they take back in the same
     // transaction: no port is left unguarded there until their next check.
     const own = snapshotsAvailable() ? readGuard(table) : undefined;
     const unyield = own ? unyielded({ ...own, guards: [] }, readInstances(table)) : [];
-    await new GrantTable(backend, table).flushWith(unyield);
+    await (await nftFirewalls.open(table, () => {})).flush(unyield);
     // A kernel-matching table a killed daemon left behind goes too (it only logs to NFLOG).
-    await backend.run(removeScript(matchTableName(instance)));
+    await (await nftFirewalls.backend()).run(removeScript(matchTableName(instance)));
     process.stdout.write(`removed table inet ${table}: ${stillGuarding(table)}\n`);
     return EXIT.ok;
   } catch (err) {
