@@ -50,7 +50,7 @@ export class FleetMember {
   /** Grant ids already carried out here (until their fleet-time expiry), so a resync does not repeat them. */
   private readonly applied = new BoundedIds(MAX_APPLIED);
   /** Accepted while Redis was down: claimed after the fact (with the same sealed value) when it is back. */
-  private pendingClaims: { key: string; ttlMs: number; value: string; what: string; announce?: OneTimeNote }[] = [];
+  private pendingClaims: { key: string; ttlMs: number; value: string; also: readonly string[]; what: string; announce?: OneTimeNote }[] = [];
   private pendingShares: GrantNote[] = [];
   private dropped = 0;
   /** Refused notes and values, by reason; the lines through a token bucket (a flood is summed up). */
@@ -115,13 +115,16 @@ export class FleetMember {
 
   /** Claims a digest or sequence for the whole fleet; 'down' means: decide alone (and claim later). */
   async claim(c: FleetClaim): Promise<ClaimResult> {
+    // A sequence is named under every key of the ring (a rollover): the first name is claimed, the others checked.
+    const names = c.type === 'onetime' ? this.link.sealer.secretNames(c.sequence.map(formatProtoPort).join(','), this.link.now()) : [];
     const [key, ttlMs, what] = c.type === 'replay'
       ? [this.link.replayKey(c.digest), c.ttlMs, 'SPA digest']
-      : [this.link.oneTimeKey(c.door, this.link.sealer.secretName(c.sequence.map(formatProtoPort).join(','))), 90 * 24 * 3600 * 1000, `one-time sequence of ${c.door}`];
+      : [this.link.oneTimeKey(c.door, names[0]!), 90 * 24 * 3600 * 1000, `one-time sequence of ${c.door}`];
+    const also = c.type === 'onetime' ? names.slice(1).map((n) => this.link.oneTimeKey(c.door, n)) : [];
     const announce: OneTimeNote | undefined = c.type === 'onetime' ? { type: 'onetime', node: this.node, door: c.door, sequence: c.sequence } : undefined;
     const value = this.link.claimValue(key, ttlMs);
-    const r = await this.link.claim(key, ttlMs, value);
-    if (r === 'down') this.remember(this.pendingClaims, { key, ttlMs, value, what, ...(announce ? { announce } : {}) });
+    const r = await this.link.claim(key, ttlMs, value, also);
+    if (r === 'down') this.remember(this.pendingClaims, { key, ttlMs, value, also, what, ...(announce ? { announce } : {}) });
     if (r === 'won' && announce) void this.link.publishNote(announce);
     return r;
   }
@@ -220,7 +223,7 @@ export class FleetMember {
     this.pendingShares = [];
     let lost = 0;
     for (const c of claims) {
-      const r = await this.link.claim(c.key, c.ttlMs, c.value);
+      const r = await this.link.claim(c.key, c.ttlMs, c.value, c.also);
       if (r === 'lost') { lost++; this.deps.log(`fleet: a ${c.what} accepted here while Redis was unreachable was also accepted by another node`); }
       if (r === 'down') this.remember(this.pendingClaims, c);
       if (r === 'won' && c.announce) await this.link.publishNote(c.announce);

@@ -155,15 +155,31 @@ export class FleetLink {
    * very claim, made before), 'lost' if a genuine claim of another is there, 'down' without an
    * answer within COMMAND_MS. A forged or expired value found there is replaced.
    */
-  async claim(key: string, ttlMs: number, value: string): Promise<ClaimResult> {
+  async claim(key: string, ttlMs: number, value: string, also: readonly string[] = []): Promise<ClaimResult> {
     if (!this.isUp) return 'down';
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'down'>((r) => { timer = setTimeout(() => r('down'), COMMAND_MS); });
     try {
-      return await Promise.race([this.claimOnce(key, ttlMs, value), deadline]);
+      return await Promise.race([this.claimUnder(key, ttlMs, value, also), deadline]);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** `also`: the same secret's names under the ring's other keys (a rollover): a genuine claim there counts too. */
+  private async claimUnder(key: string, ttlMs: number, value: string, also: readonly string[]): Promise<ClaimResult> {
+    for (const other of also) {
+      let found: string | null;
+      try {
+        found = (await this.cmd.strlen(other)) > MAX_SEALED_BYTES ? null : await this.cmd.get(other);
+      } catch (err) {
+        this.failed(err);
+        return 'down';
+      }
+      if (found === null) continue;
+      if (this.sealer.claim(other, found, this.now()).ok) return 'lost';
+    }
+    return this.claimOnce(key, ttlMs, value);
   }
 
   private async claimOnce(key: string, ttlMs: number, value: string): Promise<ClaimResult> {

@@ -62,9 +62,23 @@ export function fleetKey(secret: Buffer, until?: number): FleetKey {
   return { id: keyId(secret), secret, ...(until !== undefined ? { until } : {}) };
 }
 
+/** Derived keys, by secret and fleet: a node seals and opens under a handful, derived once each. */
+const derived = new Map<string, Buffer>();
+
+function derive(key: FleetKey, fleet: string, use: 'seal' | 'names'): Buffer {
+  const id = `${use}\0${key.secret.toString('base64')}\0${fleet}`;
+  let k = derived.get(id);
+  if (!k) {
+    if (derived.size >= 64) derived.clear(); // a bound, never reached in practice (a few keys, one fleet)
+    k = Buffer.from(hkdfSync('sha256', key.secret, 'sesame fleet 2', `${use}\0${fleet}`, 32));
+    derived.set(id, k);
+  }
+  return k;
+}
+
 /** The sealing key of one fleet: a fleet of another name derives another key from the same secret. */
 function aeadKey(key: FleetKey, fleet: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', key.secret, 'sesame fleet 2', `seal\0${fleet}`, 32));
+  return derive(key, fleet, 'seal');
 }
 
 /**
@@ -72,8 +86,19 @@ function aeadKey(key: FleetKey, fleet: string): Buffer {
  * the sealing key, so the name reveals nothing that can be tried offline.
  */
 export function secretName(ring: Keyring, fleet: string, text: string): string {
-  const k = Buffer.from(hkdfSync('sha256', ring.signing.secret, 'sesame fleet 2', `names\0${fleet}`, 32));
-  return createHmac('sha256', k).update(text).digest('hex').slice(0, 32);
+  return nameUnder(ring.signing, fleet, text);
+}
+
+/**
+ * The names a secret has under every key of the ring, the sealing key's first: during a rollover
+ * nodes sealing with the old and the new key must see each other's claims.
+ */
+export function secretNames(ring: Keyring, fleet: string, text: string, now: number): string[] {
+  return [ring.signing, ...ring.accepted.filter((k) => k.until === undefined || now < k.until)].map((k) => nameUnder(k, fleet, text));
+}
+
+function nameUnder(key: FleetKey, fleet: string, text: string): string {
+  return createHmac('sha256', derive(key, fleet, 'names')).update(text).digest('hex').slice(0, 32);
 }
 
 /** Seals `body` for `fleet` under the sealing key, at fleet time `ts`, with a fresh 12-byte `nonce`. */

@@ -7,12 +7,12 @@
 import { failure, type Result } from '../errors/result.js';
 import { BoundedIds } from './bounded-ids.js';
 import { readNote, fleetKeys, type ClaimValue, type FleetNote, type FleetValue, type GrantNote, type MemberValue } from './notes.js';
-import { openBody, openSealed, readHeader, seal, secretName, type Keyring, type SealRefusal } from './seal.js';
+import { openBody, openSealed, readHeader, seal, secretName, secretNames, type Keyring, type SealRefusal } from './seal.js';
 
 /** A live note sealed further than this from the receiver's fleet time is refused (ms). */
 export const SKEW_MS = 30_000;
 /** Ids of live notes remembered (each for its skew window); beyond it the oldest go. */
-export const MAX_SEEN = 16_384;
+export const MAX_SEEN = 8_192;
 
 export type Refusal = SealRefusal | 'malformed' | 'outside the skew bound' | 'replayed' | 'not stored here' | 'expired' | 'wrong kind';
 
@@ -44,6 +44,11 @@ export class Sealer {
   /** The name Redis sees for a secret of this fleet (a one-time sequence): keyed, not a plain hash. */
   secretName(text: string): string {
     return secretName(this.ring, this.fleet, text);
+  }
+
+  /** Its names under every key of the ring, the sealing key's first (a rollover: see seal.ts). */
+  secretNames(text: string, now: number): string[] {
+    return secretNames(this.ring, this.fleet, text, now);
   }
 
   private open(text: string, now: number): Result<{ value: FleetValue }, Refusal> {

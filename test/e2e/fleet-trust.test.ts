@@ -119,8 +119,7 @@ t.test("the rogue cannot use up a member's one-time sequence or SPA digest", asy
   t.ok(await logged(R, fr, /: otp: OPEN SESAME$/), 'r: uses the first one-time sequence (its claim is in Redis)');
   const fa = mark(A);
   knock(A, ['7301', '7302', '7303']);
-  t.ok(await logged(A, fa, /: otp: OPEN SESAME$/), "a: the same sequence still opens (the rogue's claim is not a member's)");
-  t.ok(await logged(A, fa, /^fleet: note refused: stored claim: unknown key/), "a: the rogue's claim is refused, and replaced");
+  t.ok(await logged(A, fa, /: otp: OPEN SESAME$/), "a: the same sequence still opens (the rogue's claim is not a member's: claim names are keyed too)");
   const fb = mark(B);
   knock(B, ['7301', '7302', '7303']);
   await sleep(700);
@@ -133,6 +132,7 @@ t.test("the rogue cannot use up a member's one-time sequence or SPA digest", asy
   const fa2 = mark(A);
   sendRaw(A, readFileSync(saved, 'utf8').trim());
   t.ok(await logged(A, fa2, /: spa: SPA: OPEN SESAME for \S+ tcp\/2224/), "a: the same packet opens here: the rogue's claim decides nothing");
+  t.ok(lines(A).slice(fa2).some((l) => /^fleet: note refused: stored claim: unknown key/.test(l)), "a: the rogue's claim of the digest is refused, and replaced");
 });
 
 /**
@@ -234,7 +234,7 @@ t.test('captured genuine notes, republished as they are or altered, are refused'
   for (const [what, altered, why] of [
     ['a byte of the ciphertext', fresh({ ct: flip(ct, 5) }), /bad MAC/],
     ['a byte of the tag', fresh({ ct: flip(ct, ct.length - 3) }), /bad MAC/],
-    ['the time', ['S2', kid, String(Date.now()), nonce, ct].join('.'), /bad MAC/],
+    ['the time', ['S2', kid, String(Date.now()), nonce, ct].join('.'), /replayed|bad MAC/],
     ['the nonce', fresh({}), /bad MAC/],
     ['the key id', fresh({ kid: flip(kid.replace(/[0-9]/, 'a'), 0).replace(/[AB]/g, 'c') }), /unknown key/],
   ] as const) {
@@ -259,13 +259,16 @@ t.test('captured genuine notes, republished as they are or altered, are refused'
 });
 
 t.test('100,000 forged and bogus notes: real grants still applied, memory bound held', async (t) => {
-  const before = rssMB(B);
   const wrong = new Sealer({ signing: fleetKey(randomBytes(32)), accepted: [] }, 't62', 'x', () => randomBytes(12));
   const member = new Sealer(ringOf(lab.keyFile), 't62', 'x', () => randomBytes(12));
   const week = 7 * 24 * 3600;
   const note = (i: number): GrantNote => ({
     type: 'grant', id: `x:${i}`, node: 'x', kind: 'knock', door: 'nope', ip: `10.99.${i >> 8 & 255}.${i & 255}`, family: 4, timeout: week, at: Date.now(),
   });
+  // A warm-up of 10,000 first: the code paths they take are compiled once (V8's code space is not state).
+  publishAll(Array.from({ length: 10_000 }, (_, i) => (i % 2 ? member : wrong).seal(note(200_000 + i), Date.now())));
+  await sleep(2000);
+  const before = rssMB(B);
   const fb = mark(B);
   for (let part = 0; part < 4; part++) {
     const texts: string[] = [];
@@ -281,7 +284,7 @@ t.test('100,000 forged and bogus notes: real grants still applied, memory bound 
   t.ok(await logged(B, fb2, new RegExp(`^${CLI}: web: granted by fleet node a for \\d+s$`), 15_000), 'b: and the real grant is still applied after them');
   t.ok(await grantedOn(B, 2223), 'b: its nft element');
   // Once the flood is over and V8's memory reducer has run (it starts seconds after allocation stops).
-  const settled = await waitFor(() => rssMB(B) - before < 10, 30_000);
+  const settled = await waitFor(() => rssMB(B) - before < 10, 45_000);
   t.ok(settled, `b: RSS ${before.toFixed(1)} -> ${rssMB(B).toFixed(1)} MB (within +10 MB once settled)`);
 });
 
@@ -357,5 +360,5 @@ t.test('a key rollover in two steps, each a SIGHUP: no note is refused on the wa
   await hup(A);
   t.ok(await spread(['7100', '7200'], 'web'), 'step 2 on a only: its notes (new key) reach b');
   const key = lab.redisCli(PASSWORD, ['--scan', '--pattern', 't62:grant:a:*']).trim().split('\n').map((k) => lab.redisCli(PASSWORD, ['get', k]).trim());
-  t.ok(key.some((v) => v.startsWith(`S1.${fleetKey(Buffer.from(NEW, 'base64')).id}.`)), 'a now seals with the new key');
+  t.ok(key.some((v) => v.startsWith(`S2.${fleetKey(Buffer.from(NEW, 'base64')).id}.`)), 'a now seals with the new key');
 });
