@@ -246,6 +246,9 @@ t.test('captured genuine notes, republished as they are or altered, are refused'
   // Stored, altered or moved: a restarted member loads neither.
   redis('set', 't62:grant:a:forged', fresh({ ct: flip(ct, 5) }), 'PX', '60000');
   redis('set', 't62:grant:a:moved', genuine, 'PX', '60000');
+  // And 64 MB planted under a grant key: its length is asked, the value never fetched.
+  redis('setrange', 't62:grant:x:huge', String(64 * 1024 * 1024 - 1), 'x');
+  redis('pexpire', 't62:grant:x:huge', '60000');
   await lab.stop(daemons.get('b')!, 'SIGKILL');
   lab.exec(B.ns, [SESAME, '--flush']);
   const from = mark(B);
@@ -256,6 +259,9 @@ t.test('captured genuine notes, republished as they are or altered, are refused'
   t.match(joined, /stored grant: bad MAC/, 'b: the altered stored grant is refused, counted in the one join line');
   t.match(joined, /stored grant: not stored here/, 'b: the genuine grant copied under another key is refused');
   t.match(joined, /stored grant: unknown key/, "b: the rogue's stored grants are refused");
+  t.match(joined, /stored value: too long/, 'b: the 64 MB value is counted, not read');
+  t.ok(rssMB(B) < 160, `b: RSS ${rssMB(B).toFixed(1)} MB after the resync (the value was never fetched)`);
+  redis('del', 't62:grant:x:huge');
 });
 
 t.test('100,000 forged and bogus notes: real grants still applied, memory bound held', async (t) => {
