@@ -66,7 +66,9 @@ const commandsSoFar = () => Number(/total_commands_processed:(\d+)/.exec(redisCl
 function sealCost() {
   const ring = { signing: fleetKey(randomBytes(32)), accepted: [] };
   const a = new Sealer(ring, 'bench', 'a', () => randomBytes(12)), b = new Sealer(ring, 'bench', 'b', () => randomBytes(12));
-  const note = { type: 'grant', id: 'a:x:1', node: 'a', kind: 'knock', door: 'ping', ip: '10.77.141.7', family: 4, timeout: 600, at: Date.now() };
+  const note = {
+    type: 'grant', id: 'a:x:1', node: 'a', kind: 'knock', door: 'ping', ip: '10.77.141.7', family: 4, timeout: 600, at: Date.now(),
+  };
   const seal = [], open = [];
   for (let run = 0; run < 20; run++) {
     const texts = [];
@@ -109,7 +111,8 @@ ${shared ? ecmp : ''}`);
 }
 
 function flood(ns, dst, port, seconds) {
-  const gen = spawn('ip', ['netns', 'exec', ns, GEN, 'tcp', dst, String(port), String(RATE), String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const gen = spawn('ip', ['netns', 'exec', ns, GEN, 'tcp', dst, String(port), String(RATE), String(seconds)],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   gen.stdout.on('data', (b) => { out += b; });
   return new Promise((r) => gen.on('exit', () => r(Number(/sent (\d+)/.exec(out)?.[1] ?? 0))));
@@ -145,7 +148,9 @@ const pct = (xs, p) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.leng
 const running = [];
 async function startNodes(dir, shared) {
   const joined = () => NODES.every((n) => readIf(join(dir, `${n.name}.log`)).split('fleet: joined').length > (shared ? 2 : 1));
-  const procs = NODES.map((n) => spawn('ip', ['netns', 'exec', n.ns, join(ROOT, 'bin/knockd'), '-c', config(dir, n, shared), '--state-dir', join(dir, `${n.name}.state`)], { stdio: 'ignore' }));
+  const procs = NODES.map((n) => spawn('ip',
+    ['netns', 'exec', n.ns, join(ROOT, 'bin/knockd'), '-c', config(dir, n, shared), '--state-dir', join(dir, `${n.name}.state`)],
+    { stdio: 'ignore' }));
   running.push(...procs);
   for (let i = 0; i < 150 && !joined(); i++) await sleep(100);
   if (!joined()) throw new Error('the nodes did not join');
@@ -162,7 +167,10 @@ async function main() {
   const procs = [];
   labUp();
   try {
-    const redis = spawn('ip', ['netns', 'exec', RDS, 'redis-server', '--bind', REDIS, '--port', String(PORT), '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], { stdio: 'ignore' });
+    const redis = spawn('ip', [
+      'netns', 'exec', RDS, 'redis-server', '--bind', REDIS, '--port', String(PORT),
+      '--save', '', '--appendonly', 'no', '--protected-mode', 'no',
+    ], { stdio: 'ignore' });
     procs.push(redis);
     for (let i = 0; i < 100 && redisCli('ping').trim() !== 'PONG'; i++) await sleep(100);
     // Phase 1 runs the nodes as most fleets would: kernel matching (no shared door).
@@ -190,7 +198,8 @@ async function main() {
       await sleep(6000); // the previous flood's hits are past the door's timeout
       const before = commandsSoFar();
       const t0 = Date.now();
-      const sent = Promise.all(targets.map(([node, port]) => flood(CLI, node.addr, port, SECONDS))).then((ns) => ns.reduce((x, y) => x + y, 0));
+      const sent = Promise.all(targets.map(([node, port]) => flood(CLI, node.addr, port, SECONDS)))
+        .then((ns) => ns.reduce((x, y) => x + y, 0));
       if (knocks) {
         await sleep(1000);
         for (let i = 0; i < SPREAD; i++) {
@@ -216,17 +225,23 @@ async function main() {
     const f = (x) => x.toFixed(1);
     console.log(`\nFleet of 3 nodes + Redis 7 in namespaces; spoofed SYN flood at ${RATE} pkt/s offered`);
     const row = (what, xs, reached) => console.log(`| ${what} | ${f(pct(xs, 50))} | ${f(pct(xs, 99))} | ${f(xs.at(-1))} | ${reached} |`);
-    console.log(`\n| ${GRANTS} knocks on a (one-port door, kernel matching), flood on a: knock sent -> start command | p50 ms | p99 ms | max ms | granted |`);
+    console.log(`\n| ${GRANTS} knocks on a (one-port door, kernel matching), flood on a: knock sent -> start command ` +
+      '| p50 ms | p99 ms | max ms | granted |');
     console.log('|---|---|---|---|---|');
     row('on a (local)', local, `${ga.size}/${GRANTS}`);
     row('on b and c (through Redis)', fleet, `b ${gb.size}/${ga.size}, c ${gc.size}/${ga.size} of a's`);
-    console.log(`\nthe fleet adds ${f(pct(fleet, 50) - pct(local, 50))} ms at p50 and ${f(pct(fleet, 99) - pct(local, 99))} ms at p99 over the node that was knocked`);
-    console.log(`sealing adds ${f(signing.seal)} us (seal, at the origin) + ${f(signing.open)} us (check, at each receiver) per grant note (median of 20 x 1,000)`);
-    console.log('\n| cross-node knock mode (libpcap), flood for ' + `${SECONDS} s | packets sent | Redis commands (less idle ${f(idlePerSecond)}/s) | commands per packet | spread knocks opened |`);
+    console.log(`\nthe fleet adds ${f(pct(fleet, 50) - pct(local, 50))} ms at p50 and ${f(pct(fleet, 99) - pct(local, 99))} ms at p99 ` +
+      'over the node that was knocked');
+    console.log(`sealing adds ${f(signing.seal)} us (seal, at the origin) + ${f(signing.open)} us (check, at each receiver) ` +
+      'per grant note (median of 20 x 1,000)');
+    console.log('\n| cross-node knock mode (libpcap), flood for ' +
+      `${SECONDS} s | packets sent | Redis commands (less idle ${f(idlePerSecond)}/s) | commands per packet | spread knocks opened |`);
     console.log('|---|---|---|---|---|');
     console.log(`| flood at the first port (on a) | ${first.packets} | ${Math.round(first.commands)} | ${first.ratio.toFixed(6)} | - |`);
-    console.log(`| flood at the last port (on c) | ${last.packets} | ${Math.round(last.commands)} | ${last.ratio.toFixed(6)} | ${openedLast}/${SPREAD} |`);
-    console.log(`| both at once (a: first port, c: last port) | ${both.packets} | ${Math.round(both.commands)} | ${both.ratio.toFixed(6)} | ${openedBoth}/${SPREAD} |`);
+    console.log(`| flood at the last port (on c) | ${last.packets} | ${Math.round(last.commands)} | ${last.ratio.toFixed(6)} | ` +
+      `${openedLast}/${SPREAD} |`);
+    console.log(`| both at once (a: first port, c: last port) | ${both.packets} | ${Math.round(both.commands)} | ` +
+      `${both.ratio.toFixed(6)} | ${openedBoth}/${SPREAD} |`);
     console.log(`\n(the rows with spread knocks include their own grants and asks: about 7 commands each)`);
   } finally {
     for (const p of [...procs, ...running]) p.kill('SIGKILL');

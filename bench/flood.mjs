@@ -39,7 +39,9 @@ const RATES = opt('rates', SPA ? '5000,20000,50000,100000' : '5000,20000,100000,
 const ONLY = opt('only', SPA ? 'fwknopd,pcap,kernel' : 'knockd,pcap,kernel').split(',');
 const KNOCKS = SPA ? 9 : 8;
 const SOURCES = (process.argv.includes('--wide') ? 'wide4,wide6' : opt('sources', 'narrow')).split(',');
-for (const src of SOURCES) if (!['narrow', 'wide4', 'wide6'].includes(src)) throw new Error(`--sources: narrow, wide4 or wide6, not ${src}`);
+for (const src of SOURCES) {
+  if (!['narrow', 'wide4', 'wide6'].includes(src)) throw new Error(`--sources: narrow, wide4 or wide6, not ${src}`);
+}
 if (SPA && SOURCES.some((x) => x !== 'narrow')) throw new Error('--spa floods from narrow sources only');
 const KEEP = process.argv.includes('--keep'); // keep each run's directory (config, log) and print it
 const SRV = 'sesbf-srv', CLI = 'sesbf-cli', SERVER = '10.77.40.1', CLIENT = '10.77.40.2';
@@ -55,7 +57,10 @@ function labUp() {
   // nodad: usable at once (no duplicate address detection to wait for).
   sh('ip', ['-n', SRV, 'addr', 'add', `${SERVER6}/64`, 'dev', 'bfs0', 'nodad']);
   sh('ip', ['-n', CLI, 'addr', 'add', `${CLIENT6}/64`, 'dev', 'bfc0', 'nodad']);
-  for (const [ns, dev] of [[SRV, 'bfs0'], [CLI, 'bfc0']]) { sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']); sh('ip', ['-n', ns, 'link', 'set', dev, 'up']); }
+  for (const [ns, dev] of [[SRV, 'bfs0'], [CLI, 'bfc0']]) {
+    sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
+  }
   // The server's neighbour entries fixed: raw packets sent while one is resolved are dropped.
   const mac = JSON.parse(sh('ip', ['-j', '-n', SRV, 'link', 'show', 'bfs0']))[0].address;
   for (const a of [SERVER, SERVER6]) sh('ip', ['-n', CLI, 'neigh', 'replace', a, 'lladdr', mac, 'dev', 'bfc0', 'nud', 'permanent']);
@@ -84,7 +89,8 @@ async function oneRun(name, rate, sources = 'narrow') {
     writeFileSync(conf, `[options]\n  LogFile = ${log}\n[spa]\n  SPA_Key_Base64 = ${keys.key}\n  SPA_HMAC_Key_Base64 = ${keys.hmac}\n` +
       `  SPA_Open_Ports = tcp/22\n  command = /bin/echo OPEN %IP% >> ${out}\n`);
   } else {
-    writeFileSync(conf, `[options]\n  LogFile = ${log}\n[openSSH]\n  sequence = 7000,8000,9000\n  seq_timeout = 10\n  tcpflags = syn\n  command = /bin/echo OPEN %IP% >> ${out}\n`);
+    writeFileSync(conf, `[options]\n  LogFile = ${log}\n[openSSH]\n  sequence = 7000,8000,9000\n  seq_timeout = 10\n  tcpflags = syn\n` +
+      `  command = /bin/echo OPEN %IP% >> ${out}\n`);
   }
   const d = spawn('ip', ['netns', 'exec', SRV, ...DAEMONS[name](conf, dir)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -121,11 +127,16 @@ async function oneRun(name, rate, sources = 'narrow') {
     await genDone;
     await sleep(1500); // a daemon behind gets its last chance
     clearInterval(sampler);
-    if (d.exitCode !== null || d.signalCode !== null) console.log(`${label(name)} @ ${rate} (${sources}): the daemon died (${d.signalCode ?? d.exitCode}): ${stderr.trim()}`);
+    if (d.exitCode !== null || d.signalCode !== null) {
+      console.log(`${label(name)} @ ${rate} (${sources}): the daemon died (${d.signalCode ?? d.exitCode}): ${stderr.trim()}`);
+    }
     const cpu = cpuSeconds(tree(d.pid)) - cpu0;
     const opened = readIf(out).split('\n').filter((l) => l === `OPEN ${client}`).length;
     const reached = Number(/= (\d+) pkt\/s/.exec(genOut)?.[1] ?? 0);
-    return { name, rate, sources, reached, opened, cpu, peak, idle, kernel: kernelPeak - kernel0, logBytes: name === 'fwknopd' ? 'syslog' : size(log) - log0 };
+    return {
+      name, rate, sources, reached, opened, cpu, peak, idle, kernel: kernelPeak - kernel0,
+      logBytes: name === 'fwknopd' ? 'syslog' : size(log) - log0,
+    };
   } finally {
     // SIGTERM first, so a daemon run with NODE_OPTIONS=--cpu-prof writes its profile.
     const exited = new Promise((r) => (d.exitCode !== null || d.signalCode !== null ? r() : d.on('exit', r)));
@@ -171,10 +182,13 @@ async function main() {
   console.log('| daemon | sources | offered pkt/s | reached pkt/s | opened | CPU s | peak RSS MB | idle RSS MB | kernel MB | log bytes |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${label(r.name)} | ${r.sources} | ${r.rate === 0 ? 'max' : r.rate} | ${r.reached} | ${r.opened}/${KNOCKS} | ${r.cpu.toFixed(1)} | ${r.peak.toFixed(0)} | ${r.idle.toFixed(0)} | ${r.kernel.toFixed(0)} | ${r.logBytes} |`);
+    console.log(`| ${label(r.name)} | ${r.sources} | ${r.rate === 0 ? 'max' : r.rate} | ${r.reached} | ${r.opened}/${KNOCKS} | ` +
+      `${r.cpu.toFixed(1)} | ${r.peak.toFixed(0)} | ${r.idle.toFixed(0)} | ${r.kernel.toFixed(0)} | ${r.logBytes} |`);
   }
 }
 const label = (n) => ({ knockd: 'knockd 0.8', fwknopd: 'fwknopd 2.6', pcap: 'Sesame pcap', kernel: 'Sesame kernel' })[n];
-const fmt = (r) => `${label(r.name)} @ ${r.rate === 0 ? 'max' : r.rate} (${r.sources}): reached ${r.reached} pkt/s, opened ${r.opened}/${KNOCKS}, CPU ${r.cpu.toFixed(1)} s, peak RSS ${r.peak.toFixed(0)} MB (idle ${r.idle.toFixed(0)}), kernel +${r.kernel.toFixed(0)} MB, log +${r.logBytes} B`;
+const fmt = (r) => `${label(r.name)} @ ${r.rate === 0 ? 'max' : r.rate} (${r.sources}): reached ${r.reached} pkt/s, ` +
+  `opened ${r.opened}/${KNOCKS}, CPU ${r.cpu.toFixed(1)} s, peak RSS ${r.peak.toFixed(0)} MB (idle ${r.idle.toFixed(0)}), ` +
+  `kernel +${r.kernel.toFixed(0)} MB, log +${r.logBytes} B`;
 
 await main();

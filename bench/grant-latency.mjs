@@ -105,7 +105,8 @@ async function inside() {
   const [a, b] = runs;
   console.log('');
   for (const [what, key] of [['grant', 'grant'], ['grant + check', 'checked']]) {
-    console.log(`ratio nft / libnftables, ${what}: median ${(q(b[key], 0.5) / q(a[key], 0.5)).toFixed(1)}x, p95 ${(q(b[key], 0.95) / q(a[key], 0.95)).toFixed(1)}x`);
+    const median = (q(b[key], 0.5) / q(a[key], 0.5)).toFixed(1), p95 = (q(b[key], 0.95) / q(a[key], 0.95)).toFixed(1);
+    console.log(`ratio nft / libnftables, ${what}: median ${median}x, p95 ${p95}x`);
   }
   if (present !== 2 * total) process.exitCode = 1;
 }

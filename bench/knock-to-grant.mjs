@@ -90,7 +90,10 @@ async function main() {
     ip('link', 'add', 'bks0', 'netns', srv, 'type', 'veth', 'peer', 'name', 'bkc0', 'netns', cli);
     ip('-n', srv, 'addr', 'add', '10.77.200.1/24', 'dev', 'bks0');
     ip('-n', cli, 'addr', 'add', '10.77.200.2/24', 'dev', 'bkc0');
-    for (const [ns, dev] of [[srv, 'bks0'], [cli, 'bkc0']]) { ip('-n', ns, 'link', 'set', dev, 'up'); ip('-n', ns, 'link', 'set', 'lo', 'up'); }
+    for (const [ns, dev] of [[srv, 'bks0'], [cli, 'bkc0']]) {
+      ip('-n', ns, 'link', 'set', dev, 'up');
+      ip('-n', ns, 'link', 'set', 'lo', 'up');
+    }
 
     const spawnIn = (ns, argv, env = {}) => {
       const p = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
@@ -113,15 +116,19 @@ async function main() {
       const log = join(dir, `${k}.log`);
       const conf = join(dir, `${k}.conf`);
       if (run.sesame) {
-        writeFileSync(conf, `[options]\n\tLogFile = ${log}\n\tInterface = bks0\n[d]\n\tSequence = ${port}:udp\n\tOpen = tcp/2222\n\tCmd_Timeout = 60\n`);
+        writeFileSync(conf, `[options]\n\tLogFile = ${log}\n\tInterface = bks0\n` +
+          `[d]\n\tSequence = ${port}:udp\n\tOpen = tcp/2222\n\tCmd_Timeout = 60\n`);
       } else {
         inSrv('nft', 'add table inet bench; add set inet bench allow4 { type ipv4_addr . inet_proto . inet_service; flags timeout; }');
-        writeFileSync(conf, `[options]\n\tLogFile = ${log}\n\tInterface = bks0\n[d]\n\tSequence = ${port}:udp\n\tStart_Command = nft add element inet bench allow4 { %IP% . tcp . 2222 timeout 60s }\n`);
+        writeFileSync(conf, `[options]\n\tLogFile = ${log}\n\tInterface = bks0\n[d]\n\tSequence = ${port}:udp\n` +
+          '\tStart_Command = nft add element inet bench allow4 { %IP% . tcp . 2222 timeout 60s }\n');
       }
       const bin = run.sesame ? join(ROOT, 'bin/knockd') : '/usr/sbin/knockd';
-      const daemon = spawnIn(srv, [bin, '-c', conf, '--state-dir', join(dir, `state${k}`)].slice(0, run.sesame ? 5 : 3), { ...run.env, NODE: process.execPath });
+      const argv = [bin, '-c', conf, '--state-dir', join(dir, `state${k}`)].slice(0, run.sesame ? 5 : 3);
+      const daemon = spawnIn(srv, argv, { ...run.env, NODE: process.execPath });
       const t0 = Date.now();
-      while (!(spawnSync('cat', [log], { encoding: 'utf8' }).stdout ?? '').includes('starting up') && Date.now() - t0 < 15000) await new Promise((r) => setTimeout(r, 100));
+      const started = () => (spawnSync('cat', [log], { encoding: 'utf8' }).stdout ?? '').includes('starting up');
+      while (!started() && Date.now() - t0 < 15000) await new Promise((r) => setTimeout(r, 100));
       await new Promise((r) => setTimeout(r, 500));
       const ms = [];
       for (let it = 0; it < n + 3; it++) {
@@ -145,7 +152,9 @@ async function main() {
     send.stdin.end(); poll.stdin.end();
     console.log(`knock to grant in the kernel, ${n} knocks each (ms)`);
     console.log('run'.padEnd(34) + 'median'.padStart(9) + 'p95'.padStart(9) + 'max'.padStart(9));
-    for (const r of results) console.log(r.name.padEnd(34) + r.median.toFixed(2).padStart(9) + r.p95.toFixed(2).padStart(9) + r.max.toFixed(2).padStart(9));
+    for (const r of results) {
+      console.log(r.name.padEnd(34) + r.median.toFixed(2).padStart(9) + r.p95.toFixed(2).padStart(9) + r.max.toFixed(2).padStart(9));
+    }
     const [nat, cliB, knockd] = results;
     console.log(`ratio nft fallback / libnftables: ${(cliB.median / nat.median).toFixed(1)}x (median)`);
     console.log(`ratio knockd+nft / Sesame libnftables: ${(knockd.median / nat.median).toFixed(1)}x (median)`);

@@ -25,7 +25,8 @@ export interface AddressWatch {
   stop(): void;
 }
 
-export function watchAddresses(ifaces: readonly string[], onlyIPv4: boolean, changed: (addrs: string[]) => void, everyMs = 500): AddressWatch {
+export function watchAddresses(ifaces: readonly string[], onlyIPv4: boolean, changed: (addrs: string[]) => void,
+  everyMs = 500): AddressWatch {
   let last = localAddresses(ifaces, onlyIPv4).sort().join(',');
   const check = () => {
     const now = localAddresses(ifaces, onlyIPv4);

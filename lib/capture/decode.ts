@@ -123,7 +123,8 @@ function transport(buf: Uint8Array, p: number, len: number, proto: number, src: 
     const udpLen = len >= p + 6 ? (buf[p + 4]! << 8) | buf[p + 5]! : 0;
     const size = Math.min(udpLen - 8, len - (p + 8));
     if (size < SPA_PAYLOAD_MIN || size > SPA_PAYLOAD_MAX) return { src, dst, family, protocol: 'udp', dport, tcpFlags: 0 };
-    return { src, dst, family, protocol: 'udp', dport, tcpFlags: 0, payload: Buffer.from(buf.buffer, buf.byteOffset + p + 8, size).toString('latin1') };
+    const payload = Buffer.from(buf.buffer, buf.byteOffset + p + 8, size).toString('latin1');
+    return { src, dst, family, protocol: 'udp', dport, tcpFlags: 0, payload };
   }
   return 'other-proto';
 }

@@ -74,16 +74,23 @@ export class CaptureSupervisor {
           case 'opened': opened = true; this.linkType = m.linkType; resolve(m.linkType); break;
           case 'error': if (!opened) reject(new SesameError(m.message, ERROR_CODES.start)); else this.on.notice(m.message); break;
           case 'packets': this.on.packets(m.packets.map(([src, dst, family, protocol, dport, tcpFlags, payload]) =>
-            (payload === undefined ? { src, dst, family, protocol, dport, tcpFlags, seenAt: m.at } : { src, dst, family, protocol, dport, tcpFlags, payload, seenAt: m.at }))); break;
+            (payload === undefined
+              ? { src, dst, family, protocol, dport, tcpFlags, seenAt: m.at }
+              : { src, dst, family, protocol, dport, tcpFlags, payload, seenAt: m.at }))); break;
           case 'dropped': this.on.dropped(m.counts); break;
         }
       });
       child.on('exit', (code, signal) => {
         if (this.child !== child) return;
         this.child = undefined;
-        if (!opened) { reject(new SesameError(`could not open ${this.iface}: capture process ended (${signal ?? code})${stderr ? `: ${stderr.trim().split('\n').at(-1)}` : ''}`, ERROR_CODES.start)); return; }
+        if (!opened) {
+          const last = stderr ? `: ${stderr.trim().split('\n').at(-1)}` : '';
+          reject(new SesameError(`could not open ${this.iface}: capture process ended (${signal ?? code})${last}`, ERROR_CODES.start));
+          return;
+        }
         if (this.stopped) return;
-        this.on.notice(`pcap: capture on ${this.iface} stopped (${interfacePresent(this.iface) ? `capture process ended: ${signal ?? code}` : 'the interface disappeared'}); waiting for it`);
+        const why = interfacePresent(this.iface) ? `capture process ended: ${signal ?? code}` : 'the interface disappeared';
+        this.on.notice(`pcap: capture on ${this.iface} stopped (${why}); waiting for it`);
         this.scheduleReopen();
       });
       child.send({ type: 'open', iface: this.iface, filter: this.filter, bufferSize: this.bufferSize } satisfies ToWorker);

@@ -56,10 +56,13 @@ async function showLocalGrants(instance: string | undefined): Promise<number> {
 
 /** What other Sesame instances' tables still guard here, after `table` went. */
 function stillGuarding(table: string): string {
-  if (!snapshotsAvailable()) return 'its ports are no longer guarded or granted by Sesame (other instances not checked: nftables-napi unavailable)';
+  if (!snapshotsAvailable()) {
+    return 'its ports are no longer guarded or granted by Sesame (other instances not checked: nftables-napi unavailable)';
+  }
   const others = readInstances(table).filter((o) => o.guards.length > 0);
   if (others.length === 0) return 'no port is guarded or granted by Sesame now';
-  const each = others.map((o) => `table inet ${o.table} (${o.guards.map(formatProtoPort).join(', ')} on ${o.ifaces.length ? o.ifaces.join(', ') : 'every interface'})`);
+  const each = others.map((o) =>
+    `table inet ${o.table} (${o.guards.map(formatProtoPort).join(', ')} on ${o.ifaces.length ? o.ifaces.join(', ') : 'every interface'})`);
   return `its ports are no longer guarded by it; Sesame still guards with ${each.join('; ')}`;
 }
 

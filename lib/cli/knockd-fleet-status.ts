@@ -19,7 +19,9 @@ export async function fleetStatusLines(config: Config, now = Date.now()): Promis
   let snap;
   try {
     // The Redis client is loaded only for a fleet: knockd without one never holds it.
-    const [{ fleetSnapshot }, { redisOptions }, { Sealer }] = await Promise.all([import('../fleet/reads.js'), import('../fleet/redis-options.js'), import('../fleet/sealer.js')]);
+    const [{ fleetSnapshot }, { redisOptions }, { Sealer }] = await Promise.all([
+      import('../fleet/reads.js'), import('../fleet/redis-options.js'), import('../fleet/sealer.js'),
+    ]);
     // Only what is sealed with the fleet's keys is listed: a forged member or grant is counted, not shown.
     const sealer = new Sealer(secrets.ring, f.name, 'status', () => randomBytes(12));
     snap = await fleetSnapshot(redisOptions(target.target, secrets.password, secrets.sentinelPassword), f.name, sealer);
@@ -31,7 +33,8 @@ export async function fleetStatusLines(config: Config, now = Date.now()): Promis
   const grants = [...snap.grants].sort((a, b) => a.remainingMs - b.remainingMs);
   out.push(`fleet grants: ${grants.length}`);
   for (const { note: g, remainingMs } of grants) {
-    const what = g.nat ? `${formatProtoPort(g.nat.external)} -> ${g.nat.kind === 'local' ? `local port ${g.nat.port}` : `${g.nat.address}:${g.nat.port}`}`
+    const what = g.nat
+      ? `${formatProtoPort(g.nat.external)} -> ${g.nat.kind === 'local' ? `local port ${g.nat.port}` : `${g.nat.address}:${g.nat.port}`}`
       : g.ports ? g.ports.map(formatProtoPort).join(',') : 'knock';
     out.push(`  ${g.ip} ${g.door} ${what} from node ${g.node} expires in ${Math.ceil(remainingMs / 1000)}s (of ${g.timeout}s)`);
   }

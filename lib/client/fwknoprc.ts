@@ -97,7 +97,8 @@ export function readStanzas(text: string, path: string, stanza: string | undefin
     if (v.value === '') throw new RcError(`${path}:${n}: ${v.name} has no value`);
     const rest = v.rest.trim();
     if (rest !== '' && !rest.startsWith('#') && !rest.startsWith(';')) {
-      warnings.push(`${path}:${n}: only "${v.value}" is used as the value of ${v.name} (fwknop reads a value up to the first blank, ';' or '#')`);
+      warnings.push(`${path}:${n}: only "${v.value}" is used as the value of ${v.name} ` +
+        '(fwknop reads a value up to the first blank, \';\' or \'#\')');
     }
     target.push({ name: v.name, value: v.value, line: n });
   }

@@ -55,7 +55,9 @@ export function loadProfile(name: string, path = profilesPath()): Profile {
   const ports = String(p['ports'] ?? '').split(/[\s,]+/).filter(Boolean);
   if (!host || ports.length === 0) throw new ProfileError(`knock: profile [${name}] in ${path} needs host and ports`);
   const delay = p['delay'] === undefined ? undefined : Number(p['delay']);
-  if (delay !== undefined && !(Number.isInteger(delay) && delay >= 0)) throw new ProfileError(`knock: profile [${name}]: bad delay "${String(p['delay'])}"`);
+  if (delay !== undefined && !(Number.isInteger(delay) && delay >= 0)) {
+    throw new ProfileError(`knock: profile [${name}]: bad delay "${String(p['delay'])}"`);
+  }
   const fam = p['family'] === undefined ? undefined : Number(p['family']);
   if (fam !== undefined && fam !== 4 && fam !== 6) throw new ProfileError(`knock: profile [${name}]: family must be 4 or 6`);
   return {

@@ -134,14 +134,18 @@ export function parseSpaArgs(argv: readonly string[]): SpaArgsResult {
 
   const host = given('destination', '-D/--destination');
   if (positional.length > 1 || (host && positional.length)) {
-    const hint = p['source-ip'] ? ' (with --spa, -s takes no value: it is fwknop\'s --source-ip; send from an address with --source ADDR)' : '';
+    const hint = p['source-ip']
+      ? ' (with --spa, -s takes no value: it is fwknop\'s --source-ip; send from an address with --source ADDR)'
+      : '';
     return { kind: 'bad', message: `knock: --spa sends to one host; unexpected "${positional.slice(host ? 0 : 1).join(' ')}"${hint}` };
   }
-  return { kind: 'run', args: cliFrom(p, given, host ?? (positional[0] !== undefined ? { text: positional[0], origin: `host "${positional[0]}"`, cli: true } : undefined), words) };
+  const positionalHost = positional[0] !== undefined ? { text: positional[0], origin: `host "${positional[0]}"`, cli: true } : undefined;
+  return { kind: 'run', args: cliFrom(p, given, host ?? positionalHost, words) };
 }
 
 /** The settings and choices of a command line that passed the checks. */
-function cliFrom(p: Record<string, unknown>, given: (key: string, shown: string) => Raw | undefined, host: Raw | undefined, words: readonly string[]): SpaCli {
+function cliFrom(p: Record<string, unknown>, given: (key: string, shown: string) => Raw | undefined, host: Raw | undefined,
+  words: readonly string[]): SpaCli {
   const settings: SpaSettings = {};
   if (host) settings.host = host;
   for (const [option, setting, shown] of SETTINGS) {

@@ -36,9 +36,11 @@ HMAC_DIGEST_TYPE    ${digest}
 function describe(r: SpaRequest, to: string, wire: string, now: number): string {
   const offset = r.timestamp - Math.floor(now);
   return [
-    `SPA request: user ${r.username}, allow ${r.allowIp === '0.0.0.0' ? '0.0.0.0 (the packet\'s source)' : r.allowIp}, access ${r.ports.map((p) => formatProtoPort(p)).join(',')}` +
+    `SPA request: user ${r.username}, allow ${r.allowIp === '0.0.0.0' ? '0.0.0.0 (the packet\'s source)' : r.allowIp}, ` +
+      `access ${r.ports.map((p) => formatProtoPort(p)).join(',')}` +
       `${r.nat ? `, NAT to ${r.nat.kind === 'local' ? `the server's port ${r.nat.port}` : r.nat.access.replace(',', ':')}` : ''}` +
-      `${r.clientTimeout ? `, timeout ${r.clientTimeout} s` : ''}, timestamp ${r.timestamp}${offset ? ` (${offset > 0 ? '+' : ''}${offset} s)` : ''}`,
+      `${r.clientTimeout ? `, timeout ${r.clientTimeout} s` : ''}, timestamp ${r.timestamp}` +
+      `${offset ? ` (${offset > 0 ? '+' : ''}${offset} s)` : ''}`,
     `digest ${r.digest}, HMAC ${r.keys.hmacDigest}, ${r.keys.mode}`,
     `sending ${wire.length} bytes to ${to} udp/${r.port}`,
     `SPA data: ${wire}`,
@@ -57,8 +59,9 @@ function send(wire: string, address: string, family: 4 | 6, port: number, bind: 
     const done = (err?: Error | null) => { try { s.close(); } catch { /* closed */ } if (err) reject(err); else resolve(); };
     s.once('error', done);
     const go = () => s.send(Buffer.from(wire, 'latin1'), port, address, done);
-    if (bind.address !== undefined || bind.port !== undefined) s.bind({ port: bind.port ?? 0, ...(bind.address ? { address: bind.address } : {}) }, go);
-    else go();
+    if (bind.address !== undefined || bind.port !== undefined) {
+      s.bind({ port: bind.port ?? 0, ...(bind.address ? { address: bind.address } : {}) }, go);
+    } else go();
   });
 }
 
@@ -124,7 +127,9 @@ export async function spaMain(argv: readonly string[], out: Out, err: Out, versi
     wire ??= encodeRequest(req, address);
     if (a.verbose) out.write(describe(req, address, wire, now));
     try {
-      await send(wire, address, family, req.port, { ...(bindAddress ? { address: bindAddress } : {}), ...(req.sourcePort !== undefined ? { port: req.sourcePort } : {}) });
+      await send(wire, address, family, req.port, {
+        ...(bindAddress ? { address: bindAddress } : {}), ...(req.sourcePort !== undefined ? { port: req.sourcePort } : {}),
+      });
     } catch (e) {
       err.write(`knock: sending the SPA packet to ${address} udp/${req.port}: ${(e as Error).message}\n`);
       return EXIT.failure;

@@ -158,10 +158,12 @@ export function buildRequest(s: SpaSettings, ctx: BuildContext, refused: readonl
   const timeout = clientTimeout(s);
   const user = s.user ?? defaultUser(ctx.env);
   if (!validUsername(user.text)) {
-    fail(user, `the user name "${user.text}" cannot go in an SPA packet (1 to 48 printable ASCII characters, none of " / \\ [ ] : ; | = , + * ? < >); give --spoof-user NAME`);
+    fail(user, `the user name "${user.text}" cannot go in an SPA packet ` +
+      '(1 to 48 printable ASCII characters, none of " / \\ [ ] : ; | = , + * ? < >); give --spoof-user NAME');
   }
   return {
-    ...server, ports: nat.ports, allowIp, nat: nat.nat, username: user.text, timestamp: timestamp(s, ctx.now), clientTimeout: timeout, digest, keys,
+    ...server, ports: nat.ports, allowIp, nat: nat.nat, username: user.text, timestamp: timestamp(s, ctx.now),
+    clientTimeout: timeout, digest, keys,
     message: [allowIp, ...nat.ports.map(formatProtoPort)].join(','),
     warnings,
   };
@@ -182,7 +184,9 @@ function destination(s: SpaSettings): Pick<SpaRequest, 'host' | 'port' | 'family
 }
 
 function accessPorts(s: SpaSettings): ProtoPort[] {
-  if (!s.access) throw new SpaInputError('no access request: give -A proto/port[,proto/port…] (e.g. -A tcp/22), or ACCESS in the rc file');
+  if (!s.access) {
+    throw new SpaInputError('no access request: give -A proto/port[,proto/port…] (e.g. -A tcp/22), or ACCESS in the rc file');
+  }
   const list = parsePortList(s.access.text);
   if (!list.ok) return fail(s.access, `"${list.error}" is not tcp/PORT or udp/PORT with a port from 1 to 65535`);
   return list.ports;
@@ -208,7 +212,9 @@ function natRequest(s: SpaSettings, asked: ProtoPort[]): { ports: ProtoPort[]; n
   if (s.natAccess) {
     const m = /^([^ ,/?"'\\:]{1,70})(?::([0-9]{1,5}))?$/.exec(s.natAccess.text.trim());
     const port = m?.[2] === undefined ? first.port : Number(m[2]);
-    if (!m || port < 1 || port > 65535) fail(s.natAccess, `"${s.natAccess.text}" is not HOST[:PORT] (an internal host, e.g. 10.0.0.5:3306)`);
+    if (!m || port < 1 || port > 65535) {
+      fail(s.natAccess, `"${s.natAccess.text}" is not HOST[:PORT] (an internal host, e.g. 10.0.0.5:3306)`);
+    }
     nat = { kind: 'forward', access: `${m![1]},${port}` };
   } else {
     nat = { kind: 'local', port: first.port };
@@ -221,7 +227,8 @@ function natRequest(s: SpaSettings, asked: ProtoPort[]): { ports: ProtoPort[]; n
 /** The address the packet asks the server to let in (0.0.0.0: the packet's source). */
 function allowedAddress(s: SpaSettings): string {
   if (!s.allow) {
-    throw new SpaInputError('no address to allow: give -a IP (the IPv4 address the server should let in) or -s (the packet\'s source address)');
+    throw new SpaInputError(
+      'no address to allow: give -a IP (the IPv4 address the server should let in) or -s (the packet\'s source address)');
   }
   const allowText = s.allow.text.trim();
   if (allowText.toLowerCase() === 'source') return '0.0.0.0';
@@ -229,20 +236,28 @@ function allowedAddress(s: SpaSettings): string {
     return fail(s.allow, 'resolving the external address over HTTPS (fwknop -R) is not supported: give -a IP or -s');
   }
   if (isDottedQuad(allowText)) return allowText;
-  return fail(s.allow, `"${s.allow.text}" is not an IPv4 address in dotted-quad form (an SPA message carries IPv4 only; use -s to let the server take the packet's source, IPv6 included)`);
+  return fail(s.allow, `"${s.allow.text}" is not an IPv4 address in dotted-quad form ` +
+    '(an SPA message carries IPv4 only; use -s to let the server take the packet\'s source, IPv6 included)');
 }
 
 /** The keys with their HMAC digest and mode, and the message digest; fwknop's limits on each. */
 function packetKeys(s: SpaSettings, warnings: string[]): Pick<SpaRequest, 'keys' | 'digest'> {
   const enc = keyBytes(s.key, s.keyBase64);
   if (!enc) throw new SpaInputError('no encryption key: give --key-base64 KEY or --key PASSPHRASE (or KEY_BASE64 / KEY in the rc file)');
-  if (enc.bytes.length < 1 || enc.bytes.length > MAX_KEY_BYTES) fail(enc.raw, `the encryption key is ${enc.bytes.length} bytes; fwknop allows 1 to ${MAX_KEY_BYTES}`);
+  if (enc.bytes.length < 1 || enc.bytes.length > MAX_KEY_BYTES) {
+    fail(enc.raw, `the encryption key is ${enc.bytes.length} bytes; fwknop allows 1 to ${MAX_KEY_BYTES}`);
+  }
   const mac = keyBytes(s.hmacKey, s.hmacKeyBase64);
   if (!mac) {
-    throw new SpaInputError('no HMAC key: SPA without HMAC is refused; give --hmac-key-base64 KEY (or HMAC_KEY_BASE64 in the rc file; knock --spa-keygen makes a pair)');
+    throw new SpaInputError('no HMAC key: SPA without HMAC is refused; ' +
+      'give --hmac-key-base64 KEY (or HMAC_KEY_BASE64 in the rc file; knock --spa-keygen makes a pair)');
   }
-  if (mac.bytes.length < 1 || mac.bytes.length > MAX_HMAC_KEY_BYTES) fail(mac.raw, `the HMAC key is ${mac.bytes.length} bytes; fwknop allows 1 to ${MAX_HMAC_KEY_BYTES}`);
-  if (mac.bytes.equals(enc.bytes)) fail(mac.raw, `the HMAC key must differ from the encryption key (${enc.raw.origin}); fwknop refuses identical keys`);
+  if (mac.bytes.length < 1 || mac.bytes.length > MAX_HMAC_KEY_BYTES) {
+    fail(mac.raw, `the HMAC key is ${mac.bytes.length} bytes; fwknop allows 1 to ${MAX_HMAC_KEY_BYTES}`);
+  }
+  if (mac.bytes.equals(enc.bytes)) {
+    fail(mac.raw, `the HMAC key must differ from the encryption key (${enc.raw.origin}); fwknop refuses identical keys`);
+  }
   if (s.useHmac && !/^y/i.test(s.useHmac.text)) warnings.push(`${s.useHmac.origin}: ignored: knock --spa always sends an HMAC`);
   const hmacDigest = s.hmacDigest ? parseDigest(s.hmacDigest) : 'sha256';
   const digest = s.digest ? parseDigest(s.digest) : 'sha256';
@@ -266,7 +281,9 @@ function clientTimeout(s: SpaSettings): number {
 function timestamp(s: SpaSettings, now: number): number {
   let offset = 0;
   if (s.timeOffsetPlus || s.timeOffsetMinus) {
-    offset = (s.timeOffsetPlus ? parseTimeOffset(s.timeOffsetPlus, false) : 0) - (s.timeOffsetMinus ? parseTimeOffset(s.timeOffsetMinus, false) : 0);
+    const plus = s.timeOffsetPlus ? parseTimeOffset(s.timeOffsetPlus, false) : 0;
+    const minus = s.timeOffsetMinus ? parseTimeOffset(s.timeOffsetMinus, false) : 0;
+    offset = plus - minus;
   } else if (s.timeOffset) {
     offset = parseTimeOffset(s.timeOffset, true);
   }
@@ -278,14 +295,20 @@ function timestamp(s: SpaSettings, now: number): number {
 /** The wire text, refused when fwknopd would not try to decrypt it. */
 export function encodeRequest(r: SpaRequest, serverAddress: string = r.host): string {
   // Local NAT names the server's own address and port, as fwknop --nat-local does.
-  const nat = r.nat && (r.nat.kind === 'forward' ? { access: r.nat.access, local: false } : { access: `${serverAddress},${r.nat.port}`, local: true });
+  const nat = r.nat && (r.nat.kind === 'forward'
+    ? { access: r.nat.access, local: false }
+    : { access: `${serverAddress},${r.nat.port}`, local: true });
   const wire = encodeAccess(
     { username: r.username, timestamp: r.timestamp, message: r.message, clientTimeout: r.clientTimeout, ...(nat ? { nat } : {}) },
     r.keys, { digest: r.digest },
   );
   if (wire.length > RIJNDAEL_WIRE_MAX) {
-    throw new SpaInputError(`the SPA packet would be ${wire.length} characters; fwknopd takes 400 or more for GnuPG data and never decrypts it as Rijndael: ask for fewer ports, or use shorter digests (--digest, --hmac-digest) or a shorter user name`);
+    throw new SpaInputError(`the SPA packet would be ${wire.length} characters; ` +
+      'fwknopd takes 400 or more for GnuPG data and never decrypts it as Rijndael: ' +
+      'ask for fewer ports, or use shorter digests (--digest, --hmac-digest) or a shorter user name');
   }
-  if (wire.length < WIRE_MIN) throw new SpaInputError(`the SPA packet would be ${wire.length} characters; fwknopd ignores packets under ${WIRE_MIN}`);
+  if (wire.length < WIRE_MIN) {
+    throw new SpaInputError(`the SPA packet would be ${wire.length} characters; fwknopd ignores packets under ${WIRE_MIN}`);
+  }
   return wire;
 }

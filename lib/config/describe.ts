@@ -43,7 +43,9 @@ export function describeDoor(d: Door): string[] {
     if (s.nat) {
       const n = s.nat;
       lines.push(
-        `  spa_forward: ${n.forward.length ? n.forward.map((f) => `${formatIpv4Network(f.network)} ${formatProtoPort(f)}`).join(', ') : NONE}`,
+        `  spa_forward: ${n.forward.length
+          ? n.forward.map((f) => `${formatIpv4Network(f.network)} ${formatProtoPort(f)}`).join(', ')
+          : NONE}`,
         `  spa_local_nat: ${n.local.length ? n.local.map((p) => formatProtoPort(p)).join(', ') : NONE}`,
         `  spa_force_nat: ${n.force ? `${n.force.address} ${formatProtoPort(n.force)}` : NONE}`,
         `  spa_snat: ${n.snat ?? NONE}`,

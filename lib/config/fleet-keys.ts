@@ -45,7 +45,9 @@ export const FLEET_OPTION_KEYS: readonly OptionKey[] = [
   { names: ['FLEET_KEY_FILE'], apply(value, ctx) { fleetDraft(ctx).keyFile = absolutePath(ctx, 'Fleet_Key_File', value); } },
   {
     names: ['FLEET_SENTINEL_PASSWORD_FILE'],
-    apply(value, ctx) { fleetDraft(ctx).sentinelPasswordFile = { path: absolutePath(ctx, 'Fleet_Sentinel_Password_File', value), line: ctx.line }; },
+    apply(value, ctx) {
+      fleetDraft(ctx).sentinelPasswordFile = { path: absolutePath(ctx, 'Fleet_Sentinel_Password_File', value), line: ctx.line };
+    },
   },
   { names: ['FLEET_NAME'], apply(value, ctx) { fleetDraft(ctx).name = fleetName(ctx, 'Fleet_Name', value); } },
   { names: ['FLEET_NODE'], apply(value, ctx) { fleetDraft(ctx).node = fleetName(ctx, 'Fleet_Node', value); } },
@@ -65,15 +67,19 @@ export const FLEET_DOOR_KEYS: readonly DoorKey[] = [
 /** The [options] fleet keys as a whole: Fleet_Redis is what joins; the others need it. */
 export function finishFleet(draft: OptionsDraft['fleet'], file: string): FleetOptions | undefined {
   if (!draft) return undefined;
-  if (!draft.redis) throw new ConfigError(`config: line ${draft.firstLine}: fleet keys need Fleet_Redis (redis://HOST:PORT/DB)`, file, draft.firstLine);
+  if (!draft.redis) {
+    throw new ConfigError(`config: line ${draft.firstLine}: fleet keys need Fleet_Redis (redis://HOST:PORT/DB)`, file, draft.firstLine);
+  }
   const line = draft.redis.line;
   // Without the shared key, whoever can write to the Redis could grant access on every node.
   if (!draft.keyFile) {
-    throw new ConfigError(`config: line ${line}: Fleet_Redis needs Fleet_Key_File (the fleet's shared key, which seals every note; make one with: head -c 32 /dev/urandom | base64)`, file, line);
+    throw new ConfigError(`config: line ${line}: Fleet_Redis needs Fleet_Key_File ` +
+      '(the fleet\'s shared key, which seals every note; make one with: head -c 32 /dev/urandom | base64)', file, line);
   }
   const sentinelPw = draft.sentinelPasswordFile;
   if (sentinelPw && !draft.redis.url.startsWith('redis+sentinel:')) {
-    throw new ConfigError(`config: line ${sentinelPw.line}: Fleet_Sentinel_Password_File needs a redis+sentinel:// Fleet_Redis`, file, sentinelPw.line);
+    throw new ConfigError(`config: line ${sentinelPw.line}: Fleet_Sentinel_Password_File needs a redis+sentinel:// Fleet_Redis`,
+      file, sentinelPw.line);
   }
   return {
     redis: draft.redis.url, passwordFile: draft.passwordFile, keyFile: draft.keyFile, sentinelPasswordFile: sentinelPw?.path,

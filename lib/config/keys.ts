@@ -52,7 +52,9 @@ export const OPTION_KEYS: readonly OptionKey[] = [
     // Sesame: where knock sequences are matched (README "Kernel matching").
     apply(value, ctx) {
       const v = value.toLowerCase();
-      if (v !== 'kernel' && v !== 'pcap' && v !== 'auto') fail(ctx, `config: line ${ctx.line}: Matching must be kernel, pcap or auto, not "${value}"`);
+      if (v !== 'kernel' && v !== 'pcap' && v !== 'auto') {
+        fail(ctx, `config: line ${ctx.line}: Matching must be kernel, pcap or auto, not "${value}"`);
+      }
       ctx.options.matching = v;
     },
   },
@@ -61,7 +63,9 @@ export const OPTION_KEYS: readonly OptionKey[] = [
     // Sesame: libpcap's ring per interface, in MiB (pcap matching; bursts beyond it are dropped and logged).
     apply(value, ctx) {
       const mib = /^\d{1,4}$/.test(value) ? Number(value) : NaN;
-      if (!(mib >= 1 && mib <= MAX_CAPTURE_MIB)) fail(ctx, `config: line ${ctx.line}: Capture_Buffer must be a size in MiB from 1 to ${MAX_CAPTURE_MIB}, not "${value}"`);
+      if (!(mib >= 1 && mib <= MAX_CAPTURE_MIB)) {
+        fail(ctx, `config: line ${ctx.line}: Capture_Buffer must be a size in MiB from 1 to ${MAX_CAPTURE_MIB}, not "${value}"`);
+      }
       ctx.options.captureBuffer = mib * 1024 * 1024;
     },
   },

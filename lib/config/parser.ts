@@ -47,7 +47,9 @@ function truncateBytes(s: string, max: number): string {
 }
 
 export function parseConfig(data: Buffer | string, file: string, io: ConfigIO = nodeIO): Config {
-  const options: OptionsDraft = { useSyslog: false, logFile: undefined, pidFile: undefined, interfaces: undefined, matching: undefined, captureBuffer: undefined };
+  const options: OptionsDraft = {
+    useSyslog: false, logFile: undefined, pidFile: undefined, interfaces: undefined, matching: undefined, captureBuffer: undefined,
+  };
   const doors: DoorDraft[] = [];
   const warnings: string[] = [];
   let section: 'none' | 'options' | 'door' = 'none';
@@ -98,17 +100,22 @@ export function parseConfig(data: Buffer | string, file: string, io: ConfigIO = 
     if (!spa && (!d.sequence || d.sequence.length === 0)) throw new ConfigError(msg.emptySequence(d.name), file, d.line);
     // nftables element timeouts of Open grants are capped at a week (lib/firewall/validate.ts).
     if (d.open && d.cmdTimeout > MAX_GRANT_SECONDS) {
-      throw new ConfigError(`config: section ${d.name}: cmd_timeout ${d.cmdTimeout} is too long for Open grants (at most ${MAX_GRANT_SECONDS} seconds)`, file, d.openLine);
+      throw new ConfigError(`config: section ${d.name}: cmd_timeout ${d.cmdTimeout} is too long for Open grants ` +
+        `(at most ${MAX_GRANT_SECONDS} seconds)`, file, d.openLine);
     }
     return { ...d, sequence: d.sequence ?? [], spa };
   });
 
   const fleet = finishFleet(options.fleet, file);
   const shared = finished.find((d) => d.sharedKnocks !== undefined);
-  if (shared && !fleet) throw new ConfigError(`config: line ${shared.sharedKnocks}: Fleet_Shared_Knocks needs Fleet_Redis in [options]`, file, shared.sharedKnocks);
+  if (shared && !fleet) {
+    throw new ConfigError(`config: line ${shared.sharedKnocks}: Fleet_Shared_Knocks needs Fleet_Redis in [options]`,
+      file, shared.sharedKnocks);
+  }
   const sharedOneTime = finished.find((d) => d.sharedKnocks !== undefined && d.oneTime);
   if (sharedOneTime) {
-    throw new ConfigError(`config: line ${sharedOneTime.sharedKnocks}: Fleet_Shared_Knocks cannot be used with One_Time_Sequences (shared hits are matched against the configured Sequence)`, file, sharedOneTime.sharedKnocks);
+    throw new ConfigError(`config: line ${sharedOneTime.sharedKnocks}: Fleet_Shared_Knocks cannot be used with One_Time_Sequences ` +
+      '(shared hits are matched against the configured Sequence)', file, sharedOneTime.sharedKnocks);
   }
   return deepFreeze({ path: file, options: { ...options, fleet }, doors: finished, warnings });
 }

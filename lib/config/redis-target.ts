@@ -12,8 +12,14 @@ export interface HostPort {
 }
 
 export type RedisTarget =
-  | { readonly kind: 'direct'; readonly host: string; readonly port: number; readonly db: number; readonly username?: string; readonly tls: boolean }
-  | { readonly kind: 'sentinel'; readonly sentinels: readonly HostPort[]; readonly master: string; readonly db: number; readonly username?: string };
+  | {
+    readonly kind: 'direct'; readonly host: string; readonly port: number; readonly db: number; readonly username?: string;
+    readonly tls: boolean;
+  }
+  | {
+    readonly kind: 'sentinel'; readonly sentinels: readonly HostPort[]; readonly master: string; readonly db: number;
+    readonly username?: string;
+  };
 
 const MASTER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const HOSTNAME = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})$/;
@@ -42,7 +48,9 @@ function sentinelTarget(value: string): Result<{ target: RedisTarget }> {
   const m = /^redis\+sentinel:\/\/(?:([^@/]*)@)?([^/@]+)\/([^/]+)(?:\/([^/]*))?\/?$/.exec(value);
   if (!m) return failure(`"${value}" is not redis+sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/DB]`);
   const [, user, hosts, master, dbText] = m;
-  if (user !== undefined && user.includes(':')) return failure('the URL holds a password; put it in Fleet_Password_File (Fleet_Sentinel_Password_File for the sentinels)');
+  if (user !== undefined && user.includes(':')) {
+    return failure('the URL holds a password; put it in Fleet_Password_File (Fleet_Sentinel_Password_File for the sentinels)');
+  }
   const username = user ? decodeUser(user) : undefined;
   if (user && username === undefined) return failure(`user "${user}" is not URL-encoded text`);
   const sentinels: HostPort[] = [];

@@ -25,7 +25,9 @@ function base64(ctx: KeyContext, key: string, value: string): Buffer {
 
 function seconds(ctx: KeyContext, key: string, value: string, min: number): number {
   const { value: n, exact } = atoi(value);
-  if (!exact || n < min || n > 2 ** 23) failAtLine(ctx, `${key} must be a whole number of seconds from ${min} to ${2 ** 23}, not "${value}"`);
+  if (!exact || n < min || n > 2 ** 23) {
+    failAtLine(ctx, `${key} must be a whole number of seconds from ${min} to ${2 ** 23}, not "${value}"`);
+  }
   return n;
 }
 
@@ -74,7 +76,9 @@ export const SPA_DOOR_KEYS: readonly DoorKey[] = [
     apply(door, value, ctx) {
       const v = value.toLowerCase();
       const m = MODES.find((x) => x === v);
-      if (!m) failAtLine(ctx, `SPA_Encryption_Mode "${value}" is not one of ${MODES.join(', ')} (legacy mode has no HMAC and is not served)`);
+      if (!m) {
+        failAtLine(ctx, `SPA_Encryption_Mode "${value}" is not one of ${MODES.join(', ')} (legacy mode has no HMAC and is not served)`);
+      }
       spaDraft(door, ctx).mode = m;
     },
   },
@@ -115,14 +119,19 @@ export function finishSpa(door: DoorDraft, file: string): SpaDoor | undefined {
   if (!s.hmacKey) err(s.line, 'SPA needs SPA_HMAC_Key_Base64: Sesame serves no SPA without HMAC');
   const key = s.key!.bytes;
   const hmacKey = s.hmacKey!.bytes;
-  if (key.length < 1 || key.length > MAX_KEY_BYTES) err(s.key!.line, `the SPA encryption key is ${key.length} bytes; fwknop allows 1 to ${MAX_KEY_BYTES}`);
-  if (hmacKey.length < 1 || hmacKey.length > MAX_HMAC_KEY_BYTES) err(s.hmacKey!.line, `the SPA HMAC key is ${hmacKey.length} bytes; fwknop allows 1 to ${MAX_HMAC_KEY_BYTES}`);
+  if (key.length < 1 || key.length > MAX_KEY_BYTES) {
+    err(s.key!.line, `the SPA encryption key is ${key.length} bytes; fwknop allows 1 to ${MAX_KEY_BYTES}`);
+  }
+  if (hmacKey.length < 1 || hmacKey.length > MAX_HMAC_KEY_BYTES) {
+    err(s.hmacKey!.line, `the SPA HMAC key is ${hmacKey.length} bytes; fwknop allows 1 to ${MAX_HMAC_KEY_BYTES}`);
+  }
   if (key.equals(hmacKey)) err(s.hmacKey!.line, 'the SPA HMAC key must differ from the encryption key');
   // What a client may ask for: SPA_Open_Ports, else the door's Open ports; a NAT door may have neither.
   const openPorts = s.openPorts ?? door.open ?? [];
   const nat = finishNat(s, door.name, file);
   if (!openPorts.length && !nat?.forward.length && !nat?.local.length && !nat?.force) {
-    err(s.line, 'SPA needs SPA_Open_Ports or Open (what a client may open, e.g. tcp/22), or a NAT key (SPA_Forward, SPA_Local_NAT, SPA_Force_NAT)');
+    err(s.line, 'SPA needs SPA_Open_Ports or Open (what a client may open, e.g. tcp/22), ' +
+      'or a NAT key (SPA_Forward, SPA_Local_NAT, SPA_Force_NAT)');
   }
   return {
     key: new Uint8Array(key),

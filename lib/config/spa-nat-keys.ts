@@ -50,7 +50,9 @@ export const SPA_NAT_DOOR_KEYS: readonly DoorKey[] = [
     names: ['SPA_SNAT'],
     apply(door, value, ctx) {
       const v = value.trim();
-      if (v.toLowerCase() !== 'masquerade' && ipv4Number(v) === undefined) failAtLine(ctx, `SPA_SNAT must be masquerade or an IPv4 address, not "${v}"`);
+      if (v.toLowerCase() !== 'masquerade' && ipv4Number(v) === undefined) {
+        failAtLine(ctx, `SPA_SNAT must be masquerade or an IPv4 address, not "${v}"`);
+      }
       spaDraft(door, ctx).snat = { to: v.toLowerCase() === 'masquerade' ? 'masquerade' : v, line: ctx.line };
     },
   },
@@ -60,7 +62,8 @@ export const SPA_NAT_DOOR_KEYS: readonly DoorKey[] = [
 export function finishNat(s: SpaDraft, door: string, file: string): SpaNat | undefined {
   if (!s.forward && !s.localNat && !s.forceNat && !s.snat) return undefined;
   if (s.snat && !s.forward && !s.forceNat) {
-    throw new ConfigError(`config: section ${door}: SPA_SNAT rewrites forwarded flows: it needs SPA_Forward or SPA_Force_NAT`, file, s.snat.line);
+    throw new ConfigError(`config: section ${door}: SPA_SNAT rewrites forwarded flows: it needs SPA_Forward or SPA_Force_NAT`,
+      file, s.snat.line);
   }
   return { forward: s.forward?.list ?? [], local: s.localNat?.list ?? [], force: s.forceNat?.to, snat: s.snat?.to };
 }

@@ -69,8 +69,12 @@ export class Daemon {
       for (const w of config.warnings) d.logger.log(`warning: ${w}`, { stderr: true });
       // The guard goes up before anything listens, so no knock can be granted into a missing table.
       const grants = new GrantStore(args.stateDir, tableName(args.instance), (m) => d.logger.log(m, { stderr: true }));
-      d.firewall = await DoorFirewall.start(config, { firewalls, log: (m) => d.logger.log(m), table: tableName(args.instance), interfaces: d.interfaces, store: grants });
-      d.fleet = await FleetMember.join(config, { engine: () => d.engine, apply: (e) => { if (!d.closing) d.apply(e); }, log: (m) => d.logger.log(m) });
+      d.firewall = await DoorFirewall.start(config, {
+        firewalls, log: (m) => d.logger.log(m), table: tableName(args.instance), interfaces: d.interfaces, store: grants,
+      });
+      d.fleet = await FleetMember.join(config, {
+        engine: () => d.engine, apply: (e) => { if (!d.closing) d.apply(e); }, log: (m) => d.logger.log(m),
+      });
       ({ input: d.input, engine: d.engine } = await KnockInput.open(d.engine, {
         args, interfaces: d.interfaces, logger: d.logger, firewalls,
         arrive: (a) => d.arrive(a),
@@ -107,7 +111,9 @@ export class Daemon {
     // dropped: its doors are revoked, and its effects (a one-time rotation) would reach the wrong door.
     if (a.kernel && a.kernel.engine !== this.engine) return;
     const wall = Date.now();
-    this.apply(this.engine.handle(a.kernel ? { kind: 'kernel-event', event: a.kernel.event, packet: a, at, wall } : { kind: 'packet', packet: a, at, wall }));
+    this.apply(this.engine.handle(a.kernel
+      ? { kind: 'kernel-event', event: a.kernel.event, packet: a, at, wall }
+      : { kind: 'packet', packet: a, at, wall }));
     this.deadline.arm();
   }
 
@@ -120,7 +126,9 @@ export class Daemon {
         : this.firewall?.grant(e.knocker, e.door, e.ip, e.timeout, e.ports)),
       rotated: (i, r) => this.engine.handle({ kind: 'onetime-rotated', doorIndex: i, result: r }),
       refreshFilter: () => this.input?.refresh(this.engine),
-      ...(this.fleet ? { share: (g) => this.fleet!.share(g), claim: (c) => this.fleet!.claim(c), ask: (e) => this.fleet!.ask(e.door, e.src, e.family) } : {}),
+      ...(this.fleet ? {
+        share: (g) => this.fleet!.share(g), claim: (c) => this.fleet!.claim(c), ask: (e) => this.fleet!.ask(e.door, e.src, e.family),
+      } : {}),
     });
   }
 
@@ -132,7 +140,8 @@ export class Daemon {
     // Refused as a whole, before anything changes: the guard and the doors stay one config's.
     const refusal = this.input?.refusal(config) ?? this.firewall?.refusal(config);
     if (refusal) { this.logger.log(refusal, { stderr: true }); return; }
-    void this.firewall?.reload(config).catch((err: unknown) => this.logger.log(`firewall: reload failed: ${(err as Error).message}`, { stderr: true }));
+    void this.firewall?.reload(config)
+      .catch((err: unknown) => this.logger.log(`firewall: reload failed: ${(err as Error).message}`, { stderr: true }));
     if (JSON.stringify(config.options.fleet) !== JSON.stringify(this.engine.config.options.fleet)) {
       this.logger.log('fleet: Fleet_* settings changed; they take effect when knockd restarts', { stderr: true });
     } else {

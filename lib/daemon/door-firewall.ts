@@ -57,7 +57,8 @@ const yieldedText = (ys: readonly Yielded[]) => ys.map((y) => `${formatProtoPort
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 /** Odd grant set elements (nothing Sesame could have written) logged, at most. */
 const ODD_CAP = 1024;
-const sortedYielded = (ys: readonly Yielded[]) => [...ys].sort((a, b) => `${a.iface} ${formatProtoPort(a)}`.localeCompare(`${b.iface} ${formatProtoPort(b)}`));
+const sortedYielded = (ys: readonly Yielded[]) =>
+  [...ys].sort((a, b) => `${a.iface} ${formatProtoPort(a)}`.localeCompare(`${b.iface} ${formatProtoPort(b)}`));
 
 /** The grant sets' elements in the kernel, each set read once (when first asked for). */
 class KernelGrantSets {
@@ -221,10 +222,14 @@ export class DoorFirewall {
         `${kept.dropped > 0 ? `; dropped ${plural(kept.dropped, 'grant')} this instance did not make (a saved ruleset reloaded?)` : ''}`);
     }
     log(`firewall: table inet ${tableName} guards ${portsText(guards) || 'no ports'}${nat ? ', with SPA NAT' : ''}` +
-      `${ifaces.length ? ` on ${ifaces.join(', ')}` : ''}${fw.yielded.length ? ` (leaving ${yieldedText(fw.yielded)} to other instances)` : ''}`);
+      `${ifaces.length ? ` on ${ifaces.join(', ')}` : ''}` +
+      `${fw.yielded.length ? ` (leaving ${yieldedText(fw.yielded)} to other instances)` : ''}`);
     const forwarding = config.doors.filter((d) => d.spa?.nat?.forward.length || d.spa?.nat?.force);
     if (forwarding.length > 0 && !ipv4Forwarding()) {
-      for (const d of forwarding) log(`warning: ${d.name}: SPA_Forward needs IPv4 forwarding, which is off (sysctl net.ipv4.ip_forward=1); Sesame does not turn it on`);
+      for (const d of forwarding) {
+        log(`warning: ${d.name}: SPA_Forward needs IPv4 forwarding, which is off (sysctl net.ipv4.ip_forward=1); ` +
+          'Sesame does not turn it on');
+      }
     }
     fw.watch = setInterval(() => void fw.check(), WATCH_MS);
     fw.watch.unref();
@@ -317,7 +322,9 @@ export class DoorFirewall {
       if (this.restoreFailing) this.log(`firewall: table inet ${this.tableName} is checked and restored again`);
       this.restoreFailing = false;
     } catch (err) {
-      if (!this.restoreFailing) this.log(`firewall: cannot check or restore table inet ${this.tableName}: ${firstLine(err)}; retrying every second`);
+      if (!this.restoreFailing) {
+        this.log(`firewall: cannot check or restore table inet ${this.tableName}: ${firstLine(err)}; retrying every second`);
+      }
       this.restoreFailing = true;
     }
   }
@@ -340,7 +347,9 @@ export class DoorFirewall {
     }
     if (!actual) return this.restore('was removed (nft flush ruleset?)');
     const diffs = compareSnapshots(baseline, actual);
-    if (diffs.length > 0) return this.restore(`differed from what Sesame installed (${describeDifferences(diffs)}; a saved ruleset reloaded?)`);
+    if (diffs.length > 0) {
+      return this.restore(`differed from what Sesame installed (${describeDifferences(diffs)}; a saved ruleset reloaded?)`);
+    }
     // What is left to other instances follows theirs (they may take a pair back themselves): only
     // a set that differs from what their tables ask for is rewritten, and logged.
     const { yielded } = this.neighbours();
@@ -366,7 +375,8 @@ export class DoorFirewall {
     });
     if (missing.length > 0) {
       await this.table.grant(missing);
-      this.log(`firewall: table inet ${this.tableName} had lost ${plural(missing.length, 'live grant')} (nft flush set?); restored ${missing.length === 1 ? 'it' : 'them'}`);
+      this.log(`firewall: table inet ${this.tableName} had lost ${plural(missing.length, 'live grant')} (nft flush set?); ` +
+        `restored ${missing.length === 1 ? 'it' : 'them'}`);
     }
     if (this.live.full) return; // past the cap, what Sesame made is no longer all known
     const stray: Array<{ set: string; text: string }> = [];
@@ -378,7 +388,8 @@ export class DoorFirewall {
     const removed = stray.filter((x) => !skipped.includes(x));
     if (removed.length > 0) {
       const shown = `${removed.slice(0, 3).map((x) => x.text).join(', ')}${removed.length > 3 ? ', ...' : ''}`;
-      this.log(`firewall: table inet ${this.tableName} held ${plural(removed.length, 'grant')} Sesame did not make (a saved ruleset reloaded?); ` +
+      this.log(`firewall: table inet ${this.tableName} held ${plural(removed.length, 'grant')} ` +
+        'Sesame did not make (a saved ruleset reloaded?); ' +
         `removed ${removed.length === 1 ? 'it' : 'them'}: ${shown}`);
     }
     // Logged once each, and once in all past the cap: never a line a second.
@@ -387,7 +398,8 @@ export class DoorFirewall {
     for (const x of news) this.oddSeen.add(`${x.set} ${x.text}`);
     if (news.length > 0) {
       this.log(`firewall: table inet ${this.tableName} holds ${plural(news.length, 'element')} no grant has (left alone: ` +
-        `${news.slice(0, 3).map((x) => `${x.set} ${x.text}`).join(', ')})${this.oddSeen.size >= ODD_CAP ? `; no more such elements will be listed` : ''}`);
+        `${news.slice(0, 3).map((x) => `${x.set} ${x.text}`).join(', ')})` +
+        `${this.oddSeen.size >= ODD_CAP ? `; no more such elements will be listed` : ''}`);
     }
   }
 
@@ -396,7 +408,8 @@ export class DoorFirewall {
     const grants = await this.replaceWhole();
     this.needsRestore = false;
     this.readFailures = 0;
-    this.log(`firewall: table inet ${this.tableName} ${why}; restored the guard of ${portsText(this.guards) || 'no ports'} and ${plural(grants.length, 'live grant')}`);
+    this.log(`firewall: table inet ${this.tableName} ${why}; ` +
+      `restored the guard of ${portsText(this.guards) || 'no ports'} and ${plural(grants.length, 'live grant')}`);
   }
 
   /** Stops the watchdog (shutdown). The table and its grants stay: the kernel expires them. */

@@ -9,7 +9,8 @@ import type { ReplayStore } from './state.js';
 import type { Resolver } from './resolver.js';
 import { wantedMatching } from './knock-input.js';
 
-export function firstEngine(config: Config, args: DaemonOptions, interfaces: readonly string[], replay: ReplayStore, resolver: Resolver | undefined): Engine {
+export function firstEngine(config: Config, args: DaemonOptions, interfaces: readonly string[], replay: ReplayStore,
+  resolver: Resolver | undefined): Engine {
   return new Engine(config, {
     localAddresses: localAddresses(interfaces, args.onlyIPv4),
     maxAttempts: args.maxAttempts,

@@ -50,7 +50,9 @@ export class FleetMember {
   /** Grant ids already carried out here (until their fleet-time expiry), so a resync does not repeat them. */
   private readonly applied = new BoundedIds(MAX_APPLIED);
   /** Accepted while Redis was down: claimed after the fact (with the same sealed value) when it is back. */
-  private pendingClaims: { key: string; ttlMs: number; value: string; also: readonly string[]; what: string; announce?: OneTimeNote }[] = [];
+  private pendingClaims: {
+    key: string; ttlMs: number; value: string; also: readonly string[]; what: string; announce?: OneTimeNote;
+  }[] = [];
   private pendingShares: GrantNote[] = [];
   private dropped = 0;
   /** Refused notes and values, by reason; the lines through a token bucket (a flood is summed up). */
@@ -59,7 +61,8 @@ export class FleetMember {
   private refusedTotal = 0;
   /** Shared knocks: asks waiting to be sent, asks waiting for answers, answers waiting to be sent. */
   private outAsks: Ask[] = [];
-  private readonly openAsks = new Map<string, { door: string; src: string; family: 4 | 6; hits: Hit[]; nodes: Set<string>; until: number }>();
+  private readonly openAsks =
+    new Map<string, { door: string; src: string; family: 4 | 6; hits: Hit[]; nodes: Set<string>; until: number }>();
   private outAnswers: Answer[] = [];
   private batch: NodeJS.Timeout | undefined;
 
@@ -82,10 +85,14 @@ export class FleetMember {
       bad: (why) => this.onRefused(why),
       up: (how) => void this.onUp(label, how),
       down: (why) => deps.log(`fleet: Redis at ${label} unreachable (${why}); serving alone until it is back`),
-      stalled: (ms) => deps.log(`fleet: Redis at ${label} stopped answering (no reply within ${ms} ms); serving alone, without waiting, until it answers`),
-      channelLost: (why, ms) => deps.log(`fleet: Redis dropped this node's subscription to the fleet's channel (${why}); listening again in ${(ms / 1000).toFixed(1)} s, then resynchronising`),
+      stalled: (ms) => deps.log(`fleet: Redis at ${label} stopped answering (no reply within ${ms} ms); ` +
+        'serving alone, without waiting, until it answers'),
+      channelLost: (why, ms) => deps.log(`fleet: Redis dropped this node's subscription to the fleet's channel (${why}); ` +
+        `listening again in ${(ms / 1000).toFixed(1)} s, then resynchronising`),
       skew: (ms, followed) => deps.log(`fleet: this node's clock is ${Math.abs(ms)} ms ${ms > 0 ? 'behind' : 'ahead of'} Redis; ` +
-        (followed ? "fleet times use Redis's clock" : `more than ${MAX_OFFSET_MS / 1000} s: fleet times stay on this node's clock (check NTP, and who answers as Redis)`)),
+        (followed
+          ? "fleet times use Redis's clock"
+          : `more than ${MAX_OFFSET_MS / 1000} s: fleet times stay on this node's clock (check NTP, and who answers as Redis)`)),
     });
   }
 
@@ -93,7 +100,10 @@ export class FleetMember {
   private onRefused(why: string): void {
     this.refused.set(why, (this.refused.get(why) ?? 0) + 1);
     this.refusedTotal++;
-    this.refusedLog.line(() => `fleet: note refused: ${why} (${this.refusedTotal} refused so far: ${[...this.refused].map(([r, k]) => `${k} ${r}`).join(', ')})`, (l) => this.deps.log(l));
+    this.refusedLog.line(
+      () => `fleet: note refused: ${why} (${this.refusedTotal} refused so far: ` +
+        `${[...this.refused].map(([r, k]) => `${k} ${r}`).join(', ')})`,
+      (l) => this.deps.log(l));
   }
 
   /** Reads the key file again (SIGHUP): a rollover needs no restart. A bad file keeps the keys in use. */
@@ -121,7 +131,8 @@ export class FleetMember {
       ? [this.link.replayKey(c.digest), c.ttlMs, 'SPA digest']
       : [this.link.oneTimeKey(c.door, names[0]!), 90 * 24 * 3600 * 1000, `one-time sequence of ${c.door}`];
     const also = c.type === 'onetime' ? names.slice(1).map((n) => this.link.oneTimeKey(c.door, n)) : [];
-    const announce: OneTimeNote | undefined = c.type === 'onetime' ? { type: 'onetime', node: this.node, door: c.door, sequence: c.sequence } : undefined;
+    const announce: OneTimeNote | undefined =
+      c.type === 'onetime' ? { type: 'onetime', node: this.node, door: c.door, sequence: c.sequence } : undefined;
     const value = this.link.claimValue(key, ttlMs);
     const r = await this.link.claim(key, ttlMs, value, also);
     if (r === 'down') this.remember(this.pendingClaims, { key, ttlMs, value, also, what, ...(announce ? { announce } : {}) });
@@ -131,7 +142,10 @@ export class FleetMember {
 
   /** Tells the fleet of a grant made here. */
   share(g: GrantShare): void {
-    const note: GrantNote = { type: 'grant', id: `${this.node}:${Date.now().toString(36)}:${(this.counter++).toString(36)}`, node: this.node, at: this.link.now(), ...g };
+    const note: GrantNote = {
+      type: 'grant', id: `${this.node}:${Date.now().toString(36)}:${(this.counter++).toString(36)}`,
+      node: this.node, at: this.link.now(), ...g,
+    };
     this.applied.add(note.id, note.at + note.timeout * 1000, note.at);
     void this.link.publishGrant(note).then((ok) => { if (!ok) this.remember(this.pendingShares, note); });
   }
@@ -194,7 +208,9 @@ export class FleetMember {
     if (!a || a.until <= Date.now()) return;
     a.hits.push(...answer.hits.map((h) => ({ ...h, at: h.at - this.link.offsetMs })));
     a.nodes.add(node);
-    const effects = this.deps.engine().handle({ kind: 'fleet-answered', door: a.door, src: a.src, family: a.family, hits: a.hits, nodes: [...a.nodes], wall: Date.now() });
+    const effects = this.deps.engine().handle({
+      kind: 'fleet-answered', door: a.door, src: a.src, family: a.family, hits: a.hits, nodes: [...a.nodes], wall: Date.now(),
+    });
     if (effects.length) { this.openAsks.delete(answer.id); this.deps.apply(effects); }
   }
 
@@ -224,7 +240,10 @@ export class FleetMember {
     let lost = 0;
     for (const c of claims) {
       const r = await this.link.claim(c.key, c.ttlMs, c.value, c.also);
-      if (r === 'lost') { lost++; this.deps.log(`fleet: a ${c.what} accepted here while Redis was unreachable was also accepted by another node`); }
+      if (r === 'lost') {
+        lost++;
+        this.deps.log(`fleet: a ${c.what} accepted here while Redis was unreachable was also accepted by another node`);
+      }
       if (r === 'down') this.remember(this.pendingClaims, c);
       if (r === 'won' && c.announce) await this.link.publishNote(c.announce);
     }
@@ -256,8 +275,12 @@ export class FleetMember {
     const extra = this.dropped ? `; ${this.dropped} older ones were not kept` : '';
     this.dropped = 0;
     const nSkipped = [...skipped.values()].reduce((a, b) => a + b, 0);
-    const refusedText = nSkipped ? ` (${nSkipped} stored value${nSkipped === 1 ? '' : 's'} refused: ${[...skipped].map(([r, k]) => `${k} ${r}`).join(', ')})` : '';
-    const counts = `${loaded} live grant${loaded === 1 ? '' : 's'} loaded${refusedText}, ${shared} shared, ${claims.length - lost} claim${claims.length - lost === 1 ? '' : 's'} made after the fact${extra}`;
+    const refusedText = nSkipped
+      ? ` (${nSkipped} stored value${nSkipped === 1 ? '' : 's'} refused: ${[...skipped].map(([r, k]) => `${k} ${r}`).join(', ')})`
+      : '';
+    const made = claims.length - lost;
+    const counts = `${loaded} live grant${loaded === 1 ? '' : 's'} loaded${refusedText}, ${shared} shared, ` +
+      `${made} claim${made === 1 ? '' : 's'} made after the fact${extra}`;
     if (how === 'connected') this.deps.log(`fleet: joined ${this.link.name} as node ${this.node} (Redis ${label}); ${counts}`);
     else if (how === 'answers') this.deps.log(`fleet: Redis at ${label} answers again; ${counts}`);
     // The channel back (the loss was logged): quiet unless something was caught up.

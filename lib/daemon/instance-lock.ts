@@ -111,7 +111,8 @@ export function lockInstance(stateDir: string, instance: string | undefined): ()
   // A state directory that could not be made was already a warning: nothing to share then.
   try { state = takeLock(join(stateDir, 'knockd.pid')); } catch { state = undefined; }
   if (state && !state.ok) {
-    throw new StartError(`state directory ${stateDir} is in use by knockd (pid ${state.error}); ${instanceHint}`, ERROR_CODES.instanceInUse);
+    throw new StartError(`state directory ${stateDir} is in use by knockd (pid ${state.error}); ${instanceHint}`,
+      ERROR_CODES.instanceInUse);
   }
   if (state) releases.push(state.release);
   let canLockTable = true;
@@ -120,7 +121,8 @@ export function lockInstance(stateDir: string, instance: string | undefined): ()
     const t = takeLock(tableLockPath(table));
     if (!t.ok) {
       releaseAll();
-      throw new StartError(`table inet ${table} is in use by knockd (pid ${t.error}) in this network namespace; ${instanceHint}`, ERROR_CODES.instanceInUse);
+      throw new StartError(`table inet ${table} is in use by knockd (pid ${t.error}) in this network namespace; ${instanceHint}`,
+        ERROR_CODES.instanceInUse);
     }
     releases.push(t.release);
   }

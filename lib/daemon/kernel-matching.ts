@@ -33,10 +33,17 @@ export const KERNEL_SET_SIZE = 262_144;
  * ~125 MB (IPv4) / ~175 MB (IPv6) at most. 256 doors load in 1.5 s (0.45 s without tiers).
  */
 export const KERNEL_OVERFLOW = [{ size: 262_144, timeoutMs: 5_000 }, { size: 1_048_576, timeoutMs: 1_000 }] as const;
-/** Stage and reset events per second (and burst) that reach the daemon (a quarter of what the log passes: past the burst a flood costs it ~0.5 s of CPU per 20 s, bench:flood); the rest are only counted. */
+/**
+ * Stage and reset events per second (and burst) that reach the daemon (a quarter of what the log
+ * passes: past the burst a flood costs it ~0.5 s of CPU per 20 s, bench:flood); the rest are only
+ * counted.
+ */
 const EVENT_RATE = 25;
 const EVENT_BURST = 500;
-/** SPA datagrams per netlink message under a junk flood, where the group flushes within 10 ms (bench:flood --spa: 50k pkt/s took ~40 % less CPU than one message each). */
+/**
+ * SPA datagrams per netlink message under a junk flood, where the group flushes within 10 ms
+ * (bench:flood --spa: 50k pkt/s took ~40 % less CPU than one message each).
+ */
 const SPA_QUEUE = 64;
 const WATCH_MS = 1000;
 /**
@@ -232,7 +239,10 @@ export class KernelMatching {
         this.retryDelay = WATCH_MS;
         this.opts.log(`kernel matching: table inet ${this.opts.table} ${why}; replaced it (knocks in progress were lost)`);
       } catch (err) {
-        if (!this.restoreFailing) this.opts.log(`kernel matching: cannot restore table inet ${this.opts.table}: ${firstLine(err)}; retrying, less often while it fails (at most every minute)`);
+        if (!this.restoreFailing) {
+          this.opts.log(`kernel matching: cannot restore table inet ${this.opts.table}: ${firstLine(err)}; ` +
+            'retrying, less often while it fails (at most every minute)');
+        }
         this.restoreFailing = true;
         // A failing install of a big table costs seconds: back off so checks do not pile up.
         this.retryAt = performance.now() + this.retryDelay;
@@ -294,7 +304,8 @@ export class KernelMatching {
   private countLost(n: number, where: 'daemon' | 'kernel'): void {
     this.lost += n;
     if (this.lostLog.due(this.lost)) {
-      this.opts.log(`kernel matching: ${this.lost} NFLOG events lost so far (latest: ${where === 'kernel' ? 'receive buffer full' : 'daemon behind'})`);
+      const latest = where === 'kernel' ? 'receive buffer full' : 'daemon behind';
+      this.opts.log(`kernel matching: ${this.lost} NFLOG events lost so far (latest: ${latest})`);
     }
   }
 

@@ -154,7 +154,9 @@ export class GrantStore {
       this.lastWrite = Date.now();
       this.warned = false;
     } catch (err) {
-      if (!this.warned) this.warn(`warning: cannot write ${this.path}: ${(err as Error).message} (a restart will keep the kernel's grants as they are)`);
+      if (!this.warned) {
+        this.warn(`warning: cannot write ${this.path}: ${(err as Error).message} (a restart will keep the kernel's grants as they are)`);
+      }
       this.warned = true;
     }
     this.pending = undefined;
@@ -164,8 +166,9 @@ export class GrantStore {
 /** A grant as grants.json holds it; every field is checked again before it reaches nft. */
 function isGrant(g: unknown): g is Grant {
   const x = g as Record<string, unknown> | null;
-  if (!x || typeof x['address'] !== 'string' || (x['protocol'] !== 'tcp' && x['protocol'] !== 'udp') || typeof x['port'] !== 'number') return false;
+  if (!x || typeof x['address'] !== 'string' || (x['protocol'] !== 'tcp' && x['protocol'] !== 'udp') ||
+    typeof x['port'] !== 'number') return false;
   const nat = x['nat'] as Record<string, unknown> | undefined;
-  return nat === undefined || ((nat['kind'] === 'forward' || nat['kind'] === 'local') && typeof nat['address'] === 'string' && typeof nat['port'] === 'number' &&
-    (nat['snat'] === undefined || typeof nat['snat'] === 'string'));
+  return nat === undefined || ((nat['kind'] === 'forward' || nat['kind'] === 'local') && typeof nat['address'] === 'string' &&
+    typeof nat['port'] === 'number' && (nat['snat'] === undefined || typeof nat['snat'] === 'string'));
 }

@@ -26,7 +26,10 @@ export type Effect =
   /** Run a door's start command (and schedule its stop command). */
   | { readonly kind: 'run'; readonly request: OpenRequest }
   /** Grant `ip` the door's Open ports (or those of `ports` among them) in nftables; with `nat`, forward its external port. */
-  | { readonly kind: 'grant'; readonly knocker: string; readonly door: Door; readonly ip: string; readonly timeout: number; readonly ports?: readonly KnockStep[]; readonly nat?: NatGrant; readonly origin?: string }
+  | {
+    readonly kind: 'grant'; readonly knocker: string; readonly door: Door; readonly ip: string; readonly timeout: number;
+    readonly ports?: readonly KnockStep[]; readonly nat?: NatGrant; readonly origin?: string;
+  }
   /** A one-time door was used: rewrite its file, then hand the result back as an 'onetime-rotated' input. */
   | { readonly kind: 'rotate'; readonly doorIndex: number; readonly door: Door; readonly line: number; readonly used: readonly KnockStep[] }
   /** Door sequences or local addresses changed: the capture filter must be rebuilt (Engine.filter). */

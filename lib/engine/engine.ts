@@ -55,7 +55,8 @@ export class Engine {
    * as knockd does, and the log throttles' state.
    */
   next(config: Config, wall: number, matching = this.matching): Engine {
-    return new Engine(config, { ...this.opts, matching, localAddresses: this.s.local, replay: { entries: this.s.replay.kept(), now: wall } }, this.deps);
+    const replay = { entries: this.s.replay.kept(), now: wall };
+    return new Engine(config, { ...this.opts, matching, localAddresses: this.s.local, replay }, this.deps);
   }
 
   /** Whether a packet concerns this engine at all (-4 drops IPv6): the shell asks before any lookup. */

@@ -17,12 +17,16 @@ export function fleetDoor(config: Config, note: GrantNote): FleetDecision {
   if (!door) return { refusal: `no door named "${note.door}" here` };
   if (note.kind === 'knock') {
     if (door.sequence.length === 0) return { refusal: 'a knock grant for a door without a sequence' };
-    if (note.timeout > Math.max(1, door.cmdTimeout)) return { refusal: `timeout ${note.timeout}s is longer than this door's ${door.cmdTimeout}s` };
+    if (note.timeout > Math.max(1, door.cmdTimeout)) {
+      return { refusal: `timeout ${note.timeout}s is longer than this door's ${door.cmdTimeout}s` };
+    }
     return { door };
   }
   const spa = door.spa;
   if (!spa) return { refusal: 'an SPA grant for a door without SPA' };
-  if (note.timeout > Math.max(spa.maxTimeout, door.cmdTimeout)) return { refusal: `timeout ${note.timeout}s is longer than this door allows` };
+  if (note.timeout > Math.max(spa.maxTimeout, door.cmdTimeout)) {
+    return { refusal: `timeout ${note.timeout}s is longer than this door allows` };
+  }
   if (note.nat) {
     if (!natAllowed(spa, note.nat)) return { refusal: 'NAT target not allowed by this door' };
     return { door };
@@ -35,7 +39,9 @@ export function fleetDoor(config: Config, note: GrantNote): FleetDecision {
 /** The effects of a fleet grant accepted for `door`, lasting `seconds` more. */
 export function fleetGrantEffects(note: GrantNote, door: Door, seconds: number, who: string): Effect[] {
   const ports = note.ports?.map(formatProtoPort).join(',');
-  const out: Effect[] = [{ kind: 'log', line: `${who}: ${door.name}: granted by fleet node ${note.node}${ports ? ` (${ports})` : ''} for ${seconds}s` }];
+  const out: Effect[] = [
+    { kind: 'log', line: `${who}: ${door.name}: granted by fleet node ${note.node}${ports ? ` (${ports})` : ''} for ${seconds}s` },
+  ];
   const base = { door, ip: note.ip, family: note.family, knocker: who };
   if (note.kind === 'knock') {
     out.push({ kind: 'run', request: { ...base, timeout: seconds } });
@@ -43,9 +49,12 @@ export function fleetGrantEffects(note: GrantNote, door: Door, seconds: number, 
     return out;
   }
   const nat = note.nat;
-  out.push({ kind: 'grant', knocker: who, door, ip: note.ip, timeout: seconds, ports: note.ports, origin: note.node, ...(nat ? { nat } : {}) });
+  out.push({
+    kind: 'grant', knocker: who, door, ip: note.ip, timeout: seconds, ports: note.ports, origin: note.node, ...(nat ? { nat } : {}),
+  });
   for (const p of note.ports ?? []) {
-    out.push({ kind: 'run', request: { ...base, spa: { protocol: p.protocol, port: p.port, timeout: seconds, ...(nat ? { nat: { address: nat.address, port: nat.port } } : {}) } } });
+    const spa = { protocol: p.protocol, port: p.port, timeout: seconds, ...(nat ? { nat: { address: nat.address, port: nat.port } } : {}) };
+    out.push({ kind: 'run', request: { ...base, spa } });
   }
   return out;
 }

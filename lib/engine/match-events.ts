@@ -21,7 +21,12 @@ export function matchEffects(s: EngineState, events: readonly MatchEvent[], out:
           { kind: 'run', request: { door: e.door, ip: e.src, family: e.family, knocker: who } },
           { kind: 'grant', knocker: who, door: e.door, ip: e.src, timeout: e.door.cmdTimeout },
         ];
-        if (s.opts.fleet) granted.push({ kind: 'share', grant: { kind: 'knock', door: e.door.name, ip: e.src, family: e.family, timeout: Math.max(1, e.door.cmdTimeout) } });
+        if (s.opts.fleet) {
+          granted.push({
+            kind: 'share',
+            grant: { kind: 'knock', door: e.door.name, ip: e.src, family: e.family, timeout: Math.max(1, e.door.cmdTimeout) },
+          });
+        }
         const line = s.oneTimeLines.get(e.doorIndex);
         const used = s.matcher.sequenceOf(e.doorIndex);
         if (e.door.oneTime && line !== undefined && s.opts.fleet) {

@@ -18,7 +18,8 @@ export function onFleetGrant(s: EngineState, note: GrantNote, seconds: number, w
   const decided = fleetDoor(s.config, note);
   if ('refusal' in decided) {
     const out: Effect[] = [];
-    s.fleetLog.line(`fleet: grant from node ${note.node} for ${note.ip} refused: ${decided.refusal}`, (line) => out.push({ kind: 'log', line }));
+    s.fleetLog.line(`fleet: grant from node ${note.node} for ${note.ip} refused: ${decided.refusal}`,
+      (line) => out.push({ kind: 'log', line }));
     return out;
   }
   if (!s.matcher.isEnabled(s.config.doors.indexOf(decided.door))) return [];
@@ -32,7 +33,8 @@ export function onFleetOneTime(s: EngineState, note: OneTimeNote, wall: number):
   const line = s.oneTimeLines.get(index);
   if (index < 0 || line === undefined || !s.matcher.isEnabled(index)) return [];
   const current = s.matcher.sequenceOf(index);
-  const same = current.length === note.sequence.length && current.every((x, i) => x.protocol === note.sequence[i]!.protocol && x.port === note.sequence[i]!.port);
+  const same = current.length === note.sequence.length &&
+    current.every((x, i) => x.protocol === note.sequence[i]!.protocol && x.port === note.sequence[i]!.port);
   if (!same) return [{ kind: 'debug', line: `fleet: ${note.door}: node ${note.node} used a sequence that is not current here` }];
   const door = s.config.doors[index]!;
   return [
@@ -45,12 +47,15 @@ export function onFleetOneTime(s: EngineState, note: OneTimeNote, wall: number):
  * Fleet_Shared_Knocks: other nodes' hits of `src` for an ask of this node. If they and this node's
  * own complete the sequence, the door opens here as for a local knock.
  */
-export function onFleetAnswered(s: EngineState, door: string, src: string, family: 4 | 6, others: readonly Hit[], nodes: readonly string[], wall: number): Effect[] {
+export function onFleetAnswered(s: EngineState, door: string, src: string, family: 4 | 6, others: readonly Hit[], nodes: readonly string[],
+  wall: number): Effect[] {
   s.wall = wall;
   const index = s.doorIndex.get(door) ?? -1;
   const d = s.config.doors[index];
   if (!d || !s.shared?.isShared(index) || !s.matcher.isEnabled(index) || !s.shared.completes(index, src, others, wall)) return [];
-  const out: Effect[] = [{ kind: 'log', line: `${s.deps.display(src)}: ${door}: sequence completed with knocks seen by fleet node${nodes.length === 1 ? '' : 's'} ${nodes.join(', ')}` }];
+  const line = `${s.deps.display(src)}: ${door}: sequence completed with knocks seen by fleet node${nodes.length === 1 ? '' : 's'} ` +
+    `${nodes.join(', ')}`;
+  const out: Effect[] = [{ kind: 'log', line }];
   matchEffects(s, [{ type: 'open', src, family, doorIndex: index, door: d }], out);
   return out;
 }

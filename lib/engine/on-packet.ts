@@ -20,7 +20,9 @@ export function onPacket(s: EngineState, p: Packet, at: number, wall: number): E
   matchEffects(s, events, out);
   for (const i of s.shared?.record(p, p.seenAt ?? wall, s.localSet) ?? []) {
     // The last port, but no local open: the rest of the sequence may have reached other nodes.
-    if (!events.some((e) => e.type === 'open' && e.doorIndex === i)) out.push({ kind: 'ask', door: s.config.doors[i]!.name, src: p.src, family: p.family });
+    if (!events.some((e) => e.type === 'open' && e.doorIndex === i)) {
+      out.push({ kind: 'ask', door: s.config.doors[i]!.name, src: p.src, family: p.family });
+    }
   }
   return out;
 }
@@ -35,7 +37,9 @@ export function onKernelEvent(s: EngineState, e: KernelEvent, p: Packet, at: num
   if (e.kind === 'spa') return onPacket(s, p, at, wall);
   const d = e.door;
   if (!d || s.versions[d.index] !== d.version || !s.matcher.isEnabled(d.index)) return [];
-  const out: Effect[] = s.debug ? [{ kind: 'debug', line: `kernel: ${e.kind} ${e.stage}: ${p.protocol}: ${p.src} -> ${p.dst}:${p.dport}` }] : [];
+  const out: Effect[] = s.debug
+    ? [{ kind: 'debug', line: `kernel: ${e.kind} ${e.stage}: ${p.protocol}: ${p.src} -> ${p.dst}:${p.dport}` }]
+    : [];
   matchEffects(s, s.kernelAttempts.handle({ kind: e.kind, doorIndex: d.index, stage: e.stage, src: p.src, family: p.family }, at), out);
   return out;
 }

@@ -24,7 +24,8 @@ export function onSpa(s: EngineState, p: Packet, wall: number, out: Effect[]): v
       break;
     case 'refused': {
       const refused = verdict;
-      s.spaLog.line(() => logMsg.spaRefused(s.deps.display(p.src), refused.door?.name, refused.reason), (line) => out.push({ kind: 'log', line }));
+      s.spaLog.line(() => logMsg.spaRefused(s.deps.display(p.src), refused.door?.name, refused.reason),
+        (line) => out.push({ kind: 'log', line }));
       break;
     }
     case 'granted': {
@@ -32,18 +33,26 @@ export function onSpa(s: EngineState, p: Packet, wall: number, out: Effect[]): v
       const { nat } = verdict;
       const granted: Effect[] = [];
       const ports = verdict.ports.map((x) => formatProtoPort(x)).join(',') + (nat ? ` -> ${natText(nat)}` : '');
-      granted.push({ kind: 'log', line: logMsg.spaOpen(who, verdict.door.name, verdict.ip, ports, verdict.fields.username, verdict.timeout) });
-      granted.push({ kind: 'grant', knocker: who, door: verdict.door, ip: verdict.ip, timeout: verdict.timeout, ports: verdict.ports, ...(nat ? { nat } : {}) });
+      granted.push({
+        kind: 'log', line: logMsg.spaOpen(who, verdict.door.name, verdict.ip, ports, verdict.fields.username, verdict.timeout),
+      });
+      granted.push({
+        kind: 'grant', knocker: who, door: verdict.door, ip: verdict.ip, timeout: verdict.timeout, ports: verdict.ports,
+        ...(nat ? { nat } : {}),
+      });
       for (const x of verdict.ports) {
         granted.push({ kind: 'run', request: {
           door: verdict.door, ip: verdict.ip, family: verdict.family, knocker: who,
-          spa: { protocol: x.protocol, port: x.port, timeout: verdict.timeout, ...(nat ? { nat: { address: nat.address, port: nat.port } } : {}) },
+          spa: {
+            protocol: x.protocol, port: x.port, timeout: verdict.timeout, ...(nat ? { nat: { address: nat.address, port: nat.port } } : {}),
+          },
         } });
       }
       if (!s.opts.fleet) { out.push(...granted); break; }
       // The fleet decides a digest once, for every node, before anything opens.
       granted.push({ kind: 'share', grant: {
-        kind: 'spa', door: verdict.door.name, ip: verdict.ip, family: verdict.family, timeout: verdict.timeout, ports: verdict.ports, ...(nat ? { nat } : {}), digest: verdict.digest,
+        kind: 'spa', door: verdict.door.name, ip: verdict.ip, family: verdict.family, timeout: verdict.timeout, ports: verdict.ports,
+        ...(nat ? { nat } : {}), digest: verdict.digest,
       } });
       out.push({
         kind: 'claim', claim: { type: 'replay', digest: verdict.digest, ttlMs: s.replay.windowMs }, granted,

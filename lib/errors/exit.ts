@@ -1,6 +1,6 @@
-// Exit statuses, in one place, and the one decision of what an error ends with. knockd's and knock's own conventions are kept: knockd exits 0 after
-// an unknown option (getopt's complaint and the usage) and 2/15 after SIGINT/SIGTERM; knock exits
-// 1 after its usage, even for -h.
+// Exit statuses, in one place, and the one decision of what an error ends with. knockd's and
+// knock's own conventions are kept: knockd exits 0 after an unknown option (getopt's complaint and
+// the usage) and 2/15 after SIGINT/SIGTERM; knock exits 1 after its usage, even for -h.
 
 import { isSesameError } from './errors.js';
 

@@ -87,7 +87,8 @@ export function unyieldBatch(items: ReadonlyArray<{ table: string; pair: Yielded
  * nothing. The guard drops on every interface but the (interface, port) pairs in `yielded`, which
  * another instance guards there itself.
  */
-export function installBatch(table: string, guards: readonly Guard[], interfaces: readonly string[] = [], yielded: readonly Yielded[] = []): string {
+export function installBatch(table: string, guards: readonly Guard[], interfaces: readonly string[] = [],
+  yielded: readonly Yielded[] = []): string {
   const t = `inet ${checkName(table)}`;
   const keys = [...new Set(guards.map((g) => `${checkProto(g.protocol)} . ${checkPort(g.port)}`))];
   const ifaces = [...new Set(interfaces.filter((i) => i !== 'any').map(checkInterface))];

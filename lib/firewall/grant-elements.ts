@@ -64,7 +64,9 @@ const FIELD_TEXT: Record<Field, RegExp> = {
 };
 
 function checkField(f: Field, text: string): string {
-  const ok = FIELD_TEXT[f].test(text) && (f === 'v4' || f === 'v6' ? canonicalAddress(text) === text : f === 'port' ? Number(text) >= 1 && Number(text) <= 65535 : true);
+  const ok = FIELD_TEXT[f].test(text) && (f === 'v4' || f === 'v6' ? canonicalAddress(text) === text
+    : f === 'port' ? Number(text) >= 1 && Number(text) <= 65535
+    : true);
   if (!ok) throw new FirewallInputError(`not a ${f} field: ${JSON.stringify(text)}`);
   return text;
 }
@@ -75,7 +77,8 @@ function checkField(f: Field, text: string): string {
  * error and the batch never fails for it. Every field is checked against the set's shape before it
  * is written; an element that does not pass (port 0, an odd address) is skipped and returned.
  */
-export function revokeBatch(table: string, elements: ReadonlyArray<{ set: string; text: string }>): { batch: string; skipped: Array<{ set: string; text: string }> } {
+export function revokeBatch(table: string,
+  elements: ReadonlyArray<{ set: string; text: string }>): { batch: string; skipped: Array<{ set: string; text: string }> } {
   const t = `inet ${checkName(table)}`;
   const skipped: Array<{ set: string; text: string }> = [];
   const lines: string[] = [];
@@ -85,7 +88,9 @@ export function revokeBatch(table: string, elements: ReadonlyArray<{ set: string
     const key = keyText!.split(' . ');
     const data = dataText?.split(' . ');
     try {
-      if (!shape || key.length !== shape.key.length || (shape.data ? data?.length !== shape.data.length : data !== undefined)) throw new FirewallInputError('shape');
+      if (!shape || key.length !== shape.key.length || (shape.data ? data?.length !== shape.data.length : data !== undefined)) {
+        throw new FirewallInputError('shape');
+      }
       const k = key.map((p, i) => checkField(shape.key[i]!, p)).join(' . ');
       const d = shape.data ? ` : ${data!.map((p, i) => checkField(shape.data![i]!, p)).join(' . ')}` : '';
       lines.push(`add element ${t} ${e.set} { ${k}${d} }`, `delete element ${t} ${e.set} { ${k} }`);

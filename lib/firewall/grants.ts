@@ -34,7 +34,8 @@ export class GrantTable {
    * Creates the table if missing and sets the guarded ports and rules, with the NAT maps and
    * chains when `nat` is given (its routes: the forwarded destinations); existing grants stay.
    */
-  async install(guards: readonly Guard[], nat?: readonly NatRoute[], interfaces: readonly string[] = [], yielded: readonly Yielded[] = []): Promise<void> {
+  async install(guards: readonly Guard[], nat?: readonly NatRoute[], interfaces: readonly string[] = [],
+    yielded: readonly Yielded[] = []): Promise<void> {
     await this.backend.run(installBatch(this.table, guards, interfaces, yielded) + (nat ? natInstallBatch(this.table, nat) : ''));
   }
 
@@ -43,8 +44,8 @@ export class GrantTable {
    * left): one transaction, so nothing of a stale or altered table survives and no moment is
    * unguarded.
    */
-  async replace(guards: readonly Guard[], nat: readonly NatRoute[] | undefined, interfaces: readonly string[], yielded: readonly Yielded[], grants: readonly Grant[],
-    unyield: ReadonlyArray<{ table: string; pair: Yielded }> = []): Promise<void> {
+  async replace(guards: readonly Guard[], nat: readonly NatRoute[] | undefined, interfaces: readonly string[], yielded: readonly Yielded[],
+    grants: readonly Grant[], unyield: ReadonlyArray<{ table: string; pair: Yielded }> = []): Promise<void> {
     await this.backend.run(flushBatch(this.table) + installBatch(this.table, guards, interfaces, yielded) +
       (nat ? natInstallBatch(this.table, nat) : '') + grantBatch(this.table, grants) + unyieldBatch(unyield));
   }

@@ -109,7 +109,8 @@ export function yieldedTo(own: InstanceGuard, others: readonly InstanceGuard[]):
 
 /** A start error's account of a conflict. */
 export function describeConflict(c: Conflict): string {
-  return `${formatProtoPort(c.port)} on ${c.iface === 'any' ? 'every interface' : `interface ${c.iface}`} is already guarded by table inet ${c.table}`;
+  const where = c.iface === 'any' ? 'every interface' : `interface ${c.iface}`;
+  return `${formatProtoPort(c.port)} on ${where} is already guarded by table inet ${c.table}`;
 }
 
 /**
@@ -120,7 +121,8 @@ export function describeConflict(c: Conflict): string {
 export function unyielded(own: InstanceGuard, others: readonly InstanceGuard[]): Array<{ table: string; pair: Yielded }> {
   const out: Array<{ table: string; pair: Yielded }> = [];
   // A pair a third instance guards on that interface is left to it, not to `own`.
-  const third = (o: InstanceGuard, y: Yielded) => others.some((z) => z !== o && z.ifaces.includes(y.iface) && z.guards.some((g) => samePort(g, y)));
+  const third = (o: InstanceGuard, y: Yielded) =>
+    others.some((z) => z !== o && z.ifaces.includes(y.iface) && z.guards.some((g) => samePort(g, y)));
   for (const o of others) {
     for (const y of o.yielded ?? []) {
       if (own.ifaces.includes(y.iface) && !own.guards.some((g) => samePort(g, y)) && !third(o, y)) out.push({ table: o.table, pair: y });

@@ -33,7 +33,8 @@ export type Snapshot = ReadonlyMap<string, string>;
 const TABLE = { name: 1, kept: [1, 2, 6] }; // name, flags, userdata
 const CHAIN = { table: 1, name: 3, kept: [1, 3, 4, 5, 7, 10, 12] }; // table, name, hook, policy, type, flags, userdata
 const RULE = { table: 1, chain: 2, expressions: 4, kept: [1, 2, 4, 5, 7] }; // table, chain, expressions, compat, userdata
-// table, name, flags, key type and length, data type and length, policy, desc (size), timeout, gc interval, userdata, object type, expressions
+// table, name, flags, key type and length, data type and length, policy, desc (size), timeout,
+// gc interval, userdata, object type, expressions
 const SET = { table: 1, name: 2, flags: 3, kept: [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 15, 17, 18] };
 const OBJ = { table: 1, name: 2, type: 3, data: 4, kept: [1, 2, 3, 4, 8] }; // table, name, type, data, userdata
 const LIST_ELEM = 1;

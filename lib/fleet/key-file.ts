@@ -17,7 +17,8 @@ function parseTime(text: string): number {
   const [y, mo, d, h, mi, s = '0', sign, oh = '0', om = '0'] = m.slice(1) as string[];
   const local = Date.UTC(+y!, +mo! - 1, +d!, +h!, +mi!, +s);
   const back = new Date(local);
-  if (back.getUTCMonth() !== +mo! - 1 || back.getUTCDate() !== +d! || back.getUTCHours() !== +h! || back.getUTCMinutes() !== +mi! || back.getUTCSeconds() !== +s) return NaN;
+  if (back.getUTCMonth() !== +mo! - 1 || back.getUTCDate() !== +d! || back.getUTCHours() !== +h! ||
+    back.getUTCMinutes() !== +mi! || back.getUTCSeconds() !== +s) return NaN;
   if (+oh > 23 || +om > 59) return NaN;
   const offset = (sign === '-' ? -1 : 1) * (+oh * 60 + +om) * 60_000;
   return local - (sign ? offset : 0);
@@ -43,7 +44,10 @@ export function parseKeyFile(text: string, path: string, now: number): Result<Ke
     const secret = Buffer.from(b64!, 'base64');
     // One spelling per key: a decoder ignores a last character's unused bits.
     if (!BASE64.test(b64!) || b64!.length % 4 !== 0 || secret.toString('base64') !== b64) return failure(`${at}: not a base64 key`);
-    if (secret.length < MIN_KEY_BYTES) return failure(`${at}: a key must be at least ${MIN_KEY_BYTES} bytes (it has ${secret.length}); make one with: head -c 32 /dev/urandom | base64`);
+    if (secret.length < MIN_KEY_BYTES) {
+      return failure(`${at}: a key must be at least ${MIN_KEY_BYTES} bytes (it has ${secret.length}); ` +
+        'make one with: head -c 32 /dev/urandom | base64');
+    }
     if (seen.has(b64!)) return failure(`${at}: the same key twice`);
     seen.add(b64!); // canonical base64 (checked above): the same text is the same bytes
     if (!signing) {
@@ -51,7 +55,9 @@ export function parseKeyFile(text: string, path: string, now: number): Result<Ke
       signing = fleetKey(secret);
       continue;
     }
-    if (word !== 'until' || time === undefined || rest.length) return failure(`${at}: a further key is accepted for a stated time: KEY until 2027-01-31T12:00Z`);
+    if (word !== 'until' || time === undefined || rest.length) {
+      return failure(`${at}: a further key is accepted for a stated time: KEY until 2027-01-31T12:00Z`);
+    }
     const until = parseTime(time);
     if (!Number.isFinite(until)) return failure(`${at}: "${time}" is not a time (2027-01-31T12:00Z)`);
     if (until <= now) expired++;

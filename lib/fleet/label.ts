@@ -24,10 +24,14 @@ export function redisWarnings(url: string, hasPassword: boolean): string[] {
   if (!r.ok) return [];
   const t = r.target;
   const out: string[] = [];
-  if (!hasPassword) out.push(`Redis at ${redisLabel(url)} is used without a password (set Fleet_Password_File): anyone who reaches it can read, delete or block the fleet's state`);
+  if (!hasPassword) {
+    out.push(`Redis at ${redisLabel(url)} is used without a password (set Fleet_Password_File): ` +
+      'anyone who reaches it can read, delete or block the fleet\'s state');
+  }
   const clear = t.kind === 'sentinel' || !t.tls;
   if (clear && targetHosts(t).some((h) => !isLoopback(h.host))) {
-    out.push(`Redis at ${redisLabel(url)} is reached without TLS${t.kind === 'direct' ? ' (rediss://)' : ''}: the password and every note cross the network in clear`);
+    out.push(`Redis at ${redisLabel(url)} is reached without TLS${t.kind === 'direct' ? ' (rediss://)' : ''}: ` +
+      'the password and every note cross the network in clear');
   }
   return out;
 }

@@ -102,7 +102,9 @@ export class FleetLink {
     this.sealer = new Sealer(s.ring, s.name, s.node, () => randomBytes(12));
     const common = { ...s.redis, connectTimeout: 2000, commandTimeout: COMMAND_MS, sentinelCommandTimeout: COMMAND_MS };
     // Commands fail at once while disconnected: a claim must not wait for Redis to come back.
-    this.cmd = new Redis({ ...common, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: (times: number) => Math.min(250 * times, 2000) });
+    this.cmd = new Redis({
+      ...common, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: (times: number) => Math.min(250 * times, 2000),
+    });
     // The subscriber subscribes itself each time it is ready (no ready check, no automatic
     // resubscribe: ioredis's ready check on a connection already in subscriber mode fails, and
     // the connection then came back deaf).
@@ -220,7 +222,10 @@ export class FleetLink {
     if (!this.isUp) return false;
     const text = this.sealer.seal(note, this.now());
     try {
-      await this.cmd.multi().set(this.keys.grant(note.node, note.id), text, 'PX', note.timeout * 1000).publish(this.keys.events, text).exec();
+      await this.cmd.multi()
+        .set(this.keys.grant(note.node, note.id), text, 'PX', note.timeout * 1000)
+        .publish(this.keys.events, text)
+        .exec();
       return true;
     } catch (err) {
       this.failed(err);
@@ -284,7 +289,8 @@ export class FleetLink {
     const offset = Math.round(this.clock.offset);
     if (Math.abs(offset - this.reported) > 1000) { this.reported = offset; this.events.skew(offset, Math.abs(offset) <= MAX_OFFSET_MS); }
     const now = this.now();
-    await this.cmd.set(this.keys.member(this.s.node), this.sealer.seal({ type: 'member', node: this.s.node, since: this.since }, now), 'PX', 3 * HEARTBEAT_MS);
+    const member = this.sealer.seal({ type: 'member', node: this.s.node, since: this.since }, now);
+    await this.cmd.set(this.keys.member(this.s.node), member, 'PX', 3 * HEARTBEAT_MS);
   }
 
   private async sampleClock(): Promise<void> {

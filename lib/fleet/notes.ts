@@ -106,7 +106,8 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const isPort = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
 const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 // Names come from config sections: any text but control characters.
-const isDoorName = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_DOOR_NAME && !/[\x00-\x1f\x7f]/.test(v);
+const isDoorName = (v: unknown): v is string =>
+  typeof v === 'string' && v.length > 0 && v.length <= MAX_DOOR_NAME && !/[\x00-\x1f\x7f]/.test(v);
 
 function protoPorts(v: unknown, max: number): ProtoPort[] | undefined {
   if (!Array.isArray(v) || v.length === 0 || v.length > max) return undefined;
@@ -144,7 +145,8 @@ function grantNote(o: Obj): Result<{ note: GrantNote }> {
     ok: true,
     note: {
       type: 'grant', id: o.id, node: o.node as string, kind: o.kind, door: o.door as string, ip, family: family as 4 | 6,
-      timeout: o.timeout as number, at: o.at, ...(ports ? { ports } : {}), ...(nat ? { nat } : {}), ...(o.digest !== undefined ? { digest: o.digest as string } : {}),
+      timeout: o.timeout as number, at: o.at, ...(ports ? { ports } : {}), ...(nat ? { nat } : {}),
+      ...(o.digest !== undefined ? { digest: o.digest as string } : {}),
     },
   };
 }
@@ -153,7 +155,9 @@ function askNote(o: Obj): Result<{ note: AskNote }> {
   if (!Array.isArray(o.asks) || o.asks.length === 0 || o.asks.length > MAX_ASKS) return failure('bad asks');
   const asks: Ask[] = [];
   for (const a of o.asks as unknown[]) {
-    if (!isObj(a) || typeof a.id !== 'string' || !NOTE_ID.test(a.id) || !isDoorName(a.door) || typeof a.src !== 'string') return failure('bad ask');
+    if (!isObj(a) || typeof a.id !== 'string' || !NOTE_ID.test(a.id) || !isDoorName(a.door) || typeof a.src !== 'string') {
+      return failure('bad ask');
+    }
     const src = canonicalAddress(a.src);
     if (src === undefined) return failure('bad ask address');
     asks.push({ id: a.id, door: a.door, src });

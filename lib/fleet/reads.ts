@@ -36,7 +36,8 @@ async function scan(redis: Redis, pattern: string): Promise<string[]> {
  * The values of `names` that are no longer than a sealed text may be, with their PTTL: lengths are
  * asked first, so a value of hundreds of MB planted under a fleet key is counted, never fetched.
  */
-async function boundedValues(redis: Redis, names: readonly string[], bad: (why: string) => void): Promise<{ name: string; text: string; ttl: number }[]> {
+async function boundedValues(redis: Redis, names: readonly string[],
+  bad: (why: string) => void): Promise<{ name: string; text: string; ttl: number }[]> {
   const out: { name: string; text: string; ttl: number }[] = [];
   for (let i = 0; i < names.length; i += 500) {
     const batch = names.slice(i, i + 500);
@@ -60,7 +61,8 @@ async function boundedValues(redis: Redis, names: readonly string[], bad: (why: 
   return out;
 }
 
-export async function readLiveGrants(redis: Redis, keys: Keys, sealer: Sealer, now: () => number, bad: (why: string) => void): Promise<LiveGrant[]> {
+export async function readLiveGrants(redis: Redis, keys: Keys, sealer: Sealer, now: () => number,
+  bad: (why: string) => void): Promise<LiveGrant[]> {
   const names = await scan(redis, keys.grantPattern);
   const out: LiveGrant[] = [];
   for (const { name, text, ttl } of await boundedValues(redis, names, bad)) {
@@ -87,8 +89,11 @@ export async function readMembers(redis: Redis, keys: Keys, sealer: Sealer, now:
  * One look at a fleet: members and live grants, judged by `sealer` (its clock: this host's, which
  * is close enough to list). Throws when Redis cannot be reached in time.
  */
-export async function fleetSnapshot(options: RedisOptions, name: string, sealer: Sealer): Promise<{ members: Member[]; grants: LiveGrant[]; bad: number }> {
-  const redis = new Redis({ ...options, lazyConnect: true, connectTimeout: 2000, commandTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+export async function fleetSnapshot(options: RedisOptions, name: string,
+  sealer: Sealer): Promise<{ members: Member[]; grants: LiveGrant[]; bad: number }> {
+  const redis = new Redis({
+    ...options, lazyConnect: true, connectTimeout: 2000, commandTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null,
+  });
   redis.on('error', () => { /* the awaited command says why */ });
   try {
     await redis.connect();

@@ -27,7 +27,8 @@ type Keys = ReturnType<typeof fleetKeys>;
 export class Sealer {
   readonly seen: BoundedIds;
   /** `nonce()`: 12 fresh random bytes per sealed text (crypto.randomBytes in the shell). */
-  constructor(private ring: Keyring, readonly fleet: string, readonly node: string, private readonly nonce: () => Buffer, maxSeen = MAX_SEEN) {
+  constructor(private ring: Keyring, readonly fleet: string, readonly node: string, private readonly nonce: () => Buffer,
+    maxSeen = MAX_SEEN) {
     this.seen = new BoundedIds(maxSeen);
   }
 

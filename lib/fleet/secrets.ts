@@ -23,7 +23,8 @@ export function readFleetSecrets(f: FleetOptions, now = Date.now()): Result<Flee
   const spw = readFleetPassword(f.sentinelPasswordFile, 'Fleet_Sentinel_Password_File');
   if (!spw.ok) return failure(spw.error);
   const warnings = keys.expired
-    ? [`Fleet_Key_File ${f.keyFile}: ${keys.expired} accepted key${keys.expired === 1 ? '' : 's'} past ${keys.expired === 1 ? 'its' : 'their'} time, no longer accepted (remove the line)`]
+    ? [`Fleet_Key_File ${f.keyFile}: ${keys.expired} accepted key${keys.expired === 1 ? '' : 's'} ` +
+      `past ${keys.expired === 1 ? 'its' : 'their'} time, no longer accepted (remove the line)`]
     : [];
   return { ok: true, ring: keys.ring, password: pw.password, sentinelPassword: spw.password, warnings };
 }

@@ -22,7 +22,8 @@ export class KnockdFileTransport extends Transport {
    */
   constructor(readonly path: string) {
     super();
-    const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK | constants.O_NOCTTY, 0o640);
+    const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK | constants.O_NOCTTY;
+    const fd = openSync(path, flags, 0o640);
     const st = fstatSync(fd);
     if (!st.isFile() && !st.isCharacterDevice()) {
       closeSync(fd);

@@ -10,7 +10,9 @@ export interface FilterDoor {
   readonly target: string | undefined;
 }
 
-const PCAP_FLAG: Record<string, string> = { FIN: 'tcp-fin', SYN: 'tcp-syn', RST: 'tcp-rst', PSH: 'tcp-push', ACK: 'tcp-ack', URG: 'tcp-urg' };
+const PCAP_FLAG: Record<string, string> = {
+  FIN: 'tcp-fin', SYN: 'tcp-syn', RST: 'tcp-rst', PSH: 'tcp-push', ACK: 'tcp-ack', URG: 'tcp-urg',
+};
 
 function flagTests(rule: TcpFlagRule, family: 4 | 6): string {
   // BPF cannot walk IPv6 extension headers: the flag byte is read at the fixed offset, as knockd does.

@@ -31,7 +31,8 @@ interface SharedDoor {
   readonly hits: Map<string, Hit[]>;
 }
 
-const matches = (h: { protocol: Protocol; port: number }, s: { protocol: Protocol; port: number }) => h.protocol === s.protocol && h.port === s.port;
+const matches = (h: { protocol: Protocol; port: number }, s: { protocol: Protocol; port: number }) =>
+  h.protocol === s.protocol && h.port === s.port;
 
 export class SharedKnocks {
   private readonly doors: SharedDoor[];
@@ -40,7 +41,8 @@ export class SharedKnocks {
   evicted = 0;
 
   constructor(doors: readonly Door[], private readonly maxSources = DEFAULT_MAX_SOURCES) {
-    this.doors = doors.flatMap((door, index) => (door.sharedKnocks !== undefined && door.sequence.length > 1 ? [{ index, door, hits: new Map() }] : []));
+    this.doors = doors.flatMap((door, index) =>
+      (door.sharedKnocks !== undefined && door.sequence.length > 1 ? [{ index, door, hits: new Map() }] : []));
   }
 
   get size(): number {
@@ -120,7 +122,8 @@ export function sequenceCompletes(door: Door, hits: readonly Hit[]): boolean {
   const seq = door.sequence;
   const sorted = [...hits].sort((a, b) => a.at - b.at);
   for (let i = 1; i < sorted.length; i++) {
-    for (let j = i; j > 0 && sorted[j]!.at - sorted[j - 1]!.at <= CLOCK_SLACK_MS && position(door, sorted[j]!) < position(door, sorted[j - 1]!); j--) {
+    for (let j = i; j > 0 && sorted[j]!.at - sorted[j - 1]!.at <= CLOCK_SLACK_MS &&
+      position(door, sorted[j]!) < position(door, sorted[j - 1]!); j--) {
       [sorted[j - 1], sorted[j]] = [sorted[j]!, sorted[j - 1]!];
     }
   }

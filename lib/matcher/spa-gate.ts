@@ -143,7 +143,8 @@ export class SpaGate {
       family = p.family;
     }
     // A NAT request names the bastion port it will connect to: SPA_Open_Ports is for access requests.
-    const denied = isNatType(f.messageType) ? [] : access.ports.filter((q) => !spa.openPorts.some((o) => o.protocol === q.protocol && o.port === q.port));
+    const denied = isNatType(f.messageType) ? [] : access.ports.filter((q) =>
+      !spa.openPorts.some((o) => o.protocol === q.protocol && o.port === q.port));
     if (denied.length) return refuse(`port not allowed (${denied.map((d) => formatProtoPort(d)).join(',')})`);
 
     const timeout = f.clientTimeout > 0 ? Math.min(f.clientTimeout, spa.maxTimeout) : door.cmdTimeout;
@@ -151,7 +152,9 @@ export class SpaGate {
     if (decided && 'refusal' in decided) return refuse(decided.refusal);
     if (decided) {
       if (family !== 4) return refuse('NAT access needs an IPv4 address to allow');
-      return { type: 'granted', src: p.src, door, doorIndex, ip, family, ports: [decided.nat.external], timeout, fields: f, nat: decided.nat };
+      return {
+        type: 'granted', src: p.src, door, doorIndex, ip, family, ports: [decided.nat.external], timeout, fields: f, nat: decided.nat,
+      };
     }
     const ports = access.ports
       .filter((s, i, all) => all.findIndex((o) => o.protocol === s.protocol && o.port === s.port) === i);

@@ -35,7 +35,8 @@ export function isNatType(messageType: number): boolean {
 }
 
 /** The NAT grant for an authenticated request, a refusal, or undefined when no NAT is involved. */
-export function natDecision(spa: SpaDoor, messageType: number, natAccess: string | null, ports: readonly ProtoPort[], bastion: string): NatDecision | undefined {
+export function natDecision(spa: SpaDoor, messageType: number, natAccess: string | null, ports: readonly ProtoPort[],
+  bastion: string): NatDecision | undefined {
   const nat = spa.nat;
   const asked = isNatType(messageType);
   if (!asked && !nat?.force) return undefined;
@@ -43,7 +44,9 @@ export function natDecision(spa: SpaDoor, messageType: number, natAccess: string
   const external = ports[0]!;
   if (nat.force) {
     if (nat.force.protocol !== external.protocol) {
-      return { refusal: `${formatProtoPort(external)} cannot be forwarded to SPA_Force_NAT ${nat.force.address} ${formatProtoPort(nat.force)}` };
+      return {
+        refusal: `${formatProtoPort(external)} cannot be forwarded to SPA_Force_NAT ${nat.force.address} ${formatProtoPort(nat.force)}`,
+      };
     }
     return { nat: { kind: 'forward', external, address: nat.force.address, port: nat.force.port } };
   }
@@ -52,8 +55,11 @@ export function natDecision(spa: SpaDoor, messageType: number, natAccess: string
   const wanted = `${target.host} ${protoPortText(external.protocol, target.port)}`;
   if (FORWARD_TYPES.has(messageType)) {
     if (nat.forward.length === 0) return { refusal: 'NAT access is not enabled for this door (no SPA_Forward)' };
-    if (ipv4Number(target.host) === undefined) return { refusal: `NAT destination "${target.host}" is not an IPv4 address (names are not resolved)` };
-    const allowed = nat.forward.some((d) => d.protocol === external.protocol && d.port === target.port && inIpv4Network(target.host, d.network));
+    if (ipv4Number(target.host) === undefined) {
+      return { refusal: `NAT destination "${target.host}" is not an IPv4 address (names are not resolved)` };
+    }
+    const allowed = nat.forward.some((d) =>
+      d.protocol === external.protocol && d.port === target.port && inIpv4Network(target.host, d.network));
     if (!allowed) return { refusal: `NAT destination not allowed (${wanted})` };
     return { nat: { kind: 'forward', external, address: target.host, port: target.port } };
   }
@@ -72,7 +78,9 @@ export function natAllowed(spa: SpaDoor, nat: NatGrant): boolean {
   const n = spa.nat;
   if (!n) return false;
   const { protocol } = nat.external;
-  if (n.force) return nat.kind === 'forward' && n.force.protocol === protocol && n.force.address === nat.address && n.force.port === nat.port;
+  if (n.force) {
+    return nat.kind === 'forward' && n.force.protocol === protocol && n.force.address === nat.address && n.force.port === nat.port;
+  }
   if (nat.kind === 'local') return n.local.some((l) => l.protocol === protocol && l.port === nat.port);
   return n.forward.some((d) => d.protocol === protocol && d.port === nat.port && inIpv4Network(nat.address, d.network));
 }

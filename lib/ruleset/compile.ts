@@ -10,7 +10,8 @@
 // tier. A flood that fills the sets only shortens how long new attempts last; membership tests
 // look in every tier and deletes cover every tier (deleting an absent element is a no-op). A
 // source is in at most one tier of a set: it starts only when in no live tier, and advances only
-// into a stage it has never been in since its start cleared them. The chains follow the userspace matcher's rulings (docs/knockd-0.8.md §2.3):
+// into a stage it has never been in since its start cleared them. The chains follow the userspace
+// matcher's rulings (docs/knockd-0.8.md §2.3):
 //   knock      base chain (prerouting, before the admin's input chain): interfaces, TCP/UDP
 //   visible    a packet no door's filter shows is ignored (jumps to `match` otherwise)
 //   match      a source with an attempt for a door whose destination fits → `inflight` (nothing
@@ -110,7 +111,9 @@ function dstMatch(d: KernelDoor, f: Family): string {
 }
 
 function stepMatch(s: KnockStep): string {
-  if (s.protocol !== 'tcp' && s.protocol !== 'udp') throw new FirewallInputError(`protocol must be tcp or udp: ${JSON.stringify(s.protocol)}`);
+  if (s.protocol !== 'tcp' && s.protocol !== 'udp') {
+    throw new FirewallInputError(`protocol must be tcp or udp: ${JSON.stringify(s.protocol)}`);
+  }
   return `${s.protocol} dport ${checkPort(s.port)}`;
 }
 
@@ -146,7 +149,8 @@ const CLEAR_PER_RULE = 16;
 const limited = `counter name "${EVENT_COUNTER}" limit name "${LIMIT}"`;
 
 function setDecl(name: string, f: Family, tier: Tier): string {
-  return `  set ${name} { type ${f === 4 ? 'ipv4_addr' : 'ipv6_addr'}; flags dynamic,timeout; size ${tier.size}; timeout ${tier.timeout}; }`;
+  return `  set ${name} { type ${f === 4 ? 'ipv4_addr' : 'ipv6_addr'}; flags dynamic,timeout; ` +
+    `size ${tier.size}; timeout ${tier.timeout}; }`;
 }
 
 /** Deletes `src` from every tier of `sets(t)`: one statement each. */
@@ -276,13 +280,16 @@ export function dispatchRules(spec: RulesetSpec): { visible: string[]; match: st
 
 function baseRules(spec: RulesetSpec): string[] {
   const ifaces = spec.interfaces.includes('any') ? [] : [...new Set(spec.interfaces.map(checkInterface))];
-  const iif = ifaces.length === 0 ? '' : ifaces.length === 1 ? `iifname "${ifaces[0]}" ` : `iifname { ${ifaces.map((i) => `"${i}"`).join(', ')} } `;
+  const iif = ifaces.length === 0 ? ''
+    : ifaces.length === 1 ? `iifname "${ifaces[0]}" `
+    : `iifname { ${ifaces.map((i) => `"${i}"`).join(', ')} } `;
   const rules: string[] = [];
   const spa = [...new Set(spec.spaPorts.map(checkPort))];
   if (spa.length > 0) {
     const ports = spa.length === 1 ? `${spa[0]}` : `{ ${spa.join(', ')} }`;
     const fam = spec.families.length === 1 ? `meta nfproto ipv${spec.families[0]} ` : '';
-    rules.push(`${iif}${fam}udp dport ${ports} udp length ${SPA_UDP_LENGTH} ${log(spec, eventPrefix(spec.generation, undefined, 'spa', 0), checkQueue(spec.spaQueue ?? 1))}`);
+    const spaLog = log(spec, eventPrefix(spec.generation, undefined, 'spa', 0), checkQueue(spec.spaQueue ?? 1));
+    rules.push(`${iif}${fam}udp dport ${ports} udp length ${SPA_UDP_LENGTH} ${spaLog}`);
   }
   if (spec.doors.some((d) => d.sequence.length > 0)) rules.push(`${iif}meta l4proto { tcp, udp } jump ${CHAINS.visible}`);
   return rules;
@@ -323,7 +330,8 @@ export function installScript(spec: RulesetSpec): string {
     `add table ${t}`,
     `delete table ${t}`,
     `table ${t} {`,
-    `  limit ${LIMIT} { rate ${checkCount(spec.eventRate, 'event rate')}/second burst ${checkCount(spec.eventBurst, 'event burst')} packets }`,
+    `  limit ${LIMIT} { rate ${checkCount(spec.eventRate, 'event rate')}/second ` +
+      `burst ${checkCount(spec.eventBurst, 'event burst')} packets }`,
     `  counter ${EVENT_COUNTER} { }`,
     `  counter ${UNRECORDED_COUNTER} { }`,
     ...localSets(spec),

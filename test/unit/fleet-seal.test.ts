@@ -310,7 +310,10 @@ t.test('every byte of the ciphertext and of the tag is covered', async (t) => {
       }
     }
     t.same(chars, [], `${name}: each of its ${p.ct.length} base64url characters changed or deleted: bad MAC`);
-    for (const v of ['A', 'AAAA', `${p.ct}AAAA`, `${p.ct}${p.ct}`]) t.equal(why(openSealed(RING, FLEET, `${p.header}.${v}`, WALL)), 'bad MAC', `${name}: ciphertext ${v.length < 5 ? JSON.stringify(v) : v === `${p.ct}${p.ct}` ? 'doubled' : 'with bytes appended'}: bad MAC`);
+    for (const v of ['A', 'AAAA', `${p.ct}AAAA`, `${p.ct}${p.ct}`]) {
+      const what = v.length < 5 ? JSON.stringify(v) : v === `${p.ct}${p.ct}` ? 'doubled' : 'with bytes appended';
+      t.equal(why(openSealed(RING, FLEET, `${p.header}.${v}`, WALL)), 'bad MAC', `${name}: ciphertext ${what}: bad MAC`);
+    }
   }
   const text = seal(RING, FLEET, WALL, GRANT, NONCE);
   const p = parts(text);
