@@ -1,4 +1,4 @@
-// The layer order of lib/ (README "Layers"): a folder may import its own files and folders of a
+// The layer order of lib/ (docs/architecture.md "Layers"): a folder may import its own files and folders of a
 // lower rank, never a higher or equal one, and nothing may form a circle. test/unit/layers.test.ts
 // runs this; `npx depcruise lib` shows violations.
 const RANKS = {
@@ -14,7 +14,7 @@ const RANKS = {
 
 const folders = Object.keys(RANKS);
 
-// The pure parts (README "Layers", docs/architecture.md): decisions and codecs that take their
+// The pure parts (docs/architecture.md): decisions and codecs that take their
 // inputs (time included) as arguments and return results, so they are unit-tested exhaustively and
 // cannot block, spawn or touch a file. They import no Node built-in but crypto, no npm package, and
 // at run time only other pure modules (type-only imports of anything are fine). Pure files in

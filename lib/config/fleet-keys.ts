@@ -1,4 +1,4 @@
-// Keys that join a daemon to a fleet of bastions sharing state in Redis (README "Fleet mode"):
+// Keys that join a daemon to a fleet of bastions sharing state in Redis (docs/fleet.md):
 //   [options]  Fleet_Redis = redis://[user@]HOST[:PORT][/DB]  (rediss:// for TLS,
 //                 redis+sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/DB] through Redis Sentinel)
 //              Fleet_Key_File = PATH        the fleet's shared key that seals every note (required)

@@ -49,7 +49,7 @@ export const OPTION_KEYS: readonly OptionKey[] = [
   },
   {
     names: ['MATCHING'],
-    // Sesame: where knock sequences are matched (README "Kernel matching").
+    // Sesame: where knock sequences are matched (docs/kernel-matching.md).
     apply(value, ctx) {
       const v = value.toLowerCase();
       if (v !== 'kernel' && v !== 'pcap' && v !== 'auto') {

@@ -28,7 +28,7 @@ export const KERNEL_SET_SIZE = 262_144;
  * Overflow tiers of every stage set, taken when the ones before are full (a flood of spoofed
  * sources): an attempt then lasts 5 s, then 1 s, but is recorded up to the tiers' rates, each its
  * size ÷ (timeout + the kernel's 0.6-0.8 s of garbage-collection lag): ~650,000 new sources a
- * second in all (bench:flood --wide: 8/8 at the generator's maximum; README "A flood from millions
+ * second in all (bench:flood --wide: 8/8 at the generator's maximum; docs/kernel-matching.md "A flood from millions
  * of sources"). Kernel memory: ~80 B a source (IPv4) or ~110 B (IPv6); all tiers of one set full:
  * ~125 MB (IPv4) / ~175 MB (IPv6) at most. 256 doors load in 1.5 s (0.45 s without tiers).
  */

@@ -1,4 +1,4 @@
-// The layer order of lib/ (README "Layers", .dependency-cruiser.cjs): no import runs upward and
+// The layer order of lib/ (docs/architecture.md "Layers", .dependency-cruiser.cjs): no import runs upward and
 // none forms a circle, the Redis client is only loaded by import(), and the pure modules stay pure
 // (no I/O module, no package, only pure modules at run time). A fixture with one of each shows that
 // the check does catch them.
