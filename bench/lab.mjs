@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-/** bench/flood-gen.c, compiled by the npm script before the benchmark runs. */
+/** bench/flood-gen.c, compiled by buildGen() (below) when a benchmark starts. */
 export const GEN = join(ROOT, 'bench/.build/flood-gen');
 
 export function buildGen() {
