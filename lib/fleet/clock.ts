@@ -33,4 +33,14 @@ export class ClockOffset {
     for (const s of this.samples) if (!best || s.rtt < best.rtt) best = s;
     return best?.offset ?? 0;
   }
+
+  /** Whether the estimate is followed: within MAX_OFFSET_MS of this node's clock. */
+  get followed(): boolean {
+    return Math.abs(this.offset) <= MAX_OFFSET_MS;
+  }
+
+  /** The offset fleet times use: the estimate while followed, else 0 (this node's own clock). */
+  get used(): number {
+    return this.followed ? this.offset : 0;
+  }
 }

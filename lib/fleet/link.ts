@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { fleetKeys, type FleetNote, type GrantNote } from './notes.js';
 import { readLiveGrants, type LiveGrant } from './reads.js';
-import { ClockOffset, MAX_OFFSET_MS } from './clock.js';
+import { ClockOffset } from './clock.js';
 import { Sealer } from './sealer.js';
 import { MAX_SEALED_BYTES } from './seal.js';
 import type { Keyring } from './seal.js';
@@ -235,8 +235,7 @@ export class FleetLink {
 
   /** The clock offset to Redis that is followed (ms; add to local wall time for fleet time): 0 when too far off. */
   get offsetMs(): number {
-    const o = this.clock.offset;
-    return Math.abs(o) <= MAX_OFFSET_MS ? o : 0;
+    return this.clock.used;
   }
 
   /** Publishes a note on the fleet's channel (one command); false without Redis. */
@@ -287,7 +286,7 @@ export class FleetLink {
     if (this.state === 'stalled') return; // the probe asks
     await this.sampleClock();
     const offset = Math.round(this.clock.offset);
-    if (Math.abs(offset - this.reported) > 1000) { this.reported = offset; this.events.skew(offset, Math.abs(offset) <= MAX_OFFSET_MS); }
+    if (Math.abs(offset - this.reported) > 1000) { this.reported = offset; this.events.skew(offset, this.clock.followed); }
     const now = this.now();
     const member = this.sealer.seal({ type: 'member', node: this.s.node, since: this.since }, now);
     await this.cmd.set(this.keys.member(this.s.node), member, 'PX', 3 * HEARTBEAT_MS);

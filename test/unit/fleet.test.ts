@@ -380,6 +380,17 @@ t.test('clock offset: the sample with the shortest round trip wins, among the la
   t.equal(c.offset, 10, 'old samples age out');
 });
 
+t.test("clock offset: Redis's clock is followed only within MAX_OFFSET_MS", async (t) => {
+  const { MAX_OFFSET_MS } = await import('../../lib/fleet/clock.js');
+  const c = new ClockOffset();
+  c.add({ offset: 4000, rtt: 1 });
+  t.same([c.followed, c.used], [true, 4000], 'a few seconds off: followed');
+  c.add({ offset: MAX_OFFSET_MS, rtt: 0.5 });
+  t.same([c.followed, c.used], [true, MAX_OFFSET_MS], 'at the bound: followed');
+  c.add({ offset: -MAX_OFFSET_MS - 1, rtt: 0.1 });
+  t.same([c.followed, c.used, c.offset], [false, 0, -MAX_OFFSET_MS - 1], 'past it (a doctored TIME): the node keeps its own clock, the estimate still reported');
+});
+
 t.test('Redis without a password or without TLS to another host: warned', async (t) => {
   const { redisWarnings } = await import('../../lib/fleet/label.js');
   t.same(redisWarnings('redis://127.0.0.1:6379/0', true), [], 'loopback with a password: nothing');
