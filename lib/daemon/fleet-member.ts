@@ -31,6 +31,8 @@ const BATCH_MS = 10;
 const ASK_MS = 300;
 /** Open asks kept; under a flood at a last port the oldest make room. */
 const MAX_OPEN_ASKS = 16_384;
+/** While Redis is up, claims and shares it refused are tried again this often (ms). */
+const RETRY_MS = 5000;
 /** Grant ids carried out here, remembered until they expire; beyond it the oldest go. */
 const MAX_APPLIED = 16_384;
 
@@ -47,6 +49,10 @@ export class FleetMember {
   private counter = 0;
   /** A tag per process start in ask ids: an answer to an ask of an earlier run never matches one of this run. */
   private readonly boot = randomBytes(4).toString('hex');
+  /** Claims and shares Redis refused (an error reply while up) are tried again on this timer. */
+  private readonly retry: NodeJS.Timeout;
+  private catchingUp = false;
+  private readonly refusedCommands = new LogRateLimit(1, 5, Date.now, (n) => `fleet: ${n} more refused commands not logged (rate limit)`);
   /** Grant ids already carried out here (until their fleet-time expiry), so a resync does not repeat them. */
   private readonly applied = new BoundedIds(MAX_APPLIED);
   /** Accepted while Redis was down: claimed after the fact (with the same sealed value) when it is back. */
@@ -85,6 +91,8 @@ export class FleetMember {
       bad: (why) => this.onRefused(why),
       up: (how) => void this.onUp(label, how),
       down: (why) => deps.log(`fleet: Redis at ${label} unreachable (${why}); serving alone until it is back`),
+      refused: (why) => this.refusedCommands.line(() => `fleet: Redis refused a command (${why}); decided alone, tried again every ${RETRY_MS / 1000} s`,
+        (l) => deps.log(l)),
       stalled: (ms) => deps.log(`fleet: Redis at ${label} stopped answering (no reply within ${ms} ms); ` +
         'serving alone, without waiting, until it answers'),
       channelLost: (why, ms) => deps.log(`fleet: Redis dropped this node's subscription to the fleet's channel (${why}); ` +
@@ -94,6 +102,8 @@ export class FleetMember {
           ? "fleet times use Redis's clock"
           : `more than ${MAX_OFFSET_MS / 1000} s: fleet times stay on this node's clock (check NTP, and who answers as Redis)`)),
     });
+    this.retry = setInterval(() => void this.retryPending(), RETRY_MS);
+    this.retry.unref();
   }
 
   /** Counted by reason, logged within a budget: whoever can write to Redis must not fill the disk. */
@@ -125,18 +135,22 @@ export class FleetMember {
 
   /** Claims a digest or sequence for the whole fleet; 'down' means: decide alone (and claim later). */
   async claim(c: FleetClaim): Promise<ClaimResult> {
-    // A sequence is named under every key of the ring (a rollover): the first name is claimed, the others checked.
-    const names = c.type === 'onetime' ? this.link.sealer.secretNames(c.sequence.map(formatProtoPort).join(','), this.link.now()) : [];
+    // Keyed names (nobody without the key can aim at a claim in advance), under every key of the
+    // ring (a rollover): the first is claimed, the others checked.
+    const secret = c.type === 'replay' ? c.digest : c.sequence.map(formatProtoPort).join(',');
+    const names = this.link.sealer.secretNames(secret, this.link.now());
+    const keyOf = (name: string) => (c.type === 'replay' ? this.link.replayKey(name) : this.link.oneTimeKey(c.door, name));
     const [key, ttlMs, what] = c.type === 'replay'
-      ? [this.link.replayKey(c.digest), c.ttlMs, 'SPA digest']
-      : [this.link.oneTimeKey(c.door, names[0]!), 90 * 24 * 3600 * 1000, `one-time sequence of ${c.door}`];
-    const also = c.type === 'onetime' ? names.slice(1).map((n) => this.link.oneTimeKey(c.door, n)) : [];
+      ? [keyOf(names[0]!), c.ttlMs, 'SPA digest']
+      : [keyOf(names[0]!), 90 * 24 * 3600 * 1000, `one-time sequence of ${c.door}`];
+    const also = names.slice(1).map(keyOf);
     const announce: OneTimeNote | undefined =
       c.type === 'onetime' ? { type: 'onetime', node: this.node, door: c.door, sequence: c.sequence } : undefined;
     const value = this.link.claimValue(key, ttlMs);
     const r = await this.link.claim(key, ttlMs, value, also);
     if (r === 'down') this.remember(this.pendingClaims, { key, ttlMs, value, also, what, ...(announce ? { announce } : {}) });
-    if (r === 'won' && announce) void this.link.publishNote(announce);
+    // Decided alone too: the sequence is spent here, and every node that listens moves on now.
+    if (r !== 'lost' && announce) void this.link.publishNote(announce);
     return r;
   }
 
@@ -152,6 +166,7 @@ export class FleetMember {
 
   close(): Promise<void> {
     if (this.batch) clearTimeout(this.batch);
+    clearInterval(this.retry);
     return this.link.close();
   }
 
@@ -233,11 +248,15 @@ export class FleetMember {
     this.deps.apply(effects);
   }
 
-  private async onUp(label: string, how: 'connected' | 'answers' | 'channel'): Promise<void> {
+  /**
+   * Claims made alone (Redis unreachable, stalled or refusing) are made after the fact, and grants
+   * not shared are shared; what still fails waits for the next try.
+   */
+  private async catchUp(): Promise<{ made: number; lost: number; shared: number }> {
     const claims = this.pendingClaims, shares = this.pendingShares;
     this.pendingClaims = [];
     this.pendingShares = [];
-    let lost = 0;
+    let lost = 0, made = 0;
     for (const c of claims) {
       const r = await this.link.claim(c.key, c.ttlMs, c.value, c.also);
       if (r === 'lost') {
@@ -245,16 +264,35 @@ export class FleetMember {
         this.deps.log(`fleet: a ${c.what} accepted here while Redis was unreachable was also accepted by another node`);
       }
       if (r === 'down') this.remember(this.pendingClaims, c);
-      if (r === 'won' && c.announce) await this.link.publishNote(c.announce);
+      if (r === 'won') made++;
     }
     const now = this.link.now();
     let shared = 0;
     for (const s of shares) {
       const left = s.at + s.timeout * 1000 - now;
       if (left < 1000) continue;
-      // Restamped: receivers count the time left from `at`.
-      if (await this.link.publishGrant({ ...s, at: now, timeout: Math.floor(left / 1000) })) shared++;
+      // Restamped: receivers count the time left from `at` (a note heard twice is carried out once: its id).
+      const restamped = { ...s, at: now, timeout: Math.floor(left / 1000) };
+      if (await this.link.publishGrant(restamped)) shared++;
+      else this.remember(this.pendingShares, restamped);
     }
+    return { made, lost, shared };
+  }
+
+  /** While Redis is up but refused something, the catch-up is tried again every few seconds. */
+  private async retryPending(): Promise<void> {
+    if (!this.link.isUp || this.catchingUp || (this.pendingClaims.length === 0 && this.pendingShares.length === 0)) return;
+    this.catchingUp = true;
+    try {
+      const { made, lost, shared } = await this.catchUp();
+      if (made + lost + shared) this.deps.log(`fleet: ${made} claim${made === 1 ? '' : 's'} made after the fact, ${shared} grant${shared === 1 ? '' : 's'} shared`);
+    } finally {
+      this.catchingUp = false;
+    }
+  }
+
+  private async onUp(label: string, how: 'connected' | 'answers' | 'channel'): Promise<void> {
+    const { made, shared } = await this.catchUp();
     let loaded = 0;
     // Refused stored values stay in Redis until they expire: summed up in one line per resync.
     const skipped = new Map<string, number>();
@@ -278,13 +316,12 @@ export class FleetMember {
     const refusedText = nSkipped
       ? ` (${nSkipped} stored value${nSkipped === 1 ? '' : 's'} refused: ${[...skipped].map(([r, k]) => `${k} ${r}`).join(', ')})`
       : '';
-    const made = claims.length - lost;
     const counts = `${loaded} live grant${loaded === 1 ? '' : 's'} loaded${refusedText}, ${shared} shared, ` +
       `${made} claim${made === 1 ? '' : 's'} made after the fact${extra}`;
     if (how === 'connected') this.deps.log(`fleet: joined ${this.link.name} as node ${this.node} (Redis ${label}); ${counts}`);
     else if (how === 'answers') this.deps.log(`fleet: Redis at ${label} answers again; ${counts}`);
     // The channel back (the loss was logged): quiet unless something was caught up.
-    else if (loaded + shared + claims.length) this.deps.log(`fleet: listening again; ${counts}`);
+    else if (loaded + shared + made) this.deps.log(`fleet: listening again; ${counts}`);
   }
 }
 

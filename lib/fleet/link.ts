@@ -48,6 +48,8 @@ export interface LinkEvents {
   down(why: string): void;
   /** Redis stopped answering (a command timed out after `ms`): said once per stall. */
   stalled(ms: number): void;
+  /** Redis answered a command with an error: it was not done (the member retries what it must). */
+  refused(why: string): void;
   /** Redis dropped the channel's subscriber while commands still work (once per loss). */
   channelLost(why: string, retryMs: number): void;
   /** The clock offset to Redis changed by more than a second (ms; positive: Redis is ahead); `followed`: within MAX_OFFSET_MS. */
@@ -58,11 +60,13 @@ export interface LinkEvents {
  * Set if absent (or if the value is the forged one named, or an oversized one: '!BIG'), else return
  * what is there; a value longer than ARGV[4] is never sent back, only '!BIG'.
  */
-const CLAIM_LUA = `local n = redis.call('STRLEN', KEYS[1])
-local big = n > tonumber(ARGV[4])
+const CLAIM_LUA = `local t = redis.call('TYPE', KEYS[1]).ok
+local n = 0
+if t == 'string' then n = redis.call('STRLEN', KEYS[1]) end
+local big = (t ~= 'string' and t ~= 'none') or n > tonumber(ARGV[4])
 local cur = false
 if not big then cur = redis.call('GET', KEYS[1]) end
-if n == 0 or (big and ARGV[3] == '!BIG') or ((not big) and ARGV[3] ~= '' and cur == ARGV[3]) then
+if t == 'none' or (big and ARGV[3] == '!BIG') or ((not big) and ARGV[3] ~= '' and cur == ARGV[3]) then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return 'OK'
 end
@@ -217,20 +221,19 @@ export class FleetLink {
     return this.keys.oneTime(door, sequence);
   }
 
-  /** Stores a grant until it expires (for nodes that start later) and tells the others now. */
+  /**
+   * Tells the others of a grant now, then stores it until it expires (for nodes that start later).
+   * Two commands, not one transaction: a Redis that refuses writes (out of memory) still delivers
+   * the note. True when both were done.
+   */
   async publishGrant(note: GrantNote): Promise<boolean> {
     if (!this.isUp) return false;
     const text = this.sealer.seal(note, this.now());
-    try {
-      await this.cmd.multi()
-        .set(this.keys.grant(note.node, note.id), text, 'PX', note.timeout * 1000)
-        .publish(this.keys.events, text)
-        .exec();
-      return true;
-    } catch (err) {
-      this.failed(err);
-      return false;
-    }
+    const [published, stored] = await Promise.all([
+      this.cmd.publish(this.keys.events, text).then(() => true, (err: unknown) => { this.failed(err); return false; }),
+      this.cmd.set(this.keys.grant(note.node, note.id), text, 'PX', note.timeout * 1000).then(() => true, (err: unknown) => { this.failed(err); return false; }),
+    ]);
+    return published && stored;
   }
 
   /** The clock offset to Redis that is followed (ms; add to local wall time for fleet time): 0 when too far off. */
@@ -301,7 +304,9 @@ export class FleetLink {
 
   /** A command failed: a timeout while connected means Redis stopped answering. */
   private failed(err: unknown): void {
-    if (!timedOut(err) || this.state !== 'up') return;
+    if (this.state !== 'up') return;
+    // An error reply (WRONGTYPE, OOM, READONLY after a failover): the link is up, the command was not done.
+    if (!timedOut(err)) { this.events.refused((err as Error).message?.split('\n')[0] ?? String(err)); return; }
     this.state = 'stalled';
     this.events.stalled(COMMAND_MS);
     const stalledAt = Date.now();

@@ -75,10 +75,11 @@ export class Sealer {
     const r = readNote(o.body);
     if (!r.ok) return failure('malformed');
     const v = r.note;
+    // Only authentic notes are remembered (whoever lacks the key cannot fill the set), for as long
+    // as the skew check would pass them; a stored value republished on the channel too, so each
+    // costs one decryption, not one per copy.
+    if (v.node !== this.node || v.type === 'claim' || v.type === 'member') this.seen.add(h.sid, h.ts + SKEW_MS + 1, now);
     if (v.type === 'claim' || v.type === 'member') return failure('wrong kind');
-    if (v.node === this.node) return { ok: true, note: v };
-    // Only authentic notes are remembered: whoever lacks the key cannot fill the set.
-    this.seen.add(h.sid, h.ts + SKEW_MS + 1, now); // for as long as the skew check would pass it
     return { ok: true, note: v };
   }
 

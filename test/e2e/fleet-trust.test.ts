@@ -368,3 +368,23 @@ t.test('a key rollover in two steps, each a SIGHUP: no note is refused on the wa
   const key = lab.redisCli(PASSWORD, ['--scan', '--pattern', 't62:grant:a:*']).trim().split('\n').map((k) => lab.redisCli(PASSWORD, ['get', k]).trim());
   t.ok(key.some((v) => v.startsWith(`S2.${fleetKey(Buffer.from(NEW, 'base64')).id}.`)), 'a now seals with the new key');
 });
+
+t.test('a Redis that refuses writes (out of memory): decided alone, logged, announced anyway, claimed later', async (t) => {
+  redis('config', 'set', 'maxmemory', '1');
+  t.teardown(() => { redis('config', 'set', 'maxmemory', '0'); });
+  const saved = join(lab.dir, 'spa-oom.pkt');
+  const [fa, fb] = [mark(A), mark(B)];
+  fwknop(A, 2224, saved);
+  t.ok(await logged(A, fa, /: spa: SPA: OPEN SESAME for \S+ tcp\/2224/), 'a: the SPA packet opens (decided alone)');
+  t.ok(await logged(A, fa, /^fleet: Redis refused a command \(OOM[^)]*\); decided alone, tried again every 5 s$/), 'a: the refusal is logged');
+  t.ok(await logged(B, fb, /: spa: granted by fleet node a \(tcp\/2224\)/), 'b: the grant note still arrives (PUBLISH needs no memory)');
+  const from = mark(B);
+  sendRaw(B, readFileSync(saved, 'utf8').trim());
+  t.ok(await logged(B, from, /: SPA: refused: replay detected \(first seen from fleet node a at \S+\)$/), 'b: the packet replayed to it is refused (the digest came with the grant)');
+  const fb2 = mark(B), fa2 = mark(A);
+  knock(A, ['7311', '7312', '7313']);
+  t.ok(await logged(A, fa2, /: otp: OPEN SESAME$/), 'a: the next one-time sequence opens (decided alone)');
+  t.ok(await logged(B, fb2, /^otp: one-time sequence used on fleet node a$/), 'b: told anyway, and moved on');
+  redis('config', 'set', 'maxmemory', '0');
+  t.ok(await logged(A, fa2, /^fleet: [1-9]\d* claims? made after the fact, \d+ grants? shared$/, 12_000), 'a: once Redis takes writes again, the claims are made after the fact');
+});
