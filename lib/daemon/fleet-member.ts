@@ -91,8 +91,10 @@ export class FleetMember {
       bad: (why) => this.onRefused(why),
       up: (how) => void this.onUp(label, how),
       down: (why) => deps.log(`fleet: Redis at ${label} unreachable (${why}); serving alone until it is back`),
-      refused: (why) => this.refusedCommands.line(() => `fleet: Redis refused a command (${why}); decided alone, tried again every ${RETRY_MS / 1000} s`,
-        (l) => deps.log(l)),
+      refused: (why) => this.refusedCommands.line(
+        () => `fleet: Redis refused a command (${why}); decided alone, tried again every ${RETRY_MS / 1000} s`,
+        (l) => deps.log(l),
+      ),
       stalled: (ms) => deps.log(`fleet: Redis at ${label} stopped answering (no reply within ${ms} ms); ` +
         'serving alone, without waiting, until it answers'),
       channelLost: (why, ms) => deps.log(`fleet: Redis dropped this node's subscription to the fleet's channel (${why}); ` +
@@ -285,7 +287,8 @@ export class FleetMember {
     this.catchingUp = true;
     try {
       const { made, lost, shared } = await this.catchUp();
-      if (made + lost + shared) this.deps.log(`fleet: ${made} claim${made === 1 ? '' : 's'} made after the fact, ${shared} grant${shared === 1 ? '' : 's'} shared`);
+      const s = (n: number) => (n === 1 ? '' : 's');
+      if (made + lost + shared) this.deps.log(`fleet: ${made} claim${s(made)} made after the fact, ${shared} grant${s(shared)} shared`);
     } finally {
       this.catchingUp = false;
     }

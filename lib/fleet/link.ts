@@ -231,7 +231,8 @@ export class FleetLink {
     const text = this.sealer.seal(note, this.now());
     const [published, stored] = await Promise.all([
       this.cmd.publish(this.keys.events, text).then(() => true, (err: unknown) => { this.failed(err); return false; }),
-      this.cmd.set(this.keys.grant(note.node, note.id), text, 'PX', note.timeout * 1000).then(() => true, (err: unknown) => { this.failed(err); return false; }),
+      this.cmd.set(this.keys.grant(note.node, note.id), text, 'PX', note.timeout * 1000)
+        .then(() => true, (err: unknown) => { this.failed(err); return false; }),
     ]);
     return published && stored;
   }
