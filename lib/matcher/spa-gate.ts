@@ -6,7 +6,8 @@
 
 import type { Door, KnockStep } from '../config/types.js';
 import { checkShape, openCiphertext, verifyHmac, type SpaKeys } from '../spa/wire.js';
-import { MSG_TYPE, type SpaFields } from '../spa/message.js';
+import type { SpaFields } from '../spa/message.js';
+import { kindOf } from '../spa/message-types.js';
 import { parseAccessMessage } from '../spa/access.js';
 import { replayDigest, type ReplayCache } from '../spa/replay.js';
 import { formatProtoPort } from '../net/protocol.js';
@@ -127,7 +128,7 @@ export class SpaGate {
     const r = openCiphertext(ct, keys);
     if (!r.ok) return refuse(FIELD_TEXT[r.error] ?? `bad field (${r.error})`);
     const f = r.fields;
-    if (f.messageType === MSG_TYPE.COMMAND) return refuse('command messages are not allowed');
+    if (kindOf(f.messageType)?.command) return refuse('command messages are not allowed');
     if (isNatType(f.messageType) && !spa.nat) return refuse('NAT access is not enabled for this door');
 
     const off = Math.round(nowMs / 1000) - f.timestamp;

@@ -12,7 +12,7 @@ import type { ProtoPort } from '../net/protocol.js';
 import { formatProtoPort, protoPortText } from '../net/protocol.js';
 import { inIpv4Network, ipv4Number } from '../net/ipv4.js';
 import { parseNatAccess } from '../spa/access.js';
-import { MSG_TYPE } from '../spa/message.js';
+import { kindOf } from '../spa/message-types.js';
 
 export interface NatGrant {
   /** `forward`: DNAT to an internal address; `local`: to a port of the bastion itself. */
@@ -27,11 +27,8 @@ export interface NatGrant {
 
 export type NatDecision = { readonly nat: NatGrant } | { readonly refusal: string };
 
-const FORWARD_TYPES = new Set<number>([MSG_TYPE.NAT_ACCESS, MSG_TYPE.CLIENT_TIMEOUT_NAT_ACCESS]);
-const LOCAL_TYPES = new Set<number>([MSG_TYPE.LOCAL_NAT_ACCESS, MSG_TYPE.CLIENT_TIMEOUT_LOCAL_NAT_ACCESS]);
-
 export function isNatType(messageType: number): boolean {
-  return FORWARD_TYPES.has(messageType) || LOCAL_TYPES.has(messageType);
+  return kindOf(messageType)?.nat !== undefined;
 }
 
 /** The NAT grant for an authenticated request, a refusal, or undefined when no NAT is involved. */
@@ -53,7 +50,7 @@ export function natDecision(spa: SpaDoor, messageType: number, natAccess: string
   const target = natAccess === null ? undefined : parseNatAccess(natAccess);
   if (!target) return { refusal: 'bad field (nat access)' }; // decodePlaintext checked it already
   const wanted = `${target.host} ${protoPortText(external.protocol, target.port)}`;
-  if (FORWARD_TYPES.has(messageType)) {
+  if (kindOf(messageType)?.nat === 'forward') {
     if (nat.forward.length === 0) return { refusal: 'NAT access is not enabled for this door (no SPA_Forward)' };
     if (ipv4Number(target.host) === undefined) {
       return { refusal: `NAT destination "${target.host}" is not an IPv4 address (names are not resolved)` };

@@ -7,7 +7,9 @@ import { timingSafeEqual } from 'node:crypto';
 import { b64, isBase64Text, unb64 } from './base64.js';
 import { digestB64, digestsOfLength, type DigestName } from './digests.js';
 import { parseAccessMessage, parseCommandMessage, parseNatAccess } from './access.js';
+import { kindOf } from './message-types.js';
 
+/** The message types by name (message-types.ts holds what each carries). */
 export const MSG_TYPE = {
   COMMAND: 0, ACCESS: 1, NAT_ACCESS: 2, CLIENT_TIMEOUT_ACCESS: 3,
   CLIENT_TIMEOUT_NAT_ACCESS: 4, LOCAL_NAT_ACCESS: 5, CLIENT_TIMEOUT_LOCAL_NAT_ACCESS: 6,
@@ -47,15 +49,15 @@ export type FieldError =
 
 export type PlaintextResult = Result<{ fields: SpaFields; digest: DigestName }, FieldError>;
 
-const hasNat = (t: number) => t === 2 || t === 4 || t === 5 || t === 6;
-const hasTimeout = (t: number) => t === 3 || t === 4 || t === 6;
+const hasNat = (t: number) => kindOf(t)?.nat !== undefined;
+const hasTimeout = (t: number) => kindOf(t)?.clientTimeout === true;
 
 export function validUsername(u: string): boolean {
   return u.length > 0 && u.length <= 48 && PRINTABLE.test(u) && !USER_FORBIDDEN.test(u);
 }
 
 function validMessage(type: number, message: string): boolean {
-  return type === MSG_TYPE.COMMAND ? parseCommandMessage(message) !== undefined : parseAccessMessage(message) !== undefined;
+  return kindOf(type)?.command ? parseCommandMessage(message) !== undefined : parseAccessMessage(message) !== undefined;
 }
 
 /** Builds the plaintext (fields + ':' + digest) the way fwknop's encoder does. Throws on bad fields. */
@@ -137,7 +139,7 @@ function headFields(rand: string, userB64: string, ts: string, version: string, 
   if (version.length === 0 || version.length > MAX_VERSION) return fail('version');
   if (!/^[0-9]{1,2}$/.test(typeText)) return fail('message-type');
   const messageType = Number(typeText);
-  if (messageType > 6) return fail('message-type');
+  if (!kindOf(messageType)) return fail('message-type');
   return { ok: true, rand, username, timestamp, version, messageType };
 }
 

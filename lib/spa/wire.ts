@@ -8,6 +8,7 @@ import { b64, isBase64Text, unb64 } from './base64.js';
 import { DIGESTS, hmacB64, type DigestName } from './digests.js';
 import { decrypt, encrypt, type CipherMode } from './cipher.js';
 import { decodePlaintext, encodePlaintext, PROTOCOL_VERSION, type FieldError, type SpaFields } from './message.js';
+import { accessType } from './message-types.js';
 
 /** fwknop's SPA port (UDP), the default on both ends. */
 export const SPA_DEFAULT_PORT = 62201;
@@ -105,12 +106,9 @@ export interface MessageInput {
   readonly nat?: { readonly access: string; readonly local: boolean };
 }
 
-/** The message type: access 1, NAT 2, local NAT 5; each +1 or +2 with a client timeout, as fwknop. */
+/** The message type of a request: access, NAT or local NAT, with or without a client timeout (message-types.ts). */
 function messageType(m: MessageInput): number {
-  const timeout = (m.clientTimeout ?? 0) > 0;
-  if (!m.nat) return timeout ? 3 : 1;
-  if (m.nat.local) return timeout ? 6 : 5;
-  return timeout ? 4 : 2;
+  return accessType(m.nat ? (m.nat.local ? 'local' : 'forward') : undefined, (m.clientTimeout ?? 0) > 0);
 }
 
 /** Builds the wire text of a request (access or NAT access, with or without a client timeout). */
