@@ -108,10 +108,15 @@ export class FleetMember {
     this.retry.unref();
   }
 
-  /** Counted by reason, logged within a budget: whoever can write to Redis must not fill the disk. */
-  private onRefused(why: string): void {
+  /** A refused note or stored value, counted by reason (the totals the log lines quote). */
+  private countRefused(why: string): void {
     this.refused.set(why, (this.refused.get(why) ?? 0) + 1);
     this.refusedTotal++;
+  }
+
+  /** Counted by reason, logged within a budget: whoever can write to Redis must not fill the disk. */
+  private onRefused(why: string): void {
+    this.countRefused(why);
     this.refusedLog.line(
       () => `fleet: note refused: ${why} (${this.refusedTotal} refused so far: ` +
         `${[...this.refused].map(([r, k]) => `${k} ${r}`).join(', ')})`,
@@ -302,8 +307,7 @@ export class FleetMember {
     try {
       const live = await this.link.liveGrants((why) => {
         skipped.set(why, (skipped.get(why) ?? 0) + 1);
-        this.refused.set(why, (this.refused.get(why) ?? 0) + 1);
-        this.refusedTotal++;
+        this.countRefused(why);
       });
       for (const g of live) {
         if (g.note.node === this.node || this.applied.has(g.note.id, this.link.now())) continue;
