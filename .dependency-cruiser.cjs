@@ -21,7 +21,7 @@ const folders = Object.keys(RANKS);
 // folders that also do I/O are named one by one.
 const PURE = '^lib/(' + [
   '(engine|matcher|spa|ruleset|errors|net)/',
-  'config/(address|errors|lines|tcpflags|types)[.]ts$',
+  'config/(address|cidr|errors|lines|tcpflags|types)[.]ts$',
   'firewall/(commands|nat-commands|validate)[.]ts$',
   'log/(messages|rate-limit)[.]ts$',
   'fleet/(notes|seal|sealer|bounded-ids|clock)[.]ts$',

@@ -26,6 +26,14 @@ const V6_HOP = 0, V6_ROUTING = 43, V6_FRAGMENT = 44, V6_DSTOPTS = 60, V6_AH = 51
 const MAX_V6_EXT = 8;
 // UDP payload sizes fwknopd looks at (smaller or larger ones it drops without a word).
 const SPA_PAYLOAD_MIN = 140, SPA_PAYLOAD_MAX = 1500;
+// TCP segments travel on with their payload only when it starts an HTTP GET (SPA over HTTP).
+const GET_SLASH = [0x47, 0x45, 0x54, 0x20, 0x2f];
+
+/** "GET /", the method in any case (fwknopd compares it case-insensitively). */
+function startsGet(buf: Uint8Array, at: number): boolean {
+  for (let i = 0; i < 5; i++) if ((i < 3 ? buf[at + i]! & 0xdf : buf[at + i]) !== GET_SLASH[i]) return false;
+  return true;
+}
 
 /** cap's link-type strings → ours; undefined = unsupported. */
 export function linkTypeOf(capName: string): LinkType | undefined {
@@ -70,6 +78,10 @@ function decodeIPv4(buf: Uint8Array, off: number, len: number): Decoded {
   if (ihl < 20) return 'bad-ip';
   if ((((buf[off + 6]! << 8) | buf[off + 7]!) & 0x1fff) !== 0) return 'fragment';
   const proto = buf[off + 9]!;
+  // Ethernet pads short frames: the IP header's total length says where the packet ends.
+  // (0 under some offloads: then the captured length stands.)
+  const total = (buf[off + 2]! << 8) | buf[off + 3]!;
+  if (total >= 20) len = Math.min(len, off + total);
   const src = `${buf[off + 12]}.${buf[off + 13]}.${buf[off + 14]}.${buf[off + 15]}`;
   const dst = `${buf[off + 16]}.${buf[off + 17]}.${buf[off + 18]}.${buf[off + 19]}`;
   return transport(buf, off + ihl, len, proto, src, dst, 4);
@@ -83,6 +95,8 @@ function isV4Mapped(buf: Uint8Array, at: number): boolean {
 function decodeIPv6(buf: Uint8Array, off: number, len: number): Decoded {
   if (len < off + 40) return 'truncated';
   let next = buf[off + 6]!;
+  const plen = (buf[off + 4]! << 8) | buf[off + 5]!;
+  if (plen > 0) len = Math.min(len, off + 40 + plen); // 0: a jumbogram, or an offload's
   // Nodes never send IPv4-mapped sources on the wire (RFC 4291 2.5.5.2); granting one would open
   // the IPv4 address while commands saw an IPv6 one.
   if (isV4Mapped(buf, off + 8)) return 'mapped-src';
@@ -114,7 +128,15 @@ function decodeIPv6(buf: Uint8Array, off: number, len: number): Decoded {
 function transport(buf: Uint8Array, p: number, len: number, proto: number, src: string, dst: string, family: 4 | 6): Decoded {
   if (proto === PROTO_TCP) {
     if (len < p + 14) return 'truncated';
-    return { src, dst, family, protocol: 'tcp', dport: (buf[p + 2]! << 8) | buf[p + 3]!, tcpFlags: buf[p + 13]! };
+    const dport = (buf[p + 2]! << 8) | buf[p + 3]!;
+    const tcpFlags = buf[p + 13]!;
+    const data = p + (buf[p + 12]! >> 4) * 4;
+    const size = len - data;
+    if (data < p + 20 || size < SPA_PAYLOAD_MIN || size > SPA_PAYLOAD_MAX || !startsGet(buf, data)) {
+      return { src, dst, family, protocol: 'tcp', dport, tcpFlags };
+    }
+    const payload = Buffer.from(buf.buffer, buf.byteOffset + data, size).toString('latin1');
+    return { src, dst, family, protocol: 'tcp', dport, tcpFlags, payload };
   }
   if (proto === PROTO_UDP) {
     if (len < p + 4) return 'truncated';

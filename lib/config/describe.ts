@@ -1,6 +1,7 @@
 // `knockd --check` output: every option and door as Sesame understood it, defaults filled in,
 // one `key: value` per line so people and tests can read it back.
 
+import { formatNetwork } from './cidr.js';
 import { formatSequence } from './sequence.js';
 import { formatTcpFlags } from './tcpflags.js';
 import { DEFAULTS, type Config, type Door } from './types.js';
@@ -40,6 +41,14 @@ export function describeDoor(d: Door): string[] {
       `  spa_max_timeout: ${s.maxTimeout}`,
       `  spa_require_source_address: ${s.requireSource ? 'yes' : 'no'}`,
     );
+    if (s.commands) {
+      const c = s.commands;
+      lines.push(
+        `  spa_command_allow_file: ${c.path} (${c.allowed.length} command${c.allowed.length === 1 ? '' : 's'})`,
+        ...c.allowed.map((t) => `    ${t.words.join(' ')} (line ${t.line})`),
+        `  spa_command_user: ${c.user ?? 'root (default)'}`,
+      );
+    }
     if (s.nat) {
       const n = s.nat;
       lines.push(
@@ -78,6 +87,15 @@ export function describeConfig(c: Config): string {
       ...(f.sentinelPasswordFile ? [`  fleet_sentinel_password_file: ${f.sentinelPasswordFile}`] : []),
       `  fleet_name: ${f.name}`,
       `  fleet_node: ${f.node ?? '(the host name)'}`,
+    );
+  }
+  if (o.spaTransport) {
+    const t = o.spaTransport;
+    lines.push(
+      `  spa_http_port: ${t.httpPort ?? NONE}${t.httpPort !== undefined ? ' (sniffed)' : ''}`,
+      `  spa_http_any_user_agent: ${t.anyUserAgent ? 'yes' : 'no'}`,
+      `  spa_http_trusted_proxies: ${t.trustedProxies.length ? t.trustedProxies.map(formatNetwork).join(', ') : NONE}`,
+      `  spa_tcp_port: ${t.tcpPort ?? NONE}${t.tcpPort !== undefined ? ' (Sesame listens)' : ''}`,
     );
   }
   for (const d of c.doors) lines.push(...describeDoor(d));

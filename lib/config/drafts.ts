@@ -4,6 +4,8 @@
 
 import type { KnockStep, Matching, NatAddress, NatDestination, OneTimeSource, SpaDoor, TcpFlagRule } from './types.js';
 import type { ProtoPort } from '../net/protocol.js';
+import type { Network } from './cidr.js';
+import type { CommandTemplate } from '../spa/command-allow.js';
 
 export interface SpaDraft {
   /** Line of the first SPA_ key: where door-level SPA errors point. */
@@ -21,6 +23,8 @@ export interface SpaDraft {
   localNat?: { list: ProtoPort[]; line: number };
   forceNat?: { to: NatAddress; line: number };
   snat?: { to: string; line: number };
+  commands?: { path: string; list: CommandTemplate[]; line: number };
+  commandUser?: { name: string; line: number };
 }
 
 export interface DoorDraft {
@@ -49,6 +53,13 @@ export interface OptionsDraft {
   interfaces: string[] | undefined;
   matching: Matching | undefined;
   captureBuffer: number | undefined;
+  spaTransport?: {
+    firstLine: number;
+    httpPort?: number;
+    anyUserAgent?: boolean;
+    trustedProxies?: { list: Network[]; line: number };
+    tcpPort?: number;
+  };
   fleet?: {
     firstLine: number;
     redis?: { url: string; line: number };
@@ -68,6 +79,8 @@ export interface KeyContext {
   readonly warnings: string[];
   /** Loads the first sequence of a one-time file for `door`; provided by the parser. */
   loadOneTime(door: DoorDraft, path: string): void;
+  /** Reads a file only root may write (SPA_Command_Allow_File); throws a ConfigError naming this line. */
+  readPrivate(path: string): string;
 }
 
 export interface DoorKey {

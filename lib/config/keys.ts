@@ -11,6 +11,7 @@ import { SPA_DOOR_KEYS } from './spa-keys.js';
 import { parseOpenPorts } from './port-list.js';
 import { SPA_NAT_DOOR_KEYS } from './spa-nat-keys.js';
 import { FLEET_DOOR_KEYS, FLEET_OPTION_KEYS } from './fleet-keys.js';
+import { SPA_TRANSPORT_OPTION_KEYS } from './spa-transport-keys.js';
 import type { DoorKey, KeyContext, OptionKey } from './drafts.js';
 
 export type { DoorDraft, DoorKey, KeyContext, OptionKey, OptionsDraft, SpaDraft } from './drafts.js';
@@ -70,6 +71,7 @@ export const OPTION_KEYS: readonly OptionKey[] = [
     },
   },
   ...FLEET_OPTION_KEYS,
+  ...SPA_TRANSPORT_OPTION_KEYS,
 ];
 
 export const DOOR_KEYS: readonly DoorKey[] = [

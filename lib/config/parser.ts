@@ -2,7 +2,7 @@
 // '#' starts a line; values keep ';', '#', quotes and '='; keys are case-insensitive, `[options]`
 // is not. The result is a deeply frozen Config; the first error throws a ConfigError.
 
-import { accessSync, constants as fsc } from 'node:fs';
+import { accessSync, constants as fsc, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError, msg, strerror } from './errors.js';
 import { DOOR_KEY_INDEX, OPTION_KEY_INDEX, type DoorDraft, type KeyContext, type OptionsDraft } from './keys.js';
@@ -10,6 +10,7 @@ import { logicalLines, trimC, upperC } from './lines.js';
 import { DEFAULTS, MAX_GRANT_SECONDS, deepFreeze, type Config, type Door } from './types.js';
 import { nextOneTimeSequence } from './onetime-scan.js';
 import { finishSpa } from './spa-keys.js';
+import { finishSpaTransport } from './spa-transport-keys.js';
 import { finishFleet } from './fleet-keys.js';
 import { MAX_CONFIG_BYTES, readBoundedFile } from '../fs/bounded-read.js';
 
@@ -18,6 +19,8 @@ export interface ConfigIO {
   readFile(path: string): Buffer;
   /** Throws (with an errno code) unless `path` can be rewritten in place by temp file + rename. */
   checkRewritable(path: string): void;
+  /** Throws unless `path` is owned by root (or this user) and writable by no one else. */
+  checkPrivate?(path: string): void;
 }
 
 export const nodeIO: ConfigIO = {
@@ -26,6 +29,14 @@ export const nodeIO: ConfigIO = {
   checkRewritable(path) {
     accessSync(path, fsc.R_OK | fsc.W_OK);
     accessSync(dirname(path), fsc.W_OK | fsc.X_OK);
+  },
+  checkPrivate(path) {
+    const st = statSync(path);
+    const me = process.getuid?.() ?? 0;
+    if (st.uid !== 0 && st.uid !== me) throw Object.assign(new Error(`owned by uid ${st.uid}, not root`), { code: 'EPERM' });
+    if (st.mode & 0o022) {
+      throw Object.assign(new Error(`mode ${(st.mode & 0o777).toString(8)}: writable by others than its owner`), { code: 'EPERM' });
+    }
   },
 };
 
@@ -82,6 +93,7 @@ export function parseConfig(data: Buffer | string, file: string, io: ConfigIO = 
     const ctx: KeyContext = {
       file, line: number, options, warnings,
       loadOneTime: (d, path) => loadOneTime(d, path, io, ctx),
+      readPrivate: (path) => readPrivate(path, io, ctx),
     };
     if (section === 'options') {
       const spec = OPTION_KEY_INDEX.get(key);
@@ -117,7 +129,8 @@ export function parseConfig(data: Buffer | string, file: string, io: ConfigIO = 
     throw new ConfigError(`config: line ${sharedOneTime.sharedKnocks}: Fleet_Shared_Knocks cannot be used with One_Time_Sequences ` +
       '(shared hits are matched against the configured Sequence)', file, sharedOneTime.sharedKnocks);
   }
-  return deepFreeze({ path: file, options: { ...options, fleet }, doors: finished, warnings });
+  const spaTransport = finishSpaTransport(options.spaTransport, finished, file);
+  return deepFreeze({ path: file, options: { ...options, fleet, spaTransport }, doors: finished, warnings });
 }
 
 function loadOneTime(door: DoorDraft, path: string, io: ConfigIO, ctx: KeyContext): void {
@@ -133,6 +146,16 @@ function loadOneTime(door: DoorDraft, path: string, io: ConfigIO, ctx: KeyContex
   if (!entry) throw new ConfigError(msg.noMoreSequences(door.name), ctx.file, ctx.line, skipped);
   door.sequence = [...entry.steps];
   door.oneTime = { path, line: entry.line };
+}
+
+/** A file that says what root may run (SPA_Command_Allow_File): read, and checked to be root's alone. */
+function readPrivate(path: string, io: ConfigIO, ctx: KeyContext): string {
+  try {
+    io.checkPrivate?.(path);
+    return io.readFile(path).toString('utf8');
+  } catch (err) {
+    throw new ConfigError(msg.sysError(path, err instanceof Error && !('errno' in err) ? err.message : strerror(err)), ctx.file, ctx.line);
+  }
 }
 
 export function loadConfig(path: string, io: ConfigIO = nodeIO): Config {

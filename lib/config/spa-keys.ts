@@ -12,6 +12,7 @@ import { CIPHER_MODES, MAX_KEY_BYTES } from '../spa/cipher.js';
 import { MAX_HMAC_KEY_BYTES } from '../spa/keygen.js';
 import { PADDED_BASE64 } from '../spa/base64.js';
 import { finishNat } from './spa-nat-keys.js';
+import { parseAllowList } from '../spa/command-allow.js';
 
 
 // Legacy mode cannot carry an HMAC, and Sesame serves no SPA without one.
@@ -31,14 +32,33 @@ function seconds(ctx: KeyContext, key: string, value: string, min: number): numb
   return n;
 }
 
-function yesNo(ctx: KeyContext, key: string, value: string): boolean {
+export function yesNo(ctx: KeyContext, key: string, value: string): boolean {
   const v = value.toLowerCase();
   if (['y', 'yes', 'true', 'on', '1'].includes(v)) return true;
   if (['n', 'no', 'false', 'off', '0'].includes(v)) return false;
   failAtLine(ctx, `${key} must be yes or no, not "${value}"`);
 }
 
+/** A user name as useradd takes it, or a numeric uid. */
+const USER = /^(?:[a-z_][a-z0-9_-]{0,31}|[0-9]{1,10})$/;
+
 export const SPA_DOOR_KEYS: readonly DoorKey[] = [
+  {
+    names: ['SPA_COMMAND_ALLOW_FILE'],
+    apply(door, value, ctx) {
+      if (!value.startsWith('/')) failAtLine(ctx, `SPA_Command_Allow_File: "${value}" is not an absolute path`);
+      const r = parseAllowList(ctx.readPrivate(value));
+      if (!r.ok) throw new ConfigError(`${value}: line ${r.error.line}: ${r.error.error}`, value, r.error.line);
+      spaDraft(door, ctx).commands = { path: value, list: r.commands, line: ctx.line };
+    },
+  },
+  {
+    names: ['SPA_COMMAND_USER'],
+    apply(door, value, ctx) {
+      if (!USER.test(value)) failAtLine(ctx, `SPA_Command_User: "${value}" is not a user name or uid`);
+      spaDraft(door, ctx).commandUser = { name: value, line: ctx.line };
+    },
+  },
   {
     names: ['SPA_KEY'],
     apply(door, value, ctx) {
@@ -129,10 +149,12 @@ export function finishSpa(door: DoorDraft, file: string): SpaDoor | undefined {
   // What a client may ask for: SPA_Open_Ports, else the door's Open ports; a NAT door may have neither.
   const openPorts = s.openPorts ?? door.open ?? [];
   const nat = finishNat(s, door.name, file);
-  if (!openPorts.length && !nat?.forward.length && !nat?.local.length && !nat?.force) {
+  if (s.commandUser && !s.commands) err(s.commandUser.line, 'SPA_Command_User needs SPA_Command_Allow_File');
+  if (!openPorts.length && !nat?.forward.length && !nat?.local.length && !nat?.force && !s.commands) {
     err(s.line, 'SPA needs SPA_Open_Ports or Open (what a client may open, e.g. tcp/22), ' +
-      'or a NAT key (SPA_Forward, SPA_Local_NAT, SPA_Force_NAT)');
+      'a NAT key (SPA_Forward, SPA_Local_NAT, SPA_Force_NAT) or SPA_Command_Allow_File');
   }
+  const commands = s.commands && { path: s.commands.path, allowed: s.commands.list, user: s.commandUser?.name, line: s.commands.line };
   return {
     key: new Uint8Array(key),
     hmacKey: new Uint8Array(hmacKey),
@@ -144,5 +166,6 @@ export function finishSpa(door: DoorDraft, file: string): SpaDoor | undefined {
     maxTimeout: s.maxTimeout ?? door.cmdTimeout,
     requireSource: s.requireSource ?? false,
     nat,
+    commands,
   };
 }

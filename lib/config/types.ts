@@ -5,6 +5,8 @@ import type { CipherMode } from '../spa/cipher.js';
 import { SPA_DEFAULT_PORT } from '../spa/wire.js';
 import type { ProtoPort } from '../net/protocol.js';
 import type { Ipv4Network } from '../net/ipv4.js';
+import type { Network } from './cidr.js';
+import type { CommandTemplate } from '../spa/command-allow.js';
 
 /** The longest kernel grant (Open =, SPA): a week. The firewall refuses longer timeouts too. */
 export const MAX_GRANT_SECONDS = 7 * 24 * 3600;
@@ -61,6 +63,18 @@ export interface SpaDoor {
   readonly requireSource: boolean;
   /** NAT access (SPA_Forward, SPA_Local_NAT, SPA_Force_NAT, SPA_SNAT); undefined without any. */
   readonly nat: SpaNat | undefined;
+  /** Command messages (SPA_Command_Allow_File, SPA_Command_User); undefined: refused. */
+  readonly commands: SpaCommands | undefined;
+}
+
+/** What command messages may run, and as whom (lib/spa/command-allow.ts). */
+export interface SpaCommands {
+  readonly path: string;
+  readonly allowed: readonly CommandTemplate[];
+  /** A user name or numeric uid to run as; undefined: root. */
+  readonly user: string | undefined;
+  /** Line of SPA_Command_Allow_File. */
+  readonly line: number;
 }
 
 /** An internal destination a door may forward to (SPA_Forward): an IPv4 network and a port. */
@@ -128,6 +142,22 @@ export interface Options {
   readonly captureBuffer: number | undefined;
   /** Fleet_* keys (Sesame): undefined when this daemon runs alone. */
   readonly fleet: FleetOptions | undefined;
+  /** SPA_HTTP_* and SPA_TCP_Port (Sesame): SPA beside UDP; undefined when neither is set. */
+  readonly spaTransport: SpaTransport | undefined;
+}
+
+/** SPA over HTTP (sniffed on a web server's port) and over a TCP connection (lib/config/spa-transport-keys.ts). */
+export interface SpaTransport {
+  /** TCP port whose `GET /<spa>` requests are read as SPA (whatever server answers them). */
+  readonly httpPort: number | undefined;
+  /** Read requests with any User-Agent, not only fwknop's. */
+  readonly anyUserAgent: boolean;
+  /** Proxies whose X-Forwarded-For is believed (lib/matcher/forwarded-for.ts). */
+  readonly trustedProxies: readonly Network[];
+  /** TCP port Sesame listens on for one SPA message per connection (raw or an HTTP GET). */
+  readonly tcpPort: number | undefined;
+  /** Line of the first of these keys. */
+  readonly line: number;
 }
 
 /** How this daemon joins a fleet (lib/config/fleet-keys.ts). */

@@ -15,6 +15,8 @@ export interface Shell {
   /** Hands a one-time door's rotation back to the engine; returns the effects that follow. */
   rotated(doorIndex: number, r: RotateResult): readonly Effect[];
   refreshFilter(): void;
+  /** An allowed SPA command message. */
+  exec(e: Extract<Effect, { kind: 'exec' }>): void;
   /** Fleet mode: tell the other nodes of a grant, and claim digests and sequences fleet-wide. */
   share?(g: GrantShare): void;
   claim?(c: FleetClaim): Promise<'won' | 'lost' | 'down'>;
@@ -28,6 +30,7 @@ export function carryOut(effects: readonly Effect[], shell: Shell): void {
       case 'debug': shell.logger.debug(e.line); break;
       case 'run': shell.runner.open(e.request); break;
       case 'grant': shell.grant(e); break;
+      case 'exec': shell.exec(e); break;
       case 'rotate':
         carryOut(shell.rotated(e.doorIndex, rotateOneTime(e.door.name, e.door.oneTime!.path, e.line, e.used)), shell);
         break;

@@ -27,6 +27,8 @@ import { StartError } from './start-error.js';
 import { releaseOptimizer } from './optimizer.js';
 import type { DaemonOptions } from './options.js';
 import { FleetMember } from './fleet-member.js';
+import { SpaTcpServer } from './spa-tcp-server.js';
+import { SpaCommands } from './spa-commands.js';
 
 export class Daemon {
   private engine: Engine;
@@ -34,10 +36,12 @@ export class Daemon {
   private firewall: DoorFirewall | undefined;
   private addressWatch: AddressWatch | undefined;
   private fleet: FleetMember | undefined;
+  private tcp: SpaTcpServer | undefined;
   private readonly interfaces: readonly string[];
   private readonly logger: Logger;
   private readonly state: StateStore;
   private readonly runner: CommandRunner;
+  private readonly commands: SpaCommands;
   private readonly lookups: LookupQueue<Arrival> | undefined;
   private readonly deadline = new DeadlineTimer(
     () => (this.closing ? undefined : this.engine.nextDeadline()),
@@ -55,6 +59,7 @@ export class Daemon {
     const complain = (m: string) => this.logger.log(m, { stderr: true });
     this.state = new StateStore(args.stateDir, complain);
     this.runner = new CommandRunner({ log: this.logger, onPendingChange: (p) => this.state.save(p) });
+    this.commands = new SpaCommands((m) => this.logger.log(m));
     const resolver = args.lookup ? new Resolver() : undefined;
     this.lookups = resolver && new LookupQueue(resolver, (a, at) => { if (!this.closing) this.handle(a, at); });
     this.engine = firstEngine(config, args, this.interfaces, new ReplayStore(args.stateDir, complain), resolver);
@@ -81,9 +86,17 @@ export class Daemon {
         unheard: (n) => void d.engine.handle({ kind: 'unheard-knocks', count: n }),
         reopened: () => d.addressWatch?.check(),
       }));
+      const tcpPort = config.options.spaTransport?.tcpPort;
+      if (tcpPort !== undefined) {
+        d.tcp = await SpaTcpServer.listen(tcpPort, args.onlyIPv4, {
+          message: (m) => { if (!d.closing) d.apply(d.engine.handle({ kind: 'spa-message', message: m, wall: Date.now() })); },
+          log: (m) => d.logger.log(m),
+        });
+      }
     } catch (err) {
       d.unlock();
       void d.fleet?.close();
+      void d.input?.stop(true);
       // A lock's or a capture's failure is a start-up error; the firewall's a ConfigError naming the Open line.
       throw isSesameError(err) ? err : new StartError((err as Error).message);
     }
@@ -126,6 +139,7 @@ export class Daemon {
         : this.firewall?.grant(e.knocker, e.door, e.ip, e.timeout, e.ports)),
       rotated: (i, r) => this.engine.handle({ kind: 'onetime-rotated', doorIndex: i, result: r }),
       refreshFilter: () => this.input?.refresh(this.engine),
+      exec: (e) => this.commands.run(e.knocker, e.door, e.argv),
       ...(this.fleet ? {
         share: (g) => this.fleet!.share(g), claim: (c) => this.fleet!.claim(c), ask: (e) => this.fleet!.ask(e.door, e.src, e.family),
       } : {}),
@@ -146,6 +160,9 @@ export class Daemon {
       this.logger.log('fleet: Fleet_* settings changed; they take effect when knockd restarts', { stderr: true });
     } else {
       this.fleet?.rekey(config); // the key file's content: a rollover takes a SIGHUP, not a restart
+    }
+    if (config.options.spaTransport?.tcpPort !== this.engine.config.options.spaTransport?.tcpPort) {
+      this.logger.log('SPA_TCP_Port changed; it takes effect when knockd restarts', { stderr: true });
     }
     if (config.options.captureBuffer !== this.engine.config.options.captureBuffer) {
       this.logger.log('Capture_Buffer changed; it takes effect when knockd restarts', { stderr: true });
@@ -170,6 +187,7 @@ export class Daemon {
     this.deadline.stop();
     this.addressWatch?.stop();
     await this.input?.stop();
+    await this.tcp?.close();
     await this.fleet?.close();
     this.firewall?.stop();
     this.logger.verbose('waiting for child processes...');
@@ -199,6 +217,7 @@ export class Daemon {
     this.closing = true;
     this.firewall?.stop();
     await this.input?.stop(true);
+    await this.tcp?.close();
     await Promise.race([this.runner.flush(), new Promise((r) => setTimeout(r, 5000).unref())]);
     this.state.flush();
     this.unlock();

@@ -144,6 +144,7 @@ export class KernelMatching {
       doors: engine.kernelDoors(),
       spaPorts: [...new Set(engine.config.doors.flatMap((d) => (d.spa ? [d.spa.port] : [])))],
       spaQueue: this.reader?.batching ? SPA_QUEUE : 1,
+      ...(engine.config.options.spaTransport?.httpPort !== undefined ? { spaHttpPort: engine.config.options.spaTransport.httpPort } : {}),
       setSize: KERNEL_SET_SIZE,
       overflow: KERNEL_OVERFLOW,
       eventRate: EVENT_RATE,

@@ -30,6 +30,8 @@ export type Effect =
     readonly kind: 'grant'; readonly knocker: string; readonly door: Door; readonly ip: string; readonly timeout: number;
     readonly ports?: readonly KnockStep[]; readonly nat?: NatGrant; readonly origin?: string;
   }
+  /** Run an allowed SPA command message (no shell; as the door's SPA_Command_User, within its Cmd_Timeout). */
+  | { readonly kind: 'exec'; readonly knocker: string; readonly door: Door; readonly argv: readonly string[] }
   /** A one-time door was used: rewrite its file, then hand the result back as an 'onetime-rotated' input. */
   | { readonly kind: 'rotate'; readonly doorIndex: number; readonly door: Door; readonly line: number; readonly used: readonly KnockStep[] }
   /** Door sequences or local addresses changed: the capture filter must be rebuilt (Engine.filter). */

@@ -9,9 +9,20 @@ import type { Hit } from '../matcher/shared-knocks.js';
 import type { Packet } from '../matcher/types.js';
 import type { KernelEvent } from '../ruleset/events.js';
 
+/** One SPA message read from a TCP connection: its peer (`src`), our address and port, the bytes as latin1. */
+export interface SpaMessage {
+  readonly src: string;
+  readonly dst: string;
+  readonly family: 4 | 6;
+  readonly dport: number;
+  readonly payload: string;
+}
+
 export type Input =
   /** A captured packet (libpcap; under kernel matching only SPA datagrams). */
   | { readonly kind: 'packet'; readonly packet: Packet; readonly at: number; readonly wall: number }
+  /** An SPA message read from a connection to SPA_TCP_Port. */
+  | { readonly kind: 'spa-message'; readonly message: SpaMessage; readonly wall: number }
   /** A kernel matching event (NFLOG) with the packet that caused it. */
   | { readonly kind: 'kernel-event'; readonly event: KernelEvent; readonly packet: Packet; readonly at: number; readonly wall: number }
   /** Stage and reset events the kernel's rate limit kept from the daemon: counted in the log's summary. */

@@ -13,7 +13,8 @@ export function onPacket(s: EngineState, p: Packet, at: number, wall: number): E
   s.wall = wall;
   if (!s.accepts(p.family)) return [];
   const out: Effect[] = s.debug ? [{ kind: 'debug', line: `${p.protocol}: ${p.src} -> ${p.dst}:${p.dport}` }] : [];
-  if (p.protocol === 'udp' && s.gate.ports.has(p.dport)) onSpa(s, p, wall, out);
+  if (p.protocol === 'udp' && s.gate.ports.has(p.dport)) onSpa(s, p, 'udp', wall, out);
+  else if (p.protocol === 'tcp' && p.payload !== undefined && p.dport === s.gate.httpPort) onSpa(s, p, 'http', wall, out);
   // Under kernel matching only SPA datagrams arrive as packets; nftables matched the knocks.
   if (s.matching !== 'pcap') return out;
   const events = s.matcher.handle(p, at);

@@ -8,24 +8,41 @@ import type { Packet } from '../matcher/types.js';
 import { formatProtoPort } from '../net/protocol.js';
 import type { Effect } from './effects.js';
 import type { EngineState } from './state.js';
+import type { SpaMessage } from './inputs.js';
 
 /** `10.0.0.5:3306`, or `local port 22` for local NAT. */
 const natText = (n: NatGrant) => (n.kind === 'local' ? `local port ${n.port}` : `${n.address}:${n.port}`);
 
-export function onSpa(s: EngineState, p: Packet, wall: number, out: Effect[]): void {
-  const handled = s.gate.handle({ src: p.src, dst: p.dst, family: p.family, dport: p.dport, payload: p.payload ?? '' }, wall);
+/** An SPA message that came `via` a UDP datagram, an HTTP request sniffed, or a connection to SPA_TCP_Port. */
+export function onSpa(s: EngineState, p: Packet, via: 'udp' | 'http' | 'tcp', wall: number, out: Effect[]): void {
+  const handled = s.gate.handle({ src: p.src, dst: p.dst, family: p.family, dport: p.dport, payload: p.payload ?? '', via }, wall);
   let verdict = handled.verdict;
   if (handled.kept && !s.deps.persistReplay(s.replay.kept()) && verdict.type === 'granted') {
     verdict = { type: 'refused', src: p.src, door: verdict.door, reason: 'replay cache not written (disk full?)' };
   }
   switch (verdict.type) {
     case 'ignored':
-      if (s.debug) out.push({ kind: 'debug', line: `SPA: ${p.src}: ignored: ${verdict.why}` });
+      if (s.debug) out.push({ kind: 'debug', line: `SPA${via === 'udp' ? '' : ` (${via})`}: ${p.src}: ignored: ${verdict.why}` });
       break;
     case 'refused': {
       const refused = verdict;
       s.spaLog.line(() => logMsg.spaRefused(s.deps.display(p.src), refused.door?.name, refused.reason),
         (line) => out.push({ kind: 'log', line }));
+      break;
+    }
+    case 'command': {
+      const who = s.deps.display(p.src);
+      const c = verdict;
+      const run: Effect[] = [
+        { kind: 'log', line: logMsg.spaCommand(who, c.door.name, c.argv.join(' '), c.fields.username, c.door.spa!.commands!.path, c.line) },
+        { kind: 'exec', knocker: who, door: c.door, argv: c.argv },
+      ];
+      if (!s.opts.fleet) { out.push(...run); break; }
+      // A command runs once across the fleet: its digest is claimed first, as a grant's.
+      out.push({
+        kind: 'claim', claim: { type: 'replay', digest: c.digest, ttlMs: s.replay.windowMs }, granted: run,
+        refused: [{ kind: 'log', line: logMsg.spaRefused(who, c.door.name, 'replay detected (accepted by another fleet node)') }],
+      });
       break;
     }
     case 'granted': {
@@ -61,4 +78,13 @@ export function onSpa(s: EngineState, p: Packet, wall: number, out: Effect[]): v
       break;
     }
   }
+}
+
+/** A message read from a connection to SPA_TCP_Port (the shell's listener). */
+export function onSpaMessage(s: EngineState, m: SpaMessage, wall: number): Effect[] {
+  s.wall = wall;
+  if (!s.accepts(m.family)) return [];
+  const out: Effect[] = [];
+  onSpa(s, { ...m, protocol: 'tcp', tcpFlags: 0 }, 'tcp', wall, out);
+  return out;
 }

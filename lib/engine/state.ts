@@ -74,7 +74,7 @@ export class EngineState {
     this.matcher = new Matcher(config.doors, { localAddresses: this.local, maxAttempts: opts.maxAttempts });
     this.replay = replayCacheFor(config);
     if (opts.replay) this.replay.load(opts.replay.entries, opts.replay.now);
-    this.gate = new SpaGate(config.doors, this.replay, this.local);
+    this.gate = new SpaGate(config.doors, this.replay, this.local, config.options.spaTransport);
     config.doors.forEach((d, i) => { if (d.oneTime) this.oneTimeLines.set(i, d.oneTime.line); });
     this.kernelAttempts = new KernelAttempts(config.doors, opts.maxAttempts);
     this.versions = config.doors.map(() => 0);

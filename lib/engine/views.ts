@@ -16,6 +16,14 @@ export function captureFilter(s: EngineState): string {
     spa.add(`${d.spa.port} ${d.target}`);
     doors.push({ ...d, sequence: [{ protocol: 'udp', port: d.spa.port }], tcpFlags: { set: 0, clear: 0 }, enabled: true });
   }
+  // SPA over HTTP: the web server's port, to every address an SPA door listens on.
+  const http = s.config.options.spaTransport?.httpPort;
+  const targets = new Set<string | undefined>();
+  for (const d of s.config.doors) {
+    if (!d.spa || http === undefined || targets.has(d.target)) continue;
+    targets.add(d.target);
+    doors.push({ ...d, sequence: [{ protocol: 'tcp', port: http }], tcpFlags: { set: 0, clear: 0 }, enabled: true });
+  }
   return buildFilter({ doors, local: s.local, onlyIPv4: s.opts.onlyIPv4 });
 }
 

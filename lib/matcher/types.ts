@@ -9,7 +9,10 @@ export interface Packet {
   readonly dport: number;
   /** TCP flags byte (FIN=0x01 … URG=0x20); ignored for UDP. */
   readonly tcpFlags: number;
-  /** UDP payload as latin1 text, only when its size could be an SPA packet (140..1500 bytes). */
+  /**
+   * Payload as latin1 text, only when it could carry SPA (140..1500 bytes): a UDP datagram's, or a
+   * TCP segment's that starts an HTTP GET (SPA over HTTP).
+   */
   readonly payload?: string;
   /** Wall-clock ms when the capture process saw it (libpcap path), before any queue in the daemon. */
   readonly seenAt?: number;

@@ -33,6 +33,8 @@ export const CHAINS = { base: 'knock', visible: 'visible', match: 'match', infli
 const LIMIT = 'events';
 /** SPA datagram lengths worth a look (UDP length = 8 + payload; fwknopd: 140..1500 payload bytes). */
 const SPA_UDP_LENGTH = '148-1508';
+/** The transport payload starts "GET /": the letters masked to upper case, then " /". */
+const HTTP_GET = '@ih,0,24 & 0xdfdfdf == 0x474554 @ih,24,16 0x202f';
 
 type Family = 4 | 6;
 const ip = (f: Family) => (f === 4 ? 'ip' : 'ip6');
@@ -290,6 +292,10 @@ function baseRules(spec: RulesetSpec): string[] {
     const fam = spec.families.length === 1 ? `meta nfproto ipv${spec.families[0]} ` : '';
     const spaLog = log(spec, eventPrefix(spec.generation, undefined, 'spa', 0), checkQueue(spec.spaQueue ?? 1));
     rules.push(`${iif}${fam}udp dport ${ports} udp length ${SPA_UDP_LENGTH} ${spaLog}`);
+    // SPA over HTTP: only segments whose payload starts "GET /" (the method in any case) go up.
+    if (spec.spaHttpPort !== undefined) {
+      rules.push(`${iif}${fam}tcp dport ${checkPort(spec.spaHttpPort)} ${HTTP_GET} ${spaLog}`);
+    }
   }
   if (spec.doors.some((d) => d.sequence.length > 0)) rules.push(`${iif}meta l4proto { tcp, udp } jump ${CHAINS.visible}`);
   return rules;

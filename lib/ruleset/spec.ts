@@ -28,6 +28,8 @@ export interface RulesetSpec {
   readonly doors: readonly KernelDoor[];
   /** UDP ports SPA datagrams are sniffed on (each door's SPA_Port). */
   readonly spaPorts: readonly number[];
+  /** TCP port whose segments starting an HTTP GET are sent up as SPA over HTTP (SPA_HTTP_Port). */
+  readonly spaHttpPort?: number;
   /**
    * SPA datagrams the kernel queues before it sends them as one netlink message: 1 (each at once),
    * or more where the daemon made the NFLOG group flush within a few ms anyway (a junk flood then
