@@ -24,7 +24,7 @@ const PURE = '^lib/(' + [
   'config/(address|cidr|errors|lines|tcpflags|types)[.]ts$',
   'firewall/(commands|nat-commands|validate)[.]ts$',
   'log/(messages|rate-limit)[.]ts$',
-  'fleet/(notes|seal|sealer|bounded-ids|clock)[.]ts$',
+  'fleet/(notes|seal|sealer|bounded-ids|clock|session|session-[a-z]+)[.]ts$',
 ].join('|') + ')';
 const purityRules = [
   {

@@ -5,18 +5,10 @@
 import type { Door, KnockStep } from '../config/types.js';
 import type { OpenRequest } from '../actions/runner.js';
 import type { NatGrant } from '../matcher/spa-nat.js';
-import type { GrantNote } from '../fleet/notes.js';
-import type { ProtoPort } from '../net/protocol.js';
+import type { FleetClaim, GrantShare } from '../fleet/session-types.js';
 
-/** A local grant as the fleet hears of it (the shell stamps the id, node and fleet time). */
-export type GrantShare = Omit<GrantNote, 'type' | 'id' | 'node' | 'at'>;
-
-/** What must be decided fleet-wide, atomically in Redis, before a grant is carried out. */
-export type FleetClaim =
-  /** An SPA packet's replay digest: the first node to claim it grants; held for the age window. */
-  | { readonly type: 'replay'; readonly digest: string; readonly ttlMs: number }
-  /** A one-time sequence: used once across the fleet. */
-  | { readonly type: 'onetime'; readonly door: string; readonly sequence: readonly ProtoPort[] };
+// Defined by the fleet session (a lower layer), which hands them over; named here for the shell.
+export type { FleetClaim, GrantShare };
 
 export type Effect =
   /** A log line (knockd's text); `stderr` also when the daemon runs in the foreground. */

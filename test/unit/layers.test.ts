@@ -36,3 +36,11 @@ t.test('the purity rule: a pure folder imports no I/O module, no package, nothin
   t.match(r.stdout, 'error pure-imports-pure: lib/engine/impure.ts → lib/capture/reader.ts', 'an impure module of a lower layer');
   t.notMatch(r.stdout, 'lib/engine/typed.ts', 'a type-only import of an impure module is allowed');
 });
+
+t.test('the fleet session is pure, while the I/O files beside it in lib/fleet are not held to it', async (t) => {
+  const r = depcruise(join(ROOT, 'test/fixtures/layers'));
+  t.match(r.stdout, 'error pure-no-io: lib/fleet/session.ts → os', 'node:os in the session');
+  t.match(r.stdout, 'error pure-no-io: lib/fleet/session-asks.ts → fs', 'node:fs in a session-* file');
+  t.match(r.stdout, 'error pure-imports-pure: lib/fleet/session.ts → lib/fleet/link.ts', 'the Redis link at run time');
+  t.notMatch(r.stdout, 'lib/fleet/key-file.ts', 'key-file.ts reads a file: not in PURE');
+});
