@@ -66,6 +66,12 @@ export class FakeKernel {
     this.failures.push({ errno, text });
   }
 
+  /** Batches still queued to fail. */
+  pendingFailures(): number { return this.failures.length; }
+
+  /** The fault is fixed: batches queued to fail go in. */
+  clearFailures(): void { this.failures = []; }
+
   /** The next `n` snapshot reads throw (a dump interrupted by ruleset changes). */
   failReads(n = 1): void { this.readFailures += n; }
 
