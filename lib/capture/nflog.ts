@@ -53,7 +53,21 @@ export interface NflogEvents {
   lost(count: number, where: 'daemon' | 'kernel'): void;
 }
 
-export class NflogReader {
+/** What kernel matching reads its events from: an NflogReader, or a test's frames. */
+export interface NflogSource {
+  /** The group flushes within a few ms: rules may queue messages into batches. */
+  readonly batching: boolean;
+  /** Reports what the kernel dropped since the last call (NflogEvents.lost). */
+  checkDrops(): void;
+  close(): void;
+}
+
+/** Opens NFLOG group `group`, handing its frames to `on`; throws what failed. */
+export type OpenNflog = (group: number, on: NflogEvents) => NflogSource;
+
+export const openNflog: OpenNflog = (group, on) => new NflogReader(group, on);
+
+export class NflogReader implements NflogSource {
   private cap: CapHandle | undefined;
   private readonly buffer = Buffer.alloc(SNAPLEN);
   private lostCount = 0;

@@ -19,7 +19,7 @@ import { guardsOf, natRoutesOf } from '../firewall/plan.js';
 import { ALLOW4, ALLOW6, grantElementKeys } from '../firewall/commands.js';
 import { GRANT_SET_FIELDS } from '../firewall/grant-elements.js';
 import type { GrantRecord } from './state.js';
-import { compareSnapshots, describeDifferences, type Snapshot } from '../firewall/table-snapshot.js';
+import { TableWatchdog, type WatchScheduler } from '../firewall/table-watchdog.js';
 import { conflicts, describeConflict, unyielded, yieldedTo, type Conflict } from '../firewall/instances.js';
 import { ERROR_CODES } from '../errors/errors.js';
 import { StartError } from './start-error.js';
@@ -28,9 +28,6 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { LiveGrants } from './live-grants.js';
 import { formatProtoPort } from '../net/protocol.js';
-
-/** How often the table is checked (ms); the guard is back within about this long. */
-export const WATCH_MS = 1000;
 
 /** Monotonic and wall-clock milliseconds: the process's, or a test's. */
 export interface Clock { mono(): number; wall(): number }
@@ -49,6 +46,8 @@ export interface DoorFirewallOptions {
   readonly interfaces?: readonly string[];
   readonly store?: GrantRecords | undefined;
   readonly clock?: Clock;
+  /** The watchdog's timer (a test's, or the process's). */
+  readonly scheduler?: WatchScheduler;
 }
 
 const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0];
@@ -106,16 +105,10 @@ export function needsFirewall(config: Config): boolean {
 export class DoorFirewall {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly live = new LiveGrants();
-  private watch: NodeJS.Timeout | undefined;
   private queue: Promise<void> = Promise.resolve();
-  private checking = false;
-  private restoreFailing = false;
-  /** The table as Sesame last installed it (undefined: snapshots cannot be read here). */
-  private baseline: Snapshot | undefined;
+  private readonly watchdog: TableWatchdog;
   /** A SIGHUP's replace failed: the watchdog replaces the table (the old one is not correct any more). */
   private needsRestore = false;
-  /** Snapshot reads that failed in a row. */
-  private readFailures = 0;
   /** Odd elements already logged (left alone: they grant nothing Sesame guards), bounded. */
   private readonly oddSeen = new Set<string>();
   private yielded: Yielded[] = [];
@@ -131,7 +124,21 @@ export class DoorFirewall {
     private readonly log: (line: string) => void,
     private readonly store: GrantRecords | undefined,
     private readonly clock: Clock,
-  ) {}
+    scheduler: WatchScheduler | undefined,
+  ) {
+    // Retried every second: the guarded ports may be open to everyone until the table is back.
+    this.watchdog = new TableWatchdog({
+      inspect,
+      serial: (fn) => this.serial(fn),
+      log,
+      before: () => (this.needsRestore ? 'was not replaced by the last SIGHUP (it failed)' : undefined),
+      unsnapshotted: () => this.checkCounts(),
+      verify: (i) => this.checkContent(i),
+      replace: (why) => this.restore(why),
+      failing: (err) => `firewall: cannot check or restore table inet ${tableName}: ${firstLine(err)}; retrying every second`,
+      again: `firewall: table inet ${tableName} is checked and restored again`,
+    }, { readFailures: 2, againAfterReplace: true }, scheduler);
+  }
 
   /** What the table is to hold now, grants aside. */
   private plan(): TablePlan {
@@ -208,7 +215,7 @@ export class DoorFirewall {
     let kept: { kept: number; dropped: number };
     try {
       const table = await opts.firewalls.open(tableName, log);
-      fw = new DoorFirewall(table, inspect, tableName, guards, nat, ifaces, log, store, opts.clock ?? systemClock);
+      fw = new DoorFirewall(table, inspect, tableName, guards, nat, ifaces, log, store, opts.clock ?? systemClock, opts.scheduler);
       kept = await fw.adoptEarlierGrants();
       // Whole, in one transaction: nothing of what the table held before (a stale dump's guard,
       // a chain or grant added by hand) survives into what the watchdog will call correct.
@@ -231,8 +238,7 @@ export class DoorFirewall {
           'Sesame does not turn it on');
       }
     }
-    fw.watch = setInterval(() => void fw.check(), WATCH_MS);
-    fw.watch.unref();
+    fw.watchdog.start();
     return fw;
   }
 
@@ -249,12 +255,6 @@ export class DoorFirewall {
     return p;
   }
 
-  /** The table as the kernel holds it now becomes what the watchdog compares against. */
-  private takeBaseline(): void {
-    if (!this.inspect) return;
-    try { this.baseline = this.inspect.snapshot(); } catch { this.baseline = undefined; }
-  }
-
   /** Why `config` cannot be taken (a port another instance guards on one of these interfaces), or undefined. */
   refusal(config: Config): string | undefined {
     if (!this.inspect) return undefined;
@@ -268,7 +268,7 @@ export class DoorFirewall {
       this.guards = guardsOf(config);
       this.nat = natRoutesOf(config);
       // Until the new table is in, the watchdog must not take the old one for correct.
-      this.baseline = undefined;
+      this.watchdog.forgetBaseline();
       this.needsRestore = true;
       await this.replaceWhole();
       this.needsRestore = false;
@@ -290,7 +290,7 @@ export class DoorFirewall {
       if (unyield.length === 0) throw err;
       await this.table.install(this.plan(), grants);
     }
-    this.takeBaseline();
+    this.watchdog.takeBaseline();
     return grants;
   }
 
@@ -303,53 +303,22 @@ export class DoorFirewall {
   }
 
   /**
-   * Compares the table with what Sesame installed and puts it right: a missing, stale or altered
-   * table is replaced whole (the guard and every live grant with the time it has left, one
-   * transaction); lost grants are added back, grants Sesame did not make removed; the ports left
-   * to other instances follow theirs. One check at a time; each repair logged once.
+   * Compares the table with what Sesame installed and puts it right (table-watchdog.ts): a missing,
+   * stale or altered table is replaced whole (the guard and every live grant with the time it has
+   * left, one transaction); lost grants are added back, grants Sesame did not make removed; the
+   * ports left to other instances follow theirs. One check at a time; each repair logged once.
    */
   check(): Promise<void> {
-    if (this.checking) return this.queue;
-    this.checking = true;
-    return this.serial(() => this.checkOnce()).finally(() => { this.checking = false; });
-  }
-
-  private async checkOnce(): Promise<void> {
-    try {
-      if (this.needsRestore) await this.restore('was not replaced by the last SIGHUP (it failed)');
-      else if (!this.inspect || this.baseline === undefined) await this.checkCounts();
-      else await this.checkContent(this.inspect, this.baseline);
-      if (this.restoreFailing) this.log(`firewall: table inet ${this.tableName} is checked and restored again`);
-      this.restoreFailing = false;
-    } catch (err) {
-      if (!this.restoreFailing) {
-        this.log(`firewall: cannot check or restore table inet ${this.tableName}: ${firstLine(err)}; retrying every second`);
-      }
-      this.restoreFailing = true;
-    }
+    return this.watchdog.check();
   }
 
   /** Without nftables-napi: the table, its rules and guarded ports are counted (nft lists them). */
-  private async checkCounts(): Promise<void> {
-    if (await this.table.intact(this.plan())) return;
-    await this.restore('was removed or changed (nft flush ruleset?)');
+  private async checkCounts(): Promise<string | undefined> {
+    return await this.table.intact(this.plan()) ? undefined : 'was removed or changed (nft flush ruleset?)';
   }
 
-  private async checkContent(inspect: TableInspector, baseline: Snapshot): Promise<void> {
-    let actual: Snapshot | undefined;
-    try {
-      actual = inspect.snapshot();
-      this.readFailures = 0;
-    } catch (err) {
-      // Once may be a busy ruleset (every commit interrupts a dump); twice, what cannot be checked is replaced.
-      if (++this.readFailures < 2) return;
-      return this.restore(`could not be read (${firstLine(err)})`);
-    }
-    if (!actual) return this.restore('was removed (nft flush ruleset?)');
-    const diffs = compareSnapshots(baseline, actual);
-    if (diffs.length > 0) {
-      return this.restore(`differed from what Sesame installed (${describeDifferences(diffs)}; a saved ruleset reloaded?)`);
-    }
+  /** A table whose snapshot matched: the ports left to other instances, then the grants. */
+  private async checkContent(inspect: TableInspector): Promise<void> {
     // What is left to other instances follows theirs (they may take a pair back themselves): only
     // a set that differs from what their tables ask for is rewritten, and logged.
     const { yielded } = this.neighbours();
@@ -407,15 +376,13 @@ export class DoorFirewall {
   private async restore(why: string): Promise<void> {
     const grants = await this.replaceWhole();
     this.needsRestore = false;
-    this.readFailures = 0;
     this.log(`firewall: table inet ${this.tableName} ${why}; ` +
       `restored the guard of ${portsText(this.guards) || 'no ports'} and ${plural(grants.length, 'live grant')}`);
   }
 
   /** Stops the watchdog (shutdown). The table and its grants stay: the kernel expires them. */
   stop(): void {
-    if (this.watch) clearInterval(this.watch);
-    this.watch = undefined;
+    this.watchdog.stop();
     this.store?.flush();
   }
 
@@ -458,7 +425,7 @@ export class DoorFirewall {
         await this.table.grant(grants);
       } catch (err) {
         if (!isNoEntry(err)) throw err;
-        await this.checkOnce();
+        await this.watchdog.checkNow();
         await this.table.grant(grants);
       }
       this.live.add(grants, this.clock.mono());

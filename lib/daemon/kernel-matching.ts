@@ -7,9 +7,8 @@
 import type { Engine } from '../engine/engine.js';
 import type { Config } from '../config/types.js';
 import type { NftBackend } from '../firewall/types.js';
-import type { Firewalls, TableInspector } from '../firewall/contract.js';
-import { readCounterPackets } from '../firewall/counter.js';
-import { NflogReader } from '../capture/nflog.js';
+import type { Firewalls } from '../firewall/contract.js';
+import { openNflog, type NflogSource, type OpenNflog } from '../capture/nflog.js';
 import type { NflogFrame } from '../capture/nflog-decode.js';
 import { isPacket } from '../capture/decode.js';
 import { EVENT_COUNTER, UNRECORDED_COUNTER, addressScript, installScript, removeScript, updateScript } from '../ruleset/compile.js';
@@ -18,8 +17,7 @@ import type { RulesetSpec } from '../ruleset/spec.js';
 import type { Packet } from '../matcher/types.js';
 import { randomInt } from 'node:crypto';
 import { DoublingLog } from '../log/rate-limit.js';
-import { performance } from 'node:perf_hooks';
-import { compareSnapshots, describeDifferences, type Snapshot } from '../firewall/table-snapshot.js';
+import { REMOVED, TableWatchdog, type WatchScheduler } from '../firewall/table-watchdog.js';
 import { ERROR_CODES, SesameError } from '../errors/errors.js';
 
 /** Most sources one stage set's first tier holds (element timeout: the door's Seq_Timeout). */
@@ -45,7 +43,8 @@ const EVENT_BURST = 500;
  * (bench:flood --spa: 50k pkt/s took ~40 % less CPU than one message each).
  */
 const SPA_QUEUE = 64;
-const WATCH_MS = 1000;
+/** A failing install is retried less often while it fails, at most this far apart (ms). */
+const MAX_RETRY_MS = 60_000;
 /**
  * Most knock doors compiled into the kernel: nft's load time grows faster than linearly with the
  * sets and chains (500 doors: 1.5 s, 1,000: 6.7 s), and every visible packet walks the doors'
@@ -74,28 +73,27 @@ export interface KernelMatchingOptions {
   readonly unheard: (n: number) => void;
   /** An event with its packet, and the engine that judges it: its table's (knocks), the running config's (SPA datagrams). */
   readonly event: (engine: Engine, e: KernelEvent, p: Packet) => void;
+  /** Opens the NFLOG group (an NflogReader; a test's frames). */
+  readonly nflog?: OpenNflog;
+  /** The watchdog's timer (a test's, or the process's). */
+  readonly scheduler?: WatchScheduler;
 }
 
 const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
 
 export class KernelMatching {
   private spec: RulesetSpec | undefined;
-  private reader: NflogReader | undefined;
-  private watch: NodeJS.Timeout | undefined;
+  private reader: NflogSource | undefined;
   /** Starts anywhere: a stale table of an earlier run (a saved ruleset reloaded) never shares a generation with this one's. */
   private generation = randomInt(1, 2 ** 29);
-  /** The table as last installed or updated (undefined: snapshots cannot be read here). */
-  private baseline: Snapshot | undefined;
   /** The table in the kernel and the engine it was compiled from; undefined while none is (a failed install). */
   private current: { readonly generation: number; readonly engine: Engine } | undefined;
   /** The engine the table must be compiled from (the running config's); installed until it is. */
   private wanted: Engine;
-  /** A check is queued or running; a failing install is retried no sooner than retryAt (backing off). */
-  private checking = false;
-  private retryAt = 0;
-  private retryDelay = WATCH_MS;
   private queue: Promise<void> = Promise.resolve();
-  private restoreFailing = false;
+  private readonly watchdog: TableWatchdog;
+  /** What the running check read: the engine it installs, the event counter (undefined: no table). */
+  private checked: { engine: Engine; events: number | undefined } | undefined;
   private readonly lostLog = new DoublingLog();
   /** First knocks unrecorded (every tier full): in all, as counted by the current table, and last logged. */
   private unrecorded = 0;
@@ -106,12 +104,24 @@ export class KernelMatching {
   private heard = 0;
   private unheardReported = 0;
 
-  /** Direct reads of the table for the watchdog's exact check; undefined without them. */
-  private readonly inspect: TableInspector | undefined;
-
   private constructor(private readonly backend: NftBackend, private readonly opts: KernelMatchingOptions, engine: Engine) {
     this.wanted = engine;
-    this.inspect = opts.firewalls.inspector(opts.table);
+    const table = `table inet ${opts.table}`;
+    this.watchdog = new TableWatchdog({
+      inspect: opts.firewalls.inspector(opts.table),
+      serial: (fn) => this.serial(fn),
+      log: opts.log,
+      before: () => this.readEvents(),
+      after: () => (this.current?.engine !== this.checked!.engine ? 'is not the running configuration\'s (its install failed)' : undefined),
+      healthy: () => this.counted(),
+      replace: async (why) => {
+        await this.install(this.checked!.engine);
+        opts.log(`kernel matching: ${table} ${why}; replaced it (knocks in progress were lost)`);
+      },
+      failing: (err) => `kernel matching: cannot restore ${table}: ${firstLine(err)}; ` +
+        'retrying, less often while it fails (at most every minute)',
+      again: `kernel matching: ${table} is checked and restored again`,
+    }, { readFailures: 1, maxBackoffMs: MAX_RETRY_MS, againAfterReplace: false }, opts.scheduler);
   }
 
   /** Installs the table for `engine` and opens the NFLOG group; throws what failed. */
@@ -121,15 +131,14 @@ export class KernelMatching {
     const backend = await opts.firewalls.backend();
     const km = new KernelMatching(backend, opts, engine);
     // Reader first: no event of the new table can be missed.
-    km.reader = new NflogReader(opts.group, { frame: (f) => km.frame(f), lost: (n, where) => km.countLost(n, where) });
+    km.reader = (opts.nflog ?? openNflog)(opts.group, { frame: (f) => km.frame(f), lost: (n, where) => km.countLost(n, where) });
     try {
       await km.install(engine);
     } catch (err) {
       km.reader.close();
       throw err;
     }
-    km.watch = setInterval(() => void km.check(), WATCH_MS);
-    km.watch.unref();
+    km.watchdog.start();
     return km;
   }
 
@@ -163,7 +172,7 @@ export class KernelMatching {
     // A table of an engine replaced meanwhile (another SIGHUP) judges nothing: the next install follows.
     this.current = engine === this.wanted ? { generation: spec.generation, engine } : undefined;
     this.spec = spec;
-    this.takeBaseline();
+    this.watchdog.takeBaseline();
     this.heard = 0;
     this.unheardReported = 0;
     this.unrecordedTable = 0;
@@ -191,65 +200,32 @@ export class KernelMatching {
       if (!prev || this.current?.engine !== engine) return this.install(engine);
       await this.backend.run(updateScript(prev, next) + addressScript(next));
       this.spec = next;
-      this.takeBaseline();
+      this.watchdog.takeBaseline();
     });
   }
 
-  private takeBaseline(): void {
-    if (!this.inspect) return;
-    try { this.baseline = this.inspect.snapshot(); } catch { this.baseline = undefined; }
+  /**
+   * Every second (table-watchdog.ts): the table must be what Sesame installed. Missing (nft flush
+   * ruleset), stale (a saved ruleset of an earlier config reloaded) or altered, it is replaced whole
+   * with a new generation: events of the old one are judged by no engine.
+   */
+  check(): Promise<void> {
+    return this.watchdog.check();
   }
 
-  /**
-   * Every second: the table must be what Sesame installed. Missing (nft flush ruleset), stale (a
-   * saved ruleset of an earlier config reloaded) or altered, it is replaced whole with a new
-   * generation: events of the old one are judged by no engine.
-   */
-  private check(): Promise<void> {
-    if (this.checking || performance.now() < this.retryAt) return this.queue;
-    this.checking = true;
-    return this.serial(async () => {
-      const engine = this.wanted;
-      this.reader?.checkDrops();
-      const events = await readCounterPackets(this.backend, this.opts.table, EVENT_COUNTER);
-      let why: string | undefined;
-      if (events === undefined) why = 'was removed (nft flush ruleset?)';
-      else if (this.baseline !== undefined) {
-        try {
-          const actual = this.inspect!.snapshot(); // a baseline was read: there is an inspector
-          const diffs = actual ? compareSnapshots(this.baseline, actual) : [];
-          if (!actual) why = 'was removed (nft flush ruleset?)';
-          else if (diffs.length > 0) why = `differed from what Sesame installed (${describeDifferences(diffs)}; a saved ruleset reloaded?)`;
-        } catch (err) {
-          why = `could not be read (${firstLine(err)})`; // what cannot be checked is replaced
-        }
-      } else if (this.inspect) {
-        why = 'had no snapshot to be checked against'; // the install's own read failed: install again
-      }
-      if (why === undefined && this.current?.engine !== engine) why = 'is not the running configuration\'s (its install failed)';
-      if (why === undefined) {
-        if (this.restoreFailing) this.opts.log(`kernel matching: table inet ${this.opts.table} is checked and restored again`);
-        this.restoreFailing = false;
-        this.countUnheard(events!);
-        this.countUnrecorded(await readCounterPackets(this.backend, this.opts.table, UNRECORDED_COUNTER));
-        return;
-      }
-      try {
-        await this.install(engine);
-        this.restoreFailing = false;
-        this.retryDelay = WATCH_MS;
-        this.opts.log(`kernel matching: table inet ${this.opts.table} ${why}; replaced it (knocks in progress were lost)`);
-      } catch (err) {
-        if (!this.restoreFailing) {
-          this.opts.log(`kernel matching: cannot restore table inet ${this.opts.table}: ${firstLine(err)}; ` +
-            'retrying, less often while it fails (at most every minute)');
-        }
-        this.restoreFailing = true;
-        // A failing install of a big table costs seconds: back off so checks do not pile up.
-        this.retryAt = performance.now() + this.retryDelay;
-        this.retryDelay = Math.min(60_000, this.retryDelay * 2);
-      }
-    }).finally(() => { this.checking = false; });
+  /** A check's first read: the event counter, which also says whether the table is there. */
+  private async readEvents(): Promise<string | undefined> {
+    const engine = this.wanted;
+    this.reader?.checkDrops();
+    const events = await this.opts.firewalls.counter(this.opts.table, EVENT_COUNTER, this.backend);
+    this.checked = { engine, events };
+    return events === undefined ? REMOVED : undefined;
+  }
+
+  /** The table is right: what the kernel counted against what arrived. */
+  private async counted(): Promise<void> {
+    this.countUnheard(this.checked!.events!);
+    this.countUnrecorded(await this.opts.firewalls.counter(this.opts.table, UNRECORDED_COUNTER, this.backend));
   }
 
   /**
@@ -312,8 +288,7 @@ export class KernelMatching {
 
   /** Shutdown: stop reading and remove the table (nothing is matched while no daemon runs). */
   async stop(): Promise<void> {
-    if (this.watch) clearInterval(this.watch);
-    this.watch = undefined;
+    this.watchdog.stop();
     this.reader?.close();
     this.reader = undefined;
     await this.queue;

@@ -11,7 +11,7 @@ import type { KernelEvent } from '../ruleset/events.js';
 import type { Logger } from '../log/logger.js';
 import { interfacePresent } from '../capture/interfaces.js';
 import { Captures } from './captures.js';
-import { KernelMatching, kernelRefusal } from './kernel-matching.js';
+import { KernelMatching, kernelRefusal, type KernelMatchingOptions } from './kernel-matching.js';
 import { matchTableName, nflogGroup } from './instance-lock.js';
 import type { DaemonOptions } from './options.js';
 import type { Firewalls } from '../firewall/contract.js';
@@ -37,6 +37,8 @@ export interface KnockInputOptions {
   readonly unheard: (n: number) => void;
   /** A capture came back after its interface returned (addresses may have changed). */
   readonly reopened: () => void;
+  /** Kernel matching's NFLOG group and watchdog timer, where a test hands in its own. */
+  readonly kernel?: Pick<KernelMatchingOptions, 'nflog' | 'scheduler'>;
 }
 
 export class KnockInput {
@@ -63,6 +65,7 @@ export class KnockInput {
           log: (m) => opts.logger.log(m),
           unheard: opts.unheard,
           event: (engine, event, p) => opts.arrive({ ...p, kernel: { engine, event } }),
+          ...opts.kernel,
         });
         // -v says which; the log stays knockd's (fail2ban and logwatch read it) unless kernel matching fails.
         opts.logger.verbose(`matching knocks in the kernel: nftables table inet ${table}, NFLOG group ${group}`);

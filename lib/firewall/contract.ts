@@ -74,4 +74,6 @@ export interface Firewalls {
   inspector(table: string): TableInspector | undefined;
   /** A bare batch runner, for kernel matching's own table (its scripts are lib/ruleset's). */
   backend(): Promise<NftBackend>;
+  /** A named counter's packets in `table` (asked of `backend` where the kernel cannot be read directly); undefined: none. */
+  counter(table: string, name: string, backend: NftBackend): Promise<number | undefined>;
 }

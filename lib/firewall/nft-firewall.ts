@@ -3,6 +3,7 @@
 // with nftables-napi only). The one place the daemon's backends are opened.
 
 import { openBackend } from './backend.js';
+import { readCounterPackets } from './counter.js';
 import { GrantTable } from './grants.js';
 import { readGrantSet, readInstances, readSnapshot, readYielded, snapshotsAvailable } from './table-dump.js';
 import type { Firewall, Firewalls, TableInspector, TablePlan, Unyield, ElementText } from './contract.js';
@@ -42,4 +43,5 @@ export const nftFirewalls: Firewalls = {
   open: async (table, log) => new NftFirewall(new GrantTable(await openBackend(log), table)),
   inspector: nftInspector,
   backend: () => openBackend(),
+  counter: (table, name, backend) => readCounterPackets(backend, table, name),
 };

@@ -4,6 +4,8 @@
 // that is missing fails with NftError errno ENOENT; values are checked by the same validators
 // (FirewallInputError); other instances' tables are neighbours. The test plays the admin behind
 // the daemon's back: delete the table, flush a set, swap a rule, add elements by hand.
+// Kernel matching's table (lib/ruleset's scripts, run through backend()) is kept as its script
+// text and named counters: enough for its watchdog to see it installed, updated, altered or gone.
 // Kept under test/: it is a test double and must not ship (nothing in lib/ may depend on it).
 
 import { createHash } from 'node:crypto';
@@ -48,6 +50,8 @@ const yieldedKey = (y: Yielded) => `"${y.iface}" . ${formatProtoPort(y).replace(
 /** The kernel: every table of one network namespace, on one clock. */
 export class FakeKernel {
   readonly tables = new Map<string, FakeTable>();
+  /** Tables built by scripts (kernel matching's): what was run into them, and their named counters. */
+  readonly scripted = new Map<string, { text: string; counters: Map<string, number> }>();
   /** Batches run (one per contract call that writes), for asserting how many went in. */
   readonly batches: string[] = [];
   /** Backends opened (Firewalls.open and .backend). */
@@ -62,11 +66,36 @@ export class FakeKernel {
     this.failures.push({ errno, text });
   }
 
+  /** Batches still queued to fail. */
+  pendingFailures(): number { return this.failures.length; }
+
+  /** The fault is fixed: batches queued to fail go in. */
+  clearFailures(): void { this.failures = []; }
+
   /** The next `n` snapshot reads throw (a dump interrupted by ruleset changes). */
   failReads(n = 1): void { this.readFailures += n; }
 
   /** `nft delete table` / `nft flush ruleset` behind the daemon's back. */
-  deleteTable(table: string): void { this.tables.delete(table); }
+  deleteTable(table: string): void { this.tables.delete(table); this.scripted.delete(table); }
+
+  /** A scripted table changed by hand (a rule added, a saved ruleset of another config reloaded). */
+  alterScript(table: string, line = 'add rule inet x knock accept'): void {
+    const s = this.scripted.get(table);
+    if (!s) throw noEntry(`table inet ${table}`);
+    s.text += `${line}\n`;
+  }
+
+  /** Packets counted by a scripted table's named counter. */
+  count(table: string, name: string, packets: number): void {
+    const s = this.scripted.get(table);
+    if (!s) throw noEntry(`table inet ${table}`);
+    s.counters.set(name, (s.counters.get(name) ?? 0) + packets);
+  }
+
+  /** A scripted table's counter (undefined: no table or no such counter), as the daemon reads it. */
+  counter(table: string, name: string): number | undefined {
+    return this.scripted.get(table)?.counters.get(name);
+  }
 
   /** `nft flush set`. */
   flushSet(table: string, set: string): void { this.set(table, set).elements.clear(); }
@@ -124,9 +153,27 @@ export class FakeKernel {
       inspector: (table) => new FakeInspector(this, table),
       backend: async (): Promise<NftBackend> => {
         this.opened++;
-        return { name: 'nft', run: async (batch) => { this.batch(batch); return ''; } };
+        return { name: 'nft', run: async (batch) => { this.script(batch); return ''; } };
       },
+      counter: async (table, name) => this.counter(table, name),
     };
+  }
+
+  /**
+   * A script through a bare backend: lib/ruleset's install (`add table`, `delete table`, `table
+   * ... {`) replaces a scripted table with fresh counters; the remove script deletes it; a change
+   * to a chain, set or element (an update) is added to the table's text and needs the table.
+   */
+  private script(text: string): void {
+    const head = /^add table inet (\S+)\ndelete table inet \1\n/.exec(text);
+    const name = head?.[1] ?? /^(?:flush|add|delete) (?:chain|set|element|rule) inet (\S+)/.exec(text)?.[1];
+    if (!head && name !== undefined && !this.scripted.has(name)) throw noEntry(`table inet ${name}`);
+    this.batch(text);
+    if (name === undefined) return;
+    if (!head) { this.scripted.get(name)!.text += text; return; }
+    const body = text.slice(head[0].length);
+    if (body === '') { this.scripted.delete(name); this.tables.delete(name); return; }
+    this.scripted.set(name, { text: body, counters: new Map([...body.matchAll(/^ {2}counter (\S+) \{/gm)].map((m) => [m[1]!, 0])) });
   }
 
   /** Firewalls without an inspector: the kernel as seen without nftables-napi. */
@@ -294,6 +341,8 @@ class FakeInspector implements TableInspector {
 
   snapshot(): Snapshot | undefined {
     this.kernel.readCheck();
+    const scripted = this.kernel.scripted.get(this.table);
+    if (scripted) return new Map([['table', digest(this.table)], ['script', digest(scripted.text)]]);
     const t = this.kernel.tables.get(this.table);
     if (!t) return undefined;
     const snap = new Map<string, string>([['table', digest(this.table)]]);
