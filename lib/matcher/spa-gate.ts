@@ -10,6 +10,7 @@ import type { SpaFields } from '../spa/message.js';
 import { kindOf } from '../spa/message-types.js';
 import { parseAccessMessage, parseCommandMessage } from '../spa/access.js';
 import { allowedArgv } from '../spa/command-allow.js';
+import { printable } from '../spa/printable.js';
 import { replayDigest, type ReplayCache } from '../spa/replay.js';
 import { formatProtoPort } from '../net/protocol.js';
 import { isNatType, natDecision, type NatGrant } from './spa-nat.js';
@@ -88,9 +89,6 @@ const FIELD_TEXT: Record<string, string> = {
   decrypt: 'decryption failed',
   digest: 'bad message digest',
 };
-
-/** A client's text for a log line: printable ASCII, the rest (and quotes, backslashes) as \\xHH. */
-const printable = (t: string) => t.replace(/[^\x20-\x7e]|["\\]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 
 export class SpaGate {
   private local: ReadonlySet<string>;
@@ -202,7 +200,7 @@ export class SpaGate {
       const cmd = parseCommandMessage(f.message);
       if (!cmd) return refuse('bad field (message)'); // decodePlaintext checked it already
       const allowed = allowedArgv(cmd.command, spa.commands!.allowed);
-      if (!allowed) return refuse(`command not allowed: "${printable(cmd.command.slice(0, 120))}"`);
+      if (!allowed) return refuse(`command not allowed: "${printable(cmd.command)}"`);
       return { type: 'command', src: p.src, door, doorIndex, argv: allowed.argv, line: allowed.line, fields: f };
     }
 

@@ -3,6 +3,8 @@
 // and the X-Forwarded-For entries out, or why not. Whether the header is believed is decided by
 // the gate (lib/matcher/forwarded-for.ts), never here.
 
+import { printable } from './printable.js';
+
 /** Header lines read; a request with more is refused (fwknop sends 4 or 5, a proxy adds a few). */
 const MAX_HEADERS = 64;
 
@@ -53,7 +55,8 @@ export function parseHttpSpa(payload: string, anyUserAgent: boolean): HttpSpa | 
   if (!anyUserAgent) {
     const ua = headers.get('user-agent');
     if (!ua || ua.length !== 1 || !ua[0]!.startsWith('Fwknop')) {
-      return { ok: false, action: 'refuse', reason: 'HTTP User-Agent is not Fwknop (SPA_HTTP_Any_User_Agent is off)' };
+      const seen = ua ? ua.map((u) => `"${printable(u, 60)}"`).join(', ') : 'none';
+      return { ok: false, action: 'refuse', reason: `HTTP User-Agent ${seen} is not Fwknop (SPA_HTTP_Any_User_Agent is off)` };
     }
   }
   const xff = headers.get('x-forwarded-for');
