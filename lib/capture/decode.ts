@@ -26,7 +26,7 @@ const V6_HOP = 0, V6_ROUTING = 43, V6_FRAGMENT = 44, V6_DSTOPTS = 60, V6_AH = 51
 const MAX_V6_EXT = 8;
 // UDP payload sizes fwknopd looks at (smaller or larger ones it drops without a word).
 const SPA_PAYLOAD_MIN = 140, SPA_PAYLOAD_MAX = 1500;
-// TCP segments travel on with their payload only when it starts an HTTP GET (SPA over HTTP).
+// TCP segments' data: an HTTP GET's first segment, or a later piece of one (SPA over HTTP).
 const GET_SLASH = [0x47, 0x45, 0x54, 0x20, 0x2f];
 
 /** "GET /", the method in any case (fwknopd compares it case-insensitively). */
@@ -132,11 +132,14 @@ function transport(buf: Uint8Array, p: number, len: number, proto: number, src: 
     const tcpFlags = buf[p + 13]!;
     const data = p + (buf[p + 12]! >> 4) * 4;
     const size = len - data;
-    if (data < p + 20 || size < SPA_PAYLOAD_MIN || size > SPA_PAYLOAD_MAX || !startsGet(buf, data)) {
+    // Data travels on only where SPA over HTTP could use it: a request's first segment ("GET /",
+    // 140 bytes at least), or a later one of a request in pieces (the engine joins them by flow).
+    if (data < p + 20 || size < 1 || size > SPA_PAYLOAD_MAX || (startsGet(buf, data) && size < SPA_PAYLOAD_MIN)) {
       return { src, dst, family, protocol: 'tcp', dport, tcpFlags };
     }
+    const sport = (buf[p]! << 8) | buf[p + 1]!;
     const payload = Buffer.from(buf.buffer, buf.byteOffset + data, size).toString('latin1');
-    return { src, dst, family, protocol: 'tcp', dport, tcpFlags, payload };
+    return { src, dst, family, protocol: 'tcp', dport, tcpFlags, payload, sport };
   }
   if (proto === PROTO_UDP) {
     if (len < p + 4) return 'truncated';

@@ -8,6 +8,7 @@ import { KernelAttempts } from '../matcher/kernel-attempts.js';
 import { Matcher } from '../matcher/matcher.js';
 import { SharedKnocks } from '../matcher/shared-knocks.js';
 import { SpaGate } from '../matcher/spa-gate.js';
+import { HttpAssembler } from '../matcher/http-assembler.js';
 import { ReplayCache, type ReplayEntry } from '../spa/replay.js';
 
 /** What the engine asks of its shell synchronously, because a decision depends on the answer. */
@@ -44,6 +45,8 @@ function replayCacheFor(config: Config): ReplayCache {
 export class EngineState {
   readonly matcher: Matcher;
   readonly gate: SpaGate;
+  /** SPA over HTTP, sniffed: requests in pieces joined by flow (undefined without SPA_HTTP_Port). */
+  readonly http: HttpAssembler | undefined;
   readonly replay: ReplayCache;
   /** Wall clock of the latest input (ms): the log throttles run on it. */
   wall = 0;
@@ -75,6 +78,7 @@ export class EngineState {
     this.replay = replayCacheFor(config);
     if (opts.replay) this.replay.load(opts.replay.entries, opts.replay.now);
     this.gate = new SpaGate(config.doors, this.replay, this.local, config.options.spaTransport);
+    this.http = config.options.spaTransport?.httpPort !== undefined ? new HttpAssembler() : undefined;
     config.doors.forEach((d, i) => { if (d.oneTime) this.oneTimeLines.set(i, d.oneTime.line); });
     this.kernelAttempts = new KernelAttempts(config.doors, opts.maxAttempts);
     this.versions = config.doors.map(() => 0);

@@ -10,10 +10,12 @@ export interface Packet {
   /** TCP flags byte (FIN=0x01 … URG=0x20); ignored for UDP. */
   readonly tcpFlags: number;
   /**
-   * Payload as latin1 text, only when it could carry SPA (140..1500 bytes): a UDP datagram's, or a
-   * TCP segment's that starts an HTTP GET (SPA over HTTP).
+   * Payload as latin1 text, only when it could carry SPA: a UDP datagram's of 140..1500 bytes, or a
+   * TCP segment's data (1..1500 bytes; a request's first segment, "GET /...", 140 at least).
    */
   readonly payload?: string;
+  /** TCP source port, with a TCP payload (segments of one HTTP request are joined by flow). */
+  readonly sport?: number;
   /** Wall-clock ms when the capture process saw it (libpcap path), before any queue in the daemon. */
   readonly seenAt?: number;
 }

@@ -35,6 +35,21 @@ const LIMIT = 'events';
 const SPA_UDP_LENGTH = '148-1508';
 /** The transport payload starts "GET /": the letters masked to upper case, then " /". */
 const HTTP_GET = '@ih,0,24 & 0xdfdfdf == 0x474554 @ih,24,16 0x202f';
+/**
+ * A later piece of a request: one that does not start "GET " (that one the first rule logs). The
+ * first byte is read alone, so a piece of 1 or 2 bytes (the final CRLF) matches too; one that
+ * starts with G or g needs 4 bytes.
+ */
+const NOT_HTTP_GET = ['@ih,0,8 & 0xdf != 0x47', '@ih,0,8 & 0xdf == 0x47 @ih,0,32 & 0xdfdfdfff != 0x47455420'];
+/** Flows (source address and port) whose HTTP request is coming in pieces. */
+const httpFlows = (f: Family) => `http_flows${f}`;
+const HTTP_FLOWS_SIZE = 4096;
+
+function httpFlowSets(spec: RulesetSpec): string[] {
+  if (spec.spaHttpPort === undefined || spec.spaPorts.length === 0) return [];
+  return spec.families.map((f) => `  set ${httpFlows(f)} { type ${f === 4 ? 'ipv4_addr' : 'ipv6_addr'} . inet_service; ` +
+    `flags dynamic,timeout; size ${HTTP_FLOWS_SIZE}; timeout 3s; }`);
+}
 
 type Family = 4 | 6;
 const ip = (f: Family) => (f === 4 ? 'ip' : 'ip6');
@@ -292,9 +307,17 @@ function baseRules(spec: RulesetSpec): string[] {
     const fam = spec.families.length === 1 ? `meta nfproto ipv${spec.families[0]} ` : '';
     const spaLog = log(spec, eventPrefix(spec.generation, undefined, 'spa', 0), checkQueue(spec.spaQueue ?? 1));
     rules.push(`${iif}${fam}udp dport ${ports} udp length ${SPA_UDP_LENGTH} ${spaLog}`);
-    // SPA over HTTP: only segments whose payload starts "GET /" (the method in any case) go up.
+    // SPA over HTTP: segments whose payload starts "GET /" (the method in any case) go up, and the
+    // flow is remembered for 3 s so the rest of a request sent in pieces goes up too (with PSH: no
+    // bare ACKs). The log comes before the update, which stops its rule when the set is full.
     if (spec.spaHttpPort !== undefined) {
-      rules.push(`${iif}${fam}tcp dport ${checkPort(spec.spaHttpPort)} ${HTTP_GET} ${spaLog}`);
+      const port = checkPort(spec.spaHttpPort);
+      for (const f of spec.families) {
+        const flow = `${f === 4 ? 'ip' : 'ip6'} saddr . tcp sport`;
+        const piece = `${iif}meta nfproto ipv${f} tcp dport ${port} tcp flags & psh == psh ${flow} @${httpFlows(f)}`;
+        for (const notGet of NOT_HTTP_GET) rules.push(`${piece} ${notGet} ${spaLog}`);
+        rules.push(`${iif}meta nfproto ipv${f} tcp dport ${port} ${HTTP_GET} ${spaLog} update @${httpFlows(f)} { ${flow} }`);
+      }
     }
   }
   if (spec.doors.some((d) => d.sequence.length > 0)) rules.push(`${iif}meta l4proto { tcp, udp } jump ${CHAINS.visible}`);
@@ -341,6 +364,7 @@ export function installScript(spec: RulesetSpec): string {
     `  counter ${EVENT_COUNTER} { }`,
     `  counter ${UNRECORDED_COUNTER} { }`,
     ...localSets(spec),
+    ...httpFlowSets(spec),
     ...spec.doors.flatMap((door) => doorObjects(spec, door)),
     ...chainBlock(CHAINS.inflight, d.inflight),
     ...chainBlock(CHAINS.match, d.match),
