@@ -155,7 +155,7 @@ t.test('SPA over HTTP: TCP segments to SPA_HTTP_Port whose payload starts "GET /
   t.equal(Buffer.from('202f', 'hex').toString(), ' /');
   t.match(installScript(spec(SPA, { spaPorts: [62201], spaHttpPort: 8080, families: [6] })), /meta nfproto ipv6 tcp dport 8080 @ih,0,24/);
   t.notMatch(installScript(spec(SPA, { spaPorts: [62201] })), /@ih/, 'no HTTP port: no rule');
-  for (const bad of [0, 65536, 1.5, -1]) t.throws(() => installScript(spec(SPA, { spaPorts: [62201], spaHttpPort: bad })), undefined, `port ${bad}`);
+  for (const bad of [0, 65536, 1.5, -1]) t.throws(() => installScript(spec(SPA, { spaPorts: [62201], spaHttpPort: bad })), `port ${bad}`);
 });
 
 t.test('updates keep unchanged doors and replace changed ones, in one transaction', async (t) => {
