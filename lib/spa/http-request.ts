@@ -42,7 +42,8 @@ export function parseHttpSpa(payload: string, anyUserAgent: boolean): HttpSpa | 
   let ended = lines.length === 1;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
-    if (line === '') { ended = true; break; }
+    // The split's last piece is what follows the last line end: empty there is no blank line.
+    if (line === '') { ended = i < lines.length - 1; break; }
     if (i > MAX_HEADERS) return { ok: false, action: 'refuse', reason: 'too many HTTP header lines' };
     const colon = line.indexOf(':');
     if (colon <= 0 || /[\s]/.test(line.slice(0, colon))) return { ok: false, action: 'refuse', reason: 'bad HTTP header line' };

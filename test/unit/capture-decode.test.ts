@@ -128,3 +128,80 @@ t.test('an IPv4-mapped IPv6 source is dropped, not granted as IPv4 (reliability 
   t.match(dec('raw', mapped([0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0xff, 10, 99, 0, 6])), { family: 6 }, 'one bit off is a plain IPv6 source');
   t.match(dec('raw', mapped([0x20, 0x01, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 99, 0, 6])), { family: 6 });
 });
+
+// SPA over HTTP: TCP segments carry their payload when it starts "GET /" (the method in any case).
+const withTotal = (ip: number[]) => { const b = [...ip]; b[2] = ip.length >> 8; b[3] = ip.length & 0xff; return b; };
+const tcpOpts = (dport: number, optionWords: number) =>
+  [0x9c, 0x40, dport >> 8, dport & 0xff, 0, 0, 0, 1, 0, 0, 0, 0, (5 + optionWords) << 4, 0x18, 0xff, 0xff, 0, 0, 0, 0,
+    ...Array.from({ length: optionWords * 4 }, (_, i) => (i % 4 === 3 ? 0 : 1))];
+/** v6() with a two-byte payload length (its helper writes one byte). */
+const v6l = (next: number, rest: number[]) => { const b = v6(next, rest); b[4] = rest.length >> 8; b[5] = rest.length & 0xff; return b; };
+const bytesOf = (s: string) => [...Buffer.from(s, 'latin1')];
+const getReq = (n: number, method = 'GET') => { const head = `${method} /`; return head + 'A'.repeat(n - head.length); };
+
+t.test('TCP: a "GET /" payload of 140..1500 bytes is carried (IPv4, IPv6, TCP options)', async (t) => {
+  const req = getReq(300);
+  t.same(dec('ethernet', eth(0x0800, withTotal(v4(6, [...tcpHdr(80, 0x18), ...bytesOf(req)])))),
+    { src: '10.77.0.2', dst: '10.77.0.1', family: 4, protocol: 'tcp', dport: 80, tcpFlags: 0x18, payload: req });
+  t.match(dec('raw', v4(6, [...tcpOpts(80, 3), ...bytesOf(req)])), { payload: req, dport: 80 }, 'after 12 bytes of options (total length 0)');
+  t.match(dec('ethernet', eth(0x86dd, v6l(6, [...tcpHdr(80, 0x18), ...bytesOf(req)]))), { family: 6, src: 'fd77::2', payload: req });
+  t.match(dec('sll', sll(0x86dd, v6l(0, [6, 0, 0, 0, 0, 0, 0, 0, ...tcpOpts(8080, 10), ...bytesOf(req)]))), { family: 6, dport: 8080, payload: req },
+    'IPv6 extension header and 40 bytes of options');
+  for (const m of ['get', 'Get', 'gET']) t.match(dec('raw', v4(6, [...tcpHdr(80, 0x18), ...bytesOf(getReq(200, m))])), { payload: getReq(200, m) }, m);
+  const high = `GET /${'\xe9\xff\x00'.repeat(60)}`;
+  t.equal((dec('raw', v4(6, [...tcpHdr(80, 0x18), ...bytesOf(high)])) as { payload?: string }).payload, high, 'latin1: every byte kept');
+});
+
+t.test('TCP: other payloads are not carried', async (t) => {
+  for (const p of [getReq(300, 'POST'), getReq(300, 'GETX'), getReq(300, 'HEAD'), `GET http://x/${'A'.repeat(300)}`, ` GET /${'A'.repeat(300)}`,
+    `G\xc5T /${'A'.repeat(300)}`, `GET\x00/${'A'.repeat(300)}`, `GET\t/${'A'.repeat(300)}`, 'A'.repeat(300)]) {
+    const r = dec('raw', v4(6, [...tcpHdr(80, 0x18), ...bytesOf(p)]));
+    t.ok(isPacket(r), JSON.stringify(p.slice(0, 8)));
+    t.notOk(isPacket(r) && 'payload' in r, `not carried: ${JSON.stringify(p.slice(0, 8))}`);
+  }
+  // 'G' & 0xdf is 'G', but so is 'g' ^ 0x20: bytes that only differ in bit 5 elsewhere must not pass.
+  const r = dec('raw', v4(6, [...tcpHdr(80, 0x18), ...bytesOf(`GET\x0f${'A'.repeat(300)}`)]));
+  t.notOk(isPacket(r) && 'payload' in r, 'the space and slash are compared exactly');
+  const syn = dec('raw', v4(6, tcpHdr(80, 0x02)));
+  t.same(syn, { src: '10.77.0.2', dst: '10.77.0.1', family: 4, protocol: 'tcp', dport: 80, tcpFlags: 0x02 }, 'a SYN has no payload key');
+});
+
+t.test('TCP: the size bounds, 140 and 1500 bytes', async (t) => {
+  const carried = (n: number, link: 'raw' | 'v6' = 'raw') => {
+    const seg = [...tcpHdr(80, 0x18), ...bytesOf(getReq(n))];
+    const r = link === 'raw' ? dec('raw', withTotal(v4(6, seg))) : dec('raw', v6l(6, seg));
+    return isPacket(r) && r.payload !== undefined ? r.payload.length : 0;
+  };
+  for (const link of ['raw', 'v6'] as const) {
+    t.equal(carried(139, link), 0, `${link} 139`);
+    t.equal(carried(140, link), 140, `${link} 140`);
+    t.equal(carried(1500, link), 1500, `${link} 1500`);
+    t.equal(carried(1501, link), 0, `${link} 1501`);
+  }
+  t.equal(carried(5), 0, '"GET /" alone');
+});
+
+t.test('IP total length bounds the packet: Ethernet padding is no part of the payload; 0 is tolerated', async (t) => {
+  const req = getReq(150);
+  const padded = [...withTotal(v4(6, [...tcpHdr(80, 0x18), ...bytesOf(req)])), ...Array(40).fill(0)];
+  t.match(dec('ethernet', eth(0x0800, padded)), { payload: req }, 'padding cut off');
+  // A UDP length that claims the padding too (8 + 180): the IP total length still ends it.
+  const udpPadded = [...withTotal(v4(17, [0x9c, 0x40, 0xf2, 0xf9, 0, 188, 0, 0, ...Array(150).fill(0x41)])), ...Array(30).fill(0x42)];
+  const u = dec('ethernet', eth(0x0800, udpPadded));
+  t.equal(isPacket(u) && u.payload, 'A'.repeat(150), 'UDP too');
+  const zero = v4(6, [...tcpHdr(80, 0x18), ...bytesOf(req)]); // bytes 2-3 are 0 (an offload's)
+  t.match(dec('raw', zero), { payload: req }, 'total length 0: the captured length stands');
+  const cut = withTotal(v4(6, [...tcpHdr(80, 0x18), ...bytesOf(req)]));
+  const short = [...cut];
+  short[2] = 0; short[3] = 20 + 20 + 139;
+  const s = dec('raw', short);
+  t.ok(isPacket(s) && s.payload === undefined, 'a total length that leaves 139 bytes: not carried');
+  const over = [...cut];
+  over[2] = 0x10; over[3] = 0;
+  t.match(dec('raw', over), { payload: req }, 'a total length past the capture: the capture stands');
+  const tiny = [...cut];
+  tiny[3] = 10;
+  t.match(dec('raw', tiny), { payload: req }, 'a total length under 20 is ignored');
+  const v6padded = [...v6l(6, [...tcpHdr(80, 0x18), ...bytesOf(req)]), ...Array(20).fill(0x41)];
+  t.match(dec('raw', v6padded), { payload: req }, 'IPv6 payload length bounds it too');
+});

@@ -146,6 +146,18 @@ t.test('SPA datagrams: a length pre-filter, never rate-limited', async (t) => {
   for (const bad of [0, 65536, 1.5, NaN]) t.throws(() => installScript(spec(SPA, { spaPorts: [62201], spaQueue: bad })), /SPA queue threshold/);
 });
 
+t.test('SPA over HTTP: TCP segments to SPA_HTTP_Port whose payload starts "GET /" (any case) are logged as SPA', async (t) => {
+  const s = check(t, spec(SPA, { spaPorts: [62201], spaHttpPort: 80 }));
+  t.match(s, /iifname "eth0" tcp dport 80 @ih,0,24 & 0xdfdfdf == 0x474554 @ih,24,16 0x202f log prefix "sesame 1 - spa 0" group 5900 queue-threshold 1\n/);
+  t.match(s, /udp dport 62201 udp length 148-1508 log prefix "sesame 1 - spa 0"/, 'UDP SPA stays');
+  t.equal(Buffer.from('474554', 'hex').toString(), 'GET');
+  t.equal(0x67 & 0xdf, 0x47, "'g' masked is 'G'");
+  t.equal(Buffer.from('202f', 'hex').toString(), ' /');
+  t.match(installScript(spec(SPA, { spaPorts: [62201], spaHttpPort: 8080, families: [6] })), /meta nfproto ipv6 tcp dport 8080 @ih,0,24/);
+  t.notMatch(installScript(spec(SPA, { spaPorts: [62201] })), /@ih/, 'no HTTP port: no rule');
+  for (const bad of [0, 65536, 1.5, -1]) t.throws(() => installScript(spec(SPA, { spaPorts: [62201], spaHttpPort: bad })), `port ${bad}`);
+});
+
 t.test('updates keep unchanged doors and replace changed ones, in one transaction', async (t) => {
   const prev = spec(BASE + '[close]\nsequence = 9000,8000,7000\n');
   const changed: KernelDoor = { ...prev.doors[1]!, version: 1, sequence: [{ protocol: 'tcp', port: 1111 }, { protocol: 'udp', port: 2222 }] };
