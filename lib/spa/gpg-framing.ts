@@ -18,7 +18,7 @@ export const GPG_MIN_WIRE = 400;
 export const GPG_WIRE_MAX = WIRE_MAX;
 
 /** Tag bytes of a Public-Key Encrypted Session Key packet: old format 1-, 2-, 4-byte length; new format. */
-const TAG_BYTES = [0x85, 0x84, 0xc1, 0x86] as const;
+const TAG_BYTES = [0x84, 0x85, 0xc1, 0x86] as const;
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const prefixOf = (tag: number, nibble: number) => B64[tag >> 2]! + B64[((tag & 3) << 4) | nibble]!;
