@@ -33,7 +33,8 @@ export const DEFAULT_MAX_PLAINTEXT = 8192;
 /** The command line: nothing from the network is in it. */
 export function decryptArgs(o: Pick<GpgDecryptOptions, 'homeDir' | 'maxPlaintext'>): string[] {
   return [
-    '--homedir', o.homeDir, '--batch', '--no-tty', '--quiet', '--status-fd', String(STATUS_FD),
+    // Not --quiet: it also silences the NO_SECKEY status line.
+    '--homedir', o.homeDir, '--batch', '--no-tty', '--status-fd', String(STATUS_FD),
     '--pinentry-mode', 'loopback', '--passphrase-fd', String(PASSPHRASE_FD),
     // No key server lookups for an unknown signer, and a bound on decompressed output.
     '--no-auto-key-retrieve', '--max-output', String(o.maxPlaintext ?? DEFAULT_MAX_PLAINTEXT),

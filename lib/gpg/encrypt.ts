@@ -34,7 +34,7 @@ const MAX_MESSAGE = 64 * 1024;
 export function encryptArgs(o: GpgEncryptOptions): string[] {
   const args = [
     ...(o.homeDir !== undefined ? ['--homedir', o.homeDir] : []),
-    '--batch', '--no-tty', '--quiet', '--status-fd', String(STATUS_FD), '--no-auto-key-retrieve',
+    '--batch', '--no-tty', '--status-fd', String(STATUS_FD), '--no-auto-key-retrieve',
     '--trust-model', 'always', '--recipient', o.recipient,
   ];
   if (o.signer !== undefined) {
@@ -60,7 +60,7 @@ export async function gpgEncrypt(plaintext: Uint8Array, o: GpgEncryptOptions): P
   if (run.end === 'timeout') throw new GpgError('gpg did not finish in time');
   if (run.end === 'too-large') throw new GpgError('gpg wrote an unexpectedly large message');
   if (run.code !== 0 || run.stdout.length === 0) {
-    const badPw = /\[GNUPG:\] (BAD_PASSPHRASE|MISSING_PASSPHRASE)/.test(run.status);
+    const badPw = /\[GNUPG:\] (BAD_PASSPHRASE|MISSING_PASSPHRASE)/.test(run.status) || /(Bad|No) passphrase/i.test(run.stderr);
     const hint = badPw ? ' (the signing key\'s passphrase is wrong or missing: GPG_SIGNING_PW, --gpg-agent)' : '';
     throw new GpgError(`gpg could not encrypt${o.signer !== undefined ? ' and sign' : ''} the SPA message: ${said || `exit ${run.code}`}${hint}`);
   }

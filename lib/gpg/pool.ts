@@ -33,11 +33,12 @@ export class GpgPool {
         this.active++;
         let p: Promise<T>;
         try { p = job(); } catch (e) { p = Promise.reject(e); }
-        p.then(resolve, reject).finally(() => {
+        // The counts are settled before the caller hears of the result.
+        p.finally(() => {
           this.active--;
           this.doneCount++;
           this.waiting.shift()?.();
-        });
+        }).then(resolve, reject);
       };
       if (this.active < this.maxRunning) start();
       else this.waiting.push(start);

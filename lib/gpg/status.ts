@@ -32,6 +32,8 @@ const SIG_KEYWORDS: Readonly<Record<string, GpgSigStatus>> = {
 };
 /** ERRSIG's rc 9: no public key. */
 const ERRSIG_NO_PUBKEY = '9';
+/** `ERROR pkdecrypt_failed CODE`: libgpg-error codes (low 16 bits) of a wrong or missing passphrase. */
+const PASSPHRASE_ERRORS = new Set([11, 177]);
 
 export function parseDecryptStatus(text: string): GpgDecryptStatus {
   let decrypted = false;
@@ -79,7 +81,11 @@ export function parseDecryptStatus(text: string): GpgDecryptStatus {
       case 'NO_SECKEY': noSeckeys++; break;
       case 'NEED_PASSPHRASE_SYM': symmetric = true; break;
       case 'BAD_PASSPHRASE': case 'MISSING_PASSPHRASE': badPassphrase = true; break;
-      case 'FAILURE': case 'ERROR': case 'NODATA': errors.push([kw, ...args].join(' ')); break;
+      case 'ERROR':
+        if (args[0] === 'pkdecrypt_failed' && PASSPHRASE_ERRORS.has(Number(args[1]) & 0xffff)) badPassphrase = true;
+        errors.push([kw, ...args].join(' '));
+        break;
+      case 'FAILURE': case 'NODATA': errors.push([kw, ...args].join(' ')); break;
       default: break;
     }
   }

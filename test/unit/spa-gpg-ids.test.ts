@@ -133,6 +133,9 @@ t.test('status lines: bad, unknown key, unsigned, no secret key, symmetric, fail
   t.match(parseDecryptStatus(S(['ENC_TO AAAA 1 0', 'ENC_TO BBBB 1 0', 'NO_SECKEY AAAA', 'DECRYPTION_OKAY'])), { noSecretKey: false, decrypted: true });
   t.match(parseDecryptStatus(S(['NEED_PASSPHRASE_SYM 9 3 2', 'DECRYPTION_OKAY'])), { symmetric: true });
   t.match(parseDecryptStatus(S(['ENC_TO A 1 0', 'BAD_PASSPHRASE A'])), { badPassphrase: true });
+  t.match(parseDecryptStatus(S(['ENC_TO A 1 0', 'ERROR pkdecrypt_failed 67108875'])), { badPassphrase: true }, 'bad passphrase (gpg 2.2)');
+  t.match(parseDecryptStatus(S(['ENC_TO A 1 0', 'ERROR pkdecrypt_failed 67109041'])), { badPassphrase: true }, 'no passphrase (gpg 2.2)');
+  t.match(parseDecryptStatus(S(['ENC_TO A 1 0', 'ERROR pkdecrypt_failed 67108881'])), { badPassphrase: false });
   t.match(parseDecryptStatus(S(['ENC_TO A 1 0', 'DECRYPTION_OKAY', 'DECRYPTION_FAILED'])), { decrypted: false });
   t.match(parseDecryptStatus(S(['NODATA 1', 'FAILURE decrypt 58'])), { errors: ['NODATA 1', 'FAILURE decrypt 58'], encTo: [] });
   t.match(parseDecryptStatus(''), { decrypted: false, signature: { status: 'missing', count: 0, trust: 'unknown' } });
