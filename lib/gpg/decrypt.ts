@@ -21,7 +21,8 @@ export interface GpgDecryptOptions {
 }
 
 export type GpgDecryptRefusal =
-  | 'timeout' | 'too-large' | 'spawn-error' | 'no-secret-key' | 'bad-passphrase' | 'symmetric' | 'not-encrypted' | 'decrypt-failed';
+  | 'timeout' | 'too-large' | 'spawn-error' | 'no-secret-key' | 'bad-passphrase' | 'symmetric' | 'not-encrypted' | 'decrypt-failed'
+  | 'malformed';
 
 export type GpgDecryptResult =
   | { readonly ok: true; readonly plaintext: Buffer; readonly signature: GpgSignature; readonly decryptionKey: string | undefined }
@@ -51,7 +52,8 @@ export async function gpgDecrypt(message: Uint8Array, o: GpgDecryptOptions): Pro
     timeoutMs: o.timeoutMs ?? DEFAULT_DECRYPT_TIMEOUT_MS, maxOutput: max,
   });
   const lastWords = run.stderr.trim().split('\n').slice(-2).join(' / ');
-  if (run.end === 'timeout') return { ok: false, reason: 'timeout', detail: `gpg did not finish in ${o.timeoutMs ?? DEFAULT_DECRYPT_TIMEOUT_MS} ms` };
+  const timeout = o.timeoutMs ?? DEFAULT_DECRYPT_TIMEOUT_MS;
+  if (run.end === 'timeout') return { ok: false, reason: 'timeout', detail: `gpg did not finish in ${timeout} ms` };
   if (run.end === 'too-large') return { ok: false, reason: 'too-large', detail: `gpg wrote more than ${max} bytes` };
   if (run.end === 'spawn-error') return { ok: false, reason: 'spawn-error', detail: `cannot run gpg: ${run.error ?? ''}` };
   const st = parseDecryptStatus(run.status);
@@ -60,7 +62,12 @@ export async function gpgDecrypt(message: Uint8Array, o: GpgDecryptOptions): Pro
   if (st.symmetric) return fail('symmetric', 'the message is passphrase-encrypted, not to the door\'s key');
   if (st.noSecretKey) return fail('no-secret-key', `encrypted to ${st.encTo.join(', ')}: no secret key for it in the GnuPG home`);
   if (st.badPassphrase) return fail('bad-passphrase', 'the decryption key\'s passphrase is wrong or missing');
-  if (st.encTo.length === 0) return fail('not-encrypted', `not an encrypted message (${st.errors.join('; ') || lastWords || `gpg exit ${run.code}`})`);
-  if (!st.decrypted) return fail('decrypt-failed', st.errors.join('; ') || lastWords || `gpg exit ${run.code}`);
+  const said = st.errors.join('; ') || lastWords || `gpg exit ${run.code}`;
+  if (st.encTo.length === 0) return fail('not-encrypted', `not an encrypted message (${said})`);
+  if (!st.decrypted) return fail('decrypt-failed', said);
+  // gpg decrypts a message with data appended (NODATA) or a second message after it (ERROR) and
+  // still says DECRYPTION_OKAY: another wire text for the same message would dodge a replay cache.
+  const extra = st.errors.filter((e) => /^(NODATA|ERROR) /.test(e));
+  if (extra.length) return fail('malformed', `more than one OpenPGP message, or data after it (${extra.join('; ')})`);
   return { ok: true, plaintext: run.stdout, signature: st.signature, decryptionKey: st.decryptionKey };
 }

@@ -112,6 +112,12 @@ t.test('refusals: unsigned, unknown signer, altered, not ours, passphrase-encryp
     t.match(r, { ok: false, reason: 'decrypt-failed' }, `a bit flipped at ${at} of ${good.length}: the MDC fails`);
   }
 
+  // Data appended, or the message twice: gpg still decrypts the first one; refused.
+  for (const [what, msg] of [['junk appended', Buffer.concat([good, Buffer.from([0, 0, 0, 1, 2])])], ['twice', Buffer.concat([good, good])]] as const) {
+    t.match(await gpgDecrypt(msg, { homeDir: S.dir }), { ok: false, reason: /^(malformed|decrypt-failed)$/ }, what);
+  }
+  t.match(await gpgDecrypt(good, { homeDir: S.dir }), { ok: true }, 'the message itself is fine');
+
   const notOurs = await roundTrip(await gpgEncrypt(PT, { homeDir: X.dir, recipient: stranger.fpr }), S.dir);
   t.match(notOurs, { ok: false, reason: 'no-secret-key' });
 
