@@ -1,4 +1,4 @@
-// `knock --spa`: one fwknop-compatible SPA packet (Rijndael + HMAC) in one UDP datagram, and
+// `knock --spa`: one fwknop-compatible SPA packet (Rijndael + HMAC, or GnuPG: spa-gpg*.ts) in one UDP datagram, and
 // `knock --spa-keygen`. Every input is checked and the packet built before the host is resolved.
 
 import { EXIT } from '../errors/exit.js';

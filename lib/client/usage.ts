@@ -22,7 +22,7 @@ example:  knock myserver.example.com 123:tcp 456:udp 789:tcp
 export const SPA_USAGE = `usage: knock --spa -A proto/port[,proto/port...] (-a IP | -s) [options] [host]
        knock --spa --fwknoprc [FILE] -n STANZA [options]
        knock --spa-keygen [--hmac-digest DIGEST]
-Sends one fwknop-compatible SPA packet (Rijndael + HMAC) over UDP.
+Sends one fwknop-compatible SPA packet (Rijndael + HMAC, or GnuPG) over UDP.
 options:
   -A, --access <list>          ports to open, e.g. tcp/22,udp/1194
   -a, --allow-ip <ipv4>        address the server should let in
