@@ -62,7 +62,8 @@ export async function gpgEncrypt(plaintext: Uint8Array, o: GpgEncryptOptions): P
   if (run.code !== 0 || run.stdout.length === 0) {
     const badPw = /\[GNUPG:\] (BAD_PASSPHRASE|MISSING_PASSPHRASE)/.test(run.status) || /(Bad|No) passphrase/i.test(run.stderr);
     const hint = badPw ? ' (the signing key\'s passphrase is wrong or missing: GPG_SIGNING_PW, --gpg-agent)' : '';
-    throw new GpgError(`gpg could not encrypt${o.signer !== undefined ? ' and sign' : ''} the SPA message: ${said || `exit ${run.code}`}${hint}`);
+    const what = o.signer !== undefined ? 'encrypt and sign' : 'encrypt';
+    throw new GpgError(`gpg could not ${what} the SPA message: ${said || `exit ${run.code}`}${hint}`);
   }
   return run.stdout;
 }
