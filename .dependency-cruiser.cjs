@@ -4,7 +4,7 @@
 const RANKS = {
   errors: -1, net: -1, // the error tree and the protocol type: importable from every layer
   fs: 0, log: 0, spa: 0, getopt: 0,
-  config: 1,
+  config: 1, gpg: 1, // gpg: the GnuPG runner (spawns gpg); its framing and policy are pure, in spa/
   matcher: 2, firewall: 2, actions: 2,
   onetime: 3, capture: 3, ruleset: 3, fleet: 3,
   engine: 4,
@@ -24,6 +24,7 @@ const PURE = '^lib/(' + [
   'config/(address|cidr|errors|lines|tcpflags|types)[.]ts$',
   'firewall/(commands|nat-commands|validate)[.]ts$',
   'log/(messages|rate-limit)[.]ts$',
+  'gpg/status[.]ts$',
   'fleet/(notes|seal|sealer|bounded-ids|clock|session|session-[a-z]+)[.]ts$',
 ].join('|') + ')';
 const purityRules = [

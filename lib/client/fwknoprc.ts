@@ -160,18 +160,25 @@ const MAPPED: Readonly<Record<string, string>> = {
   NAT_PORT: 'natPort',
   NAT_LOCAL: 'natLocal',
   NAT_RAND_PORT: 'natRandPort',
+  USE_GPG: 'gpg',
+  GPG_RECIPIENT: 'gpgRecipient',
+  GPG_SIGNER: 'gpgSigner',
+  GPG_HOMEDIR: 'gpgHomeDir',
+  GPG_SIGNING_PW: 'gpgSigningPw',
+  GPG_SIGNING_PW_BASE64: 'gpgSigningPwBase64',
+  GPG_NO_SIGNING_PW: 'gpgNoSigningPw',
+  USE_GPG_AGENT: 'gpgAgent',
+  GPG_EXE: 'gpgExe',
 };
 
 /** Known to fwknop, no effect on the packet Sesame sends. */
 const IGNORED = new Set([
   'VERBOSE', 'NO_SAVE_ARGS', 'WGET_CMD', 'RESOLVE_URL', 'RESOLVE_HTTP_ONLY', 'HTTP_USER_AGENT',
-  'USE_WGET_USER_AGENT', 'GPG_HOMEDIR', 'GPG_EXE', 'GPG_SIGNER', 'GPG_RECIPIENT', 'GPG_SIGNING_PW',
-  'GPG_SIGNING_PW_BASE64', 'GPG_NO_SIGNING_PW', 'USE_GPG_AGENT',
+  'USE_WGET_USER_AGENT',
 ]);
 
 /** Y/N flags that ask for something Sesame does not do when set to Y. */
 const REFUSED_WHEN_YES: Readonly<Record<string, string>> = {
-  USE_GPG: 'GnuPG encryption is not supported (Rijndael + HMAC only)',
   RAND_PORT: 'a random destination port is not supported; set SPA_SERVER_PORT',
 };
 
@@ -196,6 +203,10 @@ export function rcSettings(read: RcRead, path: string): RcSettings {
       // One encryption key and one HMAC key, whichever spelling the later line used.
       if (setting === 'key' || setting === 'keyBase64') { delete values['key']; delete values['keyBase64']; }
       if (setting === 'hmacKey' || setting === 'hmacKeyBase64') { delete values['hmacKey']; delete values['hmacKeyBase64']; }
+      if (setting === 'gpgSigningPw' || setting === 'gpgSigningPwBase64') {
+        delete values['gpgSigningPw'];
+        delete values['gpgSigningPwBase64'];
+      }
       values[setting] = raw;
     } else if (e.name === 'ALLOW_IP') {
       values['allow'] = raw;

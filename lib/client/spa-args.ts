@@ -50,6 +50,13 @@ const TABLE: readonly OptionSpec[] = [
   { name: 'time-offset-plus', type: 'string' },
   { name: 'time-offset-minus', type: 'string' },
   { name: 'use-hmac', type: 'boolean' },
+  { name: 'gpg-encryption', alias: 'g', type: 'boolean' },
+  { name: 'gpg-recipient-key', alias: 'gpg-recipient', type: 'string' },
+  { name: 'gpg-signer-key', alias: 'gpg-signer', type: 'string' },
+  { name: 'gpg-home-dir', type: 'string' },
+  { name: 'gpg-no-signing-pw', type: 'boolean' },
+  { name: 'gpg-agent', type: 'boolean' },
+  { name: 'gpg-exe', type: 'string' },
   { name: 'nat-access', alias: 'N', type: 'string' },
   { name: 'nat-local', type: 'boolean' },
   { name: 'nat-port', type: 'string' },
@@ -88,6 +95,16 @@ const SETTINGS: ReadonlyArray<readonly [string, keyof SpaSettings, string]> = [
   ['time-offset-minus', 'timeOffsetMinus', '--time-offset-minus'],
   ['nat-access', 'natAccess', '-N/--nat-access'],
   ['nat-port', 'natPort', '--nat-port'],
+  ['gpg-recipient-key', 'gpgRecipient', '--gpg-recipient-key'],
+  ['gpg-signer-key', 'gpgSigner', '--gpg-signer-key'],
+  ['gpg-home-dir', 'gpgHomeDir', '--gpg-home-dir'],
+  ['gpg-exe', 'gpgExe', '--gpg-exe'],
+];
+
+/** Flags that set a Y/N setting to Y: the option, the setting. */
+const FLAGS: ReadonlyArray<readonly [string, keyof SpaSettings]> = [
+  ['nat-local', 'natLocal'], ['nat-rand-port', 'natRandPort'], ['use-hmac', 'useHmac'],
+  ['gpg-encryption', 'gpg'], ['gpg-no-signing-pw', 'gpgNoSigningPw'], ['gpg-agent', 'gpgAgent'],
 ];
 
 /** Options that exclude each other, and what to say. */
@@ -153,8 +170,7 @@ function cliFrom(p: Record<string, unknown>, given: (key: string, shown: string)
     if (r) settings[setting] = r;
   }
   if (!settings.allow && p['source-ip']) settings.allow = { text: 'source', origin: '-s', cli: true };
-  if (p['nat-local']) settings.natLocal = { text: 'Y', origin: '--nat-local', cli: true };
-  if (p['nat-rand-port']) settings.natRandPort = { text: 'Y', origin: '--nat-rand-port', cli: true };
+  for (const [option, setting] of FLAGS) if (p[option]) settings[setting] = { text: 'Y', origin: `--${option}`, cli: true };
   // The later of -4/-6 wins, as in knock.
   const family = laterOf(words, TABLE, FAMILY_WORDS);
   if (family) settings.family = { text: String(family), origin: `-${family}`, cli: true };

@@ -1,4 +1,4 @@
-// `knock --spa`: one fwknop-compatible SPA packet (Rijndael + HMAC) in one UDP datagram, and
+// `knock --spa`: one fwknop-compatible SPA packet (Rijndael + HMAC, or GnuPG: spa-gpg*.ts) in one UDP datagram, and
 // `knock --spa-keygen`. Every input is checked and the packet built before the host is resolved.
 
 import { EXIT } from '../errors/exit.js';
@@ -9,6 +9,8 @@ import { networkInterfaces } from 'node:os';
 import { parseSpaArgs, type SpaCli } from './spa-args.js';
 import { defaultRcPath, loadStanzas, rcSettings, RcError, type Raw } from './fwknoprc.js';
 import { buildRequest, encodeRequest, parseDigest, SpaInputError, type SpaRequest, type SpaSettings } from './spa-request.js';
+import { encodeGpgRequest } from './spa-gpg-encode.js';
+import { GpgError } from '../gpg/encrypt.js';
 import { SPA_USAGE } from './usage.js';
 import { generateKeyPair } from '../spa/keygen.js';
 import type { DigestName } from '../spa/digests.js';
@@ -41,7 +43,10 @@ function describe(r: SpaRequest, to: string, wire: string, now: number): string 
       `${r.nat ? `, NAT to ${r.nat.kind === 'local' ? `the server's port ${r.nat.port}` : r.nat.access.replace(',', ':')}` : ''}` +
       `${r.clientTimeout ? `, timeout ${r.clientTimeout} s` : ''}, timestamp ${r.timestamp}` +
       `${offset ? ` (${offset > 0 ? '+' : ''}${offset} s)` : ''}`,
-    `digest ${r.digest}, HMAC ${r.keys.hmacDigest}, ${r.keys.mode}`,
+    r.gpg
+      ? `digest ${r.digest}, GnuPG to ${r.gpg.recipient}${r.gpg.signer !== undefined ? `, signed by ${r.gpg.signer}` : ', unsigned'}, ` +
+        `${r.keys.hmacKey ? `HMAC ${r.keys.hmacDigest}` : 'no HMAC'}`
+      : `digest ${r.digest}, HMAC ${r.keys.hmacDigest}, ${r.keys.mode}`,
     `sending ${wire.length} bytes to ${to} udp/${r.port}`,
     `SPA data: ${wire}`,
   ].join('\n') + '\n';
@@ -101,7 +106,9 @@ export async function spaMain(argv: readonly string[], out: Out, err: Out, versi
     for (const w of req.warnings) err.write(`knock: warning: ${w}\n`);
     const literal = isIP(req.host);
     // Local NAT names the server's address: a host name is resolved before the packet is built.
-    let wire = req.nat?.kind === 'local' && !literal ? undefined : encodeRequest(req);
+    const warn = (w: string) => { err.write(`knock: warning: ${w}\n`); };
+    const encode = (address?: string) => (req.gpg ? encodeGpgRequest(req, address, warn) : Promise.resolve(encodeRequest(req, address)));
+    let wire = req.nat?.kind === 'local' && !literal ? undefined : await encode();
 
     let address = req.host;
     let family: 4 | 6;
@@ -124,7 +131,7 @@ export async function spaMain(argv: readonly string[], out: Out, err: Out, versi
       err.write(`knock: source ${bindAddress} is not an IPv${family} address\n`);
       return EXIT.failure;
     }
-    wire ??= encodeRequest(req, address);
+    wire ??= await encode(address);
     if (a.verbose) out.write(describe(req, address, wire, now));
     try {
       await send(wire, address, family, req.port, {
@@ -136,7 +143,10 @@ export async function spaMain(argv: readonly string[], out: Out, err: Out, versi
     }
     return EXIT.ok;
   } catch (e) {
-    if (e instanceof SpaInputError || e instanceof RcError) { err.write(`knock: ${e.message}\n`); return EXIT.failure; }
+    if (e instanceof SpaInputError || e instanceof RcError || e instanceof GpgError) {
+      err.write(`knock: ${e.message}\n`);
+      return EXIT.failure;
+    }
     throw e;
   }
 }

@@ -3,12 +3,13 @@
 
 import { isIP } from 'node:net';
 import { randomInt } from 'node:crypto';
-import { ERROR_CODES, SesameError } from '../errors/errors.js';
+import { SpaInputError } from './spa-input-error.js';
+import { gpgRequest, type GpgRequest, type GpgSettings } from './spa-gpg.js';
 import { parsePortList, isDottedQuad, formatProtoPort, type ProtoPort } from '../spa/access.js';
 import { digestByName, DIGEST_NAMES, type DigestName } from '../spa/digests.js';
 import { MAX_KEY_BYTES, type CipherMode } from '../spa/cipher.js';
 import { validUsername } from '../spa/message.js';
-import { encodeAccess, RIJNDAEL_WIRE_MAX, SPA_DEFAULT_PORT, WIRE_MIN, type SpaKeys } from '../spa/wire.js';
+import { encodeAccess, RIJNDAEL_WIRE_MAX, SPA_DEFAULT_PORT, WIRE_MIN, type MessageInput, type SpaKeys } from '../spa/wire.js';
 import { MAX_HMAC_KEY_BYTES } from '../spa/keygen.js';
 import { PADDED_BASE64 } from '../spa/base64.js';
 import type { Raw } from './fwknoprc.js';
@@ -19,7 +20,7 @@ const MODES = ['cbc', 'ctr', 'cfb', 'ofb', 'ecb'] as const;
 const B64 = PADDED_BASE64;
 
 /** Every setting as text with its origin; command-line values replace rc values setting by setting. */
-export interface SpaSettings {
+export interface SpaSettings extends GpgSettings {
   host?: Raw;
   port?: Raw;
   proto?: Raw;
@@ -64,7 +65,10 @@ export interface SpaRequest {
   readonly timestamp: number;
   /** Seconds asked for (-f), 0 for the server's default. */
   readonly clientTimeout: number;
+  /** Rijndael keys and the HMAC; in GnuPG mode `key` is empty and unused, the HMAC optional. */
   readonly keys: SpaKeys;
+  /** GnuPG mode (USE_GPG, --gpg-encryption): recipient, signer and how to sign. */
+  readonly gpg: GpgRequest | undefined;
   readonly digest: DigestName;
   /** The SPA message: `<allow_ip>,<proto>/<port>,…`. */
   readonly message: string;
@@ -73,12 +77,7 @@ export interface SpaRequest {
   readonly warnings: readonly string[];
 }
 
-export class SpaInputError extends SesameError {
-  constructor(message: string) {
-    super(message, ERROR_CODES.spaInput);
-    this.name = 'SpaInputError';
-  }
-}
+export { SpaInputError };
 
 const fail = (raw: Raw | string, problem: string): never => {
   throw new SpaInputError(`${typeof raw === 'string' ? raw : raw.origin}: ${problem}`);
@@ -154,7 +153,8 @@ export function buildRequest(s: SpaSettings, ctx: BuildContext, refused: readonl
   const nat = natRequest(s, asked);
   const allowIp = allowedAddress(s);
   const warnings: string[] = [];
-  const { keys, digest } = packetKeys(s, warnings);
+  const gpg = gpgRequest(s, warnings);
+  const { keys, digest } = gpg ? gpgPacketKeys(s, warnings) : packetKeys(s, warnings);
   const timeout = clientTimeout(s);
   const user = s.user ?? defaultUser(ctx.env);
   if (!validUsername(user.text)) {
@@ -163,7 +163,7 @@ export function buildRequest(s: SpaSettings, ctx: BuildContext, refused: readonl
   }
   return {
     ...server, ports: nat.ports, allowIp, nat: nat.nat, username: user.text, timestamp: timestamp(s, ctx.now),
-    clientTimeout: timeout, digest, keys,
+    clientTimeout: timeout, digest, keys, gpg,
     message: [allowIp, ...nat.ports.map(formatProtoPort)].join(','),
     warnings,
   };
@@ -247,13 +247,10 @@ function packetKeys(s: SpaSettings, warnings: string[]): Pick<SpaRequest, 'keys'
   if (enc.bytes.length < 1 || enc.bytes.length > MAX_KEY_BYTES) {
     fail(enc.raw, `the encryption key is ${enc.bytes.length} bytes; fwknop allows 1 to ${MAX_KEY_BYTES}`);
   }
-  const mac = keyBytes(s.hmacKey, s.hmacKeyBase64);
+  const mac = hmacKeyBytes(s);
   if (!mac) {
     throw new SpaInputError('no HMAC key: SPA without HMAC is refused; ' +
       'give --hmac-key-base64 KEY (or HMAC_KEY_BASE64 in the rc file; knock --spa-keygen makes a pair)');
-  }
-  if (mac.bytes.length < 1 || mac.bytes.length > MAX_HMAC_KEY_BYTES) {
-    fail(mac.raw, `the HMAC key is ${mac.bytes.length} bytes; fwknop allows 1 to ${MAX_HMAC_KEY_BYTES}`);
   }
   if (mac.bytes.equals(enc.bytes)) {
     fail(mac.raw, `the HMAC key must differ from the encryption key (${enc.raw.origin}); fwknop refuses identical keys`);
@@ -263,6 +260,27 @@ function packetKeys(s: SpaSettings, warnings: string[]): Pick<SpaRequest, 'keys'
   const digest = s.digest ? parseDigest(s.digest) : 'sha256';
   const mode = s.mode ? parseMode(s.mode) : 'cbc';
   return { keys: { key: new Uint8Array(enc.bytes), hmacKey: new Uint8Array(mac.bytes), hmacDigest, mode }, digest };
+}
+
+function hmacKeyBytes(s: SpaSettings): { bytes: Buffer; raw: Raw } | undefined {
+  const mac = keyBytes(s.hmacKey, s.hmacKeyBase64);
+  if (mac && (mac.bytes.length < 1 || mac.bytes.length > MAX_HMAC_KEY_BYTES)) {
+    fail(mac.raw, `the HMAC key is ${mac.bytes.length} bytes; fwknop allows 1 to ${MAX_HMAC_KEY_BYTES}`);
+  }
+  return mac;
+}
+
+/** GnuPG mode: gpg encrypts; the HMAC is optional, as with fwknop (added whenever a key is given). */
+function gpgPacketKeys(s: SpaSettings, warnings: string[]): Pick<SpaRequest, 'keys' | 'digest'> {
+  const mac = hmacKeyBytes(s);
+  if (!mac && s.useHmac && /^y/i.test(s.useHmac.text)) {
+    fail(s.useHmac, 'an HMAC needs a key: give --hmac-key-base64 KEY (or HMAC_KEY_BASE64 in the rc file)');
+  }
+  if (s.mode) warnings.push(`${s.mode.origin}: ignored: GnuPG mode has no Rijndael encryption mode`);
+  const hmacDigest = s.hmacDigest ? parseDigest(s.hmacDigest) : 'sha256';
+  const digest = s.digest ? parseDigest(s.digest) : 'sha256';
+  const hmacKey = mac ? new Uint8Array(mac.bytes) : undefined;
+  return { keys: { key: new Uint8Array(0), hmacKey, hmacDigest, mode: 'cbc' }, digest };
 }
 
 /** Seconds asked for (-f); 0 leaves it to the server. */
@@ -292,16 +310,18 @@ function timestamp(s: SpaSettings, now: number): number {
   return t;
 }
 
-/** The wire text, refused when fwknopd would not try to decrypt it. */
-export function encodeRequest(r: SpaRequest, serverAddress: string = r.host): string {
-  // Local NAT names the server's own address and port, as fwknop --nat-local does.
+/** The message's fields; local NAT names the server's own address and port, as fwknop --nat-local does. */
+export function messageInput(r: SpaRequest, serverAddress: string = r.host): MessageInput {
   const nat = r.nat && (r.nat.kind === 'forward'
     ? { access: r.nat.access, local: false }
     : { access: `${serverAddress},${r.nat.port}`, local: true });
-  const wire = encodeAccess(
-    { username: r.username, timestamp: r.timestamp, message: r.message, clientTimeout: r.clientTimeout, ...(nat ? { nat } : {}) },
-    r.keys, { digest: r.digest },
-  );
+  return { username: r.username, timestamp: r.timestamp, message: r.message, clientTimeout: r.clientTimeout, ...(nat ? { nat } : {}) };
+}
+
+/** The wire text, refused when fwknopd would not try to decrypt it. */
+export function encodeRequest(r: SpaRequest, serverAddress: string = r.host): string {
+  if (r.gpg) throw new Error('a GnuPG request is encoded by encodeGpgRequest');
+  const wire = encodeAccess(messageInput(r, serverAddress), r.keys, { digest: r.digest });
   if (wire.length > RIJNDAEL_WIRE_MAX) {
     throw new SpaInputError(`the SPA packet would be ${wire.length} characters; ` +
       'fwknopd takes 400 or more for GnuPG data and never decrypts it as Rijndael: ' +

@@ -22,7 +22,7 @@ example:  knock myserver.example.com 123:tcp 456:udp 789:tcp
 export const SPA_USAGE = `usage: knock --spa -A proto/port[,proto/port...] (-a IP | -s) [options] [host]
        knock --spa --fwknoprc [FILE] -n STANZA [options]
        knock --spa-keygen [--hmac-digest DIGEST]
-Sends one fwknop-compatible SPA packet (Rijndael + HMAC) over UDP.
+Sends one fwknop-compatible SPA packet (Rijndael + HMAC, or GnuPG) over UDP.
 options:
   -A, --access <list>          ports to open, e.g. tcp/22,udp/1194
   -a, --allow-ip <ipv4>        address the server should let in
@@ -48,6 +48,14 @@ options:
       --source <addr>          send from address <addr> (or -i, --interface <if>)
   -4, -6                       resolve host to IPv4 / IPv6 only
   -v, --verbose                print the request and the packet
+GnuPG mode (fwknop's names; no Rijndael key, the HMAC optional):
+  -g, --gpg-encryption         encrypt with gpg to the server's key (rc USE_GPG Y)
+      --gpg-recipient-key <id> the server's key (GPG_RECIPIENT)
+      --gpg-signer-key <id>    sign with this key (GPG_SIGNER; passphrase: GPG_SIGNING_PW)
+      --gpg-home-dir <dir>     GnuPG home (GPG_HOMEDIR; default ~/.gnupg)
+      --gpg-no-signing-pw      the signing key has no passphrase
+      --gpg-agent              gpg-agent supplies the passphrase (USE_GPG_AGENT Y)
+      --gpg-exe <path>         gpg to run (GPG_EXE; default /usr/bin/gpg)
 Options on the command line override the rc file's. See knock(1).
 `;
 

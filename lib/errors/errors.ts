@@ -19,6 +19,8 @@ export const ERROR_CODES = {
   rcFile: 'SESAME_ERR_RC_FILE',
   /** A knock profile cannot be used. */
   profile: 'SESAME_ERR_PROFILE',
+  /** gpg failed or refused (encrypting a GnuPG SPA message). */
+  gpg: 'SESAME_ERR_GPG',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

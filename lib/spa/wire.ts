@@ -113,8 +113,13 @@ function messageType(m: MessageInput): number {
 
 /** Builds the wire text of a request (access or NAT access, with or without a client timeout). */
 export function encodeAccess(m: MessageInput, keys: SpaKeys, opts: EncodeOptions = {}): string {
+  return encodeFields(accessFields(m), keys, opts);
+}
+
+/** The fields of a request, whatever encrypts them (Rijndael here, GnuPG in the client). */
+export function accessFields(m: MessageInput): SpaFields {
   const timeout = m.clientTimeout ?? 0;
-  const fields: SpaFields = {
+  return {
     rand: m.rand ?? randomDigits(),
     username: m.username,
     timestamp: m.timestamp,
@@ -125,7 +130,6 @@ export function encodeAccess(m: MessageInput, keys: SpaKeys, opts: EncodeOptions
     serverAuth: null,
     clientTimeout: timeout,
   };
-  return encodeFields(fields, keys, opts);
 }
 
 export function encodeFields(fields: SpaFields, keys: SpaKeys, opts: EncodeOptions = {}): string {

@@ -12,6 +12,7 @@ import { FirewallInputError, checkPort } from '../../lib/firewall/validate.js';
 import { SpaInputError } from '../../lib/client/spa-request.js';
 import { RcError } from '../../lib/client/fwknoprc.js';
 import { ProfileError, loadProfile } from '../../lib/client/profiles.js';
+import { GpgError } from '../../lib/gpg/encrypt.js';
 
 t.test('each class carries its code and stays its own name', async (t) => {
   const cases: Array<[Error, string, string]> = [
@@ -23,6 +24,7 @@ t.test('each class carries its code and stays its own name', async (t) => {
     [new SpaInputError('--key-base64: not base64'), ERROR_CODES.spaInput, 'SpaInputError'],
     [new RcError('~/.fwknoprc: not a regular file'), ERROR_CODES.rcFile, 'RcError'],
     [new ProfileError('knock: no profile [x] in y'), ERROR_CODES.profile, 'ProfileError'],
+    [new GpgError('gpg could not encrypt'), ERROR_CODES.gpg, 'GpgError'],
   ];
   for (const [err, code, name] of cases) {
     t.ok(err instanceof SesameError, `${name} is a SesameError`);

@@ -114,9 +114,8 @@ t.test('fwknoprc: errors name the file and line', async (t) => {
 
 t.test('fwknoprc: what Sesame refuses, ignores and maps', async (t) => {
   const s = (body: string) => rcSettings(readStanzas(`[default]\n${body}\n`, 'f', undefined), 'f');
-  t.same(s('USE_GPG Y').refused, [{ text: 'GnuPG encryption is not supported (Rijndael + HMAC only)', origin: 'f:2: USE_GPG' }]);
-  t.same(s('USE_GPG N').refused, []);
-  t.same(s('USE_GPG Y\nUSE_GPG N').refused, [], 'a later N takes it back');
+  t.same(s('USE_GPG Y').refused, [], 'GnuPG mode is a setting (knock-spa-gpg.test.ts)');
+  t.equal(s('USE_GPG Y').values['gpg']?.text, 'Y');
   t.equal(s('NAT_ACCESS 192.168.1.5:22').values['natAccess']?.text, '192.168.1.5:22', 'NAT_ACCESS is a setting');
   t.equal(s('NAT_LOCAL Y').values['natLocal']?.text, 'Y');
   t.equal(s('SPOOF_SOURCE_IP 1.2.3.4').refused.length, 1);
@@ -125,7 +124,7 @@ t.test('fwknoprc: what Sesame refuses, ignores and maps', async (t) => {
   t.equal(s('RESOLVE_IP_HTTPS Y').values['allow']?.text, 'resolve');
   t.equal(s('RESOLVE_IP_HTTPS N').values['allow'], undefined);
   t.equal(s('SERVER_RESOLVE_IPV4 Y').values['family']?.text, '4');
-  const quiet = s('VERBOSE Y\nNO_SAVE_ARGS Y\nGPG_HOMEDIR /x');
+  const quiet = s('VERBOSE Y\nNO_SAVE_ARGS Y\nHTTP_USER_AGENT x');
   t.same(quiet.refused, []);
   t.equal(quiet.notes.length, 3);
   const keys = s('KEY pass\nKEY_BASE64 QUJD\nHMAC_KEY_BASE64 QUJD\nHMAC_KEY text');
