@@ -34,13 +34,24 @@ export function describeDoor(d: Door): string[] {
     // Key material is never printed: only its size.
     lines.push(
       `  spa_port: udp/${s.port}`,
-      `  spa_key: ${s.key.length} bytes, mode ${s.mode}`,
-      `  spa_hmac: ${s.hmacDigest}, ${s.hmacKey.length}-byte key`,
+      `  spa_key: ${s.key ? `${s.key.length} bytes, mode ${s.mode}` : NONE}`,
+      `  spa_hmac: ${s.hmacKey ? `${s.hmacDigest}, ${s.hmacKey.length}-byte key` : NONE}`,
       `  spa_open_ports: ${s.openPorts.length ? s.openPorts.map((p) => formatProtoPort(p)).join(', ') : NONE}`,
       `  spa_max_age: ${s.maxAge}`,
       `  spa_max_timeout: ${s.maxTimeout}`,
       `  spa_require_source_address: ${s.requireSource ? 'yes' : 'no'}`,
     );
+    if (s.gpg) {
+      const g = s.gpg;
+      // The passphrase never: only whether there is one.
+      lines.push(
+        `  spa_gpg_home_dir: ${g.homeDir}`,
+        `  spa_gpg_decrypt_id: ${g.decryptId ?? NONE}`,
+        `  spa_gpg_decrypt_pw: ${g.passphrase !== undefined ? '(set)' : 'none (SPA_GPG_Allow_No_Pw)'}`,
+        `  spa_gpg_remote_id: ${g.remoteIds.length ? g.remoteIds.map((i) => `${i.text} (${i.kind})`).join(', ') : NONE}`,
+        `  spa_gpg_require_sig: ${g.requireSig ? 'yes' : 'no'}`,
+      );
+    }
     if (s.commands) {
       const c = s.commands;
       lines.push(

@@ -6,6 +6,7 @@ import type { KnockStep, Matching, NatAddress, NatDestination, OneTimeSource, Sp
 import type { ProtoPort } from '../net/protocol.js';
 import type { Network } from './cidr.js';
 import type { CommandTemplate } from '../spa/command-allow.js';
+import type { GpgId } from '../spa/gpg-ids.js';
 
 export interface SpaDraft {
   /** Line of the first SPA_ key: where door-level SPA errors point. */
@@ -25,6 +26,10 @@ export interface SpaDraft {
   snat?: { to: string; line: number };
   commands?: { path: string; list: CommandTemplate[]; line: number };
   commandUser?: { name: string; line: number };
+  gpg?: {
+    line: number; homeDir?: string; decryptId?: string; passphrase?: string; allowNoPw?: boolean; requireSig?: boolean;
+    remoteIds?: { ids: readonly GpgId[]; line: number };
+  };
 }
 
 export interface DoorDraft {

@@ -8,6 +8,7 @@ import { parseSequence } from './sequence.js';
 import { applyTcpFlags } from './tcpflags.js';
 import { canonicalAddress } from './address.js';
 import { SPA_DOOR_KEYS } from './spa-keys.js';
+import { SPA_GPG_DOOR_KEYS } from './spa-gpg-keys.js';
 import { parseOpenPorts } from './port-list.js';
 import { SPA_NAT_DOOR_KEYS } from './spa-nat-keys.js';
 import { FLEET_DOOR_KEYS, FLEET_OPTION_KEYS } from './fleet-keys.js';
@@ -146,6 +147,7 @@ export const DOOR_KEYS: readonly DoorKey[] = [
     },
   },
   ...SPA_DOOR_KEYS,
+  ...SPA_GPG_DOOR_KEYS,
   ...SPA_NAT_DOOR_KEYS,
   ...FLEET_DOOR_KEYS,
 ];

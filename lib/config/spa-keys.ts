@@ -13,6 +13,8 @@ import { MAX_HMAC_KEY_BYTES } from '../spa/keygen.js';
 import { PADDED_BASE64 } from '../spa/base64.js';
 import { finishNat } from './spa-nat-keys.js';
 import { parseAllowList } from '../spa/command-allow.js';
+import { yesNo } from './yes-no.js';
+import { finishGpg } from './spa-gpg-keys.js';
 
 
 // Legacy mode cannot carry an HMAC, and Sesame serves no SPA without one.
@@ -30,13 +32,6 @@ function seconds(ctx: KeyContext, key: string, value: string, min: number): numb
     failAtLine(ctx, `${key} must be a whole number of seconds from ${min} to ${2 ** 23}, not "${value}"`);
   }
   return n;
-}
-
-export function yesNo(ctx: KeyContext, key: string, value: string): boolean {
-  const v = value.toLowerCase();
-  if (['y', 'yes', 'true', 'on', '1'].includes(v)) return true;
-  if (['n', 'no', 'false', 'off', '0'].includes(v)) return false;
-  failAtLine(ctx, `${key} must be yes or no, not "${value}"`);
 }
 
 /** A user name as useradd takes it, or a numeric uid. */
@@ -135,17 +130,18 @@ export function finishSpa(door: DoorDraft, file: string): SpaDoor | undefined {
   const err = (line: number, text: string): never => {
     throw new ConfigError(`config: section ${door.name}: ${text}`, file, line);
   };
-  if (!s.key) err(s.line, 'SPA needs SPA_Key or SPA_Key_Base64');
-  if (!s.hmacKey) err(s.line, 'SPA needs SPA_HMAC_Key_Base64: Sesame serves no SPA without HMAC');
-  const key = s.key!.bytes;
-  const hmacKey = s.hmacKey!.bytes;
-  if (key.length < 1 || key.length > MAX_KEY_BYTES) {
+  const gpg = finishGpg(s.gpg, err);
+  if (!s.key && !gpg) err(s.line, 'SPA needs SPA_Key or SPA_Key_Base64 (or SPA_GPG_ keys)');
+  if (s.key && !s.hmacKey) err(s.line, 'SPA needs SPA_HMAC_Key_Base64: Sesame serves no SPA without HMAC');
+  const key = s.key?.bytes;
+  const hmacKey = s.hmacKey?.bytes;
+  if (key && (key.length < 1 || key.length > MAX_KEY_BYTES)) {
     err(s.key!.line, `the SPA encryption key is ${key.length} bytes; fwknop allows 1 to ${MAX_KEY_BYTES}`);
   }
-  if (hmacKey.length < 1 || hmacKey.length > MAX_HMAC_KEY_BYTES) {
+  if (hmacKey && (hmacKey.length < 1 || hmacKey.length > MAX_HMAC_KEY_BYTES)) {
     err(s.hmacKey!.line, `the SPA HMAC key is ${hmacKey.length} bytes; fwknop allows 1 to ${MAX_HMAC_KEY_BYTES}`);
   }
-  if (key.equals(hmacKey)) err(s.hmacKey!.line, 'the SPA HMAC key must differ from the encryption key');
+  if (key && hmacKey && key.equals(hmacKey)) err(s.hmacKey!.line, 'the SPA HMAC key must differ from the encryption key');
   // What a client may ask for: SPA_Open_Ports, else the door's Open ports; a NAT door may have neither.
   const openPorts = s.openPorts ?? door.open ?? [];
   const nat = finishNat(s, door.name, file);
@@ -156,8 +152,8 @@ export function finishSpa(door: DoorDraft, file: string): SpaDoor | undefined {
   }
   const commands = s.commands && { path: s.commands.path, allowed: s.commands.list, user: s.commandUser?.name, line: s.commands.line };
   return {
-    key: new Uint8Array(key),
-    hmacKey: new Uint8Array(hmacKey),
+    key: key && new Uint8Array(key),
+    hmacKey: hmacKey && new Uint8Array(hmacKey),
     hmacDigest: s.hmacDigest ?? 'sha256',
     mode: s.mode ?? 'cbc',
     port: s.port ?? DEFAULTS.spaPort,
@@ -167,5 +163,6 @@ export function finishSpa(door: DoorDraft, file: string): SpaDoor | undefined {
     requireSource: s.requireSource ?? false,
     nat,
     commands,
+    gpg,
   };
 }

@@ -11,7 +11,7 @@ import { ConfigError, failAtLine } from './errors.js';
 import type { KeyContext, OptionKey, OptionsDraft } from './drafts.js';
 import type { Door, SpaTransport } from './types.js';
 import { parseNetwork, type Network } from './cidr.js';
-import { yesNo } from './spa-keys.js';
+import { yesNo } from './yes-no.js';
 
 /** Most trusted proxy networks (each request walks them). */
 const MAX_PROXIES = 64;

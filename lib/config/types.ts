@@ -7,6 +7,7 @@ import type { ProtoPort } from '../net/protocol.js';
 import type { Ipv4Network } from '../net/ipv4.js';
 import type { Network } from './cidr.js';
 import type { CommandTemplate } from '../spa/command-allow.js';
+import type { GpgId } from '../spa/gpg-ids.js';
 
 /** The longest kernel grant (Open =, SPA): a week. The firewall refuses longer timeouts too. */
 export const MAX_GRANT_SECONDS = 7 * 24 * 3600;
@@ -46,9 +47,10 @@ export interface OneTimeSource {
 
 /** Single Packet Authorization settings of a door (fwknop wire format). */
 export interface SpaDoor {
-  /** Encryption passphrase bytes (SPA_Key text or SPA_Key_Base64 decoded): 1..32 bytes. */
-  readonly key: Uint8Array;
-  readonly hmacKey: Uint8Array;
+  /** Rijndael passphrase bytes (SPA_Key text or SPA_Key_Base64 decoded): 1..32 bytes; undefined for a GnuPG-only door. */
+  readonly key: Uint8Array | undefined;
+  /** Required with `key`; optional for GnuPG, where it is checked before any gpg work. */
+  readonly hmacKey: Uint8Array | undefined;
   readonly hmacDigest: DigestName;
   readonly mode: Exclude<CipherMode, 'legacy'>;
   /** UDP port the packet is sniffed on (nothing is bound). */
@@ -65,6 +67,19 @@ export interface SpaDoor {
   readonly nat: SpaNat | undefined;
   /** Command messages (SPA_Command_Allow_File, SPA_Command_User); undefined: refused. */
   readonly commands: SpaCommands | undefined;
+  /** GnuPG SPA (SPA_GPG_*; lib/config/spa-gpg-keys.ts); undefined: Rijndael only. */
+  readonly gpg: SpaGpg | undefined;
+}
+
+export interface SpaGpg {
+  readonly homeDir: string;
+  readonly decryptId: string | undefined;
+  /** The secret key's passphrase; undefined with SPA_GPG_Allow_No_Pw. Never logged or printed. */
+  readonly passphrase: string | undefined;
+  readonly remoteIds: readonly GpgId[];
+  readonly requireSig: boolean;
+  /** Line of the first SPA_GPG_ key. */
+  readonly line: number;
 }
 
 /** What command messages may run, and as whom (lib/spa/command-allow.ts). */

@@ -17,6 +17,8 @@ export interface Shell {
   refreshFilter(): void;
   /** An allowed SPA command message. */
   exec(e: Extract<Effect, { kind: 'exec' }>): void;
+  /** A GnuPG SPA message to decrypt (the answer comes back as a 'gpg-done' input). */
+  gpg(e: Extract<Effect, { kind: 'gpg' }>): void;
   /** Fleet mode: tell the other nodes of a grant, and claim digests and sequences fleet-wide. */
   share?(g: GrantShare): void;
   claim?(c: FleetClaim): Promise<'won' | 'lost' | 'down'>;
@@ -31,6 +33,7 @@ export function carryOut(effects: readonly Effect[], shell: Shell): void {
       case 'run': shell.runner.open(e.request); break;
       case 'grant': shell.grant(e); break;
       case 'exec': shell.exec(e); break;
+      case 'gpg': shell.gpg(e); break;
       case 'rotate':
         carryOut(shell.rotated(e.doorIndex, rotateOneTime(e.door.name, e.door.oneTime!.path, e.line, e.used)), shell);
         break;

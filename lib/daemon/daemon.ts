@@ -29,6 +29,7 @@ import type { DaemonOptions } from './options.js';
 import { FleetMember } from './fleet-member.js';
 import { SpaTcpServer } from './spa-tcp-server.js';
 import { SpaCommands } from './spa-commands.js';
+import { SpaGpgRunner } from './spa-gpg-runner.js';
 
 export class Daemon {
   private engine: Engine;
@@ -42,6 +43,10 @@ export class Daemon {
   private readonly state: StateStore;
   private readonly runner: CommandRunner;
   private readonly commands: SpaCommands;
+  private readonly gpg = new SpaGpgRunner((id, outcome) => {
+    // An answer for an engine a SIGHUP replaced is dropped there (its pending map is gone): sent again, it is judged anew.
+    if (!this.closing) this.apply(this.engine.handle({ kind: 'gpg-done', id, outcome, wall: Date.now() }));
+  });
   private readonly lookups: LookupQueue<Arrival> | undefined;
   private readonly deadline = new DeadlineTimer(
     () => (this.closing ? undefined : this.engine.nextDeadline()),
@@ -140,6 +145,7 @@ export class Daemon {
       rotated: (i, r) => this.engine.handle({ kind: 'onetime-rotated', doorIndex: i, result: r }),
       refreshFilter: () => this.input?.refresh(this.engine),
       exec: (e) => this.commands.run(e.knocker, e.door, e.argv),
+      gpg: (e) => this.gpg.run(e),
       ...(this.fleet ? {
         share: (g) => this.fleet!.share(g), claim: (c) => this.fleet!.claim(c), ask: (e) => this.fleet!.ask(e.door, e.src, e.family),
       } : {}),
@@ -188,6 +194,7 @@ export class Daemon {
     this.addressWatch?.stop();
     await this.input?.stop();
     await this.tcp?.close();
+    this.gpg.stop();
     await this.fleet?.close();
     this.firewall?.stop();
     this.logger.verbose('waiting for child processes...');

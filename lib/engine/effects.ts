@@ -24,6 +24,11 @@ export type Effect =
   }
   /** Run an allowed SPA command message (no shell; as the door's SPA_Command_User, within its Cmd_Timeout). */
   | { readonly kind: 'exec'; readonly knocker: string; readonly door: Door; readonly argv: readonly string[] }
+  /** Decrypt a GnuPG SPA message: each door's readings in order until one decrypts; answer with a 'gpg-done' input. */
+  | {
+    readonly kind: 'gpg'; readonly id: number;
+    readonly tries: readonly { readonly door: Door; readonly doorIndex: number; readonly messages: readonly Uint8Array[] }[];
+  }
   /** A one-time door was used: rewrite its file, then hand the result back as an 'onetime-rotated' input. */
   | { readonly kind: 'rotate'; readonly doorIndex: number; readonly door: Door; readonly line: number; readonly used: readonly KnockStep[] }
   /** Door sequences or local addresses changed: the capture filter must be rebuilt (Engine.filter). */

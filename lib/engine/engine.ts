@@ -13,7 +13,7 @@ import type { Effect } from './effects.js';
 import type { Input } from './inputs.js';
 import { onFleetAnswered, onFleetGrant, onFleetOneTime, fleetHitsOf } from './on-fleet.js';
 import { onKernelEvent, onPacket, onTick } from './on-packet.js';
-import { onSpaMessage } from './on-spa.js';
+import { onGpgDone, onSpaMessage } from './on-spa.js';
 import { onLocalAddresses, onOneTimeRotated } from './on-doors.js';
 import { EngineState, type EngineDeps, type EngineOptions } from './state.js';
 import { captureFilter, kernelDoors } from './views.js';
@@ -36,6 +36,7 @@ export class Engine {
     switch (input.kind) {
       case 'packet': return onPacket(s, input.packet, input.at, input.wall);
       case 'spa-message': return onSpaMessage(s, input.message, input.wall);
+      case 'gpg-done': return onGpgDone(s, input.id, input.outcome, input.wall);
       case 'kernel-event': return onKernelEvent(s, input.event, input.packet, input.at, input.wall);
       case 'unheard-knocks': s.knockLog.skip(input.count); return [];
       case 'tick': return onTick(s, input.at, input.wall);

@@ -8,6 +8,7 @@ import type { GrantNote, OneTimeNote } from '../fleet/notes.js';
 import type { Hit } from '../matcher/shared-knocks.js';
 import type { Packet } from '../matcher/types.js';
 import type { KernelEvent } from '../ruleset/events.js';
+import type { GpgOutcome } from '../matcher/spa-gpg.js';
 
 /** One SPA message read from a TCP connection: its peer (`src`), our address and port, the bytes as latin1. */
 export interface SpaMessage {
@@ -23,6 +24,8 @@ export type Input =
   | { readonly kind: 'packet'; readonly packet: Packet; readonly at: number; readonly wall: number }
   /** An SPA message read from a connection to SPA_TCP_Port. */
   | { readonly kind: 'spa-message'; readonly message: SpaMessage; readonly wall: number }
+  /** gpg's answer to a 'gpg' effect. */
+  | { readonly kind: 'gpg-done'; readonly id: number; readonly outcome: GpgOutcome; readonly wall: number }
   /** A kernel matching event (NFLOG) with the packet that caused it. */
   | { readonly kind: 'kernel-event'; readonly event: KernelEvent; readonly packet: Packet; readonly at: number; readonly wall: number }
   /** Stage and reset events the kernel's rate limit kept from the daemon: counted in the log's summary. */

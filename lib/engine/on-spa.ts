@@ -8,6 +8,8 @@ import type { Packet } from '../matcher/types.js';
 import { formatProtoPort } from '../net/protocol.js';
 import type { Effect } from './effects.js';
 import type { EngineState } from './state.js';
+import type { GateResult } from '../matcher/spa-gate.js';
+import { gpgVerdict, type GpgOutcome } from '../matcher/spa-gpg.js';
 import type { SpaMessage } from './inputs.js';
 
 /** `10.0.0.5:3306`, or `local port 22` for local NAT. */
@@ -16,11 +18,40 @@ const natText = (n: NatGrant) => (n.kind === 'local' ? `local port ${n.port}` : 
 /** An SPA message that came `via` a UDP datagram, an HTTP request sniffed, or a connection to SPA_TCP_Port. */
 export function onSpa(s: EngineState, p: Packet, via: 'udp' | 'http' | 'tcp', wall: number, out: Effect[]): void {
   const handled = s.gate.handle({ src: p.src, dst: p.dst, family: p.family, dport: p.dport, payload: p.payload ?? '', via }, wall);
+  verdictEffects(s, p, via, handled, out);
+}
+
+/** Most GnuPG messages waiting for gpg; past it a message is refused (the shell's pool bounds gpg itself). */
+export const MAX_GPG_PENDING = 32;
+
+/** gpg's answer for a message the gate handed on ('gpg' effect): the verdict, as for any message. */
+export function onGpgDone(s: EngineState, id: number, outcome: GpgOutcome, wall: number): Effect[] {
+  s.wall = wall;
+  const pending = s.gpgPending.get(id);
+  if (!pending) return [];
+  s.gpgPending.delete(id);
+  const out: Effect[] = [];
+  const p = pending.work.packet;
+  verdictEffects(s, { ...p, protocol: 'udp', tcpFlags: 0 }, pending.via, gpgVerdict(pending.work, outcome, s.replay, wall), out);
+  return out;
+}
+
+function verdictEffects(s: EngineState, p: Packet, via: 'udp' | 'http' | 'tcp', handled: GateResult, out: Effect[]): void {
   let verdict = handled.verdict;
-  if (handled.kept && !s.deps.persistReplay(s.replay.kept()) && verdict.type === 'granted') {
+  if (handled.kept && !s.deps.persistReplay(s.replay.kept()) && (verdict.type === 'granted' || verdict.type === 'command')) {
     verdict = { type: 'refused', src: p.src, door: verdict.door, reason: 'replay cache not written (disk full?)' };
   }
   switch (verdict.type) {
+    case 'gpg': {
+      if (s.gpgPending.size >= MAX_GPG_PENDING) {
+        verdictEffects(s, p, via, { verdict: { type: 'refused', src: p.src, door: undefined, reason: 'GnuPG: busy' }, kept: false }, out);
+        break;
+      }
+      const id = s.gpgNext++;
+      s.gpgPending.set(id, { work: verdict, via });
+      out.push({ kind: 'gpg', id, tries: verdict.tries });
+      break;
+    }
     case 'ignored':
       if (s.debug) out.push({ kind: 'debug', line: `SPA${via === 'udp' ? '' : ` (${via})`}: ${p.src}: ignored: ${verdict.why}` });
       break;

@@ -9,6 +9,7 @@ import { Matcher } from '../matcher/matcher.js';
 import { SharedKnocks } from '../matcher/shared-knocks.js';
 import { SpaGate } from '../matcher/spa-gate.js';
 import { HttpAssembler } from '../matcher/http-assembler.js';
+import type { SpaGpgWork } from '../matcher/spa-verdicts.js';
 import { ReplayCache, type ReplayEntry } from '../spa/replay.js';
 
 /** What the engine asks of its shell synchronously, because a decision depends on the answer. */
@@ -47,6 +48,9 @@ export class EngineState {
   readonly gate: SpaGate;
   /** SPA over HTTP, sniffed: requests in pieces joined by flow (undefined without SPA_HTTP_Port). */
   readonly http: HttpAssembler | undefined;
+  /** GnuPG messages handed to the shell's gpg ('gpg' effect), by id, until a 'gpg-done' input. */
+  readonly gpgPending = new Map<number, { work: SpaGpgWork; via: 'udp' | 'http' | 'tcp' }>();
+  gpgNext = 1;
   readonly replay: ReplayCache;
   /** Wall clock of the latest input (ms): the log throttles run on it. */
   wall = 0;

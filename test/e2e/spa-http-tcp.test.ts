@@ -16,7 +16,7 @@ import { SESAME, labForFile, logLines, readIf, sleep, waitFor, type Daemon } fro
 
 t.setTimeout(300_000);
 const PROXY_NS = 'ses-ht-px';
-const { lab, children } = labForFile(t, 66, 'ht', () => {
+const { lab, children } = labForFile(t, 67, 'ht', () => {
   spawn('ip', ['netns', 'del', PROXY_NS]);
 });
 
@@ -70,7 +70,7 @@ t.before(async () => {
   mkdirSync(ranDir);
   proxy = lab.internalHost(PROXY_NS);
   // The client reaches the proxy through the bastion; the proxy reaches the bastion's inner address.
-  lab.exec(lab.cli, ['ip', 'route', 'add', `10.77.166.0/24`, 'via', lab.server4]);
+  lab.exec(lab.cli, ['ip', 'route', 'add', `10.77.${100 + lab.n}.0/24`, 'via', lab.server4]);
   // A web server answers on port 80 of both server addresses (Sesame only reads the requests).
   children.push(spawn('ip', ['netns', 'exec', lab.srv, 'python3', '-m', 'http.server', '80', '--bind', '::'], { stdio: 'ignore' }));
   // squid runs as its own user (proxy): its logs and pid file go where that user may write.

@@ -28,8 +28,8 @@ t.test('an SPA-only door: no sequence needed; defaults', async (t) => {
   const d = door(BASE);
   t.same(d.sequence, []);
   t.ok(d.spa);
-  t.equal(Buffer.from(d.spa!.key).toString('base64'), K);
-  t.equal(Buffer.from(d.spa!.hmacKey).toString('base64'), H);
+  t.equal(Buffer.from(d.spa!.key!).toString('base64'), K);
+  t.equal(Buffer.from(d.spa!.hmacKey!).toString('base64'), H);
   t.equal(d.spa!.hmacDigest, 'sha256');
   t.equal(d.spa!.mode, 'cbc');
   t.equal(d.spa!.port, 62201);
@@ -44,7 +44,7 @@ t.test('a door with a sequence and SPA; keys case-insensitive; every setting', a
     + 'SPA_Port = 5000\nSPA_Open_Ports = tcp/22, UDP/1194,tcp/22\nSPA_Max_Age = 30\nCmd_Timeout = 45\nSPA_Max_Timeout = 600\n'
     + 'SPA_Require_Source_Address = Yes\nSPA_Encryption_Mode = CTR\n');
   t.equal(d.sequence.length, 2);
-  t.equal(Buffer.from(d.spa!.key).toString(), 'my passphrase');
+  t.equal(Buffer.from(d.spa!.key!).toString(), 'my passphrase');
   t.equal(d.spa!.hmacDigest, 'sha3_512');
   t.equal(d.spa!.port, 5000);
   t.same(d.spa!.openPorts, [{ protocol: 'tcp', port: 22 }, { protocol: 'udp', port: 1194 }], 'duplicates dropped, protocol case folded');
