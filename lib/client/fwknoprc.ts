@@ -120,7 +120,7 @@ export function loadStanzas(path: string, stanza: string | undefined): RcRead {
   let st;
   try {
     st = statSync(path);
-    if (!st.isFile()) throw new Error('not a regular file');
+    if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EINVAL' });
     text = readFileSync(path, 'utf8');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;

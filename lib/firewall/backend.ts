@@ -1,6 +1,7 @@
 // Picks how Sesame talks to nftables: the libnftables addon (nftables-napi) when it loads, else
 // the `nft` program. SESAME_NFT_BACKEND=native|cli forces one (tests, benchmarks).
 
+import { ERROR_CODES, SesameError } from '../errors/errors.js';
 import { CliBackend } from './cli-backend.js';
 import { loadNativeBackend } from './native-backend.js';
 import type { NftBackend } from './types.js';
@@ -25,7 +26,7 @@ function reason(err: unknown): string {
 export async function openBackend(log: (line: string) => void = () => {}, prefer: BackendChoice = 'native'): Promise<NftBackend> {
   const env = process.env['SESAME_NFT_BACKEND'];
   if (env !== undefined && env !== '' && env !== 'native' && env !== 'cli') {
-    throw new Error(`SESAME_NFT_BACKEND must be native or cli, not ${JSON.stringify(env)}`);
+    throw new SesameError(`SESAME_NFT_BACKEND must be native or cli, not ${JSON.stringify(env)}`, ERROR_CODES.start);
   }
   const forced = env === 'native' || env === 'cli' ? env : undefined;
   const choice = forced ?? prefer;
@@ -38,7 +39,10 @@ export async function openBackend(log: (line: string) => void = () => {}, prefer
     log('firewall: using libnftables (nftables-napi)');
     return backend;
   } catch (err) {
-    if (forced) throw new Error(`firewall: SESAME_NFT_BACKEND=native but nftables-napi is unavailable (${reason(err)})`);
+    if (forced) {
+      throw new SesameError(`firewall: SESAME_NFT_BACKEND=native but nftables-napi is unavailable (${reason(err)})`,
+        ERROR_CODES.start, { cause: err });
+    }
     log(`firewall: nftables-napi unavailable (${reason(err)}); using nft -f -`);
     return new CliBackend();
   }
