@@ -139,9 +139,7 @@ export class Daemon {
     carryOut(effects, {
       logger: this.logger,
       runner: this.runner,
-      grant: (e) => void (e.nat
-        ? this.firewall?.grantNat(e.knocker, e.door, e.ip, e.timeout, e.nat.external, e.nat)
-        : this.firewall?.grant(e.knocker, e.door, e.ip, e.timeout, e.ports)),
+      grant: (e) => void this.firewall?.apply(e.knocker, e.door, e.grants, e.done),
       rotated: (i, r) => this.engine.handle({ kind: 'onetime-rotated', doorIndex: i, result: r }),
       refreshFilter: () => this.input?.refresh(this.engine),
       exec: (e) => this.commands.run(e.knocker, e.door, e.argv),

@@ -11,9 +11,9 @@
 // in the unit tests.
 
 import { ConfigError } from '../config/errors.js';
-import { MAX_GRANT_SECONDS, type Config, type Door, type KnockStep } from '../config/types.js';
+import { MAX_GRANT_SECONDS, type Config, type Door } from '../config/types.js';
 import { isNoEntry } from '../firewall/types.js';
-import type { Grant, Guard, NatRoute, NatTarget, Yielded } from '../firewall/grants.js';
+import type { Grant, Guard, NatRoute, Yielded } from '../firewall/grants.js';
 import type { Firewall, Firewalls, TableInspector, TablePlan } from '../firewall/contract.js';
 import { guardsOf, natRoutesOf } from '../firewall/plan.js';
 import { ALLOW4, ALLOW6, grantElementKeys } from '../firewall/commands.js';
@@ -390,23 +390,12 @@ export class DoorFirewall {
    * Grants `ip` the door's Open ports (or those of `requested` that are among them) for `timeout`
    * seconds, refreshing the timer of a grant that exists. Logged; never throws.
    */
-  grant(who: string, door: Door, ip: string, timeout: number, requested?: readonly KnockStep[]): Promise<void> {
-    const open = door.open ?? [];
-    const ports = requested ? requested.filter((r) => open.some((o) => o.protocol === r.protocol && o.port === r.port)) : open;
-    if (ports.length === 0) return Promise.resolve();
-    const seconds = Math.max(1, timeout);
-    const text = ports.map(formatProtoPort).join(',');
-    const grants = ports.map((q) => ({ address: ip, protocol: q.protocol, port: q.port, timeout: seconds }));
-    return this.track(who, door, grants, `granted ${ip} ${text} for ${seconds}s`);
-  }
-
-  /** A NAT grant: `ip`'s connections to `external` go to the target for `timeout` seconds. Logged; never throws. */
-  grantNat(who: string, door: Door, ip: string, timeout: number, external: KnockStep, to: NatTarget): Promise<void> {
-    const seconds = Math.max(1, timeout);
-    const target: NatTarget = to.kind === 'forward' && door.spa?.nat?.snat ? { ...to, snat: door.spa.nat.snat } : to;
-    const where = to.kind === 'local' ? `local port ${to.port}` : `${to.address}:${to.port}`;
-    const grant: Grant = { address: ip, protocol: external.protocol, port: external.port, timeout: seconds, nat: target };
-    return this.track(who, door, [grant], `forwarded ${ip} ${formatProtoPort(external)} to ${where} for ${seconds}s`);
+  /**
+   * Puts grants the engine resolved (lib/engine/grant-plan.ts) in the kernel; `done` is logged once
+   * they are in, a failure instead. Never throws.
+   */
+  apply(who: string, door: Door, grants: readonly Grant[], done: string): Promise<void> {
+    return this.track(who, door, [...grants], done);
   }
 
   private track(who: string, door: Door, grants: Grant[], done: string): Promise<void> {

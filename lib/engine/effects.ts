@@ -4,7 +4,7 @@
 
 import type { Door, KnockStep } from '../config/types.js';
 import type { OpenRequest } from '../actions/runner.js';
-import type { NatGrant } from '../matcher/spa-nat.js';
+import type { Grant } from '../firewall/commands.js';
 import type { FleetClaim, GrantShare } from '../fleet/session-types.js';
 
 // Defined by the fleet session (a lower layer), which hands them over; named here for the shell.
@@ -17,10 +17,9 @@ export type Effect =
   | { readonly kind: 'debug'; readonly line: string }
   /** Run a door's start command (and schedule its stop command). */
   | { readonly kind: 'run'; readonly request: OpenRequest }
-  /** Grant `ip` the door's Open ports (or those of `ports` among them) in nftables; with `nat`, forward its external port. */
+  /** Put `grants` in the kernel (lib/engine/grant-plan.ts resolved them); `done` is logged when they are in. */
   | {
-    readonly kind: 'grant'; readonly knocker: string; readonly door: Door; readonly ip: string; readonly timeout: number;
-    readonly ports?: readonly KnockStep[]; readonly nat?: NatGrant; readonly origin?: string;
+    readonly kind: 'grant'; readonly knocker: string; readonly door: Door; readonly grants: readonly Grant[]; readonly done: string;
   }
   /** Run an allowed SPA command message (no shell; as the door's SPA_Command_User, within its Cmd_Timeout). */
   | { readonly kind: 'exec'; readonly knocker: string; readonly door: Door; readonly argv: readonly string[] }

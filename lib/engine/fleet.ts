@@ -3,6 +3,7 @@
 // for more than this node's door allows (a port, a NAT target, a door it does not have) is
 // refused: Redis is not trusted further than a packet.
 
+import { grantEffect, grants } from './grant-plan.js';
 import type { Config, Door } from '../config/types.js';
 import type { GrantNote } from '../fleet/notes.js';
 import { natAllowed } from '../matcher/spa-nat.js';
@@ -45,13 +46,12 @@ export function fleetGrantEffects(note: GrantNote, door: Door, seconds: number, 
   const base = { door, ip: note.ip, family: note.family, knocker: who };
   if (note.kind === 'knock') {
     out.push({ kind: 'run', request: { ...base, timeout: seconds } });
-    out.push({ kind: 'grant', knocker: who, door, ip: note.ip, timeout: seconds, origin: note.node });
+    out.push(...grants(grantEffect({ knocker: who, door, ip: note.ip, timeout: seconds })));
     return out;
   }
   const nat = note.nat;
-  out.push({
-    kind: 'grant', knocker: who, door, ip: note.ip, timeout: seconds, ports: note.ports, origin: note.node, ...(nat ? { nat } : {}),
-  });
+  out.push(...grants(grantEffect({ knocker: who, door, ip: note.ip, timeout: seconds, ...(note.ports ? { ports: note.ports } : {}),
+    ...(nat ? { nat } : {}) })));
   for (const p of note.ports ?? []) {
     const spa = { protocol: p.protocol, port: p.port, timeout: seconds, ...(nat ? { nat: { address: nat.address, port: nat.port } } : {}) };
     out.push({ kind: 'run', request: { ...base, spa } });

@@ -1,6 +1,7 @@
 // The matcher's events as effects: stage and timeout lines (throttled), and an opened door's log
 // line, start command, grant, fleet share or claim, and one-time rotation.
 
+import { grantEffect, grants } from './grant-plan.js';
 import type { MatchEvent } from '../matcher/types.js';
 import type { Effect } from './effects.js';
 import { knockLine } from './lines.js';
@@ -19,7 +20,7 @@ export function matchEffects(s: EngineState, events: readonly MatchEvent[], out:
         const granted: Effect[] = [
           { kind: 'log', line: knockLine(e, who)! },
           { kind: 'run', request: { door: e.door, ip: e.src, family: e.family, knocker: who } },
-          { kind: 'grant', knocker: who, door: e.door, ip: e.src, timeout: e.door.cmdTimeout },
+          ...grants(grantEffect({ knocker: who, door: e.door, ip: e.src, timeout: e.door.cmdTimeout })),
         ];
         if (s.opts.fleet) {
           granted.push({

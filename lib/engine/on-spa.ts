@@ -2,6 +2,7 @@
 // granted packet opens at once; in a fleet its digest is claimed first, and the grant (with the
 // digest, so every node's cache keeps it) is shared.
 
+import { grantEffect, grants } from './grant-plan.js';
 import { logMsg } from '../log/messages.js';
 import type { NatGrant } from '../matcher/spa-nat.js';
 import type { Packet } from '../matcher/types.js';
@@ -84,10 +85,9 @@ function verdictEffects(s: EngineState, p: Packet, via: 'udp' | 'http' | 'tcp', 
       granted.push({
         kind: 'log', line: logMsg.spaOpen(who, verdict.door.name, verdict.ip, ports, verdict.fields.username, verdict.timeout),
       });
-      granted.push({
-        kind: 'grant', knocker: who, door: verdict.door, ip: verdict.ip, timeout: verdict.timeout, ports: verdict.ports,
-        ...(nat ? { nat } : {}),
-      });
+      granted.push(...grants(grantEffect({
+        knocker: who, door: verdict.door, ip: verdict.ip, timeout: verdict.timeout, ports: verdict.ports, ...(nat ? { nat } : {}),
+      })));
       for (const x of verdict.ports) {
         granted.push({ kind: 'run', request: {
           door: verdict.door, ip: verdict.ip, family: verdict.family, knocker: who,

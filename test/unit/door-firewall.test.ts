@@ -3,6 +3,9 @@
 // swapped rule, grants added by hand, unreadable dumps; by counting without an inspector), SIGHUP,
 // neighbours and refusals, grants of an earlier run. The same runs against nftables in test/e2e/firewall-*.
 
+import { grantEffect } from '../../lib/engine/grant-plan.js';
+import type { Door, KnockStep } from '../../lib/config/types.js';
+import type { NatTarget } from '../../lib/firewall/nat-commands.js';
 import t from 'tap';
 import { parseConfig } from '../../lib/config/parser.js';
 import { ConfigError } from '../../lib/config/errors.js';
@@ -12,6 +15,17 @@ import { ERROR_CODES, isSesameError } from '../../lib/errors/errors.js';
 import { ALLOW4, CHAIN, GUARDED } from '../../lib/firewall/commands.js';
 import { FakeKernel, ManualClock } from '../helpers/fake-firewall.js';
 import type { Firewalls } from '../../lib/firewall/contract.js';
+
+/** The engine's resolution (grant-plan.ts), then the firewall's apply: as the daemon does. */
+function grantVia(fw: DoorFirewall, who: string, d: Door, ip: string, timeout: number, ports?: readonly KnockStep[]): Promise<void> {
+  const e = grantEffect({ knocker: who, door: d, ip, timeout, ...(ports ? { ports } : {}) });
+  return e ? fw.apply(e.knocker, e.door, e.grants, e.done) : Promise.resolve();
+}
+
+function grantNatVia(fw: DoorFirewall, who: string, d: Door, ip: string, timeout: number, external: KnockStep, to: NatTarget): Promise<void> {
+  const e = grantEffect({ knocker: who, door: d, ip, timeout, nat: { kind: to.kind, external, address: to.address, port: to.port } })!;
+  return fw.apply(e.knocker, e.door, e.grants, e.done);
+}
 
 const SPA = `SPA_Key_Base64 = ${Buffer.alloc(32, 4).toString('base64')}\nSPA_HMAC_Key_Base64 = ${Buffer.alloc(64, 5).toString('base64')}\n`;
 const conf = (text: string) => parseConfig(text, 'knockd.conf');
@@ -103,20 +117,20 @@ t.test('instances on other interfaces leave each other their ports', async (t) =
 
 t.test('grants go in with their timeout and expire on the kernel\'s clock', async (t) => {
   const { kernel, clock, lines, fw, store } = await setup(WEB);
-  await fw.grant('1.2.3.4', door(WEB), '1.2.3.4', 30);
+  await grantVia(fw, '1.2.3.4', door(WEB), '1.2.3.4', 30);
   t.same(kernel.secondsLeft('sesame', { address: '1.2.3.4', protocol: 'tcp', port: 22, timeout: 30 }), [30]);
   t.same(kernel.secondsLeft('sesame', { address: '1.2.3.4', protocol: 'tcp', port: 80, timeout: 30 }), [30]);
   t.equal(tail(lines)[0], '1.2.3.4: ssh: firewall: granted 1.2.3.4 tcp/22,tcp/80 for 30s');
   t.equal(store.saved.length, 2, 'recorded for a restart');
-  await fw.grant('u', door(WEB), 'fd00::9', 0, [{ protocol: 'tcp', port: 80 }, { protocol: 'tcp', port: 443 }]);
+  await grantVia(fw, 'u', door(WEB), 'fd00::9', 0, [{ protocol: 'tcp', port: 80 }, { protocol: 'tcp', port: 443 }]);
   t.same(kernel.elements('sesame', 'allow6'), ['fd00::9 . tcp . 80'], 'only the requested Open port, at least 1 s');
   t.equal(tail(lines)[0], 'u: ssh: firewall: granted fd00::9 tcp/80 for 1s');
   const before = lines.length;
-  await fw.grant('u', door(WEB), '1.2.3.5', 30, [{ protocol: 'udp', port: 53 }]);
+  await grantVia(fw, 'u', door(WEB), '1.2.3.5', 30, [{ protocol: 'udp', port: 53 }]);
   t.equal(lines.length, before, 'no Open port asked for: nothing granted, nothing logged');
   clock.advance(31);
   t.same(kernel.elements('sesame', ALLOW4), [], 'the kernel expired them');
-  await fw.grant('x', door(WEB), 'not-an-ip', 10);
+  await grantVia(fw, 'x', door(WEB), 'not-an-ip', 10);
   t.match(tail(lines)[0], /^x: ssh: firewall: grant failed: not an IP address/);
   await fw.idle();
 });
@@ -124,16 +138,16 @@ t.test('grants go in with their timeout and expire on the kernel\'s clock', asyn
 t.test('a NAT grant carries the door\'s SNAT', async (t) => {
   const { kernel, lines, fw } = await setup(NAT);
   t.match(lines.join('\n'), /guards tcp\/22, with SPA NAT/);
-  await fw.grantNat('c', door(NAT), '1.2.3.4', 20, { protocol: 'tcp', port: 3306 }, { kind: 'forward', address: '10.0.0.5', port: 3306 });
+  await grantNatVia(fw, 'c', door(NAT), '1.2.3.4', 20, { protocol: 'tcp', port: 3306 }, { kind: 'forward', address: '10.0.0.5', port: 3306 });
   t.same(kernel.elements('sesame', 'snat4'), ['1.2.3.4 . 10.0.0.5 . tcp . 3306 : 10.0.0.1']);
   t.equal(tail(lines)[0], 'c: nat: firewall: forwarded 1.2.3.4 tcp/3306 to 10.0.0.5:3306 for 20s');
-  await fw.grantNat('c', door(NAT), '1.2.3.4', 20, { protocol: 'tcp', port: 2222 }, { kind: 'local', address: '10.0.0.1', port: 22 });
+  await grantNatVia(fw, 'c', door(NAT), '1.2.3.4', 20, { protocol: 'tcp', port: 2222 }, { kind: 'local', address: '10.0.0.1', port: 22 });
   t.equal(tail(lines)[0], 'c: nat: firewall: forwarded 1.2.3.4 tcp/2222 to local port 22 for 20s');
 });
 
 t.test('watchdog: a deleted table comes back whole, with the live grants for the time they have left', async (t) => {
   const { kernel, clock, lines, fw } = await setup();
-  await fw.grant('k', door(), '1.2.3.4', 60);
+  await grantVia(fw, 'k', door(), '1.2.3.4', 60);
   await fw.check();
   t.equal(tail(lines)[0], 'k: ssh: firewall: granted 1.2.3.4 tcp/22 for 60s', 'an intact table: nothing to do');
   clock.advance(20);
@@ -146,7 +160,7 @@ t.test('watchdog: a deleted table comes back whole, with the live grants for the
 
 t.test('watchdog: a flushed grant set gets its grants back; grants added by hand go', async (t) => {
   const { kernel, lines, fw } = await setup();
-  await fw.grant('k', door(), '1.2.3.4', 60);
+  await grantVia(fw, 'k', door(), '1.2.3.4', 60);
   kernel.flushSet('sesame', ALLOW4);
   await fw.check();
   t.equal(tail(lines)[0], 'firewall: table inet sesame had lost 1 live grant (nft flush set?); restored it');
@@ -164,7 +178,7 @@ t.test('watchdog: a flushed grant set gets its grants back; grants added by hand
 
 t.test('watchdog: a swapped rule or a changed guard is a different table: replaced', async (t) => {
   const { kernel, lines, fw } = await setup();
-  await fw.grant('k', door(), '1.2.3.4', 60);
+  await grantVia(fw, 'k', door(), '1.2.3.4', 60);
   kernel.swapRule('sesame', 3);
   await fw.check();
   t.equal(tail(lines)[0], 'firewall: table inet sesame differed from what Sesame installed (rules input changed; a saved ruleset reloaded?); ' +
@@ -200,7 +214,7 @@ t.test('watchdog: a restore that fails is logged once and retried', async (t) =>
 
 t.test('watchdog without an inspector (no nftables-napi): counts the rules and ports', async (t) => {
   const { kernel, lines, fw } = await setup(NAT, { inspector: false });
-  await fw.grant('k', door(NAT), '1.2.3.4', 60);
+  await grantVia(fw, 'k', door(NAT), '1.2.3.4', 60);
   kernel.flushChain('sesame');
   await fw.check();
   t.equal(tail(lines)[0], 'firewall: table inet sesame was removed or changed (nft flush ruleset?); restored the guard of tcp/22 and 1 live grant');
@@ -215,28 +229,28 @@ t.test('watchdog without an inspector (no nftables-napi): counts the rules and p
 
 t.test('a grant into a vanished table restores it (ENOENT) and goes in', async (t) => {
   const { kernel, lines, fw } = await setup();
-  await fw.grant('a', door(), '1.2.3.4', 60);
+  await grantVia(fw, 'a', door(), '1.2.3.4', 60);
   kernel.deleteTable('sesame');
-  await fw.grant('b', door(), '1.2.3.5', 60);
+  await grantVia(fw, 'b', door(), '1.2.3.5', 60);
   t.same(kernel.elements('sesame', ALLOW4).sort(), ['1.2.3.4 . tcp . 22', '1.2.3.5 . tcp . 22']);
   t.same(tail(lines, 2), ['firewall: table inet sesame was removed (nft flush ruleset?); restored the guard of tcp/22 and 1 live grant',
     'b: ssh: firewall: granted 1.2.3.5 tcp/22 for 60s']);
   kernel.failNext('EPERM');
-  await fw.grant('c', door(), '1.2.3.6', 60);
+  await grantVia(fw, 'c', door(), '1.2.3.6', 60);
   t.equal(tail(lines)[0], 'c: ssh: firewall: grant failed: Error: Could not process rule: Operation not permitted', 'other errors are not restored');
 });
 
 t.test('SIGHUP replaces the table with the new guard; grants stay', async (t) => {
   const { kernel, fw, lines } = await setup();
-  await fw.grant('a', door(), '1.2.3.4', 60);
+  await grantVia(fw, 'a', door(), '1.2.3.4', 60);
   await fw.reload(WEB);
   t.same(kernel.elements('sesame', GUARDED).sort(), ['tcp/22', 'tcp/80']);
   t.same(kernel.elements('sesame', ALLOW4), ['1.2.3.4 . tcp . 22']);
   const n = lines.length;
   await fw.check();
   t.equal(lines.length, n, 'the new table is what the watchdog compares with');
-  await fw.grant('a', door(NAT), '1.2.3.4', 60);
-  await fw.grantNat('c', door(NAT), '1.2.3.4', 20, { protocol: 'tcp', port: 3306 }, { kind: 'forward', address: '10.0.0.5', port: 3306 });
+  await grantVia(fw, 'a', door(NAT), '1.2.3.4', 60);
+  await grantNatVia(fw, 'c', door(NAT), '1.2.3.4', 20, { protocol: 'tcp', port: 3306 }, { kind: 'forward', address: '10.0.0.5', port: 3306 });
   t.match(tail(lines)[0], /grant failed: .*No such file or directory/, 'no NAT maps in a table without NAT');
 });
 
@@ -294,7 +308,7 @@ t.test('grants of an earlier run without a grants file: the kernel\'s stay', asy
 
 t.test('stop and idle write the grants file; the table stays', async (t) => {
   const { kernel, fw, store } = await setup();
-  void fw.grant('a', door(), '1.2.3.4', 60);
+  void grantVia(fw, 'a', door(), '1.2.3.4', 60);
   await fw.idle();
   fw.stop();
   t.ok(store.flushes >= 2);

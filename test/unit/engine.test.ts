@@ -26,6 +26,7 @@ tcpflags = syn
 start_command = open %IP%
 cmd_timeout = 10
 stop_command = close %IP%
+Open = tcp/22
 [guarded]
 sequence = 9000
 Open = tcp/2222
@@ -34,6 +35,7 @@ cmd_timeout = 30
 SPA_Key_Base64 = ${K.toString('base64')}
 SPA_HMAC_Key_Base64 = ${H.toString('base64')}
 SPA_Open_Ports = tcp/22
+Open = tcp/22
 start_command = spa %IP% %PORT%
 Cmd_Timeout = 20
 `;
@@ -64,7 +66,7 @@ t.test('a knock: stage, then open as a log line, a command and a grant', async (
   const run = b.find((f) => f.kind === 'run') as Extract<Effect, { kind: 'run' }>;
   t.match(run.request, { ip: CLI, family: 4, knocker: `${CLI} (laptop)` });
   t.equal(run.request.door.name, 'knock');
-  t.match(b.find((f) => f.kind === 'grant'), { ip: CLI, timeout: 10, knocker: `${CLI} (laptop)` });
+  t.match(b.find((f) => f.kind === 'grant'), { grants: [{ address: CLI, protocol: 'tcp', port: 22, timeout: 10 }], knocker: `${CLI} (laptop)` });
 });
 
 t.test('the rulings, as the daemon logs them', async (t) => {
@@ -121,7 +123,10 @@ Cmd_Timeout = 20
   const fx = e.handle({ kind: 'packet', packet: udp(62201, w), at: 0, wall: WALL });
   t.same(kinds(fx), ['log', 'grant', 'run']);
   t.same(logs(fx), [`${CLI}: nat: SPA: OPEN SESAME for ${CLI} tcp/4000 -> 10.0.0.5:3306 (user alice, timeout 20s)`]);
-  t.match(fx.find((f) => f.kind === 'grant'), { ip: CLI, timeout: 20, nat: { kind: 'forward', address: '10.0.0.5', port: 3306, external: { protocol: 'tcp', port: 4000 } } });
+  t.match(fx.find((f) => f.kind === 'grant'), {
+    grants: [{ address: CLI, protocol: 'tcp', port: 4000, timeout: 20, nat: { kind: 'forward', address: '10.0.0.5', port: 3306 } }],
+    done: `forwarded ${CLI} tcp/4000 to 10.0.0.5:3306 for 20s`,
+  });
   t.match((fx.find((f) => f.kind === 'run') as Extract<Effect, { kind: 'run' }>).request.spa, { protocol: 'tcp', port: 4000, nat: { address: '10.0.0.5', port: 3306 } });
   const bad = encodeAccess({ username: 'alice', timestamp: WALL / 1000, message: `${CLI},tcp/4001`, nat: { access: '10.0.1.5,3306', local: false } }, KEYS, {});
   const refused = e.handle({ kind: 'packet', packet: udp(62201, bad), at: 1, wall: WALL });
@@ -136,7 +141,7 @@ t.test('SPA: digest persisted first, then log, grant and a command per port; a r
   t.equal(persisted.length, 1, 'the replay cache was written');
   t.same(kinds(fx), ['log', 'grant', 'run']);
   t.match(logs(fx)[0], `${CLI}: spa: SPA: OPEN SESAME for ${CLI} tcp/22`);
-  t.match(fx.find((f) => f.kind === 'grant'), { ip: CLI, timeout: 20, ports: [{ protocol: 'tcp', port: 22 }] });
+  t.match(fx.find((f) => f.kind === 'grant'), { grants: [{ address: CLI, protocol: 'tcp', port: 22, timeout: 20 }] });
   t.match((fx.find((f) => f.kind === 'run') as Extract<Effect, { kind: 'run' }>).request.spa, { protocol: 'tcp', port: 22, timeout: 20 });
   const replay = e.handle({ kind: 'packet', packet: udp(62201, w), at: 1, wall: WALL + 1000 });
   t.match(logs(replay), [new RegExp(`^${CLI}: SPA: refused: replay detected`)]);
