@@ -138,8 +138,9 @@ function transport(buf: Uint8Array, p: number, len: number, proto: number, src: 
       return { src, dst, family, protocol: 'tcp', dport, tcpFlags };
     }
     const sport = (buf[p]! << 8) | buf[p + 1]!;
+    const seq = ((buf[p + 4]! << 24) | (buf[p + 5]! << 16) | (buf[p + 6]! << 8) | buf[p + 7]!) >>> 0;
     const payload = Buffer.from(buf.buffer, buf.byteOffset + data, size).toString('latin1');
-    return { src, dst, family, protocol: 'tcp', dport, tcpFlags, payload, sport };
+    return { src, dst, family, protocol: 'tcp', dport, tcpFlags, payload, sport, seq };
   }
   if (proto === PROTO_UDP) {
     if (len < p + 4) return 'truncated';

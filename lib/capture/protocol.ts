@@ -3,8 +3,10 @@
 
 import type { Protocol } from '../net/protocol.js';
 
-export type WirePacket =
-  [src: string, dst: string, family: 4 | 6, protocol: Protocol, dport: number, tcpFlags: number, payload?: string, sport?: number];
+export type WirePacket = [
+  src: string, dst: string, family: 4 | 6, protocol: Protocol, dport: number, tcpFlags: number,
+  payload?: string, sport?: number, seq?: number,
+];
 
 export type ToWorker =
   | { type: 'open'; iface: string; filter: string; bufferSize: number }

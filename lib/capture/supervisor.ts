@@ -73,10 +73,10 @@ export class CaptureSupervisor {
         switch (m.type) {
           case 'opened': opened = true; this.linkType = m.linkType; resolve(m.linkType); break;
           case 'error': if (!opened) reject(new SesameError(m.message, ERROR_CODES.start)); else this.on.notice(m.message); break;
-          case 'packets': this.on.packets(m.packets.map(([src, dst, family, protocol, dport, tcpFlags, payload, sport]) =>
+          case 'packets': this.on.packets(m.packets.map(([src, dst, family, protocol, dport, tcpFlags, payload, sport, seq]) =>
             (payload === undefined
               ? { src, dst, family, protocol, dport, tcpFlags, seenAt: m.at }
-              : { src, dst, family, protocol, dport, tcpFlags, payload, ...(sport !== undefined ? { sport } : {}), seenAt: m.at })));
+              : { src, dst, family, protocol, dport, tcpFlags, payload, ...(sport !== undefined ? { sport, seq } : {}), seenAt: m.at })));
             break;
           case 'dropped': this.on.dropped(m.counts); break;
         }

@@ -84,7 +84,7 @@ function open(filter: string): void {
       if (batch.length < MAX_BATCH * 8) {
         const w: WirePacket = [d.src, d.dst, d.family, d.protocol, d.dport, d.tcpFlags];
         if (d.payload !== undefined) w.push(d.payload);
-        if (d.sport !== undefined) w.push(d.sport);
+        if (d.sport !== undefined) w.push(d.sport, d.seq ?? 0);
         if (batch.length === 0) batchAt = Date.now();
         batch.push(w);
       }

@@ -15,7 +15,7 @@ export function onPacket(s: EngineState, p: Packet, at: number, wall: number): E
   const out: Effect[] = s.debug ? [{ kind: 'debug', line: `${p.protocol}: ${p.src} -> ${p.dst}:${p.dport}` }] : [];
   if (p.protocol === 'udp' && s.gate.ports.has(p.dport)) onSpa(s, p, 'udp', wall, out);
   else if (p.protocol === 'tcp' && p.payload !== undefined && p.dport === s.gate.httpPort) {
-    const request = s.http!.push({ src: p.src, sport: p.sport ?? 0, dst: p.dst, dport: p.dport, payload: p.payload }, at);
+    const request = s.http!.push({ src: p.src, sport: p.sport ?? 0, dst: p.dst, dport: p.dport, payload: p.payload, seq: p.seq ?? 0 }, at);
     if (request !== undefined) onSpa(s, { ...p, payload: request }, 'http', wall, out);
   }
   // Under kernel matching only SPA datagrams arrive as packets; nftables matched the knocks.

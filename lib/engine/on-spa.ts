@@ -66,7 +66,11 @@ function verdictEffects(s: EngineState, p: Packet, via: 'udp' | 'http' | 'tcp', 
       const who = s.deps.display(p.src);
       const c = verdict;
       const run: Effect[] = [
-        { kind: 'log', line: logMsg.spaCommand(who, c.door.name, c.argv.join(' '), c.fields.username, c.door.spa!.commands!.path, c.line) },
+        {
+          kind: 'log',
+          line: logMsg.spaCommand(who, c.door.name, c.argv.join(' '), c.fields.username, c.door.spa!.commands!.user ?? 'root',
+            c.door.spa!.commands!.path, c.line),
+        },
         { kind: 'exec', knocker: who, door: c.door, argv: c.argv },
       ];
       if (!s.opts.fleet) { out.push(...run); break; }

@@ -25,8 +25,8 @@ export const logMsg = {
   // Sesame's SPA lines, in knockd's `ip: door: …` shape so log parsers can split them the same way.
   spaOpen: (src: Knocker, door: string, ip: string, ports: string, user: string, timeout: number) =>
     `${src}: ${door}: SPA: OPEN SESAME for ${ip} ${ports} (user ${user}, timeout ${timeout}s)`,
-  spaCommand: (src: Knocker, door: string, argv: string, user: string, file: string, line: number) =>
-    `${src}: ${door}: SPA: command ${argv} (user ${user}; allowed by ${file} line ${line})`,
+  spaCommand: (src: Knocker, door: string, argv: string, user: string, runAs: string, file: string, line: number) =>
+    `${src}: ${door}: SPA: command ${argv} (user ${user}, run as ${runAs}; allowed by ${file} line ${line})`,
   spaRefused: (src: Knocker, door: string | undefined, reason: string) =>
     (door === undefined ? `${src}: SPA: refused: ${reason}` : `${src}: ${door}: SPA: refused: ${reason}`),
 } as const;

@@ -13,6 +13,24 @@ export type ClientAddress =
 /** Most entries walked: a longer chain from a trusted proxy is refused. */
 export const MAX_HOPS = 16;
 
+/** Why an address cannot be a client's (some firewall front-ends read 0.0.0.0 or :: as "any"). */
+function notAClient(a: Address): string | undefined {
+  const b = a.bytes;
+  if (a.family === 4) {
+    if (b[0] === 0) return 'an unspecified address';
+    if (b[0] === 127) return 'a loopback address';
+    if (b[0]! >= 224) return b.every((x) => x === 255) ? 'the broadcast address' : 'a multicast or reserved address';
+    if (b[0] === 169 && b[1] === 254) return 'a link-local address';
+    return undefined;
+  }
+  if (b.every((x, i) => x === 0 || i === 15)) {
+    return b[15] === 0 ? 'an unspecified address' : b[15] === 1 ? 'a loopback address' : undefined;
+  }
+  if (b[0] === 0xff) return 'a multicast address';
+  if (b[0] === 0xfe && (b[1]! & 0xc0) === 0x80) return 'a link-local address';
+  return undefined;
+}
+
 const trustedBy = (a: Address, proxies: readonly Network[]) => proxies.some((n) => inNetwork(a, n));
 
 /** The client of a request from `peer` carrying `entries` (X-Forwarded-For, in header order). */
@@ -30,5 +48,7 @@ export function clientAddress(peer: string, entries: readonly string[] | undefin
     client = a;
     if (!trustedBy(a, proxies)) break;
   }
+  const odd = client !== from ? notAClient(client) : undefined;
+  if (odd) return { ok: false, reason: `X-Forwarded-For names ${client.text}, ${odd}` };
   return { ok: true, ip: client.text, family: client.family, forwarded: client !== from };
 }

@@ -17,6 +17,9 @@ export type * from './spa-verdicts.js';
 import { isHttpGet, parseHttpSpa } from '../spa/http-request.js';
 import { clientAddress } from './forwarded-for.js';
 
+/** A request path that could be SPA data: base64 characters only (after un-escaping). */
+const SPA_SHAPED = /^[A-Za-z0-9+/]+$/;
+
 const FIELD_TEXT: Record<string, string> = {
   decrypt: 'decryption failed',
   digest: 'bad message digest',
@@ -69,7 +72,9 @@ export class SpaGate {
     let client: Client = { ip: p.src, family: p.family };
     if (via !== 'udp' && isHttpGet(wire)) {
       const r = parseHttpSpa(wire, this.transport!.anyUserAgent);
-      if (!r.ok) return r.action === 'ignore' ? ignore(r.reason) : { verdict: refuse(r.reason), kept: false };
+      // Sniffed on a web server's port, every other request is someone's page view: not logged.
+      if (!r.ok) return r.action === 'ignore' || via === 'http' ? ignore(r.reason) : { verdict: refuse(r.reason), kept: false };
+      if (via === 'http' && !SPA_SHAPED.test(r.wire)) return ignore('not an SPA request path');
       const c = clientAddress(p.src, r.forwardedFor, this.transport!.trustedProxies);
       if (!c.ok) return { verdict: refuse(c.reason), kept: false };
       wire = r.wire;

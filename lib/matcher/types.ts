@@ -16,6 +16,8 @@ export interface Packet {
   readonly payload?: string;
   /** TCP source port, with a TCP payload (segments of one HTTP request are joined by flow). */
   readonly sport?: number;
+  /** TCP sequence number, with a TCP payload (a request's pieces must follow on exactly). */
+  readonly seq?: number;
   /** Wall-clock ms when the capture process saw it (libpcap path), before any queue in the daemon. */
   readonly seenAt?: number;
 }

@@ -29,7 +29,7 @@ import { eventPrefix } from './events.js';
 import type { KernelDoor, RulesetSpec, SetTier } from './spec.js';
 import { MAX_GRANT_SECONDS } from '../config/types.js';
 
-export const CHAINS = { base: 'knock', visible: 'visible', match: 'match', inflight: 'inflight' } as const;
+export const CHAINS = { base: 'knock', visible: 'visible', match: 'match', inflight: 'inflight', http: 'spa_http' } as const;
 const LIMIT = 'events';
 /** SPA datagram lengths worth a look (UDP length = 8 + payload; fwknopd: 140..1500 payload bytes). */
 const SPA_UDP_LENGTH = '148-1508';
@@ -296,10 +296,7 @@ export function dispatchRules(spec: RulesetSpec): { visible: string[]; match: st
 }
 
 function baseRules(spec: RulesetSpec): string[] {
-  const ifaces = spec.interfaces.includes('any') ? [] : [...new Set(spec.interfaces.map(checkInterface))];
-  const iif = ifaces.length === 0 ? ''
-    : ifaces.length === 1 ? `iifname "${ifaces[0]}" `
-    : `iifname { ${ifaces.map((i) => `"${i}"`).join(', ')} } `;
+  const iif = interfaceMatch(spec);
   const rules: string[] = [];
   const spa = [...new Set(spec.spaPorts.map(checkPort))];
   if (spa.length > 0) {
@@ -307,21 +304,38 @@ function baseRules(spec: RulesetSpec): string[] {
     const fam = spec.families.length === 1 ? `meta nfproto ipv${spec.families[0]} ` : '';
     const spaLog = log(spec, eventPrefix(spec.generation, undefined, 'spa', 0), checkQueue(spec.spaQueue ?? 1));
     rules.push(`${iif}${fam}udp dport ${ports} udp length ${SPA_UDP_LENGTH} ${spaLog}`);
-    // SPA over HTTP: segments whose payload starts "GET /" (the method in any case) go up, and the
-    // flow is remembered for 3 s so the rest of a request sent in pieces goes up too (with PSH: no
-    // bare ACKs). The log comes before the update, which stops its rule when the set is full.
-    if (spec.spaHttpPort !== undefined) {
-      const port = checkPort(spec.spaHttpPort);
-      for (const f of spec.families) {
-        const flow = `${f === 4 ? 'ip' : 'ip6'} saddr . tcp sport`;
-        const piece = `${iif}meta nfproto ipv${f} tcp dport ${port} tcp flags & psh == psh ${flow} @${httpFlows(f)}`;
-        for (const notGet of NOT_HTTP_GET) rules.push(`${piece} ${notGet} ${spaLog}`);
-        rules.push(`${iif}meta nfproto ipv${f} tcp dport ${port} ${HTTP_GET} ${spaLog} update @${httpFlows(f)} { ${flow} }`);
-      }
-    }
   }
   if (spec.doors.some((d) => d.sequence.length > 0)) rules.push(`${iif}meta l4proto { tcp, udp } jump ${CHAINS.visible}`);
   return rules;
+}
+
+/**
+ * SPA over HTTP, in its own chain after conntrack (priority -150): only segments of established
+ * connections count, so a segment forged without a handshake, or outside the window (a header
+ * injected into a proxy's request in progress), never reaches the daemon. Segments whose payload
+ * starts "GET /" (the method in any case) go up, and the flow is remembered for 3 s so the rest
+ * of a request sent in pieces goes up too (with PSH: no bare ACKs). The log comes before the
+ * update, which stops its rule when the set is full.
+ */
+function httpRules(spec: RulesetSpec, iif: string): string[] {
+  if (spec.spaHttpPort === undefined || spec.spaPorts.length === 0) return [];
+  const port = checkPort(spec.spaHttpPort);
+  const spaLog = log(spec, eventPrefix(spec.generation, undefined, 'spa', 0), checkQueue(spec.spaQueue ?? 1));
+  const rules: string[] = [];
+  for (const f of spec.families) {
+    const flow = `${f === 4 ? 'ip' : 'ip6'} saddr . tcp sport`;
+    const head = `${iif}meta nfproto ipv${f} tcp dport ${port} ct state established`;
+    for (const notGet of NOT_HTTP_GET) rules.push(`${head} tcp flags & psh == psh ${flow} @${httpFlows(f)} ${notGet} ${spaLog}`);
+    rules.push(`${head} ${HTTP_GET} ${spaLog} update @${httpFlows(f)} { ${flow} }`);
+  }
+  return rules;
+}
+
+function interfaceMatch(spec: RulesetSpec): string {
+  const ifaces = spec.interfaces.includes('any') ? [] : [...new Set(spec.interfaces.map(checkInterface))];
+  return ifaces.length === 0 ? ''
+    : ifaces.length === 1 ? `iifname "${ifaces[0]}" `
+    : `iifname { ${ifaces.map((i) => `"${i}"`).join(', ')} } `;
 }
 
 function addressElements(spec: RulesetSpec, f: Family): string[] {
@@ -372,6 +386,9 @@ export function installScript(spec: RulesetSpec): string {
     // Before the admin's filter chains (priority raw + 10, after defragmentation): a knock the
     // input chain drops is still seen.
     ...chainBlock(CHAINS.base, baseRules(spec), 'type filter hook prerouting priority raw + 10; policy accept;'),
+    ...(spec.spaHttpPort !== undefined && spec.spaPorts.length > 0
+      ? chainBlock(CHAINS.http, httpRules(spec, interfaceMatch(spec)), 'type filter hook prerouting priority -150; policy accept;')
+      : []),
     '}',
   ];
   return lines.join('\n') + '\n';
