@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SESAME, labForFile, logLines, readIf, sleep, waitFor, type Daemon } from '../helpers/lab.js';
+import { ROOT, SESAME, labForFile, logLines, readIf, sleep, waitFor, type Daemon } from '../helpers/lab.js';
 
 t.setTimeout(300_000);
 const PROXY_NS = 'ses-ht-px';
@@ -29,6 +29,7 @@ const allow = lab.file('commands.allow', `# what command messages may run\n/usr/
 chmodSync(allow, 0o600);
 let proxy = { bastion: '', host: '' };
 const squidDir = join(lab.dir, 'squid');
+const FORGE = join(ROOT, 'test/helpers/forge-segment.py');
 
 function conf(matching: 'kernel' | 'pcap'): string {
   return lab.file(`ht-${matching}.conf`, `[options]
@@ -131,6 +132,36 @@ except OSError as e: print(e)`, `GET http://${proxy.bastion}:${port}/${port === 
         t.notOk(lines().slice(from).some((l) => l.includes(`OPEN SESAME for ${proxy.host}`)), 'the proxy itself is not granted');
       }
       t.match(readIf(join(squidDir, 'access.log')), `GET http://${proxy.bastion}/`, 'the request went through squid');
+    });
+
+    await t.test('forged segments do not speak for the trusted proxy (red team F1, F2)', async (t) => {
+      const saved = lab.file(`forge-${matching}.txt`);
+      fwknop(['-D', proxy.bastion, '-A', 'tcp/22', '-s', '-B', saved, '-T']);
+      const wire = readFileSync(saved, 'utf8').trim().replace(/\+/g, '-').replace(/\//g, '_');
+      const forge = (sport: number, seq: number, payload: string) => lab.exec(lab.cli, ['python3', FORGE, proxy.host, String(sport),
+        proxy.bastion, '80', 'PA', String(seq), payload]);
+      // F1: the proxy's real request in pieces; a header forged into it from outside the connection.
+      const sport = 41000 + Math.floor(Math.random() * 1000);
+      let from = lines().length;
+      const real = spawn('ip', ['netns', 'exec', PROXY_NS, 'python3', '-c', `import socket,time
+s=socket.socket();s.setsockopt(socket.IPPROTO_TCP,socket.TCP_NODELAY,1);s.bind(('${proxy.host}',${sport}));s.settimeout(5)
+s.connect(('${proxy.bastion}',80));s.sendall(b'GET /${wire} HTTP/1.1\\r\\n');time.sleep(0.6)
+s.sendall(b'User-Agent: Fwknop/2.6.10\\r\\nX-Forwarded-For: ${lab.client4}\\r\\n\\r\\n');time.sleep(0.3);s.close()`], { stdio: 'ignore' });
+      children.push(real);
+      await sleep(300);
+      forge(sport, 12345, 'X-Forwarded-For: 10.77.1.66\\r\\n');
+      await new Promise((r) => real.once('exit', r));
+      await expectLog(t, from, new RegExp(`OPEN SESAME for ${lab.client4.replaceAll('.', '\\.')} tcp/22`), 'the real request opens for its client');
+      t.notOk(lines().slice(from).some((l) => l.includes('10.77.1.66')), 'the forged header was not joined');
+      if (matching === 'kernel') {
+        // F2: a whole request forged from the proxy's address, no connection: not read at all.
+        fwknop(['-D', proxy.bastion, '-A', 'tcp/22', '-s', '-B', saved, '-T']);
+        const w2 = readFileSync(saved, 'utf8').trim().replace(/\+/g, '-').replace(/\//g, '_');
+        from = lines().length;
+        forge(sport + 1, 1, `GET /${w2} HTTP/1.1\\r\\nUser-Agent: Fwknop/2.6.10\\r\\nX-Forwarded-For: 10.77.1.55\\r\\n\\r\\n`);
+        await sleep(1000);
+        t.notOk(lines().slice(from).some((l) => l.includes('10.77.1.55')), 'kernel matching: a segment outside any connection is not read');
+      }
     });
 
     await t.test('X-Forwarded-For from an untrusted address is ignored: -s grants the sender', async (t) => {
