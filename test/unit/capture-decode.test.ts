@@ -261,4 +261,13 @@ t.test('IP total length bounds the packet: Ethernet padding is no part of the pa
   t.match(dec('raw', tiny), { payload: req }, 'a total length under 20 is ignored');
   const v6padded = [...v6l(6, [...tcpHdr(80, 0x18), ...bytesOf(req)]), ...Array(20).fill(0x41)];
   t.match(dec('raw', v6padded), { payload: req }, 'IPv6 payload length bounds it too');
+  // A short piece whose padding happens to continue it into "GET /": the padding is not read.
+  for (const piece of ['G', 'GE', 'GET', 'GET ']) {
+    const frame = [...withTotal(v4(6, [...tcpHdr(80, 0x18), ...bytesOf(piece)])), ...bytesOf('GET /'.slice(piece.length)), ...Array(30).fill(0x41)];
+    t.same(dataOf(dec('ethernet', eth(0x0800, frame))), { payload: piece, sport: 40000 }, `${JSON.stringify(piece)} then padding`);
+    const big = Buffer.alloc(200, 0);
+    Buffer.from(withTotal(v4(6, [...tcpHdr(80, 0x18), ...bytesOf(piece)]))).copy(big);
+    Buffer.from('GET /'.slice(piece.length)).copy(big, 40 + piece.length);
+    t.same(dataOf(decodeFrame('raw', big, 40 + piece.length)), { payload: piece, sport: 40000 }, `${JSON.stringify(piece)}: nothing past the capture length read`);
+  }
 });
