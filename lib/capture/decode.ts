@@ -29,7 +29,7 @@ const SPA_PAYLOAD_MIN = 140, SPA_PAYLOAD_MAX = 1500;
 // TCP segments' data: an HTTP GET's first segment, or a later piece of one (SPA over HTTP).
 const GET_SLASH = [0x47, 0x45, 0x54, 0x20, 0x2f];
 
-/** "GET /", the method in any case (fwknopd compares it case-insensitively). */
+/** "GET /", the method in any case (fwknopd compares it case-insensitively); the caller checks 5 bytes are there. */
 function startsGet(buf: Uint8Array, at: number): boolean {
   for (let i = 0; i < 5; i++) if ((i < 3 ? buf[at + i]! & 0xdf : buf[at + i]) !== GET_SLASH[i]) return false;
   return true;
@@ -134,7 +134,8 @@ function transport(buf: Uint8Array, p: number, len: number, proto: number, src: 
     const size = len - data;
     // Data travels on only where SPA over HTTP could use it: a request's first segment ("GET /",
     // 140 bytes at least), or a later one of a request in pieces (the engine joins them by flow).
-    if (data < p + 20 || size < 1 || size > SPA_PAYLOAD_MAX || (startsGet(buf, data) && size < SPA_PAYLOAD_MIN)) {
+    const shortGet = size >= GET_SLASH.length && size < SPA_PAYLOAD_MIN && startsGet(buf, data);
+    if (data < p + 20 || size < 1 || size > SPA_PAYLOAD_MAX || shortGet) {
       return { src, dst, family, protocol: 'tcp', dport, tcpFlags };
     }
     const sport = (buf[p]! << 8) | buf[p + 1]!;

@@ -96,9 +96,11 @@ function minLen(link: LinkType, bytes: number[]): number {
 }
 
 t.test('fuzz: 200,000 random and mutated frames never throw', async (t) => {
-  const seeds = [eth(0x0800, v4(6, tcpHdr(7000, 2))), eth(0x86dd, v6(0, [6, 0, 0, 0, 0, 0, 0, 0, ...tcpHdr(1, 2)])), sll(0x0800, v4(17, udpHdr(5)))];
+  const seeds = [eth(0x0800, v4(6, tcpHdr(7000, 2))), eth(0x86dd, v6(0, [6, 0, 0, 0, 0, 0, 0, 0, ...tcpHdr(1, 2)])), sll(0x0800, v4(17, udpHdr(5))),
+    eth(0x0800, v4(6, [...tcpHdr(80, 0x18), ...Array.from(Buffer.from('GET /x HTTP/1.1\r\nUser-Agent: Fwknop\r\n\r\n'))])),
+    eth(0x86dd, v6(6, [...tcpHdr(80, 0x18), ...Array.from(Buffer.from('Host: h\r\n'))]))];
   const links: LinkType[] = ['ethernet', 'sll', 'raw'];
-  let packets = 0;
+  let packets = 0, carried = 0;
   for (let i = 0; i < 200_000; i++) {
     let buf: Buffer;
     if (i % 2) buf = randomBytes(i % 97);
@@ -111,9 +113,16 @@ t.test('fuzz: 200,000 random and mutated frames never throw', async (t) => {
     if (isPacket(r)) {
       packets++;
       if (r.dport < 0 || r.dport > 65535 || (r.protocol !== 'tcp' && r.protocol !== 'udp')) { t.fail(`bad packet ${JSON.stringify(r)}`); return; }
+      const p = r.payload;
+      const badData = r.protocol === 'tcp'
+        ? (p === undefined) !== (r.sport === undefined) || (p !== undefined && (p.length < 1 || p.length > 1500 || (/^get \//i.test(p) && p.length < 140)))
+        : r.sport !== undefined || (p !== undefined && (p.length < 140 || p.length > 1500));
+      if (badData || (p !== undefined && p.length > buf.length)) { t.fail(`bad data ${JSON.stringify({ i, r })}`); return; }
+      if (p !== undefined) carried++;
     }
   }
   t.ok(packets > 0, `${packets} mutated frames still decoded`);
+  t.ok(carried > 0, `${carried} of them with data`);
 });
 
 t.test('an IPv4-mapped IPv6 source is dropped, not granted as IPv4 (reliability 10)', async (t) => {
@@ -129,7 +138,9 @@ t.test('an IPv4-mapped IPv6 source is dropped, not granted as IPv4 (reliability 
   t.match(dec('raw', mapped([0x20, 0x01, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 99, 0, 6])), { family: 6 });
 });
 
-// SPA over HTTP: TCP segments carry their payload when it starts "GET /" (the method in any case).
+// SPA over HTTP: TCP segments carry their data and source port when they hold 1..1500 bytes, except
+// a segment that starts "GET /" (the method in any case) with fewer than 140 bytes: a request's first
+// segment is whole when it could be an SPA request, and later pieces are joined by flow.
 const withTotal = (ip: number[]) => { const b = [...ip]; b[2] = ip.length >> 8; b[3] = ip.length & 0xff; return b; };
 const tcpOpts = (dport: number, optionWords: number) =>
   [0x9c, 0x40, dport >> 8, dport & 0xff, 0, 0, 0, 1, 0, 0, 0, 0, (5 + optionWords) << 4, 0x18, 0xff, 0xff, 0, 0, 0, 0,
@@ -138,11 +149,14 @@ const tcpOpts = (dport: number, optionWords: number) =>
 const v6l = (next: number, rest: number[]) => { const b = v6(next, rest); b[4] = rest.length >> 8; b[5] = rest.length & 0xff; return b; };
 const bytesOf = (s: string) => [...Buffer.from(s, 'latin1')];
 const getReq = (n: number, method = 'GET') => { const head = `${method} /`; return head + 'A'.repeat(n - head.length); };
+/** A TCP header with a chosen source port. */
+const tcpFrom = (sport: number, dport: number, flags: number) => { const h = tcpHdr(dport, flags); h[0] = sport >> 8; h[1] = sport & 0xff; return h; };
+const dataOf = (r: ReturnType<typeof dec>) => (isPacket(r) ? { payload: r.payload, sport: r.sport } : r);
 
 t.test('TCP: a "GET /" payload of 140..1500 bytes is carried (IPv4, IPv6, TCP options)', async (t) => {
   const req = getReq(300);
   t.same(dec('ethernet', eth(0x0800, withTotal(v4(6, [...tcpHdr(80, 0x18), ...bytesOf(req)])))),
-    { src: '10.77.0.2', dst: '10.77.0.1', family: 4, protocol: 'tcp', dport: 80, tcpFlags: 0x18, payload: req });
+    { src: '10.77.0.2', dst: '10.77.0.1', family: 4, protocol: 'tcp', dport: 80, tcpFlags: 0x18, payload: req, sport: 40000 });
   t.match(dec('raw', v4(6, [...tcpOpts(80, 3), ...bytesOf(req)])), { payload: req, dport: 80 }, 'after 12 bytes of options (total length 0)');
   t.match(dec('ethernet', eth(0x86dd, v6l(6, [...tcpHdr(80, 0x18), ...bytesOf(req)]))), { family: 6, src: 'fd77::2', payload: req });
   t.match(dec('sll', sll(0x86dd, v6l(0, [6, 0, 0, 0, 0, 0, 0, 0, ...tcpOpts(8080, 10), ...bytesOf(req)]))), { family: 6, dport: 8080, payload: req },
@@ -152,18 +166,53 @@ t.test('TCP: a "GET /" payload of 140..1500 bytes is carried (IPv4, IPv6, TCP op
   t.equal((dec('raw', v4(6, [...tcpHdr(80, 0x18), ...bytesOf(high)])) as { payload?: string }).payload, high, 'latin1: every byte kept');
 });
 
-t.test('TCP: other payloads are not carried', async (t) => {
+t.test('TCP: the source port travels with the data (the flow it is joined by)', async (t) => {
+  const req = getReq(200);
+  for (const sport of [0, 1, 1024, 40000, 0x8001, 65535]) {
+    t.same(dataOf(dec('raw', withTotal(v4(6, [...tcpFrom(sport, 80, 0x18), ...bytesOf(req)])))), { payload: req, sport }, `IPv4 ${sport}`);
+    t.same(dataOf(dec('raw', v6l(6, [...tcpFrom(sport, 80, 0x18), ...bytesOf('\r\n')]))), { payload: '\r\n', sport }, `IPv6 ${sport}`);
+  }
+  t.same(dataOf(dec('raw', withTotal(v4(6, tcpFrom(51000, 80, 0x10))))), { payload: undefined, sport: undefined }, 'no data, no source port');
+});
+
+t.test('TCP: any other segment of 1..1500 bytes is carried (a later piece of a request, or anything else)', async (t) => {
+  const seg = (p: string, sport = 40000) => dataOf(dec('raw', withTotal(v4(6, [...tcpFrom(sport, 80, 0x18), ...bytesOf(p)]))));
   for (const p of [getReq(300, 'POST'), getReq(300, 'GETX'), getReq(300, 'HEAD'), `GET http://x/${'A'.repeat(300)}`, ` GET /${'A'.repeat(300)}`,
     `G\xc5T /${'A'.repeat(300)}`, `GET\x00/${'A'.repeat(300)}`, `GET\t/${'A'.repeat(300)}`, 'A'.repeat(300)]) {
-    const r = dec('raw', v4(6, [...tcpHdr(80, 0x18), ...bytesOf(p)]));
-    t.ok(isPacket(r), JSON.stringify(p.slice(0, 8)));
-    t.notOk(isPacket(r) && 'payload' in r, `not carried: ${JSON.stringify(p.slice(0, 8))}`);
+    t.same(seg(p), { payload: p, sport: 40000 }, `carried: ${JSON.stringify(p.slice(0, 8))}`);
   }
-  // 'G' & 0xdf is 'G', but so is 'g' ^ 0x20: bytes that only differ in bit 5 elsewhere must not pass.
-  const r = dec('raw', v4(6, [...tcpHdr(80, 0x18), ...bytesOf(`GET\x0f${'A'.repeat(300)}`)]));
-  t.notOk(isPacket(r) && 'payload' in r, 'the space and slash are compared exactly');
+  // tinyproxy sends a request as its request line, then each header, then the blank line: the
+  // first piece is a short "GET /" (not carried), every later one is.
+  const pieces = ['User-Agent: Fwknop/2.6.10\r\n', 'Accept: */*\r\n', 'Host: 192.0.2.1\r\n', 'Connection: close\r\n', '\r\n'];
+  for (const p of pieces) t.same(seg(p, 51234), { payload: p, sport: 51234 }, `piece ${JSON.stringify(p)}`);
+  for (const p of ['x', '\n', '\x00', 'GET', 'GET ', 'get', 'GET\r\n', 'POST /x HTTP/1.1\r\n', ' GET /x', 'GET\x00/x', 'GET /'.slice(0, 4)]) {
+    t.same(seg(p), { payload: p, sport: 40000 }, `short, not "GET /": ${JSON.stringify(p)}`);
+  }
+  // Bytes that only differ from " /" in bit 5 are not "GET /" (the method alone is case-insensitive).
+  t.same(seg(`GET\x00\x0fAAAA`), { payload: 'GET\x00\x0fAAAA', sport: 40000 }, 'the space and slash are compared exactly');
   const syn = dec('raw', v4(6, tcpHdr(80, 0x02)));
   t.same(syn, { src: '10.77.0.2', dst: '10.77.0.1', family: 4, protocol: 'tcp', dport: 80, tcpFlags: 0x02 }, 'a SYN has no payload key');
+  const ack = dec('raw', withTotal(v4(6, tcpHdr(80, 0x10))));
+  t.notOk(isPacket(ack) && ('payload' in ack || 'sport' in ack), 'an ACK without data has neither key');
+});
+
+t.test('TCP: a short "GET /" segment is not carried (a request line alone; SPA needs 140 bytes)', async (t) => {
+  const seg = (p: string) => dataOf(dec('raw', withTotal(v4(6, [...tcpHdr(80, 0x18), ...bytesOf(p)]))));
+  for (const p of ['GET /', 'get /', 'GeT /x', `GET /${'A'.repeat(60)} HTTP/1.1\r\n`, getReq(139), getReq(139, 'get')]) {
+    t.same(seg(p), { payload: undefined, sport: undefined }, `${p.length} bytes: ${JSON.stringify(p.slice(0, 10))}`);
+  }
+  t.same(seg(getReq(140)), { payload: getReq(140), sport: 40000 }, '140 bytes: carried');
+});
+
+t.test('TCP: a bad data offset carries nothing', async (t) => {
+  const withOffset = (words: number, p: string) => { const h = tcpHdr(80, 0x18); h[12] = words << 4; return withTotal(v4(6, [...h, ...bytesOf(p)])); };
+  for (const words of [0, 1, 4]) {
+    const r = dec('raw', withOffset(words, getReq(200)));
+    t.ok(isPacket(r) && r.payload === undefined && r.sport === undefined, `data offset ${words} words`);
+  }
+  const past = dec('raw', withOffset(15, 'short piece'));
+  t.ok(isPacket(past) && past.payload === undefined, 'a data offset past the end of the segment');
+  t.same(dataOf(dec('raw', withOffset(6, `opts${'x'.repeat(20)}`))), { payload: 'x'.repeat(20), sport: 40000 }, '4 bytes of options skipped');
 });
 
 t.test('TCP: the size bounds, 140 and 1500 bytes', async (t) => {
@@ -179,6 +228,14 @@ t.test('TCP: the size bounds, 140 and 1500 bytes', async (t) => {
     t.equal(carried(1501, link), 0, `${link} 1501`);
   }
   t.equal(carried(5), 0, '"GET /" alone');
+  const piece = (n: number) => {
+    const r = dec('raw', withTotal(v4(6, [...tcpHdr(80, 0x18), ...Array(n).fill(0x41)])));
+    return isPacket(r) && r.payload !== undefined ? r.payload.length : 0;
+  };
+  t.equal(piece(0), 0, 'a piece of 0 bytes');
+  t.equal(piece(1), 1, 'a piece of 1 byte');
+  t.equal(piece(1500), 1500, 'a piece of 1500 bytes');
+  t.equal(piece(1501), 0, 'a piece of 1501 bytes');
 });
 
 t.test('IP total length bounds the packet: Ethernet padding is no part of the payload; 0 is tolerated', async (t) => {
@@ -204,4 +261,13 @@ t.test('IP total length bounds the packet: Ethernet padding is no part of the pa
   t.match(dec('raw', tiny), { payload: req }, 'a total length under 20 is ignored');
   const v6padded = [...v6l(6, [...tcpHdr(80, 0x18), ...bytesOf(req)]), ...Array(20).fill(0x41)];
   t.match(dec('raw', v6padded), { payload: req }, 'IPv6 payload length bounds it too');
+  // A short piece whose padding happens to continue it into "GET /": the padding is not read.
+  for (const piece of ['G', 'GE', 'GET', 'GET ']) {
+    const frame = [...withTotal(v4(6, [...tcpHdr(80, 0x18), ...bytesOf(piece)])), ...bytesOf('GET /'.slice(piece.length)), ...Array(30).fill(0x41)];
+    t.same(dataOf(dec('ethernet', eth(0x0800, frame))), { payload: piece, sport: 40000 }, `${JSON.stringify(piece)} then padding`);
+    const big = Buffer.alloc(200, 0);
+    Buffer.from(withTotal(v4(6, [...tcpHdr(80, 0x18), ...bytesOf(piece)]))).copy(big);
+    Buffer.from('GET /'.slice(piece.length)).copy(big, 40 + piece.length);
+    t.same(dataOf(decodeFrame('raw', big, 40 + piece.length)), { payload: piece, sport: 40000 }, `${JSON.stringify(piece)}: nothing past the capture length read`);
+  }
 });

@@ -199,3 +199,68 @@ t.test('-4: IPv6 packets are not matched', async (t) => {
     { display: (ip) => ip, persistReplay: () => true });
   t.same(e.handle({ kind: 'packet', packet: { src: 'fd77::2', dst: 'fd77::1', family: 6, protocol: 'tcp', dport: 9000, tcpFlags: 2 }, at: 0, wall: WALL }), []);
 });
+
+t.test('SPA over HTTP in pieces (tinyproxy): the segments of a flow are joined, and the last one grants', async (t) => {
+  const HTTP_CONF = `[options]\nSPA_HTTP_Port = 80\n${CONF}`;
+  const escaped = (w: string) => w.replace(/\+/g, '-').replace(/\//g, '_');
+  const pieces = (w: string, ua = 'Fwknop/2.6.10') =>
+    [`GET /${escaped(w)} HTTP/1.1\r\n`, `User-Agent: ${ua}\r\n`, 'Accept: */*\r\n', `Host: ${SRV}\r\n`, 'Connection: close\r\n', '\r\n'];
+  const seg = (payload: string, sport = 41000, src = CLI): Packet =>
+    ({ src, dst: SRV, family: 4, protocol: 'tcp', dport: 80, tcpFlags: 0x18, payload, sport });
+  const spaDone = (fx: readonly Effect[]) => fx.some((f) => f.kind === 'grant' || f.kind === 'run' || f.kind === 'log');
+
+  const { e, persisted } = engine(HTTP_CONF);
+  const w = spaWire(`${CLI},tcp/22`);
+  const ps = pieces(w);
+  t.ok(ps[0]!.length >= 140, 'the request line alone is an SPA-sized segment (the decoder carries it)');
+  for (let i = 0; i < ps.length - 1; i++) {
+    t.same(kinds(e.handle({ kind: 'packet', packet: seg(ps[i]!), at: i * 5, wall: WALL })), [], `piece ${i + 1}: nothing yet`);
+  }
+  t.equal(persisted.length, 0, 'no digest before the request is whole');
+  const last = e.handle({ kind: 'packet', packet: seg(ps.at(-1)!), at: 100, wall: WALL });
+  t.same(kinds(last), ['log', 'grant', 'run'], 'the blank line completes it');
+  t.match(logs(last)[0], `${CLI}: spa: SPA: OPEN SESAME for ${CLI} tcp/22`);
+  t.match((last.find((f) => f.kind === 'run') as Extract<Effect, { kind: 'run' }>).request, { ip: CLI, spa: { protocol: 'tcp', port: 22 } });
+  t.equal(persisted.length, 1);
+  t.notOk(spaDone(e.handle({ kind: 'packet', packet: seg('\r\n'), at: 101, wall: WALL })), 'a piece after the end does nothing');
+
+  // The same pieces through a kernel matching SPA event (the NFLOG path) grant too.
+  const k = engine(HTTP_CONF).e;
+  const w2 = spaWire(`${CLI},tcp/22`);
+  const ev = { generation: 1, kind: 'spa' as const, stage: 0 };
+  const out = pieces(w2).map((p, i) => k.handle({ kind: 'kernel-event', event: ev, packet: seg(p, 41001), at: i, wall: WALL }));
+  t.same(out.map((fx) => kinds(fx)), [[], [], [], [], [], ['log', 'grant', 'run']], 'through kernel events');
+
+  // Pieces of two flows interleaved: each grants with its own last piece.
+  const { e: two } = engine(HTTP_CONF);
+  const other = '10.77.0.3';
+  const [wa, wb] = [spaWire(`${CLI},tcp/22`), spaWire(`${other},tcp/22`)];
+  const [pa, pb] = [pieces(wa), pieces(wb)];
+  const grants: string[] = [];
+  for (let i = 0; i < pa.length; i++) {
+    for (const [p, src] of [[pa[i]!, CLI], [pb[i]!, other]] as const) {
+      const fx = two.handle({ kind: 'packet', packet: seg(p, 42000, src), at: i, wall: WALL });
+      for (const g of fx) if (g.kind === 'run') grants.push(`${i}:${(g as Extract<Effect, { kind: 'run' }>).request.ip}`);
+    }
+  }
+  t.same(grants, [`${pa.length - 1}:${CLI}`, `${pa.length - 1}:${other}`]);
+
+  // No grant when the pieces come too slowly, from another source port, or without the UA rule met.
+  const slow = engine(HTTP_CONF).e;
+  const ws = pieces(spaWire(`${CLI},tcp/22`));
+  const slowOut = ws.map((p, i) => slow.handle({ kind: 'packet', packet: seg(p), at: i * 700, wall: WALL }));
+  t.notOk(slowOut.some(spaDone), 'the last piece 3.5 s after the first: expired');
+  const moved = engine(HTTP_CONF).e;
+  const wm = pieces(spaWire(`${CLI},tcp/22`));
+  const movedOut = wm.map((p, i) => moved.handle({ kind: 'packet', packet: seg(p, i === wm.length - 1 ? 41999 : 41000), at: i, wall: WALL }));
+  t.notOk(movedOut.some(spaDone), 'the blank line from another source port belongs to no request');
+  const curl = engine(HTTP_CONF).e;
+  const cu = pieces(spaWire(`${CLI},tcp/22`), 'curl/8.0').map((p, i) => curl.handle({ kind: 'packet', packet: seg(p), at: i, wall: WALL }));
+  t.same(cu.slice(0, -1).map((fx) => kinds(fx)), [[], [], [], [], []]);
+  t.notOk(cu.at(-1)!.some((f) => f.kind === 'grant'), 'the joined request is read whole: its User-Agent is refused');
+  t.match(logs(cu.at(-1)!).join('\n'), /User-Agent "curl\/8\.0" is not Fwknop/);
+  // Without SPA_HTTP_Port, the same pieces are nothing.
+  const plain = engine().e;
+  const po = pieces(spaWire(`${CLI},tcp/22`)).map((p, i) => plain.handle({ kind: 'packet', packet: seg(p), at: i, wall: WALL }));
+  t.notOk(po.some(spaDone), 'no HTTP port: ignored');
+});

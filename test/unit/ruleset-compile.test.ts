@@ -146,16 +146,52 @@ t.test('SPA datagrams: a length pre-filter, never rate-limited', async (t) => {
   for (const bad of [0, 65536, 1.5, NaN]) t.throws(() => installScript(spec(SPA, { spaPorts: [62201], spaQueue: bad })), /SPA queue threshold/);
 });
 
-t.test('SPA over HTTP: TCP segments to SPA_HTTP_Port whose payload starts "GET /" (any case) are logged as SPA', async (t) => {
+t.test('SPA over HTTP: TCP segments to SPA_HTTP_Port whose payload starts "GET /" (any case) are logged as SPA, and the rest of the flow for 3 s', async (t) => {
   const s = check(t, spec(SPA, { spaPorts: [62201], spaHttpPort: 80 }));
-  t.match(s, /iifname "eth0" tcp dport 80 @ih,0,24 & 0xdfdfdf == 0x474554 @ih,24,16 0x202f log prefix "sesame 1 - spa 0" group 5900 queue-threshold 1\n/);
+  const LOG = 'log prefix "sesame 1 - spa 0" group 5900 queue-threshold 1';
+  const GET = '@ih,0,24 & 0xdfdfdf == 0x474554 @ih,24,16 0x202f';
+  const NOT_GET = ['@ih,0,8 & 0xdf != 0x47', '@ih,0,8 & 0xdf == 0x47 @ih,0,32 & 0xdfdfdfff != 0x47455420'];
+  for (const [f, ipx] of [[4, 'ip'], [6, 'ip6']] as const) {
+    const flow = `${ipx} saddr . tcp sport`;
+    const rules = [
+      ...NOT_GET.map((notGet) => `iifname "eth0" meta nfproto ipv${f} tcp dport 80 tcp flags & psh == psh ${flow} @http_flows${f} ${notGet} ${LOG}`),
+      `iifname "eth0" meta nfproto ipv${f} tcp dport 80 ${GET} ${LOG} update @http_flows${f} { ${flow} }`,
+    ];
+    for (const r of rules) t.ok(s.includes(`${r}\n`), `IPv${f}: ${r}`);
+    // The later pieces' rules come before the GET rule, which adds the flow (a request's first segment).
+    t.ok(s.indexOf(rules[1]!) < s.indexOf(rules[2]!) && s.indexOf(rules[0]!) < s.indexOf(rules[1]!), `IPv${f}: pieces, then the GET`);
+    t.ok(s.includes(`set http_flows${f} { type ${f === 4 ? 'ipv4_addr' : 'ipv6_addr'} . inet_service; flags dynamic,timeout; size 4096; timeout 3s; }`),
+      `IPv${f}: the flow set`);
+  }
+  t.equal(s.match(/@ih,0,24/g)?.length, 2, 'one GET rule per family');
+  t.equal(s.match(/@http_flows[46] @ih/g)?.length, 4, 'two piece rules per family');
   t.match(s, /udp dport 62201 udp length 148-1508 log prefix "sesame 1 - spa 0"/, 'UDP SPA stays');
   t.equal(Buffer.from('474554', 'hex').toString(), 'GET');
+  t.equal(Buffer.from('47455420', 'hex').toString(), 'GET ');
   t.equal(0x67 & 0xdf, 0x47, "'g' masked is 'G'");
   t.equal(Buffer.from('202f', 'hex').toString(), ' /');
-  t.match(installScript(spec(SPA, { spaPorts: [62201], spaHttpPort: 8080, families: [6] })), /meta nfproto ipv6 tcp dport 8080 @ih,0,24/);
-  t.notMatch(installScript(spec(SPA, { spaPorts: [62201] })), /@ih/, 'no HTTP port: no rule');
+  const v6 = check(t, spec(SPA, { spaPorts: [62201], spaHttpPort: 8080, families: [6] }));
+  t.match(v6, /meta nfproto ipv6 tcp dport 8080 @ih,0,24/);
+  t.match(v6, /meta nfproto ipv6 tcp dport 8080 tcp flags & psh == psh ip6 saddr \. tcp sport @http_flows6 /);
+  t.notMatch(v6, /http_flows4|nfproto ipv4/, 'IPv6 only: no IPv4 set or rule');
+  const any = check(t, spec(SPA, { spaPorts: [62201], spaHttpPort: 80, interfaces: [] }));
+  t.match(any, /\n\s*meta nfproto ipv4 tcp dport 80 tcp flags & psh == psh ip saddr \. tcp sport @http_flows4 @ih,0,8 & 0xdf != 0x47 log/, 'no interface: no iifname');
+  const none = installScript(spec(SPA, { spaPorts: [62201] }));
+  t.notMatch(none, /@ih|http_flows/, 'no HTTP port: no rule, no set');
+  t.notMatch(installScript(spec(BASE, { spaHttpPort: 80 })), /@ih|http_flows/, 'no SPA door: no rule, no set');
   for (const bad of [0, 65536, 1.5, -1]) t.throws(() => installScript(spec(SPA, { spaPorts: [62201], spaHttpPort: bad })), `port ${bad}`);
+});
+
+t.test('SPA over HTTP: the flow sets and rules as the real nft reads them', { skip: !canCheck && 'needs root and nft' }, async (t) => {
+  const script = installScript(spec(SPA, { spaPorts: [62201], spaHttpPort: 80 }));
+  const r = spawnSync('unshare', ['-n', 'sh', '-c', 'nft -f - && nft list table inet knock_sesame'], { input: script, encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
+  for (const f of [4, 6]) {
+    t.match(r.stdout, new RegExp(`set http_flows${f} \\{[^}]*size 4096[^}]*\\}`), `http_flows${f} sized`);
+    t.match(r.stdout, new RegExp(`set http_flows${f} \\{[^}]*timeout 3s[^}]*\\}`), `http_flows${f} times out`);
+    t.match(r.stdout, new RegExp(`update @http_flows${f} \\{ ip${f === 4 ? '' : '6'} saddr \\. tcp sport \\}`), `http_flows${f} filled by the GET rule`);
+    t.equal(r.stdout.match(new RegExp(`tcp sport @http_flows${f}`, 'g'))?.length, 2, `http_flows${f} read by the two piece rules`);
+  }
 });
 
 t.test('updates keep unchanged doors and replace changed ones, in one transaction', async (t) => {

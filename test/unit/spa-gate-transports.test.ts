@@ -80,7 +80,7 @@ t.test('HTTP: the configured port only, a GET only; any SPA door; the local addr
   t.same(granted(g.handle(pkt(http(access('0.0.0.0,tcp/2222', { keys: keys2 }))), NOW).verdict), [CLI, 4, 'cmd'],
     'the door on SPA_Port 62202 takes HTTP requests too');
   const r = g.handle(pkt(http(access('0.0.0.0,tcp/22')).replace('Fwknop/2.6.10', 'curl/8.0')), NOW);
-  t.same([r.verdict.type, reason(r.verdict), r.kept], ['refused', 'HTTP User-Agent is not Fwknop (SPA_HTTP_Any_User_Agent is off)', false]);
+  t.same([r.verdict.type, reason(r.verdict), r.kept], ['refused', 'HTTP User-Agent "curl/8.0" is not Fwknop (SPA_HTTP_Any_User_Agent is off)', false]);
   const any = gate(conf('[options]\nSPA_HTTP_Port = 80\nSPA_HTTP_Any_User_Agent = yes\n'));
   t.same(granted(any.handle(pkt(http(access('0.0.0.0,tcp/22')).replace('Fwknop/2.6.10', 'curl/8.0')), NOW).verdict), [CLI, 4, 'one']);
   t.equal(reason(g.handle(pkt(http('A'.repeat(200))), NOW).verdict), 'HMAC mismatch');

@@ -20,7 +20,8 @@ const req269 = (path = ESCAPED) => `GET /${path} HTTP/1.1\r\nUser-Agent: Fwknop/
 
 const ok = (r: HttpSpa | HttpRefusal) => (r.ok ? r : undefined);
 const why = (r: HttpSpa | HttpRefusal) => (r.ok ? 'ok' : `${r.action}: ${r.reason}`);
-const REFUSE_UA = 'refuse: HTTP User-Agent is not Fwknop (SPA_HTTP_Any_User_Agent is off)';
+/** The User-Agent refusal, naming what was seen (each header quoted, or `none`). */
+const REFUSE_UA = (seen: string) => `refuse: HTTP User-Agent ${seen} is not Fwknop (SPA_HTTP_Any_User_Agent is off)`;
 
 t.test('fwknop 2.6.10 and 2.6.9: the wire un-escaped, no X-Forwarded-For', async (t) => {
   for (const r of [parseHttpSpa(req2610(), false), parseHttpSpa(req269(), false), parseHttpSpa(req2610(), true)]) {
@@ -86,15 +87,33 @@ t.test("fwknopd's User-Agent rule: one User-Agent starting \"Fwknop\", case-sens
   for (const ua of ['User-Agent: Fwknop/2.6.10', 'User-Agent: Fwknop', 'user-agent: Fwknop/2.6.11', 'USER-AGENT:Fwknop', 'User-Agent:   FwknopX  ']) {
     t.equal(why(parseHttpSpa(with_(ua), false)), 'ok', ua);
   }
-  for (const ua of ['User-Agent: fwknop/2.6.10', 'User-Agent: FWKNOP', 'User-Agent: curl/8.0 Fwknop', 'User-Agent: Wget', 'User-Agent:',
-    'X-User-Agent: Fwknop', 'Agent: Fwknop', 'User-Agent: Fwknop\r\nUser-Agent: Fwknop']) {
-    t.equal(why(parseHttpSpa(with_(ua), false)), REFUSE_UA, ua);
+  const refused: [string, string][] = [
+    ['User-Agent: fwknop/2.6.10', '"fwknop/2.6.10"'], ['User-Agent: FWKNOP', '"FWKNOP"'],
+    ['User-Agent: curl/8.0 Fwknop', '"curl/8.0 Fwknop"'], ['User-Agent: Wget', '"Wget"'], ['User-Agent:', '""'],
+    ['X-User-Agent: Fwknop', 'none'], ['Agent: Fwknop', 'none'],
+    ['User-Agent: Fwknop\r\nUser-Agent: Fwknop', '"Fwknop", "Fwknop"'],
+    ['User-Agent: Wget\r\nuser-agent: curl/8', '"Wget", "curl/8"'],
+  ];
+  for (const [ua, seen] of refused) {
+    t.equal(why(parseHttpSpa(with_(ua), false)), REFUSE_UA(seen), ua);
     t.equal(why(parseHttpSpa(with_(ua), true)), 'ok', `${ua} (any user agent)`);
   }
-  t.equal(why(parseHttpSpa('GET /x HTTP/1.1\r\n\r\n', false)), REFUSE_UA, 'no User-Agent');
+  t.equal(why(parseHttpSpa('GET /x HTTP/1.1\r\n\r\n', false)), REFUSE_UA('none'), 'no User-Agent');
   t.equal(why(parseHttpSpa('GET /x HTTP/1.1\r\n\r\n', true)), 'ok');
-  t.equal(why(parseHttpSpa('GET /x HTTP/1.1\r\nReferer: User-Agent: Fwknop\r\n\r\n', false)), REFUSE_UA,
+  t.equal(why(parseHttpSpa('GET /x HTTP/1.1\r\nReferer: User-Agent: Fwknop\r\n\r\n', false)), REFUSE_UA('none'),
     "fwknopd's strstr would take this; Sesame reads the header");
+});
+
+t.test('the User-Agent refusal shows what was seen: printable, quoted, cut at 60 characters', async (t) => {
+  const with_ = (ua: string) => `GET /x HTTP/1.1\r\nUser-Agent: ${ua}\r\n\r\n`;
+  t.equal(why(parseHttpSpa(with_('Evil\x1b[31m"x\\y\x7f\xe9'), false)), REFUSE_UA('"Evil\\x1b[31m\\x22x\\x5cy\\x7f\\xe9"'),
+    'control characters, quotes, backslashes and non-ASCII as \\xHH');
+  t.equal(why(parseHttpSpa(with_('A'.repeat(60)), false)), REFUSE_UA(`"${'A'.repeat(60)}"`), '60 characters: whole');
+  t.equal(why(parseHttpSpa(with_('B'.repeat(61)), false)), REFUSE_UA(`"${'B'.repeat(60)}..."`), '61 characters: cut');
+  t.equal(why(parseHttpSpa(with_('C'.repeat(5000)), false)), REFUSE_UA(`"${'C'.repeat(60)}..."`), 'a long header: cut');
+  t.equal(why(parseHttpSpa(with_('"Fwknop"'), false)), REFUSE_UA('"\\x22Fwknop\\x22"'), 'a quoted Fwknop is not Fwknop');
+  // Header lines are split at line ends, so no refusal can carry one; a lone CR is escaped.
+  t.equal(why(parseHttpSpa(with_('a\rb'), false)), REFUSE_UA('"a\\x0db"'));
 });
 
 t.test('X-Forwarded-For: entries in order, several headers joined, trimmed', async (t) => {
@@ -134,6 +153,7 @@ t.test('fuzz: random payloads never throw; every answer is well formed', async (
       } else {
         counts[r.action]++;
         if ((r.action === 'ignore') !== !isHttpGet(p)) { t.fail(`ignore/refuse wrong for ${JSON.stringify(p)}`); return; }
+        if (/[^\x20-\x7e]/.test(r.reason) || r.reason.length > 400) { t.fail(`unprintable or long reason for ${JSON.stringify(p)}`); return; }
       }
     }
   }

@@ -100,7 +100,11 @@ t.test('SPA_Command_Allow_File: read through ConfigIO, checked private, template
   t.equal(cmds.path, '/etc/sesame/allow');
   t.equal(cmds.user, 'nobody');
   t.equal(cmds.line, 5);
-  t.same(cmds.allowed, [{ words: ['/usr/bin/systemctl', 'restart', 'nginx'], line: 2 }, { words: ['/usr/sbin/service', '{arg}', 'restart'], line: 4 }]);
+  t.strictSame(cmds.allowed.map((x) => ({ words: x.words, line: x.line, patterned: x.patterns.map((p) => p instanceof RegExp) })), [
+    { words: ['/usr/bin/systemctl', 'restart', 'nginx'], line: 2, patterned: [false, false, false] },
+    { words: ['/usr/sbin/service', '{arg}', 'restart'], line: 4, patterned: [false, true, false] },
+  ]);
+  t.ok(cmds.allowed[1]!.patterns[1]!.test('nginx') && !cmds.allowed[1]!.patterns[1]!.test('-x'), "the placeholder's pattern came through");
   t.equal(parse(`${DOOR}SPA_Command_Allow_File = /etc/sesame/allow\n`, files).doors[0]!.spa!.commands!.user, undefined, 'root by default');
   t.equal(parse(DOOR).doors[0]!.spa!.commands, undefined, 'none without the key');
   for (const u of ['65534', '_apt', 'www-data', 'a', 'u'.repeat(32)]) {
