@@ -41,6 +41,8 @@ export function parseAllowList(text: string): Result<{ commands: CommandTemplate
       return failure({ line, error: `"${bad.slice(0, 40)}" is not a plain word (no quotes, $, ;, |, &, <, >, *, spaces)` });
     }
     if (!words[0]!.startsWith('/')) return failure({ line, error: `"${words[0]}" is not an absolute path` });
+    // The program is the allow file's choice, never the client's.
+    if (words[0]!.includes(ARG)) return failure({ line, error: `${ARG} cannot be part of the program's path` });
     if (words.length > MAX_WORDS) return failure({ line, error: `more than ${MAX_WORDS} words` });
     commands.push({ words, patterns: words.map(pattern), line });
     if (commands.length > MAX_COMMANDS) return failure({ line, error: `more than ${MAX_COMMANDS} commands` });

@@ -61,10 +61,10 @@ t.test('a sequence door is unchanged: spa is undefined', async (t) => {
 });
 
 t.test('missing pieces: named by section and line', async (t) => {
-  error(t, `SPA_HMAC_Key_Base64 = ${H}\nSPA_Open_Ports = tcp/22\n`, 'config: section d: SPA needs SPA_Key or SPA_Key_Base64', 2);
+  error(t, `SPA_HMAC_Key_Base64 = ${H}\nSPA_Open_Ports = tcp/22\n`, 'config: section d: SPA needs SPA_Key or SPA_Key_Base64 (or SPA_GPG_ keys)', 2);
   error(t, `SPA_Key = abc\nSPA_Open_Ports = tcp/22\n`, 'config: section d: SPA needs SPA_HMAC_Key_Base64: Sesame serves no SPA without HMAC', 2);
   error(t, `SPA_Key = abc\nSPA_HMAC_Key_Base64 = ${H}\n`, 'config: section d: SPA needs SPA_Open_Ports or Open (what a client may open, e.g. tcp/22), a NAT key (SPA_Forward, SPA_Local_NAT, SPA_Force_NAT) or SPA_Command_Allow_File', 2);
-  error(t, 'SPA_Port = 62201\n', 'config: section d: SPA needs SPA_Key or SPA_Key_Base64', 2);
+  error(t, 'SPA_Port = 62201\n', 'config: section d: SPA needs SPA_Key or SPA_Key_Base64 (or SPA_GPG_ keys)', 2);
 });
 
 t.test('bad values', async (t) => {
