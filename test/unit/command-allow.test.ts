@@ -256,3 +256,12 @@ t.test('fuzz: random files and commands never throw; every argv matches its temp
   t.ok(refusedArgs > 2000, `${refusedArgs} refused`);
   t.ok(templatesSeen > 1000, `${templatesSeen} templates`);
 });
+
+t.test('{arg} is never part of the program path: the allow file picks the program', async (t) => {
+  for (const line of ['/usr/bin/{arg}', '/usr/{arg}/touch x', '/opt/{arg}.sh']) {
+    const r = parseAllowList(`${line}\n`);
+    t.notOk(r.ok, line);
+    if (!r.ok) t.match(r.error, { line: 1, error: /\{arg\} cannot be part of the program's path/ });
+  }
+  t.ok(parseAllowList('/usr/bin/systemctl restart {arg}.service\n').ok, 'in an argument it is fine');
+});
