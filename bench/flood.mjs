@@ -24,16 +24,25 @@
 // 62201 instead, and 9 valid SPA packets from the real fwknop client during the flood, against
 // the real fwknopd 2.6 and Sesame (both matching paths); opened = valid packets accepted.
 //
+// --spa --gpg [--gpg-hmac]: GnuPG SPA instead: 800-character junk (GnuPG-sized), valid packets from
+// the real fwknop client in GnuPG mode (rsa2048 keys made for the run), a door without (or with)
+// an HMAC key. Without one, junk that happens to read as an OpenPGP message reaches gpg (bounded:
+// 2 runs, 8 waiting); with one, nothing unauthenticated does.
+//
 // Root: it makes two network namespaces (10.77.40.0/24) and deletes them at the end.
 
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { GEN, ROOT, buildGen, cpuSeconds, kernelMB, opt, readIf, rssMB, sh, sleep, tree } from './lab.mjs';
 
 const SPA = process.argv.includes('--spa');
+const GPG = SPA && process.argv.includes('--gpg');
+const GPG_HMAC = GPG && process.argv.includes('--gpg-hmac');
+/** GnuPG homes and keys made once per bench run (--gpg). */
+let gpgKeys;
 const SECONDS = Number(opt('seconds', '20'));
 const RATES = opt('rates', SPA ? '5000,20000,50000,100000' : '5000,20000,100000,0').split(',').map(Number);
 const ONLY = opt('only', SPA ? 'fwknopd,pcap,kernel' : 'knockd,pcap,kernel').split(',');
@@ -85,7 +94,11 @@ async function oneRun(name, rate, sources = 'narrow') {
   const conf = join(dir, 'knockd.conf');
   const keys = { key: randomBytes(32).toString('base64'), hmac: randomBytes(64).toString('base64') };
   if (name === 'fwknopd') writeFwknopd(dir, conf, log, out, keys);
-  else if (SPA) {
+  else if (GPG) {
+    writeFileSync(conf, `[options]\n  LogFile = ${log}\n[spa]\n  SPA_GPG_Home_Dir = ${gpgKeys.srvHome}\n  SPA_GPG_Allow_No_Pw = yes\n` +
+      `  SPA_GPG_Remote_ID = ${gpgKeys.cliFpr}\n${GPG_HMAC ? `  SPA_HMAC_Key_Base64 = ${keys.hmac}\n` : ''}` +
+      `  SPA_Open_Ports = tcp/22\n  command = /bin/echo OPEN %IP% >> ${out}\n`);
+  } else if (SPA) {
     writeFileSync(conf, `[options]\n  LogFile = ${log}\n[spa]\n  SPA_Key_Base64 = ${keys.key}\n  SPA_HMAC_Key_Base64 = ${keys.hmac}\n` +
       `  SPA_Open_Ports = tcp/22\n  command = /bin/echo OPEN %IP% >> ${out}\n`);
   } else {
@@ -107,7 +120,7 @@ async function oneRun(name, rate, sources = 'narrow') {
     const kernel0 = kernelMB();
     let kernelPeak = kernel0;
     const sampler = setInterval(() => { peak = Math.max(peak, rssMB(tree(d.pid))); kernelPeak = Math.max(kernelPeak, kernelMB()); }, 250);
-    const genArgs = SPA ? ['udp', SERVER, '62201', String(rate), String(SECONDS), '200']
+    const genArgs = SPA ? ['udp', SERVER, '62201', String(rate), String(SECONDS), GPG ? '800' : '200']
       : ['tcp', server, '7000', String(rate), String(SECONDS), '0', sources === 'wide4' ? 'wide' : 'narrow'];
     const gen = spawn('ip', ['netns', 'exec', CLI, GEN, ...genArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
     let genOut = '';
@@ -116,9 +129,11 @@ async function oneRun(name, rate, sources = 'narrow') {
     const gap = (SECONDS * 1000 - 3000) / KNOCKS;
     await sleep(1500);
     for (let i = 0; i < KNOCKS; i++) {
-      if (SPA) {
+      if (GPG) {
         sh('ip', ['netns', 'exec', CLI, 'env', `HOME=${dir}`, 'fwknop', '--no-rc-file', '--no-save-args', '-A', 'tcp/22', '-a', CLIENT,
-          '-D', SERVER, '--key-base64-rijndael', keys.key, '--key-base64-hmac', keys.hmac, '--use-hmac'], true);
+          '-D', SERVER, '--gpg-encryption', '--gpg-recipient-key', gpgKeys.srvFpr, '--gpg-signer-key', gpgKeys.cliFpr,
+          '--gpg-home-dir', gpgKeys.cliHome, '--gpg-no-signing-pw', ...(GPG_HMAC ? ['--use-hmac', '--key-base64-hmac', keys.hmac] : [])], true);
+      } else if (SPA) {
       } else {
         sh('ip', ['netns', 'exec', CLI, 'knock', ...(v6 ? ['-6'] : []), server, '7000', '8000', '9000'], true);
       }
@@ -153,7 +168,11 @@ async function oneRun(name, rate, sources = 'narrow') {
 function writeFwknopd(dir, conf, log, out, keys) {
   const hook = join(dir, 'hook.sh');
   writeFileSync(hook, `#!/bin/sh\necho "OPEN $1" >> ${out}\n`, { mode: 0o755 });
-  writeFileSync(join(dir, 'access.conf'), `SOURCE ANY\nKEY_BASE64 ${keys.key}\nHMAC_KEY_BASE64 ${keys.hmac}\n` +
+  const auth = GPG
+    ? `GPG_HOME_DIR ${gpgKeys.srvHome}\nGPG_DECRYPT_ID ${gpgKeys.srvFpr.slice(-8)}\nGPG_ALLOW_NO_PW Y\n` +
+      `GPG_REMOTE_ID ${gpgKeys.cliFpr.slice(-8)}\n${GPG_HMAC ? `HMAC_KEY_BASE64 ${keys.hmac}\n` : ''}`
+    : `KEY_BASE64 ${keys.key}\nHMAC_KEY_BASE64 ${keys.hmac}\n`;
+  writeFileSync(join(dir, 'access.conf'), `SOURCE ANY\n${auth}` +
     `CMD_CYCLE_OPEN ${hook} $SRC\nCMD_CYCLE_CLOSE NONE\nCMD_CYCLE_TIMER 5\n`, { mode: 0o600 });
   writeFileSync(conf, `PCAP_INTF bfs0;\nPCAP_FILTER udp port 62201;\nENABLE_SPA_PACKET_AGING Y;\nENABLE_DIGEST_PERSISTENCE Y;\n` +
     `FWKNOP_RUN_DIR ${dir};\n`, { mode: 0o600 });
@@ -162,6 +181,7 @@ function writeFwknopd(dir, conf, log, out, keys) {
 async function main() {
   if (process.getuid() !== 0) { console.error('bench:flood needs root (network namespaces)'); process.exit(1); }
   buildGen();
+  if (GPG) gpgKeys = makeGpgKeys();
   labUp();
   const rows = [];
   try {
@@ -176,8 +196,13 @@ async function main() {
     }
   } finally {
     labDown();
+    if (gpgKeys) for (const h of [gpgKeys.srvHome, gpgKeys.cliHome]) {
+      sh('gpgconf', ['--homedir', h, '--kill', 'gpg-agent'], true);
+      rmSync(h, { recursive: true, force: true });
+    }
   }
-  console.log(SPA ? `\n${SECONDS} s of junk UDP (200 bytes) to the SPA port, ${KNOCKS} valid packets from the real fwknop client during it`
+  console.log(GPG ? `\n${SECONDS} s of junk UDP (800 bytes, GnuPG-sized) to the SPA port, ${KNOCKS} valid GnuPG packets ` +
+    `(${GPG_HMAC ? 'with' : 'without'} HMAC) from the real fwknop client during it` : SPA ? `\n${SECONDS} s of junk UDP (200 bytes) to the SPA port, ${KNOCKS} valid packets from the real fwknop client during it`
     : `\n${SECONDS} s of spoofed SYNs to the first port, ${KNOCKS} knocks by the real knock client during it`);
   console.log('| daemon | sources | offered pkt/s | reached pkt/s | opened | CPU s | peak RSS MB | idle RSS MB | kernel MB | log bytes |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');
@@ -186,6 +211,27 @@ async function main() {
       `${r.cpu.toFixed(1)} | ${r.peak.toFixed(0)} | ${r.idle.toFixed(0)} | ${r.kernel.toFixed(0)} | ${r.logBytes} |`);
   }
 }
+/** A server and a client GnuPG home (rsa2048, no passphrase), each with the other's public key; the client's certified by the server (fwknopd wants validity). */
+function makeGpgKeys() {
+  const gpg = (home, args, input) => execFileSync('gpg', ['--homedir', home, '--batch', '--no-tty', '--pinentry-mode', 'loopback',
+    '--passphrase', '', ...args], { input: input ?? '', stdio: ['pipe', 'pipe', 'pipe'] });
+  const fpr = (home, uid) => gpg(home, ['--with-colons', '--list-keys', uid]).toString().split('\n').find((l) => l.startsWith('fpr:')).split(':')[9];
+  const mk = (name) => {
+    const home = mkdtempSync(join(tmpdir(), `bfg${name}-`));
+    chmodSync(home, 0o700);
+    const uid = `${name} <${name}@sesame.bench>`;
+    gpg(home, ['--quick-gen-key', uid, 'rsa2048', 'sign,cert', 'never']);
+    const f = fpr(home, uid);
+    gpg(home, ['--quick-add-key', f, 'rsa2048', 'encr', 'never']);
+    return { home, f };
+  };
+  const srv = mk('srv'), cli = mk('cli');
+  gpg(cli.home, ['--import'], gpg(srv.home, ['--export', srv.f]));
+  gpg(srv.home, ['--import'], gpg(cli.home, ['--export', cli.f]));
+  gpg(srv.home, ['--yes', '--default-key', srv.f, '--quick-lsign-key', cli.f]);
+  return { srvHome: srv.home, cliHome: cli.home, srvFpr: srv.f, cliFpr: cli.f };
+}
+
 const label = (n) => ({ knockd: 'knockd 0.8', fwknopd: 'fwknopd 2.6', pcap: 'Sesame pcap', kernel: 'Sesame kernel' })[n];
 const fmt = (r) => `${label(r.name)} @ ${r.rate === 0 ? 'max' : r.rate} (${r.sources}): reached ${r.reached} pkt/s, ` +
   `opened ${r.opened}/${KNOCKS}, CPU ${r.cpu.toFixed(1)} s, peak RSS ${r.peak.toFixed(0)} MB (idle ${r.idle.toFixed(0)}), ` +
