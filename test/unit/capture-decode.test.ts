@@ -115,8 +115,10 @@ t.test('fuzz: 200,000 random and mutated frames never throw', async (t) => {
       if (r.dport < 0 || r.dport > 65535 || (r.protocol !== 'tcp' && r.protocol !== 'udp')) { t.fail(`bad packet ${JSON.stringify(r)}`); return; }
       const p = r.payload;
       const badData = r.protocol === 'tcp'
-        ? (p === undefined) !== (r.sport === undefined) || (p !== undefined && (p.length < 1 || p.length > 1500 || (/^get \//i.test(p) && p.length < 140)))
-        : r.sport !== undefined || (p !== undefined && (p.length < 140 || p.length > 1500));
+        ? (p === undefined) !== (r.sport === undefined) || (p === undefined) !== (r.seq === undefined)
+          || (r.seq !== undefined && !(Number.isInteger(r.seq) && r.seq >= 0 && r.seq <= 0xffffffff))
+          || (p !== undefined && (p.length < 1 || p.length > 1500 || (/^get \//i.test(p) && p.length < 140)))
+        : r.sport !== undefined || r.seq !== undefined || (p !== undefined && (p.length < 140 || p.length > 1500));
       if (badData || (p !== undefined && p.length > buf.length)) { t.fail(`bad data ${JSON.stringify({ i, r })}`); return; }
       if (p !== undefined) carried++;
     }
@@ -156,7 +158,7 @@ const dataOf = (r: ReturnType<typeof dec>) => (isPacket(r) ? { payload: r.payloa
 t.test('TCP: a "GET /" payload of 140..1500 bytes is carried (IPv4, IPv6, TCP options)', async (t) => {
   const req = getReq(300);
   t.same(dec('ethernet', eth(0x0800, withTotal(v4(6, [...tcpHdr(80, 0x18), ...bytesOf(req)])))),
-    { src: '10.77.0.2', dst: '10.77.0.1', family: 4, protocol: 'tcp', dport: 80, tcpFlags: 0x18, payload: req, sport: 40000 });
+    { src: '10.77.0.2', dst: '10.77.0.1', family: 4, protocol: 'tcp', dport: 80, tcpFlags: 0x18, payload: req, sport: 40000, seq: 1 });
   t.match(dec('raw', v4(6, [...tcpOpts(80, 3), ...bytesOf(req)])), { payload: req, dport: 80 }, 'after 12 bytes of options (total length 0)');
   t.match(dec('ethernet', eth(0x86dd, v6l(6, [...tcpHdr(80, 0x18), ...bytesOf(req)]))), { family: 6, src: 'fd77::2', payload: req });
   t.match(dec('sll', sll(0x86dd, v6l(0, [6, 0, 0, 0, 0, 0, 0, 0, ...tcpOpts(8080, 10), ...bytesOf(req)]))), { family: 6, dport: 8080, payload: req },
@@ -173,6 +175,31 @@ t.test('TCP: the source port travels with the data (the flow it is joined by)', 
     t.same(dataOf(dec('raw', v6l(6, [...tcpFrom(sport, 80, 0x18), ...bytesOf('\r\n')]))), { payload: '\r\n', sport }, `IPv6 ${sport}`);
   }
   t.same(dataOf(dec('raw', withTotal(v4(6, tcpFrom(51000, 80, 0x10))))), { payload: undefined, sport: undefined }, 'no data, no source port');
+});
+
+t.test('TCP: the sequence number travels with the data, unsigned 32-bit (pieces are joined only if they follow on)', async (t) => {
+  /** A TCP header with a chosen sequence number. */
+  const tcpSeq = (seq: number, flags = 0x18) => {
+    const h = tcpHdr(80, flags);
+    h.splice(4, 4, (seq >>> 24) & 0xff, (seq >>> 16) & 0xff, (seq >>> 8) & 0xff, seq & 0xff);
+    return h;
+  };
+  const seqOf = (r: ReturnType<typeof dec>) => (isPacket(r) ? { payload: r.payload, sport: r.sport, seq: r.seq } : r);
+  const req = getReq(200);
+  for (const seq of [0, 1, 0x100, 0x12345678, 0x7fffffff, 0x80000000, 0x80000001, 0xfffffffe, 0xffffffff]) {
+    t.same(seqOf(dec('raw', withTotal(v4(6, [...tcpSeq(seq), ...bytesOf(req)])))), { payload: req, sport: 40000, seq }, `IPv4 GET ${seq}`);
+    t.same(seqOf(dec('raw', v6l(6, [...tcpSeq(seq), ...bytesOf('Host: h\r\n')]))), { payload: 'Host: h\r\n', sport: 40000, seq }, `IPv6 piece ${seq}`);
+  }
+  // The bytes are read as the sequence number, not the acknowledgement number or the ports.
+  const h = tcpSeq(0x01020304);
+  h.splice(8, 4, 0xaa, 0xbb, 0xcc, 0xdd);
+  t.equal((dec('raw', withTotal(v4(6, [...h, ...bytesOf('x')]))) as { seq?: number }).seq, 0x01020304, 'the ack number is not read');
+  t.equal((dec('sll', sll(0x86dd, v6l(0, [6, 0, 0, 0, 0, 0, 0, 0, ...tcpOpts(8080, 10).map((b, i) => (i >= 4 && i < 8 ? 0xf0 + i : b)), ...bytesOf(req)]))) as { seq?: number }).seq,
+    0xf4f5f6f7, 'after an extension header, with options');
+  const none = dec('raw', withTotal(v4(6, tcpSeq(0xdeadbeef, 0x10))));
+  t.ok(isPacket(none) && !('seq' in none), 'no data, no sequence number');
+  const short = dec('raw', withTotal(v4(6, [...tcpSeq(7), ...bytesOf('GET /x')])));
+  t.ok(isPacket(short) && !('seq' in short), 'a short "GET /" carries no data, so no sequence number');
 });
 
 t.test('TCP: any other segment of 1..1500 bytes is carried (a later piece of a request, or anything else)', async (t) => {
@@ -193,7 +220,7 @@ t.test('TCP: any other segment of 1..1500 bytes is carried (a later piece of a r
   const syn = dec('raw', v4(6, tcpHdr(80, 0x02)));
   t.same(syn, { src: '10.77.0.2', dst: '10.77.0.1', family: 4, protocol: 'tcp', dport: 80, tcpFlags: 0x02 }, 'a SYN has no payload key');
   const ack = dec('raw', withTotal(v4(6, tcpHdr(80, 0x10))));
-  t.notOk(isPacket(ack) && ('payload' in ack || 'sport' in ack), 'an ACK without data has neither key');
+  t.notOk(isPacket(ack) && ('payload' in ack || 'sport' in ack || 'seq' in ack), 'an ACK without data has none of the keys');
 });
 
 t.test('TCP: a short "GET /" segment is not carried (a request line alone; SPA needs 140 bytes)', async (t) => {

@@ -205,8 +205,15 @@ t.test('SPA over HTTP in pieces (tinyproxy): the segments of a flow are joined, 
   const escaped = (w: string) => w.replace(/\+/g, '-').replace(/\//g, '_');
   const pieces = (w: string, ua = 'Fwknop/2.6.10') =>
     [`GET /${escaped(w)} HTTP/1.1\r\n`, `User-Agent: ${ua}\r\n`, 'Accept: */*\r\n', `Host: ${SRV}\r\n`, 'Connection: close\r\n', '\r\n'];
-  const seg = (payload: string, sport = 41000, src = CLI): Packet =>
-    ({ src, dst: SRV, family: 4, protocol: 'tcp', dport: 80, tcpFlags: 0x18, payload, sport });
+  // Each flow's sender moves its TCP sequence number on by every segment it sends (as the capture
+  // decodes it): the pieces of a request follow on. `seq` given: a segment outside that stream.
+  const next = new Map<string, number>();
+  const seg = (payload: string, sport = 41000, src = CLI, seq?: number): Packet => {
+    const key = `${src} ${sport}`;
+    const at = seq ?? next.get(key) ?? 0x7fff_0000;
+    if (seq === undefined) next.set(key, (at + payload.length) >>> 0);
+    return { src, dst: SRV, family: 4, protocol: 'tcp', dport: 80, tcpFlags: 0x18, payload, sport, seq: at };
+  };
   const spaDone = (fx: readonly Effect[]) => fx.some((f) => f.kind === 'grant' || f.kind === 'run' || f.kind === 'log');
 
   const { e, persisted } = engine(HTTP_CONF);
@@ -221,6 +228,10 @@ t.test('SPA over HTTP in pieces (tinyproxy): the segments of a flow are joined, 
   t.same(kinds(last), ['log', 'grant', 'run'], 'the blank line completes it');
   t.match(logs(last)[0], `${CLI}: spa: SPA: OPEN SESAME for ${CLI} tcp/22`);
   t.match((last.find((f) => f.kind === 'run') as Extract<Effect, { kind: 'run' }>).request, { ip: CLI, spa: { protocol: 'tcp', port: 22 } });
+  t.match(last.find((f) => f.kind === 'grant'), {
+    kind: 'grant', knocker: CLI, door: { name: 'spa' }, grants: [{ address: CLI, protocol: 'tcp', port: 22, timeout: 20 }], done: `granted ${CLI} tcp/22 for 20s`,
+  }, 'the grant: the door\'s Open port asked for, for Cmd_Timeout');
+  t.equal((last.find((f) => f.kind === 'grant') as Extract<Effect, { kind: 'grant' }>).grants.length, 1);
   t.equal(persisted.length, 1);
   t.notOk(spaDone(e.handle({ kind: 'packet', packet: seg('\r\n'), at: 101, wall: WALL })), 'a piece after the end does nothing');
 
@@ -257,10 +268,87 @@ t.test('SPA over HTTP in pieces (tinyproxy): the segments of a flow are joined, 
   const curl = engine(HTTP_CONF).e;
   const cu = pieces(spaWire(`${CLI},tcp/22`), 'curl/8.0').map((p, i) => curl.handle({ kind: 'packet', packet: seg(p), at: i, wall: WALL }));
   t.same(cu.slice(0, -1).map((fx) => kinds(fx)), [[], [], [], [], []]);
-  t.notOk(cu.at(-1)!.some((f) => f.kind === 'grant'), 'the joined request is read whole: its User-Agent is refused');
-  t.match(logs(cu.at(-1)!).join('\n'), /User-Agent "curl\/8\.0" is not Fwknop/);
+  // Sniffed on a web server's port, a request from another User-Agent is a page view: read whole, then
+  // ignored quietly (a -D line), neither granted nor logged.
+  t.same(kinds(cu.at(-1)!), [], 'the joined request is read whole: another User-Agent is ignored, not logged');
+  const debugOf = (fx: readonly Effect[]) => fx.filter((f) => f.kind === 'debug' && f.line.startsWith('SPA (http)')).map((f) => (f as { line: string }).line);
+  t.same(cu.slice(0, -1).flatMap(debugOf), [], 'nothing read before the blank line');
+  t.same(debugOf(cu.at(-1)!), [`SPA (http): ${CLI}: ignored: HTTP User-Agent "curl/8.0" is not Fwknop (SPA_HTTP_Any_User_Agent is off)`]);
   // Without SPA_HTTP_Port, the same pieces are nothing.
   const plain = engine().e;
   const po = pieces(spaWire(`${CLI},tcp/22`)).map((p, i) => plain.handle({ kind: 'packet', packet: seg(p), at: i, wall: WALL }));
   t.notOk(po.some(spaDone), 'no HTTP port: ignored');
+});
+
+t.test('SPA over HTTP in pieces: only pieces that follow on by TCP sequence number are joined', async (t) => {
+  const HTTP_CONF = `[options]\nSPA_HTTP_Port = 80\n${CONF}`;
+  const escaped = (w: string) => w.replace(/\+/g, '-').replace(/\//g, '_');
+  const pieces = (w: string) => [`GET /${escaped(w)} HTTP/1.1\r\n`, 'User-Agent: Fwknop/2.6.10\r\n', `Host: ${SRV}\r\n`, '\r\n'];
+  const seg = (payload: string, seq: number, sport = 43000): Packet =>
+    ({ src: CLI, dst: SRV, family: 4, protocol: 'tcp', dport: 80, tcpFlags: 0x18, payload, sport, seq });
+  /** The sequence number of each piece when sent in order from `isn`. */
+  const seqs = (ps: readonly string[], isn: number) => ps.map((_, i) => (isn + ps.slice(0, i).reduce((n, p) => n + p.length, 0)) >>> 0);
+  const granted = (fx: readonly Effect[]) => fx.some((f) => f.kind === 'run');
+
+  // In order: the last piece grants.
+  const a = engine(HTTP_CONF).e;
+  const pa = pieces(spaWire(`${CLI},tcp/22`));
+  const sa = seqs(pa, 1000);
+  const outA = pa.map((p, i) => a.handle({ kind: 'packet', packet: seg(p, sa[i]!), at: i, wall: WALL }));
+  t.same(outA.map(kinds), [[], [], [], ['log', 'grant', 'run']], 'following on: joined');
+
+  // A retransmitted piece (the same number again) is not joined twice; the request still completes.
+  const b = engine(HTTP_CONF).e;
+  const pb = pieces(spaWire(`${CLI},tcp/22`));
+  const sb = seqs(pb, 5000);
+  const order = [0, 1, 1, 2, 1, 3];
+  const outB = order.map((k, i) => b.handle({ kind: 'packet', packet: seg(pb[k]!, sb[k]!), at: i, wall: WALL }));
+  t.same(outB.map(kinds), [[], [], [], [], [], ['log', 'grant', 'run']], 'retransmissions ignored');
+
+  // A forged blank line at a wrong number does not end the request; the real one does.
+  const c = engine(HTTP_CONF).e;
+  const pc = pieces(spaWire(`${CLI},tcp/22`));
+  const sc = seqs(pc, 9000);
+  for (let i = 0; i < 3; i++) c.handle({ kind: 'packet', packet: seg(pc[i]!, sc[i]!), at: i, wall: WALL });
+  for (const wrong of [sc[3]! + 1, sc[3]! - 1, sc[2]!, 0, 0xffff_ffff]) {
+    t.same(kinds(c.handle({ kind: 'packet', packet: seg('\r\n', wrong), at: 5, wall: WALL })), [], `the blank line at ${wrong}: nothing`);
+  }
+  t.ok(granted(c.handle({ kind: 'packet', packet: seg('\r\n', sc[3]!), at: 6, wall: WALL })), 'at the right number: granted');
+
+  // Reordered (the blank line before the Host header): not joined, so the request never ends.
+  const d = engine(HTTP_CONF).e;
+  const pd = pieces(spaWire(`${CLI},tcp/22`));
+  const sd = seqs(pd, 200);
+  const outD = [0, 1, 3, 2].map((k, i) => d.handle({ kind: 'packet', packet: seg(pd[k]!, sd[k]!), at: i, wall: WALL }));
+  t.notOk(outD.some(granted), 'reordered: not read');
+
+  // The numbers wrap around at 2^32.
+  const w = engine(HTTP_CONF).e;
+  const pw = pieces(spaWire(`${CLI},tcp/22`));
+  const sw = seqs(pw, 2 ** 32 - pw[0]!.length - 5);
+  t.ok(sw[1]! > sw[2]!, 'the request wraps between the second and third pieces');
+  const outW = pw.map((p, i) => w.handle({ kind: 'packet', packet: seg(p, sw[i]!), at: i, wall: WALL }));
+  t.same(outW.map(kinds), [[], [], [], ['log', 'grant', 'run']], 'across the wrap: joined');
+});
+
+t.test('SPA over HTTP for a door with nothing to guard: no grant effect, the command still runs', async (t) => {
+  const BARE = `[options]\nSPA_HTTP_Port = 80\n[bare]
+SPA_Key_Base64 = ${K.toString('base64')}
+SPA_HMAC_Key_Base64 = ${H.toString('base64')}
+SPA_Open_Ports = tcp/22
+start_command = spa %IP% %PORT%
+Cmd_Timeout = 20
+`;
+  const e = engine(BARE).e;
+  const w = spaWire(`${CLI},tcp/22`).replace(/\+/g, '-').replace(/\//g, '_');
+  const ps = [`GET /${w} HTTP/1.1\r\n`, 'User-Agent: Fwknop/2.6.10\r\n', '\r\n'];
+  let seq = 77;
+  const out = ps.map((payload, i) => {
+    const packet: Packet = { src: CLI, dst: SRV, family: 4, protocol: 'tcp', dport: 80, tcpFlags: 0x18, payload, sport: 44000, seq };
+    seq += payload.length;
+    return e.handle({ kind: 'packet', packet, at: i, wall: WALL });
+  });
+  t.same(out.map(kinds), [[], [], ['log', 'run']], 'no Open ports: nothing for the kernel to hold');
+  t.match(logs(out.at(-1)!)[0], `${CLI}: bare: SPA: OPEN SESAME for ${CLI} tcp/22`);
+  t.match((out.at(-1)!.find((f) => f.kind === 'run') as Extract<Effect, { kind: 'run' }>).request, { ip: CLI, spa: { protocol: 'tcp', port: 22 } });
 });

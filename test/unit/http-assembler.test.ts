@@ -1,6 +1,8 @@
 // Joining an HTTP request sent in pieces (lib/matcher/http-assembler.ts): one segment, tinyproxy's
 // pieces (request line, each header, the blank line), pieces of no known request, expiry from the
-// first segment, the flow and size bounds, keep-alive, interleaved flows, and random segments.
+// first segment, the flow and size bounds, keep-alive, interleaved flows, the TCP sequence numbers
+// (a piece is joined only if it follows on exactly; wrap-around at 2^32; retransmissions, reordered
+// and forged pieces are not joined), and random segments.
 
 import t from 'tap';
 import { FLOW_MS, HttpAssembler, MAX_BYTES, MAX_FLOWS, type Segment } from '../../lib/matcher/http-assembler.js';
@@ -10,7 +12,21 @@ const SEED = process.env.ASSEMBLER_FUZZ_SEED ? Number(process.env.ASSEMBLER_FUZZ
 t.comment(`assembler fuzz seed ${SEED}`);
 
 const CLI = '198.51.100.7', SRV = '10.77.0.1';
-const seg = (payload: string, o: Partial<Segment> = {}): Segment => ({ src: CLI, sport: 40000, dst: SRV, dport: 80, payload, ...o });
+/**
+ * Each flow's sender: the next sequence number it sends at (as TCP, it moves on by every segment
+ * sent, whether or not the assembler joins it). A segment given its own `seq` (a retransmission, a
+ * forgery) is sent outside that stream and does not move it.
+ */
+const senders = new Map<string, number>();
+const ISN = 0x1000_0000;
+const seg = (payload: string, o: Partial<Segment> = {}): Segment => {
+  const s = { src: CLI, sport: 40000, dst: SRV, dport: 80, payload, ...o };
+  if (o.seq !== undefined) return { ...s, seq: o.seq };
+  const key = `${s.src} ${s.sport} ${s.dst} ${s.dport}`;
+  const seq = senders.get(key) ?? ISN;
+  senders.set(key, (seq + payload.length) >>> 0);
+  return { ...s, seq };
+};
 const LINE = `GET /${'A'.repeat(180)} HTTP/1.1\r\n`;
 const HEADERS = ['User-Agent: Fwknop/2.6.10\r\n', 'Accept: */*\r\n', `Host: ${SRV}\r\n`, 'Connection: close\r\n'];
 const REQUEST = `${LINE}${HEADERS.join('')}\r\n`;
@@ -181,14 +197,124 @@ t.test('interleaved flows are joined apart', async (t) => {
   t.equal(a.size, 0);
 });
 
+t.test('TCP sequence: a piece is joined only if it follows on exactly from the data before', async (t) => {
+  const a = new HttpAssembler();
+  const at = (seq: number, payload: string, now = 0, o: Partial<Segment> = {}) => a.push(seg(payload, { ...o, seq }), now);
+  t.equal(at(5000, LINE), undefined);
+  t.equal(at(5000 + LINE.length, HEADERS[0]!), undefined, 'right after the request line: joined');
+  t.equal(at(5000 + LINE.length + HEADERS[0]!.length, '\r\n'), `${LINE}${HEADERS[0]}\r\n`, 'and the next one: the request');
+  t.equal(a.size, 0);
+  // The length counted is the segment's bytes (latin1: one character a byte).
+  const high = 'X-High: \xe9\xff\x00\x80\r\n';
+  t.equal(at(1, LINE), undefined);
+  t.equal(at(1 + LINE.length, high), undefined);
+  t.equal(at(1 + LINE.length + high.length, '\r\n'), `${LINE}${high}\r\n`, 'bytes above 0x7f count one each');
+  // The sequence number is per flow: another flow's numbers do not matter.
+  t.equal(at(100, LINE, 0, { sport: 1 }), undefined);
+  t.equal(at(900, LINE, 0, { sport: 2 }), undefined);
+  t.equal(at(100 + LINE.length, '\r\n', 0, { sport: 2 }), undefined, "flow 1's next number on flow 2");
+  t.equal(at(900 + LINE.length, '\r\n', 0, { sport: 1 }), undefined, "flow 2's next number on flow 1");
+  t.equal(at(100 + LINE.length, '\r\n', 0, { sport: 1 }), `${LINE}\r\n`);
+  t.equal(at(900 + LINE.length, '\r\n', 0, { sport: 2 }), `${LINE}\r\n`);
+});
+
+t.test('TCP sequence: a piece at the wrong number is ignored, and the flow keeps waiting for the right one', async (t) => {
+  const a = new HttpAssembler();
+  const next = 7000 + LINE.length;
+  t.equal(a.push(seg(LINE, { seq: 7000 }), 0), undefined);
+  const wrong = [next + 1, next - 1, next + HEADERS[0]!.length, 7000, 0, next + 0x8000_0000, (next + 0xffff_ffff) >>> 0, 0xffff_ffff];
+  for (const seq of wrong) {
+    t.equal(a.push(seg('X-Forged: 1\r\n\r\n', { seq }), 1), undefined, `seq ${seq} (next is ${next}): not joined`);
+    t.equal(a.size, 1, 'the request in progress is kept');
+  }
+  t.equal(a.push(seg(HEADERS[0]!, { seq: next }), 2), undefined, 'the right one is joined');
+  t.equal(a.push(seg('\r\n', { seq: next + HEADERS[0]!.length }), 3), `${LINE}${HEADERS[0]}\r\n`, 'nothing forged in the request');
+  // Reordered: the later piece first is not joined, and once it is skipped the request cannot end.
+  const b = new HttpAssembler();
+  t.equal(b.push(seg(LINE, { seq: 10 }), 0), undefined);
+  t.equal(b.push(seg('\r\n', { seq: 10 + LINE.length + HEADERS[0]!.length }), 1), undefined, 'the blank line before the header: not joined');
+  t.equal(b.push(seg(HEADERS[0]!, { seq: 10 + LINE.length }), 2), undefined, 'the header: joined, but no end yet');
+  t.equal(b.size, 1);
+  t.equal(b.push(seg('\r\n', { seq: 10 + LINE.length + HEADERS[0]!.length }), 3), `${LINE}${HEADERS[0]}\r\n`, 'the blank line again (a retransmission): the end');
+  // A forged piece that would end a proxy's request early (an injected header and the blank line).
+  const c = new HttpAssembler();
+  t.equal(c.push(seg(LINE, { seq: 50 }), 0), undefined);
+  t.equal(c.push(seg('X-Forwarded-For: 203.0.113.66\r\n\r\n', { seq: 50 + LINE.length + 1000 }), 1), undefined, 'ahead in the window: not joined');
+  t.equal(c.push(seg('X-Forwarded-For: 203.0.113.66\r\n\r\n', { seq: 50 + LINE.length - 1 }), 1), undefined, 'one byte early: not joined');
+  t.equal(c.push(seg(`X-Forwarded-For: 198.51.100.1\r\n\r\n`, { seq: 50 + LINE.length }), 2), `${LINE}X-Forwarded-For: 198.51.100.1\r\n\r\n`);
+  // A flow waiting for a piece that never comes expires.
+  const d = new HttpAssembler();
+  d.push(seg(LINE, { seq: 0 }), 0);
+  d.push(seg('\r\n', { seq: 1 }), 1);
+  t.equal(d.size, 1);
+  t.equal(d.push(seg('\r\n', { seq: LINE.length }), FLOW_MS), undefined, 'the right piece after FLOW_MS: too late');
+  t.equal(d.size, 0);
+});
+
+t.test('TCP sequence: the numbers wrap around at 2^32', async (t) => {
+  const a = new HttpAssembler();
+  const start = 2 ** 32 - 10; // the request line spans the wrap
+  t.equal(a.push(seg(LINE, { seq: start }), 0), undefined);
+  t.equal(a.push(seg('\r\n', { seq: start + LINE.length }), 1), undefined, 'the unwrapped number is not the next one');
+  t.equal(a.push(seg('\r\n', { seq: start + LINE.length - 2 ** 32 - 1 }), 1), undefined, 'one short of the wrapped number');
+  t.equal(a.size, 1);
+  t.equal(a.push(seg('\r\n', { seq: LINE.length - 10 }), 2), `${LINE}\r\n`, 'the wrapped number is');
+  // Data ending exactly at 2^32: the next piece is at 0.
+  const b = new HttpAssembler();
+  t.equal(b.push(seg(LINE, { seq: 2 ** 32 - LINE.length }), 0), undefined);
+  t.equal(b.push(seg(HEADERS[0]!, { seq: 0 }), 1), undefined, 'at 0: joined');
+  t.equal(b.push(seg(HEADERS[1]!, { seq: HEADERS[0]!.length }), 2), undefined);
+  t.equal(b.push(seg('\r\n', { seq: HEADERS[0]!.length + HEADERS[1]!.length }), 3), `${LINE}${HEADERS[0]}${HEADERS[1]}\r\n`);
+  // A piece that wraps and the one after it.
+  const c = new HttpAssembler();
+  t.equal(c.push(seg(LINE, { seq: 2 ** 32 - LINE.length - 3 }), 0), undefined);
+  t.equal(c.push(seg('Host: h\r\n', { seq: 2 ** 32 - 3 }), 1), undefined, 'the last 3 numbers before the wrap and on past it');
+  t.equal(c.push(seg('\r\n', { seq: 'Host: h\r\n'.length - 3 }), 2), `${LINE}Host: h\r\n\r\n`);
+  t.equal(c.push(seg(LINE, { seq: 0xffff_ffff }), 3), undefined, 'the highest number');
+  t.equal(c.push(seg('\r\n', { seq: LINE.length - 1 }), 4), `${LINE}\r\n`);
+});
+
+t.test('TCP sequence: a retransmitted piece is not joined twice', async (t) => {
+  const a = new HttpAssembler();
+  const h0 = HEADERS[0]!, h1 = HEADERS[1]!;
+  t.equal(a.push(seg(LINE, { seq: 300 }), 0), undefined);
+  t.equal(a.push(seg(h0, { seq: 300 + LINE.length }), 1), undefined);
+  t.equal(a.push(seg(h0, { seq: 300 + LINE.length }), 2), undefined, 'the header again, at its own number: ignored');
+  t.equal(a.push(seg(h0, { seq: 300 + LINE.length }), 3), undefined, 'and again');
+  t.equal(a.push(seg(h1, { seq: 300 + LINE.length + h0.length }), 4), undefined);
+  t.equal(a.push(seg('\r\n', { seq: 300 + LINE.length + h0.length + h1.length }), 5), `${LINE}${h0}${h1}\r\n`, 'each header once');
+  t.equal(a.push(seg('\r\n', { seq: 300 + LINE.length + h0.length + h1.length }), 6), undefined, 'the last piece again: no second request');
+  t.equal(a.size, 0);
+  // A retransmission that overlaps the next data (a resent header with more after it) is not joined either.
+  const b = new HttpAssembler();
+  b.push(seg(LINE, { seq: 0 }), 0);
+  b.push(seg(h0, { seq: LINE.length }), 1);
+  t.equal(b.push(seg(`${h0}\r\n`, { seq: LINE.length }), 2), undefined, 'resent from the old number with more: not joined');
+  t.equal(b.push(seg('\r\n', { seq: LINE.length + h0.length }), 3), `${LINE}${h0}\r\n`);
+  // A "GET /" starts over whatever its number: a retransmitted request line restarts the request,
+  // and later pieces must follow on from it.
+  const c = new HttpAssembler();
+  c.push(seg(LINE, { seq: 0 }), 0);
+  c.push(seg(h0, { seq: LINE.length }), 1);
+  t.equal(c.push(seg(LINE, { seq: 0 }), 2), undefined, 'the request line again');
+  t.equal(c.push(seg('\r\n', { seq: LINE.length + h0.length }), 3), undefined, 'the number after the old header: not joined');
+  t.equal(c.push(seg('\r\n', { seq: LINE.length }), 4), `${LINE}\r\n`, 'the request from the new start');
+  c.push(seg(LINE, { seq: 0 }), 5);
+  t.equal(c.push(seg('GET /elsewhere\r\n', { seq: 999_999 }), 6), undefined, 'a new GET at another number');
+  t.equal(c.push(seg('\r\n', { seq: LINE.length }), 7), undefined, 'the old flow\'s next number: not joined');
+  t.equal(c.push(seg('\r\n', { seq: 999_999 + 'GET /elsewhere\r\n'.length }), 8), 'GET /elsewhere\r\n\r\n');
+});
+
 t.test('fuzz: random segments never throw; whatever comes back is a request, ended, and bounded', async (t) => {
   const rng = new Rng(SEED);
   const started = Date.now();
   const vocab = ['GET /', 'get /', 'GET ', 'G', '\r\n', '\n', '\r', '\r\n\r\n', '\n\n', 'User-Agent: Fwknop/2.6.10', 'Host: h', 'X: ',
     'A'.repeat(100), 'B'.repeat(1400), ' HTTP/1.1', 'POST /', ':', ' ', '\0', '\xff'];
-  let returned = 0, pushes = 0, most = 0;
+  let returned = 0, pushes = 0, most = 0, forged = 0;
   let now = 0;
   const a = new HttpAssembler();
+  // The assembler without its bounds: per flow, the text since its last "GET /" and the next number.
+  const model = new Map<string, { text: string; next: number }>();
   for (let i = 0; i < 200_000 && Date.now() - started < 15_000; i++) {
     // Now and then a burst of new requests from many flows (eviction), else a few flows (so requests complete).
     if (rng.chance(0.001)) {
@@ -202,15 +328,37 @@ t.test('fuzz: random segments never throw; whatever comes back is a request, end
     for (let k = 0; k < parts; k++) payload += rng.chance(0.85) ? rng.pick(vocab) : rng.bytes(rng.range(1, 30)).toString('latin1');
     if (payload.length > 1500) payload = payload.slice(0, 1500);
     now += rng.chance(0.02) ? rng.range(0, 4000) : rng.range(0, 20);
+    // Now and then a segment outside the sender's stream: a retransmission, a reordered or a forged piece.
+    const key = `${o.src} ${o.sport} ${SRV} 80`;
+    const inStream = senders.get(key) ?? ISN;
+    let out: number | undefined;
+    if (rng.chance(0.1)) {
+      out = rng.chance(0.5) ? rng.int(2 ** 32) : (inStream + (rng.chance(0.5) ? 1 : -1) * rng.range(1, 3000)) >>> 0;
+      if (out === inStream) out = (out + 1) >>> 0;
+      forged++;
+    }
+    const s = seg(payload, out === undefined ? o : { ...o, seq: out });
+    const m = model.get(key);
+    const get = /^get \//i.test(payload);
+    if (get) model.set(key, { text: payload, next: (s.seq + payload.length) >>> 0 });
+    else if (m && s.seq === m.next) model.set(key, { text: m.text + payload, next: (s.seq + payload.length) >>> 0 });
+    const want = model.get(key);
+    if (want && (want.text.includes('\r\n\r\n') || want.text.includes('\n\n') || want.text.length > MAX_BYTES)) model.delete(key);
+    const sizeBefore = a.size;
     let r: string | undefined;
     try {
-      r = a.push(seg(payload, o), now);
+      r = a.push(s, now);
     } catch (err) {
       t.fail(`threw ${String(err)} at ${i}`);
       return;
     }
     pushes++;
     most = Math.max(most, a.size);
+    if (!get && (!m || s.seq !== m.next)) {
+      const ctx = JSON.stringify({ seed: SEED, i, seq: s.seq, next: m?.next, segment: payload.slice(0, 20) });
+      if (r !== undefined) { t.fail(`a piece that does not follow on completed a request: ${ctx}`); return; }
+      if (a.size > sizeBefore) { t.fail(`a piece that does not follow on was kept: ${ctx}`); return; }
+    }
     if (r === undefined) continue;
     returned++;
     const ctx = JSON.stringify({ seed: SEED, i, start: r.slice(0, 40), length: r.length, segment: payload.length });
@@ -218,9 +366,11 @@ t.test('fuzz: random segments never throw; whatever comes back is a request, end
     if (r.length > MAX_BYTES + payload.length) { t.fail(`returned more than MAX_BYTES and a segment: ${ctx}`); return; }
     if (!r.includes('\r\n\r\n') && !r.includes('\n\n')) { t.fail(`returned text without the end of its headers: ${ctx}`); return; }
     if (!r.endsWith(payload)) { t.fail(`returned text does not end with the segment that completed it: ${ctx}`); return; }
+    if (r !== want?.text) { t.fail(`returned text is not the flow's segments since its "GET /", each following on: ${ctx}`); return; }
   }
   t.ok(pushes > 10_000, `${pushes} segments`);
   t.ok(returned > 500, `${returned} requests returned`);
+  t.ok(forged > 1000, `${forged} segments out of their stream`);
   t.ok(most <= MAX_FLOWS, `at most ${most} flows kept`);
   t.ok(most > 100, 'the bursts filled the table');
 });

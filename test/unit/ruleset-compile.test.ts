@@ -146,39 +146,64 @@ t.test('SPA datagrams: a length pre-filter, never rate-limited', async (t) => {
   for (const bad of [0, 65536, 1.5, NaN]) t.throws(() => installScript(spec(SPA, { spaPorts: [62201], spaQueue: bad })), /SPA queue threshold/);
 });
 
-t.test('SPA over HTTP: TCP segments to SPA_HTTP_Port whose payload starts "GET /" (any case) are logged as SPA, and the rest of the flow for 3 s', async (t) => {
+/** The rules of chain `name` in `script`, one a line, without the hook line. */
+function chainRules(script: string, name: string): string[] | undefined {
+  const at = script.indexOf(`\n  chain ${name} {\n`);
+  if (at < 0) return undefined;
+  const body = script.slice(at + `\n  chain ${name} {\n`.length, script.indexOf('\n  }', at + 1));
+  return body.split('\n').map((l) => l.trim()).filter((l) => !l.startsWith('type '));
+}
+const chainHook = (script: string, name: string) => script.slice(script.indexOf(`\n  chain ${name} {\n`)).split('\n')[2]?.trim();
+
+t.test('SPA over HTTP: TCP segments to SPA_HTTP_Port whose payload starts "GET /" (any case) are logged as SPA, and the rest of the flow for 3 s, in a chain of their own after conntrack (established connections only)', async (t) => {
   const s = check(t, spec(SPA, { spaPorts: [62201], spaHttpPort: 80 }));
   const LOG = 'log prefix "sesame 1 - spa 0" group 5900 queue-threshold 1';
   const GET = '@ih,0,24 & 0xdfdfdf == 0x474554 @ih,24,16 0x202f';
   const NOT_GET = ['@ih,0,8 & 0xdf != 0x47', '@ih,0,8 & 0xdf == 0x47 @ih,0,32 & 0xdfdfdfff != 0x47455420'];
+  // After conntrack (priority -200) and before mangle: a segment forged without a handshake, or
+  // outside the window (invalid), is not established and never goes up.
+  t.equal(chainHook(s, 'spa_http'), 'type filter hook prerouting priority -150; policy accept;', 'spa_http: a base chain after conntrack');
+  t.equal(chainHook(s, 'knock'), 'type filter hook prerouting priority raw + 10; policy accept;', 'knock: before conntrack, as before');
+  const http = chainRules(s, 'spa_http')!;
+  const expected: string[] = [];
   for (const [f, ipx] of [[4, 'ip'], [6, 'ip6']] as const) {
     const flow = `${ipx} saddr . tcp sport`;
-    const rules = [
-      ...NOT_GET.map((notGet) => `iifname "eth0" meta nfproto ipv${f} tcp dport 80 tcp flags & psh == psh ${flow} @http_flows${f} ${notGet} ${LOG}`),
-      `iifname "eth0" meta nfproto ipv${f} tcp dport 80 ${GET} ${LOG} update @http_flows${f} { ${flow} }`,
-    ];
-    for (const r of rules) t.ok(s.includes(`${r}\n`), `IPv${f}: ${r}`);
-    // The later pieces' rules come before the GET rule, which adds the flow (a request's first segment).
-    t.ok(s.indexOf(rules[1]!) < s.indexOf(rules[2]!) && s.indexOf(rules[0]!) < s.indexOf(rules[1]!), `IPv${f}: pieces, then the GET`);
+    const head = `iifname "eth0" meta nfproto ipv${f} tcp dport 80 ct state established`;
+    expected.push(
+      // The later pieces' rules come before the GET rule, which adds the flow (a request's first segment).
+      ...NOT_GET.map((notGet) => `${head} tcp flags & psh == psh ${flow} @http_flows${f} ${notGet} ${LOG}`),
+      `${head} ${GET} ${LOG} update @http_flows${f} { ${flow} }`,
+    );
     t.ok(s.includes(`set http_flows${f} { type ${f === 4 ? 'ipv4_addr' : 'ipv6_addr'} . inet_service; flags dynamic,timeout; size 4096; timeout 3s; }`),
       `IPv${f}: the flow set`);
   }
-  t.equal(s.match(/@ih,0,24/g)?.length, 2, 'one GET rule per family');
-  t.equal(s.match(/@http_flows[46] @ih/g)?.length, 4, 'two piece rules per family');
-  t.match(s, /udp dport 62201 udp length 148-1508 log prefix "sesame 1 - spa 0"/, 'UDP SPA stays');
+  t.same(http, expected, 'spa_http: per family two piece rules, then the GET rule; each "ct state established" right after the port');
+  for (const r of http) t.match(r, /tcp dport 80 ct state established /, 'established connections only');
+  const base = chainRules(s, 'knock')!;
+  t.same(base, ['iifname "eth0" udp dport 62201 udp length 148-1508 log prefix "sesame 1 - spa 0" group 5900 queue-threshold 1'],
+    'knock: UDP SPA stays, no HTTP rule');
+  t.equal(s.match(/@ih,0,24/g)?.length, 2, 'one GET rule per family, nowhere else');
+  t.equal(s.match(/@http_flows[46] @ih/g)?.length, 4, 'two piece rules per family, nowhere else');
+  t.equal(s.match(/tcp dport 80/g)?.length, 6, 'no other rule reads the HTTP port');
   t.equal(Buffer.from('474554', 'hex').toString(), 'GET');
   t.equal(Buffer.from('47455420', 'hex').toString(), 'GET ');
   t.equal(0x67 & 0xdf, 0x47, "'g' masked is 'G'");
   t.equal(Buffer.from('202f', 'hex').toString(), ' /');
   const v6 = check(t, spec(SPA, { spaPorts: [62201], spaHttpPort: 8080, families: [6] }));
-  t.match(v6, /meta nfproto ipv6 tcp dport 8080 @ih,0,24/);
-  t.match(v6, /meta nfproto ipv6 tcp dport 8080 tcp flags & psh == psh ip6 saddr \. tcp sport @http_flows6 /);
+  t.same(chainRules(v6, 'spa_http')?.map((r) => r.slice(0, r.indexOf(' log '))), [
+    `iifname "eth0" meta nfproto ipv6 tcp dport 8080 ct state established tcp flags & psh == psh ip6 saddr . tcp sport @http_flows6 ${NOT_GET[0]}`,
+    `iifname "eth0" meta nfproto ipv6 tcp dport 8080 ct state established tcp flags & psh == psh ip6 saddr . tcp sport @http_flows6 ${NOT_GET[1]}`,
+    `iifname "eth0" meta nfproto ipv6 tcp dport 8080 ct state established ${GET}`,
+  ], 'IPv6 only');
   t.notMatch(v6, /http_flows4|nfproto ipv4/, 'IPv6 only: no IPv4 set or rule');
   const any = check(t, spec(SPA, { spaPorts: [62201], spaHttpPort: 80, interfaces: [] }));
-  t.match(any, /\n\s*meta nfproto ipv4 tcp dport 80 tcp flags & psh == psh ip saddr \. tcp sport @http_flows4 @ih,0,8 & 0xdf != 0x47 log/, 'no interface: no iifname');
-  const none = installScript(spec(SPA, { spaPorts: [62201] }));
-  t.notMatch(none, /@ih|http_flows/, 'no HTTP port: no rule, no set');
-  t.notMatch(installScript(spec(BASE, { spaHttpPort: 80 })), /@ih|http_flows/, 'no SPA door: no rule, no set');
+  t.match(chainRules(any, 'spa_http')![0]!, /^meta nfproto ipv4 tcp dport 80 ct state established tcp flags & psh == psh ip saddr \. tcp sport @http_flows4 @ih,0,8 & 0xdf != 0x47 log/, 'no interface: no iifname');
+  const two = check(t, spec(SPA, { spaPorts: [62201], spaHttpPort: 80, interfaces: ['eth0', 'eth1'] }));
+  t.ok(chainRules(two, 'spa_http')!.every((r) => r.startsWith('iifname { "eth0", "eth1" } meta nfproto ipv')), 'two interfaces: both, on every HTTP rule');
+  const none = check(t, spec(SPA, { spaPorts: [62201] }));
+  t.notMatch(none, /@ih|http_flows|spa_http|ct state/, 'no HTTP port: no chain, no rule, no set');
+  const noDoor = check(t, spec(BASE, { spaHttpPort: 80 }));
+  t.notMatch(noDoor, /@ih|http_flows|spa_http|ct state/, 'no SPA door: no chain, no rule, no set');
   for (const bad of [0, 65536, 1.5, -1]) t.throws(() => installScript(spec(SPA, { spaPorts: [62201], spaHttpPort: bad })), `port ${bad}`);
 });
 
@@ -186,11 +211,18 @@ t.test('SPA over HTTP: the flow sets and rules as the real nft reads them', { sk
   const script = installScript(spec(SPA, { spaPorts: [62201], spaHttpPort: 80 }));
   const r = spawnSync('unshare', ['-n', 'sh', '-c', 'nft -f - && nft list table inet knock_sesame'], { input: script, encoding: 'utf8' });
   t.equal(r.status, 0, r.stderr);
+  // nft lists priority -150 by its name relative to mangle (-150 = mangle).
+  const listed = r.stdout.slice(r.stdout.indexOf('chain spa_http {'));
+  t.match(listed, /^chain spa_http \{\s*type filter hook prerouting priority (mangle|-150); policy accept;/, 'spa_http hooked after conntrack');
+  const http = listed.slice(0, listed.indexOf('\n\t}'));
+  const knock = r.stdout.slice(r.stdout.indexOf('chain knock {'), r.stdout.indexOf('\n\t}', r.stdout.indexOf('chain knock {')));
+  t.notMatch(knock, /http_flows|tcp dport 80/, 'nothing of HTTP in knock');
+  t.equal(http.match(/tcp dport 80 ct state established /g)?.length, 6, 'six HTTP rules, each for established connections');
   for (const f of [4, 6]) {
     t.match(r.stdout, new RegExp(`set http_flows${f} \\{[^}]*size 4096[^}]*\\}`), `http_flows${f} sized`);
     t.match(r.stdout, new RegExp(`set http_flows${f} \\{[^}]*timeout 3s[^}]*\\}`), `http_flows${f} times out`);
-    t.match(r.stdout, new RegExp(`update @http_flows${f} \\{ ip${f === 4 ? '' : '6'} saddr \\. tcp sport \\}`), `http_flows${f} filled by the GET rule`);
-    t.equal(r.stdout.match(new RegExp(`tcp sport @http_flows${f}`, 'g'))?.length, 2, `http_flows${f} read by the two piece rules`);
+    t.match(http, new RegExp(`update @http_flows${f} \\{ ip${f === 4 ? '' : '6'} saddr \\. tcp sport \\}`), `http_flows${f} filled by the GET rule`);
+    t.equal(http.match(new RegExp(`tcp sport @http_flows${f}`, 'g'))?.length, 2, `http_flows${f} read by the two piece rules`);
   }
 });
 
@@ -222,6 +254,26 @@ t.test('install then update, applied by the real nft', { skip: !canCheck && 'nee
   t.notMatch(r.stdout, /d1v0/, 'removed door gone');
   t.match(r.stdout, /d2v1_done/, 'rotated door renamed');
   t.notMatch(r.stdout, /d2v0/);
+});
+
+t.test('SPA over HTTP: an update (one-time rotation, address change) leaves the spa_http chain as installed, applied by the real nft', { skip: !canCheck && 'needs root and nft' }, async (t) => {
+  const prev = spec(SPA + BASE + '[once]\none_time_sequences = /x\n', { spaPorts: [62201], spaHttpPort: 80 });
+  const once = prev.doors.findIndex((d) => d.door.oneTime !== undefined);
+  t.ok(once >= 0, 'a one-time door to rotate');
+  const doors = prev.doors.map((d, i) => (i === once ? { ...d, version: 1, sequence: [{ protocol: 'tcp' as const, port: 9000 }] } : d));
+  const next = { ...prev, doors, local: ['198.51.100.7'] };
+  const u = updateScript(prev, next);
+  t.notMatch(u, /spa_http|http_flows|@ih/, 'the update does not touch the HTTP chain (the same generation: its rules stand)');
+  const list = (script: string) => spawnSync('unshare', ['-n', 'sh', '-c', 'nft -f - && nft list chain inet knock_sesame spa_http && nft list chain inet knock_sesame knock'],
+    { input: script, encoding: 'utf8' });
+  const installed = list(installScript(prev));
+  const updated = list(installScript(prev) + u + addressScript(next));
+  t.equal(installed.status, 0, installed.stderr);
+  t.equal(updated.status, 0, updated.stderr);
+  const httpOf = (out: string) => out.slice(out.indexOf('chain spa_http'), out.indexOf('chain knock'));
+  t.equal(httpOf(updated.stdout), httpOf(installed.stdout), 'spa_http the same after the update');
+  t.equal(httpOf(updated.stdout).match(/ct state established/g)?.length, 6);
+  t.notMatch(updated.stdout.slice(updated.stdout.indexOf('chain knock')), /http_flows|tcp dport 80/, 'and knock got no HTTP rule back');
 });
 
 t.test('event prefixes round-trip; anything else is refused', async (t) => {

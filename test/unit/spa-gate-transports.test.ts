@@ -1,7 +1,9 @@
 // The SPA gate with HTTP and TCP (lib/matcher/spa-gate.ts `via`), and command messages: real wire
 // data from the codec, wrapped in fwknop's HTTP request where the transport wants it. Which port
 // and config reads which transport, who gets access for 0.0.0.0 (the peer, or the client a trusted
-// proxy forwarded for), replays across transports, and command verdicts.
+// proxy forwarded for), replays across transports, and command verdicts. Sniffed on a web server's
+// port (via 'http'), a request that is not an SPA request (bad HTTP, another User-Agent, a path not
+// of base64 characters) is someone's page view: ignored, not refused; on SPA_TCP_Port it is refused.
 
 import t from 'tap';
 import { parseConfig, type ConfigIO } from '../../lib/config/parser.js';
@@ -80,11 +82,65 @@ t.test('HTTP: the configured port only, a GET only; any SPA door; the local addr
   t.same(granted(g.handle(pkt(http(access('0.0.0.0,tcp/2222', { keys: keys2 }))), NOW).verdict), [CLI, 4, 'cmd'],
     'the door on SPA_Port 62202 takes HTTP requests too');
   const r = g.handle(pkt(http(access('0.0.0.0,tcp/22')).replace('Fwknop/2.6.10', 'curl/8.0')), NOW);
-  t.same([r.verdict.type, reason(r.verdict), r.kept], ['refused', 'HTTP User-Agent "curl/8.0" is not Fwknop (SPA_HTTP_Any_User_Agent is off)', false]);
+  t.same([r.verdict.type, reason(r.verdict), r.kept], ['ignored', 'ignored: HTTP User-Agent "curl/8.0" is not Fwknop (SPA_HTTP_Any_User_Agent is off)', false],
+    'sniffed: another User-Agent is a page view, ignored');
+  const rt = g.handle(pkt(http(access('0.0.0.0,tcp/22')).replace('Fwknop/2.6.10', 'curl/8.0'), { via: 'tcp', dport: 4444 }), NOW);
+  t.same([rt.verdict.type, reason(rt.verdict), rt.kept], ['refused', 'HTTP User-Agent "curl/8.0" is not Fwknop (SPA_HTTP_Any_User_Agent is off)', false],
+    'on SPA_TCP_Port: refused');
   const any = gate(conf('[options]\nSPA_HTTP_Port = 80\nSPA_HTTP_Any_User_Agent = yes\n'));
   t.same(granted(any.handle(pkt(http(access('0.0.0.0,tcp/22')).replace('Fwknop/2.6.10', 'curl/8.0')), NOW).verdict), [CLI, 4, 'one']);
   t.equal(reason(g.handle(pkt(http('A'.repeat(200))), NOW).verdict), 'HMAC mismatch');
   t.equal(reason(g.handle(pkt(http('abc')), NOW).verdict), 'ignored: too short for SPA');
+});
+
+t.test('HTTP sniffed: every request that is not an SPA request is ignored, not refused; on SPA_TCP_Port refused', async (t) => {
+  const g = gate();
+  const w = access('0.0.0.0,tcp/22');
+  const get = (line: string, headers = 'User-Agent: Fwknop/2.6.10\r\n', end = '\r\n') => `GET ${line} HTTP/1.1\r\n${headers}${end}`;
+  const bad: [string, string, string][] = [
+    // [what, request, parseHttpSpa's reason]
+    ['a bad request line', `GET /${escape(w)} x HTTP/1.1\r\nUser-Agent: Fwknop/2.6.10\r\n\r\n`, 'bad HTTP request line'],
+    ['HTTP/2 on the request line', `GET /${escape(w)} HTTP/2\r\nUser-Agent: Fwknop/2.6.10\r\n\r\n`, 'bad HTTP request line'],
+    ['a bad header line', get(`/${escape(w)}`, 'User-Agent: Fwknop/2.6.10\r\nno colon here\r\n'), 'bad HTTP header line'],
+    ['a header name with a space', get(`/${escape(w)}`, 'User-Agent: Fwknop/2.6.10\r\nX Y: z\r\n'), 'bad HTTP header line'],
+    ['too many header lines', get(`/${escape(w)}`, `User-Agent: Fwknop/2.6.10\r\n${'X-A: b\r\n'.repeat(200)}`), 'too many HTTP header lines'],
+    ['no end of the headers', get(`/${escape(w)}`, 'User-Agent: Fwknop/2.6.10\r\n', ''), 'HTTP request without the end of its headers'],
+    ['no User-Agent', get(`/${escape(w)}`, 'Host: h\r\n'), 'HTTP User-Agent none is not Fwknop (SPA_HTTP_Any_User_Agent is off)'],
+    ['a browser', get(`/${escape(w)}`, 'User-Agent: Mozilla/5.0\r\n'), 'HTTP User-Agent "Mozilla/5.0" is not Fwknop (SPA_HTTP_Any_User_Agent is off)'],
+    ['two User-Agents', get(`/${escape(w)}`, 'User-Agent: Fwknop/2.6.10\r\nUser-Agent: Fwknop/2.6.10\r\n'),
+      'HTTP User-Agent "Fwknop/2.6.10", "Fwknop/2.6.10" is not Fwknop (SPA_HTTP_Any_User_Agent is off)'],
+  ];
+  for (const [what, req, why] of bad) {
+    const h = g.handle(pkt(req), NOW);
+    t.same([h.verdict.type, reason(h.verdict), h.kept], ['ignored', `ignored: ${why}`, false], `sniffed, ${what}: ignored`);
+    const c = g.handle(pkt(req, { via: 'tcp', dport: 4444 }), NOW);
+    t.same([c.verdict.type, reason(c.verdict), c.kept], ['refused', why, false], `SPA_TCP_Port, ${what}: refused`);
+  }
+  // A path that is not base64 characters (after un-escaping "-" and "_") is no SPA request.
+  const pages = ['/', '/index.html', '/favicon.ico', '/robots.txt', '/wp-login.php', '/?q=1', `/${escape(w)}.`, `/${escape(w)}=`, `/${escape(w)}%2B`,
+    `/${escape(w)}?x`, `/${escape(w)}#`, `/${escape(w)}~`, `/${'A'.repeat(200)}!`, '/%41%42%43'];
+  for (const path of pages) {
+    const h = g.handle(pkt(get(path)), NOW);
+    t.same([h.verdict.type, reason(h.verdict), h.kept], ['ignored', 'ignored: not an SPA request path', false], `sniffed GET ${path.slice(0, 24)}`);
+  }
+  for (const path of [`/${escape(w)}.`, `/index.html${'x'.repeat(200)}`]) {
+    t.equal(reason(g.handle(pkt(get(path), { via: 'tcp', dport: 4444 }), NOW).verdict), 'not an SPA packet (not base64)', `SPA_TCP_Port GET ${path.slice(0, 24)}: refused`);
+  }
+  // The page views are ignored before X-Forwarded-For is read: a proxy's garbage there is no refusal either.
+  const viaProxy = g.handle(pkt(get('/index.html', 'User-Agent: Fwknop/2.6.10\r\nX-Forwarded-For: unknown\r\n'), { src: PROXY }), NOW);
+  t.equal(reason(viaProxy.verdict), 'ignored: not an SPA request path');
+  const browser = g.handle(pkt(get(`/${escape(w)}`, 'User-Agent: Mozilla/5.0\r\nX-Forwarded-For: unknown\r\n'), { src: PROXY }), NOW);
+  t.equal(browser.verdict.type, 'ignored', 'nor for another User-Agent');
+  // Base64 characters in either spelling are SPA-shaped, and read.
+  t.same(granted(g.handle(pkt(get(`/${access('0.0.0.0,tcp/22')}`)), NOW).verdict), [CLI, 4, 'one'], '"+" and "/" as they are');
+  t.same(granted(g.handle(pkt(get(`/${escape(access('0.0.0.0,tcp/22'))}`)), NOW).verdict), [CLI, 4, 'one'], '"-" and "_" (fwknop\'s escaping)');
+  // An SPA-shaped path that fails is still refused (logged): an SPA client's mistake, or an attack.
+  const shaped = g.handle(pkt(get(`/${'A'.repeat(200)}`)), NOW);
+  t.same([shaped.verdict.type, reason(shaped.verdict)], ['refused', 'HMAC mismatch']);
+  const stale = g.handle(pkt(http(access('0.0.0.0,tcp/22', { ts: NOW / 1000 - 3600 }))), NOW);
+  t.equal(stale.verdict.type, 'refused', 'a stale SPA request');
+  t.equal(reason(g.handle(pkt(http(w, 'X-Forwarded-For: unknown\r\n'), { src: PROXY }), NOW).verdict),
+    'X-Forwarded-For entry is not an address: "unknown"', 'an SPA request through a trusted proxy with garbage in the header: refused');
 });
 
 t.test('0.0.0.0 over HTTP: the peer, unless a trusted proxy forwarded for a client', async (t) => {
@@ -108,6 +164,15 @@ t.test('0.0.0.0 over HTTP: the peer, unless a trusted proxy forwarded for a clie
   t.equal(reason(long.verdict), 'X-Forwarded-For longer than 16 hops');
   t.same(granted(g.handle(pkt(http(access('0.0.0.0,tcp/22'), xff('unknown')), { src: STRANGER }), NOW).verdict), [STRANGER, 4, 'one'],
     'from an untrusted peer even garbage is just ignored');
+  // A forwarded client that cannot be one: refused, nothing kept (the firewall could read 0.0.0.0 as any).
+  for (const [entry, why] of [['0.0.0.0', 'an unspecified address'], ['127.0.0.1', 'a loopback address'], ['255.255.255.255', 'the broadcast address'],
+    ['224.0.0.1', 'a multicast or reserved address'], ['169.254.169.254', 'a link-local address'], ['::', 'an unspecified address'],
+    ['fe80::1', 'a link-local address'], ['ff02::1', 'a multicast address']] as const) {
+    const v = g.handle(pkt(http(access('0.0.0.0,tcp/22'), xff(entry)), { src: PROXY }), NOW);
+    t.same([v.verdict.type, reason(v.verdict), v.kept], ['refused', `X-Forwarded-For names ${entry}, ${why}`, false], `forwarded for ${entry}`);
+  }
+  t.same(granted(g.handle(pkt(http(access('0.0.0.0,tcp/22'), xff('127.0.0.1')), { src: STRANGER }), NOW).verdict), [STRANGER, 4, 'one'],
+    "an untrusted peer's header naming loopback is not read");
 });
 
 t.test('TCP: raw wire with or without a line end, or an HTTP request', async (t) => {
