@@ -1,15 +1,10 @@
 #!/usr/bin/env python3
 """forge-segment.py SRC SPORT DST DPORT FLAGS SEQ PAYLOAD: one IPv4 TCP segment with any source
 address (IP_HDRINCL), as an off-path attacker sends it; PAYLOAD may hold \\r\\n escapes."""
-import socket, struct, sys
+import os, socket, struct, sys
 
-def checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b'\0'
-    s = sum(struct.unpack('!%dH' % (len(data) // 2), data))
-    s = (s >> 16) + (s & 0xffff)
-    s += s >> 16
-    return ~s & 0xffff
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rawtcp import checksum  # noqa: E402
 
 def main():
     src, sport, dst, dport, flags, seq = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5], int(sys.argv[6])

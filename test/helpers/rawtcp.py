@@ -23,4 +23,5 @@ def main():
     s.bind((src, 0))
     s.sendto(hdr, (dst, 0))
 
-main()
+if __name__ == '__main__':
+    main()
