@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab, ROOT, readIf, sleep, waitFor } from '../helpers/lab.js';
-import { startFwknopd, type Fwknopd } from '../helpers/fwknopd.js';
+import { startFwknopd, writeFwknopdConf, type Fwknopd } from '../helpers/fwknopd.js';
 import { generateKeyPair } from '../../lib/spa/keygen.js';
 import { DIGEST_NAMES, type DigestName } from '../../lib/spa/digests.js';
 import { decodeWire } from '../../lib/spa/wire.js';
@@ -44,17 +44,8 @@ const ACCESS = lab.file('access.conf', [
   stanza('pass', [`KEY ${PASSPHRASE}`, `HMAC_KEY_BASE64 ${b64(passHmac)}`]),
   stanza('ctr', [`KEY_BASE64 ${b64(ctr.key)}`, `HMAC_KEY_BASE64 ${b64(ctr.hmacKey)}`, 'HMAC_DIGEST_TYPE sha1', 'ENCRYPTION_MODE CTR']),
 ].join('\n'));
-const CONF = lab.file('fwknopd.conf', `PCAP_INTF ${lab.sif};
-PCAP_FILTER udp port 62201;
-ENABLE_SPA_PACKET_AGING Y;
-MAX_SPA_PACKET_AGE 120;
-ENABLE_DIGEST_PERSISTENCE Y;
-FWKNOP_RUN_DIR ${RUN};
-DIGEST_FILE ${RUN}/digest.cache;
-FWKNOP_PID_FILE ${RUN}/fwknopd.pid;
-`);
+const CONF = writeFwknopdConf(lab, RUN);
 chmodSync(ACCESS, 0o600);
-chmodSync(CONF, 0o600);
 
 let fwknopd: Fwknopd | undefined;
 const fwOut = () => fwknopd?.output() ?? '';

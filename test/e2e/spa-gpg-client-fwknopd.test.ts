@@ -13,7 +13,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab, ROOT, readIf, sleep, waitFor } from '../helpers/lab.js';
-import { startFwknopd, type Fwknopd } from '../helpers/fwknopd.js';
+import { startFwknopd, writeFwknopdConf, type Fwknopd } from '../helpers/fwknopd.js';
 import { GpgHome, type TestKey } from '../helpers/gpg-keys.js';
 import { generateKeyPair } from '../../lib/spa/keygen.js';
 import { openGpgWire } from '../../lib/spa/gpg-framing.js';
@@ -76,17 +76,8 @@ t.before(async () => {
     stanza('pw', [`GPG_HOME_DIR ${srvPwHome.dir}`, `GPG_DECRYPT_ID ${short(srvPw)}`, `GPG_DECRYPT_PW ${SRV_PW}`,
       `GPG_REMOTE_ID ${short(cliPw)}`]),
   ].join('\n'));
-  const conf = lab.file('fwknopd.conf', `PCAP_INTF ${lab.sif};
-PCAP_FILTER udp port 62201;
-ENABLE_SPA_PACKET_AGING Y;
-MAX_SPA_PACKET_AGE 120;
-ENABLE_DIGEST_PERSISTENCE Y;
-FWKNOP_RUN_DIR ${RUN};
-DIGEST_FILE ${RUN}/digest.cache;
-FWKNOP_PID_FILE ${RUN}/fwknopd.pid;
-`);
+  const conf = writeFwknopdConf(lab, RUN);
   chmodSync(access, 0o600);
-  chmodSync(conf, 0o600);
   lab.up();
   fwknopd = await startFwknopd(lab, conf, access, RUN);
 });

@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROBE, ROOT, labForFile, sh, waitFor } from '../helpers/lab.js';
-import { startFwknopd, type Fwknopd } from '../helpers/fwknopd.js';
+import { startFwknopd, writeFwknopdConf, type Fwknopd } from '../helpers/fwknopd.js';
 import { generateKeyPair } from '../../lib/spa/keygen.js';
 
 t.setTimeout(120_000);
@@ -21,16 +21,8 @@ const KNOCK = join(ROOT, 'bin/knock');
 const RUN = join(lab.dir, 'run');
 const { key, hmacKey } = generateKeyPair('sha256');
 const ACCESS = lab.file('access.conf', `SOURCE ANY\nKEY_BASE64 ${key.toString('base64')}\nHMAC_KEY_BASE64 ${hmacKey.toString('base64')}\nFW_ACCESS_TIMEOUT 30\n`);
-const CONF = lab.file('fwknopd.conf', `PCAP_INTF ${lab.sif};
-PCAP_FILTER udp port 62201;
-ENABLE_IPT_FORWARDING Y;
-ENABLE_IPT_LOCAL_NAT Y;
-FWKNOP_RUN_DIR ${RUN};
-DIGEST_FILE ${RUN}/digest.cache;
-FWKNOP_PID_FILE ${RUN}/fwknopd.pid;
-`);
+const CONF = writeFwknopdConf(lab, RUN, ['ENABLE_IPT_FORWARDING Y;', 'ENABLE_IPT_LOCAL_NAT Y;'], { noAging: true });
 chmodSync(ACCESS, 0o600);
-chmodSync(CONF, 0o600);
 let fwknopd: Fwknopd | undefined;
 const fwOut = () => fwknopd?.output() ?? '';
 

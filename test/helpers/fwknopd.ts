@@ -1,10 +1,23 @@
 // The real fwknopd (Debian 2.6.10) in the foreground in a lab's server namespace, with its own
 // config and access files and run directory; resolved once its main loop runs.
 
+import { chmodSync } from 'node:fs';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { sleep, waitFor, type Lab } from './lab.js';
 
 const FWKNOPD = '/usr/sbin/fwknopd';
+
+/**
+ * fwknopd.conf (0600) sniffing UDP 62201 on the lab's server interface, its run files in `run`;
+ * `extra` lines (e.g. `ENABLE_IPT_FORWARDING Y;`) go before them. Packet aging is on unless `noAging`.
+ */
+export function writeFwknopdConf(lab: Lab, run: string, extra: readonly string[] = [], o: { noAging?: boolean } = {}): string {
+  const aging = o.noAging ? [] : ['ENABLE_SPA_PACKET_AGING Y;', 'MAX_SPA_PACKET_AGE 120;', 'ENABLE_DIGEST_PERSISTENCE Y;'];
+  const conf = lab.file('fwknopd.conf', [`PCAP_INTF ${lab.sif};`, 'PCAP_FILTER udp port 62201;', ...aging, ...extra,
+    `FWKNOP_RUN_DIR ${run};`, `DIGEST_FILE ${run}/digest.cache;`, `FWKNOP_PID_FILE ${run}/fwknopd.pid;`, ''].join('\n'));
+  chmodSync(conf, 0o600);
+  return conf;
+}
 
 export interface Fwknopd {
   readonly proc: ChildProcess;
