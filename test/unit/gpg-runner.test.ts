@@ -132,8 +132,11 @@ t.test('refusals: unsigned, unknown signer, altered, not ours, passphrase-encryp
 
 t.test('a passphrase-protected decryption key: wrong passphrase refused, right one opens', async (t) => {
   const msg = await gpgEncrypt(PT, { homeDir: C.dir, recipient: srvPw.fpr, signer: cli.fpr, passphrase: '' });
-  t.match(await roundTrip(msg, P.dir), { ok: false, reason: 'bad-passphrase' }, 'none given');
-  t.match(await roundTrip(msg, P.dir, 'wrong'), { ok: false, reason: 'bad-passphrase' });
+  // gpg-agent reports a wrong passphrase as BAD_PASSPHRASE, or now and then only as a failed
+  // decryption (seen once in ~10 runs under load): either way nothing is decrypted.
+  const refused = { ok: false, reason: /^(bad-passphrase|decrypt-failed)$/ };
+  t.match(await roundTrip(msg, P.dir), refused, 'none given');
+  t.match(await roundTrip(msg, P.dir, 'wrong'), refused, 'a wrong one');
   const r = await roundTrip(msg, P.dir, PW);
   t.match(r, { ok: true, signature: { status: 'good', fingerprint: cli.fpr } });
 });
