@@ -7,6 +7,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { SpaMessage } from '../engine/inputs.js';
 import { StartError } from './start-error.js';
+import { parseAddress } from '../config/cidr.js';
 
 /** Longest SPA message read (a GPG one is under 1,500 bytes; an HTTP request adds its headers). */
 export const MAX_BYTES = 4096;
@@ -25,11 +26,10 @@ export interface TcpServerDeps {
 
 export interface TcpServerStats { accepted: number; evicted: number; oversized: number; timedOut: number }
 
-/** `::ffff:10.0.0.1` (a dual-stack socket's IPv4 peer) → 10.0.0.1. */
+/** A socket's address, canonical; a dual-stack socket's IPv4 peer (`::ffff:10.0.0.1`) as IPv4. */
 function plain(address: string | undefined): { ip: string; family: 4 | 6 } | undefined {
-  if (!address) return undefined;
-  if (address.startsWith('::ffff:') && address.includes('.')) return { ip: address.slice(7), family: 4 };
-  return { ip: address, family: address.includes(':') ? 6 : 4 };
+  const a = address === undefined ? undefined : parseAddress(address);
+  return a && { ip: a.text, family: a.family };
 }
 
 export class SpaTcpServer {

@@ -1,7 +1,7 @@
 // Every value that goes into an nft command is checked here first; nothing else is ever
 // interpolated into a batch.
 
-import { canonicalAddress } from '../config/address.js';
+import { parseAddress } from '../config/cidr.js';
 import { MAX_GRANT_SECONDS } from '../config/types.js';
 import type { Protocol } from '../net/protocol.js';
 import { ERROR_CODES, SesameError } from '../errors/errors.js';
@@ -22,11 +22,9 @@ export class FirewallInputError extends SesameError {
 export interface Address { family: 4 | 6; text: string }
 
 export function checkAddress(value: unknown): Address {
-  const text = typeof value === 'string' ? canonicalAddress(value) : undefined;
-  if (text === undefined) throw new FirewallInputError(`not an IP address: ${JSON.stringify(value)}`);
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (mapped) return { family: 4, text: mapped[1]! };
-  return { family: text.includes(':') ? 6 : 4, text };
+  const a = typeof value === 'string' ? parseAddress(value) : undefined;
+  if (!a) throw new FirewallInputError(`not an IP address: ${JSON.stringify(value)}`);
+  return { family: a.family, text: a.text };
 }
 
 export function checkProto(value: unknown): Proto {

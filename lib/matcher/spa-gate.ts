@@ -6,9 +6,9 @@
 
 import type { Door } from '../config/types.js';
 import { checkShape, openCiphertext, verifyHmac, type SpaKeys } from '../spa/wire.js';
-import { replayDigest, type ReplayCache } from '../spa/replay.js';
+import { replayDigest, replayRefusal, type ReplayCache } from '../spa/replay.js';
 import type { SpaTransport } from '../config/types.js';
-import { judgeFields } from './spa-judge.js';
+import { fieldRefusal, judgeFields } from './spa-judge.js';
 import { gpgWork } from './spa-gpg.js';
 import { isGpgSized } from '../spa/gpg-framing.js';
 import type { Client, GateResult, SpaCommand, SpaGrant, SpaPacket, SpaRefusal } from './spa-verdicts.js';
@@ -19,11 +19,6 @@ import { clientAddress } from './forwarded-for.js';
 
 /** A request path that could be SPA data: base64 characters only (after un-escaping). */
 const SPA_SHAPED = /^[A-Za-z0-9+/]+$/;
-
-const FIELD_TEXT: Record<string, string> = {
-  decrypt: 'decryption failed',
-  digest: 'bad message digest',
-};
 
 export class SpaGate {
   private local: ReadonlySet<string>;
@@ -109,10 +104,7 @@ export class SpaGate {
       if (digest === undefined) {
         digest = replayDigest(p.payload);
         const seen = this.cache.seen(digest, nowMs);
-        if (seen) {
-          const when = new Date(seen.firstSeen).toISOString();
-          return { verdict: refuse(`replay detected (first seen from ${seen.source} at ${when})`), kept: false };
-        }
+        if (seen) return { verdict: refuse(replayRefusal(seen)), kept: false };
         // Authenticated: from here its digest is held for the whole age window, even if refused below.
         kept = this.cache.keep(digest, client.ip, nowMs);
       }
@@ -129,7 +121,7 @@ export class SpaGate {
     const spa = door.spa!;
     const keys: SpaKeys = { key: spa.key!, hmacKey: spa.hmacKey!, hmacDigest: spa.hmacDigest, mode: spa.mode };
     const r = openCiphertext(ct, keys);
-    if (!r.ok) return { type: 'refused', src: p.src, door, reason: FIELD_TEXT[r.error] ?? `bad field (${r.error})` };
+    if (!r.ok) return { type: 'refused', src: p.src, door, reason: fieldRefusal(r.error) };
     return judgeFields(p, client, door, doorIndex, r.fields, nowMs);
   }
 }

@@ -7,9 +7,9 @@ import type { Door } from '../config/types.js';
 import { openGpgWire, type GpgShapeError } from '../spa/gpg-framing.js';
 import { judgeSignature, SIG_REFUSAL_TEXT, type GpgSignature } from '../spa/gpg-policy.js';
 import { decodePlaintext } from '../spa/message.js';
-import { replayDigest, type ReplayCache } from '../spa/replay.js';
-import { judgeFields } from './spa-judge.js';
-import type { Client, GateResult, SpaGpgWork, SpaPacket, SpaRefusal, SpaVerdict } from './spa-verdicts.js';
+import { replayDigest, replayRefusal, type ReplayCache } from '../spa/replay.js';
+import { fieldRefusal, judgeFields } from './spa-judge.js';
+import type { Client, GateResult, SpaGpgWork, SpaPacket, SpaRefusal } from './spa-verdicts.js';
 
 /** What the shell found: a door's gpg decrypted a reading, or why none did. */
 export type GpgOutcome =
@@ -22,9 +22,6 @@ const SHAPE_TEXT: Readonly<Record<GpgShapeError, string>> = {
   prefix: 'bad packet format (starts with the GnuPG prefix hQ)',
   'not-base64': 'not an SPA packet (not base64)',
 };
-
-const replayText = (seen: { source: string; firstSeen: number }) =>
-  `replay detected (first seen from ${seen.source} at ${new Date(seen.firstSeen).toISOString()})`;
 
 /** A GnuPG-sized wire: the work for gpg, or a refusal. `doors` are the candidates with SPA_GPG_ keys. */
 export function gpgWork(
@@ -47,7 +44,7 @@ export function gpgWork(
   if (tries.length === 0) return refuse('HMAC mismatch (GnuPG)');
   const digest = replayDigest(p.payload);
   const seen = cache.seen(digest, nowMs);
-  if (seen) return refuse(replayText(seen));
+  if (seen) return refuse(replayRefusal(seen));
   const kept = authenticated && cache.keep(digest, client.ip, nowMs);
   const work: SpaGpgWork = { type: 'gpg', src: p.src, packet: p, client, digest, authenticated, tries };
   return { verdict: work, kept };
@@ -66,17 +63,15 @@ export function gpgVerdict(work: SpaGpgWork, outcome: GpgOutcome, cache: ReplayC
   // Decrypted and signed as the door asks: the wire digest is kept now if no HMAC kept it, and the
   // plaintext's too (without an HMAC one message can be framed as several wire texts).
   const again = cache.seen(work.digest, nowMs);
-  if (again && !work.authenticated) return refused(replayText(again));
+  if (again && !work.authenticated) return refused(replayRefusal(again));
   const inner = replayDigest(`gpg:${Buffer.from(outcome.plaintext).toString('latin1')}`);
   const innerSeen = cache.seen(inner, nowMs);
-  if (innerSeen) return refused(replayText(innerSeen));
+  if (innerSeen) return refused(replayRefusal(innerSeen));
   let kept = work.authenticated;
   if (!work.authenticated) kept = cache.keep(work.digest, work.client.ip, nowMs) || kept;
   kept = cache.keep(inner, work.client.ip, nowMs) || kept;
   const f = decodePlaintext(Buffer.from(outcome.plaintext).toString('latin1'));
-  if (!f.ok) return refused(f.error === 'digest' ? 'bad message digest' : `bad field (${f.error})`, kept);
+  if (!f.ok) return refused(fieldRefusal(f.error), kept);
   const v = judgeFields(work.packet, work.client, tried.door, tried.doorIndex, f.fields, nowMs);
-  const verdict: SpaVerdict = v.type === 'refused' ? v
-    : v.type === 'granted' ? { ...v, digest: work.digest } : { ...v, digest: work.digest };
-  return { verdict, kept };
+  return { verdict: v.type === 'refused' ? v : { ...v, digest: work.digest }, kept };
 }

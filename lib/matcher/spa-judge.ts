@@ -11,6 +11,14 @@ import { formatProtoPort } from '../net/protocol.js';
 import { isNatType, natDecision } from './spa-nat.js';
 import type { Client, SpaCommand, SpaGrant, SpaPacket, SpaRefusal } from './spa-verdicts.js';
 
+const FIELD_TEXT: Readonly<Record<string, string>> = {
+  decrypt: 'decryption failed',
+  digest: 'bad message digest',
+};
+
+/** The refusal for a message that did not decrypt or decode (lib/spa/message.ts FieldError). */
+export const fieldRefusal = (error: string): string => FIELD_TEXT[error] ?? `bad field (${error})`;
+
 export function judgeFields(
   p: SpaPacket, client: Client, door: Door, doorIndex: number, f: SpaFields, nowMs: number,
 ): Omit<SpaGrant, 'digest'> | Omit<SpaCommand, 'digest'> | SpaRefusal {

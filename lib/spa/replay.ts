@@ -18,6 +18,11 @@ export interface ReplayEntry {
   readonly source: string;
 }
 
+/** The refusal of a replay, naming where and when the digest was first seen. */
+export function replayRefusal(seen: ReplayEntry): string {
+  return `replay detected (first seen from ${seen.source} at ${new Date(seen.firstSeen).toISOString()})`;
+}
+
 export interface ReplayOptions {
   /** How long an authenticated digest is kept: past it, the timestamp check refuses the packet. */
   readonly windowMs: number;
