@@ -1,9 +1,16 @@
-// The `tcp/22, udp/1194` lists of Open, SPA_Open_Ports and SPA_Local_NAT: one parser, errors with
-// the key's name and the line.
+// The `tcp/22, udp/1194` lists of Open, SPA_Open_Ports and SPA_Local_NAT, and single ports: one
+// parser each, errors with the key's name and the line.
 
 import { failAtLine } from './errors.js';
 import type { KeyContext } from './drafts.js';
 import type { KnockStep, Protocol } from './types.js';
+
+/** One port number (SPA_Port, SPA_HTTP_Port, SPA_TCP_Port): plain decimal, 1..65535. */
+export function parsePort(ctx: KeyContext, key: string, value: string, proto: 'TCP' | 'UDP'): number {
+  const n = /^[0-9]{1,5}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1 && n <= 65535)) failAtLine(ctx, `${key} "${value}" is not a ${proto} port (1-65535)`);
+  return n;
+}
 
 /** `tcp/22, udp/1194` → steps; the protocol must be tcp or udp and the port 1..65535. */
 export function parseOpenPorts(ctx: KeyContext, key: string, value: string): KnockStep[] {

@@ -5,7 +5,7 @@
 import { ConfigError, failAtLine } from './errors.js';
 import { atoi } from './atoi.js';
 import { DEFAULTS, type SpaDoor } from './types.js';
-import { parseOpenPorts } from './port-list.js';
+import { parseOpenPorts, parsePort } from './port-list.js';
 import { spaDraft, type DoorDraft, type DoorKey, type KeyContext } from './drafts.js';
 import { DIGEST_NAMES, digestByName } from '../spa/digests.js';
 import { CIPHER_MODES, MAX_KEY_BYTES } from '../spa/cipher.js';
@@ -99,11 +99,7 @@ export const SPA_DOOR_KEYS: readonly DoorKey[] = [
   },
   {
     names: ['SPA_PORT'],
-    apply(door, value, ctx) {
-      const n = /^[0-9]{1,5}$/.test(value) ? Number(value) : NaN;
-      if (!(n >= 1 && n <= 65535)) failAtLine(ctx, `SPA_Port "${value}" is not a UDP port (1-65535)`);
-      spaDraft(door, ctx).port = n;
-    },
+    apply(door, value, ctx) { spaDraft(door, ctx).port = parsePort(ctx, 'SPA_Port', value, 'UDP'); },
   },
   {
     names: ['SPA_OPEN_PORTS'],

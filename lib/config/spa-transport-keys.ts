@@ -12,6 +12,7 @@ import type { KeyContext, OptionKey, OptionsDraft } from './drafts.js';
 import type { Door, SpaTransport } from './types.js';
 import { parseNetwork, type Network } from './cidr.js';
 import { yesNo } from './yes-no.js';
+import { parsePort } from './port-list.js';
 
 /** Most trusted proxy networks (each request walks them). */
 const MAX_PROXIES = 64;
@@ -21,11 +22,7 @@ function draft(ctx: KeyContext): NonNullable<OptionsDraft['spaTransport']> {
   return ctx.options.spaTransport;
 }
 
-function tcpPort(ctx: KeyContext, key: string, value: string): number {
-  const n = /^[0-9]{1,5}$/.test(value) ? Number(value) : NaN;
-  if (!(n >= 1 && n <= 65535)) failAtLine(ctx, `${key} "${value}" is not a TCP port (1-65535)`);
-  return n;
-}
+const tcpPort = (ctx: KeyContext, key: string, value: string): number => parsePort(ctx, key, value, 'TCP');
 
 function networks(ctx: KeyContext, value: string): Network[] {
   const items = value.split(',').map((s) => s.trim());
