@@ -49,6 +49,11 @@ export interface DoorDraft {
   open: KnockStep[] | undefined;
   openLine: number | undefined;
   sharedKnocks: number | undefined;
+  totp?: {
+    line: number; path?: string; secret?: Uint8Array; digits?: 6 | 8; portBase?: { port: number; line: number }; window?: number;
+    protocol?: 'tcp' | 'udp';
+  };
+  bans?: { line: number; maxFailures?: number; failureWindow?: number; banTime?: number };
 }
 
 export interface OptionsDraft {
@@ -86,6 +91,8 @@ export interface KeyContext {
   loadOneTime(door: DoorDraft, path: string): void;
   /** Reads a file only root may write (SPA_Command_Allow_File); throws a ConfigError naming this line. */
   readPrivate(path: string): string;
+  /** Reads a secret (TOTP_Secret_File): root's or this user's, readable and writable by its owner alone. */
+  readSecret(path: string): string;
 }
 
 export interface DoorKey {

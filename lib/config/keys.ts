@@ -13,6 +13,7 @@ import { parseOpenPorts } from './port-list.js';
 import { SPA_NAT_DOOR_KEYS } from './spa-nat-keys.js';
 import { FLEET_DOOR_KEYS, FLEET_OPTION_KEYS } from './fleet-keys.js';
 import { SPA_TRANSPORT_OPTION_KEYS } from './spa-transport-keys.js';
+import { TOTP_DOOR_KEYS } from './totp-keys.js';
 import type { DoorKey, KeyContext, OptionKey } from './drafts.js';
 
 export type { DoorDraft, DoorKey, KeyContext, OptionKey, OptionsDraft, SpaDraft } from './drafts.js';
@@ -150,6 +151,7 @@ export const DOOR_KEYS: readonly DoorKey[] = [
   ...SPA_GPG_DOOR_KEYS,
   ...SPA_NAT_DOOR_KEYS,
   ...FLEET_DOOR_KEYS,
+  ...TOTP_DOOR_KEYS,
 ];
 
 function index<T extends { names: readonly string[] }>(keys: readonly T[]): ReadonlyMap<string, T> {

@@ -12,6 +12,7 @@ import { nextOneTimeSequence } from './onetime-scan.js';
 import { finishSpa } from './spa-keys.js';
 import { finishSpaTransport } from './spa-transport-keys.js';
 import { finishFleet } from './fleet-keys.js';
+import { checkTotpRanges, finishBans, finishTotp } from './totp-keys.js';
 import { MAX_CONFIG_BYTES, readBoundedFile } from '../fs/bounded-read.js';
 
 /** The file access the parser needs, so tests and the daemon can supply their own. */
@@ -21,6 +22,8 @@ export interface ConfigIO {
   checkRewritable(path: string): void;
   /** Throws unless `path` is owned by root (or this user) and writable by no one else. */
   checkPrivate?(path: string): void;
+  /** Throws unless `path` is also unreadable by others than its owner (a secret); --provision --new-secret supplies its own. */
+  readSecret?(path: string): Buffer;
 }
 
 export const nodeIO: ConfigIO = {
@@ -37,6 +40,12 @@ export const nodeIO: ConfigIO = {
     if (st.mode & 0o022) {
       throw Object.assign(new Error(`mode ${(st.mode & 0o777).toString(8)}: writable by others than its owner`), { code: 'EPERM' });
     }
+  },
+  readSecret(path) {
+    nodeIO.checkPrivate!(path);
+    const mode = statSync(path).mode & 0o777;
+    if (mode & 0o077) throw Object.assign(new Error(`mode ${mode.toString(8)}: readable by others than its owner (chmod 600)`), { code: 'EPERM' });
+    return readBoundedFile(path, 4096);
   },
 };
 
@@ -94,6 +103,7 @@ export function parseConfig(data: Buffer | string, file: string, io: ConfigIO = 
       file, line: number, options, warnings,
       loadOneTime: (d, path) => loadOneTime(d, path, io, ctx),
       readPrivate: (path) => readPrivate(path, io, ctx),
+      readSecret: (path) => readSecret(path, io, ctx),
     };
     if (section === 'options') {
       const spec = OPTION_KEY_INDEX.get(key);
@@ -108,15 +118,17 @@ export function parseConfig(data: Buffer | string, file: string, io: ConfigIO = 
 
   const finished = doors.map((d): Door => {
     const spa = finishSpa(d, file);
-    // An SPA door needs no sequence; any other door does, as in knockd.
-    if (!spa && (!d.sequence || d.sequence.length === 0)) throw new ConfigError(msg.emptySequence(d.name), file, d.line);
+    const totp = finishTotp(d, file);
+    // An SPA or TOTP door needs no sequence; any other door does, as in knockd.
+    if (!spa && !totp && (!d.sequence || d.sequence.length === 0)) throw new ConfigError(msg.emptySequence(d.name), file, d.line);
     // nftables element timeouts of Open grants are capped at a week (lib/firewall/validate.ts).
     if (d.open && d.cmdTimeout > MAX_GRANT_SECONDS) {
       throw new ConfigError(`config: section ${d.name}: cmd_timeout ${d.cmdTimeout} is too long for Open grants ` +
         `(at most ${MAX_GRANT_SECONDS} seconds)`, file, d.openLine);
     }
-    return { ...d, sequence: d.sequence ?? [], spa };
+    return { ...d, sequence: d.sequence ?? [], spa, totp, bans: finishBans(d, file) };
   });
+  checkTotpRanges(finished, file);
 
   const fleet = finishFleet(options.fleet, file);
   const shared = finished.find((d) => d.sharedKnocks !== undefined);
@@ -153,6 +165,15 @@ function readPrivate(path: string, io: ConfigIO, ctx: KeyContext): string {
   try {
     io.checkPrivate?.(path);
     return io.readFile(path).toString('utf8');
+  } catch (err) {
+    throw new ConfigError(msg.sysError(path, err instanceof Error && !('errno' in err) ? err.message : strerror(err)), ctx.file, ctx.line);
+  }
+}
+
+/** A secret file (TOTP_Secret_File): owner-only, read through the IO's own reader when it has one. */
+function readSecret(path: string, io: ConfigIO, ctx: KeyContext): string {
+  try {
+    return (io.readSecret ?? ((p: string) => { io.checkPrivate?.(p); return io.readFile(p); }))(path).toString('utf8');
   } catch (err) {
     throw new ConfigError(msg.sysError(path, err instanceof Error && !('errno' in err) ? err.message : strerror(err)), ctx.file, ctx.line);
   }

@@ -3,11 +3,12 @@
 import type { DigestName } from '../spa/digests.js';
 import type { CipherMode } from '../spa/cipher.js';
 import { SPA_DEFAULT_PORT } from '../spa/wire.js';
-import type { ProtoPort } from '../net/protocol.js';
+import type { ProtoPort, Protocol } from '../net/protocol.js';
 import type { Ipv4Network } from '../net/ipv4.js';
 import type { Network } from './cidr.js';
 import type { CommandTemplate } from '../spa/command-allow.js';
 import type { GpgId } from '../spa/gpg-ids.js';
+import type { TotpDigits } from '../totp/totp.js';
 
 /** The longest kernel grant (Open =, SPA): a week. The firewall refuses longer timeouts too. */
 export const MAX_GRANT_SECONDS = 7 * 24 * 3600;
@@ -113,6 +114,33 @@ export interface SpaNat {
   readonly snat: string | undefined;
 }
 
+/** A TOTP door (TOTP_* keys, lib/config/totp-keys.ts): an authenticator app's code, knocked as ports. */
+export interface TotpDoor {
+  /** TOTP_Secret_File: named in --check, never its content. */
+  readonly path: string;
+  /** The decoded secret. Never logged or printed (only --provision shows it, to its owner). */
+  readonly secret: Uint8Array;
+  readonly digits: TotpDigits;
+  /** Pair i of the code is knocked at portBase + 100·i + pair. */
+  readonly portBase: number;
+  /** Earlier time steps whose codes are still accepted: 0..2. */
+  readonly window: number;
+  readonly protocol: Protocol;
+  /** Line of the first TOTP_ key. */
+  readonly line: number;
+}
+
+/** Max_Failures, Failure_Window, Ban_Time: a source failing too often stops being heard (lib/matcher/bans.ts). */
+export interface BanPolicy {
+  readonly maxFailures: number;
+  /** Seconds within which the failures must fall. */
+  readonly failureWindow: number;
+  /** Seconds a ban lasts. */
+  readonly banTime: number;
+  /** Line of Max_Failures. */
+  readonly line: number;
+}
+
 export interface Door {
   /** Section name, verbatim (spaces kept), as knockd logs it. */
   readonly name: string;
@@ -140,6 +168,10 @@ export interface Door {
   readonly openLine: number | undefined;
   /** `Fleet_Shared_Knocks = yes`: its line; undefined when the door's knocks stay on this node. */
   readonly sharedKnocks: number | undefined;
+  /** TOTP_*: the code of an authenticator app follows `sequence` (which may be empty). */
+  readonly totp: TotpDoor | undefined;
+  /** Max_Failures and its companions; undefined: failures are not counted. */
+  readonly bans: BanPolicy | undefined;
 }
 
 /** Who matches knock sequences: nftables in the kernel, this process from libpcap, or the kernel where it works. */
