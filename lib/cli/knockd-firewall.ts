@@ -10,6 +10,8 @@ import { removeScript } from '../ruleset/compile.js';
 import { formatProtoPort } from '../net/protocol.js';
 import { loadConfig } from '../config/parser.js';
 import { fleetStatusLines } from './knockd-fleet-status.js';
+import { Bans } from '../matcher/bans.js';
+import { BanStore } from '../daemon/state.js';
 
 function fail(err: unknown): number {
   process.stderr.write(`knockd: ${(err as Error).message.split('\n')[0]}\n`);
@@ -17,11 +19,20 @@ function fail(err: unknown): number {
 }
 
 /** Lists live grants (and, in a fleet, its members and grants); works whether or not a daemon runs. */
-export async function showGrants(instance: string | undefined, configPath: string): Promise<number> {
+export async function showGrants(instance: string | undefined, configPath: string, stateDir: string): Promise<number> {
   const fleet = await fleetLines(configPath);
   const code = await showLocalGrants(instance);
+  for (const l of banLines(stateDir, Date.now())) process.stdout.write(`${l}\n`);
   for (const l of fleet) process.stdout.write(`${l}\n`);
   return code;
+}
+
+/** Bans in force (Max_Failures), as the daemon last wrote them to its state directory. */
+function banLines(stateDir: string, now: number): string[] {
+  const bans = new Bans();
+  bans.load(new BanStore(stateDir, () => {}).load(), now);
+  return bans.list(now).sort((a, b) => a.until - b.until)
+    .map((b) => `banned ${b.src} (${b.door}, ${b.failures} failures) for ${Math.ceil((b.until - now) / 1000)}s more`);
 }
 
 /** The config's fleet section for --status; nothing when the config cannot be read or names no fleet. */

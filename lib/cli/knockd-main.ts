@@ -34,7 +34,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return EXIT.badOption;
   }
   const args = r.args;
-  if (args.status) return showGrants(args.instance, args.config);
+  if (args.status) return showGrants(args.instance, args.config, args.stateDir);
   if (args.flush) return flushGrants(args.instance);
   if (args.check) {
     let config;

@@ -44,7 +44,9 @@ export const nodeIO: ConfigIO = {
   readSecret(path) {
     nodeIO.checkPrivate!(path);
     const mode = statSync(path).mode & 0o777;
-    if (mode & 0o077) throw Object.assign(new Error(`mode ${mode.toString(8)}: readable by others than its owner (chmod 600)`), { code: 'EPERM' });
+    if (mode & 0o077) {
+      throw Object.assign(new Error(`mode ${mode.toString(8)}: readable by others than its owner (chmod 600)`), { code: 'EPERM' });
+    }
     return readBoundedFile(path, 4096);
   },
 };

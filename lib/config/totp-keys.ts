@@ -104,7 +104,8 @@ export function finishTotp(d: DoorDraft, file: string): TotpDoor | undefined {
   }
   if (d.oneTime) throw err(file, t.line, `section ${d.name}: TOTP keys cannot be used with One_Time_Sequences`);
   if (d.sharedKnocks !== undefined) {
-    throw err(file, d.sharedKnocks, `section ${d.name}: Fleet_Shared_Knocks cannot be used with TOTP keys (codes are judged where the last knock lands)`);
+    throw err(file, d.sharedKnocks,
+      `section ${d.name}: Fleet_Shared_Knocks cannot be used with TOTP keys (a code is judged where its last knock lands)`);
   }
   return {
     path: t.path, secret: t.secret, digits, portBase: t.portBase.port, window: t.window ?? TOTP_DEFAULTS.window,
@@ -142,7 +143,8 @@ export function checkTotpRanges(doors: readonly Door[], file: string): void {
       if (j === i) continue;
       const hit = knockRanges(o).find((r) => r.protocol === d.totp!.protocol && r.first <= last && r.last >= first);
       if (hit) {
-        throw err(file, d.totp.line, `section ${d.name}: TOTP ports ${d.totp.protocol}/${first}-${last} overlap ${hit.what} of section ${o.name}`);
+        const mine = `${d.totp.protocol}/${first}-${last}`;
+        throw err(file, d.totp.line, `section ${d.name}: TOTP ports ${mine} overlap ${hit.what} of section ${o.name}`);
       }
     }
   }

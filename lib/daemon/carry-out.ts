@@ -4,6 +4,7 @@ import type { CommandRunner } from '../actions/runner.js';
 import type { Effect } from '../engine/engine.js';
 import type { FleetClaim, GrantShare } from '../engine/effects.js';
 import type { Logger } from '../log/logger.js';
+import type { Ban } from '../matcher/bans.js';
 import type { RotateResult } from '../onetime/rotate.js';
 import { rotateOneTime } from '../onetime/rotate.js';
 
@@ -15,6 +16,8 @@ export interface Shell {
   /** Hands a one-time door's rotation back to the engine; returns the effects that follow. */
   rotated(doorIndex: number, r: RotateResult): readonly Effect[];
   refreshFilter(): void;
+  /** Keeps the bans in force (a ban was made). */
+  keepBans(bans: readonly Ban[]): void;
   /** An allowed SPA command message. */
   exec(e: Extract<Effect, { kind: 'exec' }>): void;
   /** A GnuPG SPA message to decrypt (the answer comes back as a 'gpg-done' input). */
@@ -38,6 +41,7 @@ export function carryOut(effects: readonly Effect[], shell: Shell): void {
         carryOut(shell.rotated(e.doorIndex, rotateOneTime(e.door.name, e.door.oneTime!.path, e.line, e.used)), shell);
         break;
       case 'filter': shell.refreshFilter(); break;
+      case 'bans': shell.keepBans(e.bans); break;
       case 'share': shell.share?.(e.grant); break;
       case 'ask': shell.ask?.(e); break;
       case 'claim': {

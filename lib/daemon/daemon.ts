@@ -14,7 +14,7 @@ import { isSesameError } from '../errors/errors.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { carryOut } from './carry-out.js';
 import { configForReload } from './reload.js';
-import { GrantStore, ReplayStore, StateStore } from './state.js';
+import { BanStore, GrantStore, ReplayStore, StateStore } from './state.js';
 import { DoorFirewall } from './door-firewall.js';
 import { nftFirewalls } from '../firewall/nft-firewall.js';
 import type { Firewalls } from '../firewall/contract.js';
@@ -52,6 +52,7 @@ export class Daemon {
     () => (this.closing ? undefined : this.engine.nextDeadline()),
     (now) => this.apply(this.engine.handle({ kind: 'tick', at: now, wall: Date.now() })),
   );
+  private readonly banStore: BanStore;
   private closing = false;
   private stopping: Promise<void> | undefined;
   /** Releases the instance's locks (state directory, table). */
@@ -67,7 +68,8 @@ export class Daemon {
     this.commands = new SpaCommands((m) => this.logger.log(m));
     const resolver = args.lookup ? new Resolver() : undefined;
     this.lookups = resolver && new LookupQueue(resolver, (a, at) => { if (!this.closing) this.handle(a, at); });
-    this.engine = firstEngine(config, args, this.interfaces, new ReplayStore(args.stateDir, complain), resolver);
+    this.banStore = new BanStore(args.stateDir, complain);
+    this.engine = firstEngine(config, args, this.interfaces, new ReplayStore(args.stateDir, complain), this.banStore, resolver);
   }
 
   /** Parses the config and starts listening; throws ConfigError or StartError. */
@@ -142,6 +144,7 @@ export class Daemon {
       grant: (e) => void this.firewall?.apply(e.knocker, e.door, e.grants, e.done),
       rotated: (i, r) => this.engine.handle({ kind: 'onetime-rotated', doorIndex: i, result: r }),
       refreshFilter: () => this.input?.refresh(this.engine),
+      keepBans: (bans) => this.banStore.save(bans),
       exec: (e) => this.commands.run(e.knocker, e.door, e.argv),
       gpg: (e) => this.gpg.run(e),
       ...(this.fleet ? {

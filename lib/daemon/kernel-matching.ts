@@ -58,7 +58,10 @@ export function kernelRefusal(config: Config): string | undefined {
   if (n > KERNEL_MAX_DOORS) return `${n} knock doors, more than the ${KERNEL_MAX_DOORS} kernel matching compiles`;
   // Knocks shared across a fleet are pieced together from each node's own hits: every one must reach the daemon.
   const shared = config.doors.find((d) => d.sharedKnocks !== undefined && d.sequence.length > 0);
-  return shared && `door ${shared.name} has Fleet_Shared_Knocks, which needs every knock in the daemon (libpcap)`;
+  if (shared) return `door ${shared.name} has Fleet_Shared_Knocks, which needs every knock in the daemon (libpcap)`;
+  // A code changes every 30 s and is judged when its last knock lands: the daemon reads the knocks.
+  const totp = config.doors.find((d) => d.totp);
+  return totp && `door ${totp.name} is a TOTP door, whose code knocks are matched in the daemon (libpcap)`;
 }
 
 export interface KernelMatchingOptions {

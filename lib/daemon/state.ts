@@ -7,6 +7,7 @@ import { readJournal, writeJournal } from '../actions/journal.js';
 import type { PendingStop } from '../actions/runner.js';
 import { readJsonState, writeJsonState } from '../fs/json-state.js';
 import type { ReplayEntry } from '../spa/replay.js';
+import type { Ban } from '../matcher/bans.js';
 import type { Grant } from '../firewall/grants.js';
 
 export class StateStore {
@@ -95,6 +96,29 @@ export class ReplayStore {
     } catch (err) {
       this.warn(`warning: cannot write ${this.path}: ${(err as Error).message}`);
       return false;
+    }
+  }
+}
+
+/** Sources banned after too many failures (bans.json): kept across restarts, listed by --status. */
+export class BanStore {
+  readonly path: string;
+
+  constructor(dir: string, private readonly warn: (m: string) => void) {
+    this.path = join(dir, 'bans.json');
+  }
+
+  load(): unknown[] {
+    const { items, problems } = readJsonState(this.path, 'bans', 'ban list');
+    for (const p of problems) this.warn(`warning: ${p}`);
+    return items;
+  }
+
+  save(bans: readonly Ban[]): void {
+    try {
+      writeJsonState(this.path, 'bans', bans);
+    } catch (err) {
+      this.warn(`warning: cannot write ${this.path}: ${(err as Error).message}`);
     }
   }
 }

@@ -6,6 +6,7 @@ import type { Door, KnockStep } from '../config/types.js';
 import type { OpenRequest } from '../actions/runner.js';
 import type { Grant } from '../firewall/commands.js';
 import type { FleetClaim, GrantShare } from '../fleet/session-types.js';
+import type { Ban } from '../matcher/bans.js';
 
 // Defined by the fleet session (a lower layer), which hands them over; named here for the shell.
 export type { FleetClaim, GrantShare };
@@ -30,6 +31,8 @@ export type Effect =
   }
   /** A one-time door was used: rewrite its file, then hand the result back as an 'onetime-rotated' input. */
   | { readonly kind: 'rotate'; readonly doorIndex: number; readonly door: Door; readonly line: number; readonly used: readonly KnockStep[] }
+  /** The bans now in force (a new one was made): the shell keeps them for restarts and --status. */
+  | { readonly kind: 'bans'; readonly bans: readonly Ban[] }
   /** Door sequences or local addresses changed: the capture filter must be rebuilt (Engine.filter). */
   | { readonly kind: 'filter' }
   /** Fleet: a shared door's last port was hit here by `src` without a local open: ask the other nodes for its hits. */

@@ -8,6 +8,7 @@
 import type { Config } from '../config/types.js';
 import type { Hit } from '../matcher/shared-knocks.js';
 import type { Packet } from '../matcher/types.js';
+import type { Ban } from '../matcher/bans.js';
 import type { KernelDoor } from '../ruleset/spec.js';
 import type { Effect } from './effects.js';
 import type { Input } from './inputs.js';
@@ -53,13 +54,14 @@ export class Engine {
   }
 
   /**
-   * SIGHUP: the engine for a new config. Carried over: local addresses and the kept replay
-   * digests (a reload must not let a captured SPA packet in again). Dropped: knocks in progress,
+   * SIGHUP: the engine for a new config. Carried over: local addresses, the kept replay
+   * digests (a reload must not let a captured SPA packet or a used code in again) and the bans. Dropped: knocks in progress,
    * as knockd does, and the log throttles' state.
    */
   next(config: Config, wall: number, matching = this.matching): Engine {
     const replay = { entries: this.s.replay.kept(), now: wall };
-    return new Engine(config, { ...this.opts, matching, localAddresses: this.s.local, replay }, this.deps);
+    const bans = { entries: this.s.bans.list(wall), now: wall };
+    return new Engine(config, { ...this.opts, matching, localAddresses: this.s.local, replay, bans }, this.deps);
   }
 
   /** Whether a packet concerns this engine at all (-4 drops IPv6): the shell asks before any lookup. */
@@ -92,6 +94,11 @@ export class Engine {
   /** False once a one-time door ran out of sequences (or its file could not be rewritten). */
   isEnabled(doorIndex: number): boolean {
     return this.s.matcher.isEnabled(doorIndex);
+  }
+
+  /** Bans in force at `wall` (--status reads them from the state file the 'bans' effect writes). */
+  bans(wall: number): readonly Ban[] {
+    return this.s.bans.list(wall);
   }
 
   get localAddresses(): readonly string[] {

@@ -17,7 +17,7 @@ export function fleetDoor(config: Config, note: GrantNote): FleetDecision {
   const door = config.doors.find((d) => d.name === note.door);
   if (!door) return { refusal: `no door named "${note.door}" here` };
   if (note.kind === 'knock') {
-    if (door.sequence.length === 0) return { refusal: 'a knock grant for a door without a sequence' };
+    if (door.sequence.length === 0 && !door.totp) return { refusal: 'a knock grant for a door without a sequence' };
     if (note.timeout > Math.max(1, door.cmdTimeout)) {
       return { refusal: `timeout ${note.timeout}s is longer than this door's ${door.cmdTimeout}s` };
     }

@@ -5,6 +5,7 @@ import { grantEffect, grants } from './grant-plan.js';
 import type { MatchEvent } from '../matcher/types.js';
 import type { Effect } from './effects.js';
 import { knockLine } from './lines.js';
+import { acceptTotp, failure } from './on-totp.js';
 import type { EngineState } from './state.js';
 
 export function matchEffects(s: EngineState, events: readonly MatchEvent[], out: Effect[]): void {
@@ -17,6 +18,8 @@ export function matchEffects(s: EngineState, events: readonly MatchEvent[], out:
         break;
       case 'open': {
         const who = s.deps.display(e.src);
+        const digest = e.door.totp ? acceptTotp(s, e, who, out) : undefined;
+        if (e.door.totp && digest === undefined) break;
         const granted: Effect[] = [
           { kind: 'log', line: knockLine(e, who)! },
           { kind: 'run', request: { door: e.door, ip: e.src, family: e.family, knocker: who } },
@@ -25,7 +28,10 @@ export function matchEffects(s: EngineState, events: readonly MatchEvent[], out:
         if (s.opts.fleet) {
           granted.push({
             kind: 'share',
-            grant: { kind: 'knock', door: e.door.name, ip: e.src, family: e.family, timeout: Math.max(1, e.door.cmdTimeout) },
+            grant: {
+              kind: 'knock', door: e.door.name, ip: e.src, family: e.family, timeout: Math.max(1, e.door.cmdTimeout),
+              ...(digest ? { digest } : {}),
+            },
           });
         }
         const line = s.oneTimeLines.get(e.doorIndex);
@@ -36,12 +42,19 @@ export function matchEffects(s: EngineState, events: readonly MatchEvent[], out:
             kind: 'claim', claim: { type: 'onetime', door: e.door.name, sequence: used }, granted,
             refused: [{ kind: 'log', line: `${who}: ${e.door.name}: one-time sequence already used on another fleet node` }],
           });
+        } else if (digest !== undefined && s.opts.fleet) {
+          // A code is used once across the fleet: claimed as an SPA packet's digest is.
+          out.push({
+            kind: 'claim', claim: { type: 'replay', digest, ttlMs: s.replay.windowMs }, granted,
+            refused: [{ kind: 'log', line: `${who}: ${e.door.name}: TOTP code refused: code already used on another fleet node` }],
+          });
         } else out.push(...granted);
         if (e.door.oneTime && line !== undefined) out.push({ kind: 'rotate', doorIndex: e.doorIndex, door: e.door, line, used });
         break;
       }
       case 'reset':
         if (s.debug) out.push({ kind: 'debug', line: `removing failed knock attempt (${e.src})` });
+        failure(s, e.src, e.doorIndex, out);
         break;
       case 'flags-ignored':
         if (s.debug) out.push({ kind: 'debug', line: `packet does not match the tcpflags of ${e.door.name}, ignoring...` });

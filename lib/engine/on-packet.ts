@@ -20,6 +20,8 @@ export function onPacket(s: EngineState, p: Packet, at: number, wall: number): E
   }
   // Under kernel matching only SPA datagrams arrive as packets; nftables matched the knocks.
   if (s.matching !== 'pcap') return out;
+  // A banned source's knocks are not tracked at all: they can neither open nor use up a code.
+  if (s.bans.size > 0 && s.bans.banned(p.src, wall)) return out;
   const events = s.matcher.handle(p, at);
   matchEffects(s, events, out);
   for (const i of s.shared?.record(p, p.seenAt ?? wall, s.localSet) ?? []) {
@@ -41,6 +43,7 @@ export function onKernelEvent(s: EngineState, e: KernelEvent, p: Packet, at: num
   if (e.kind === 'spa') return onPacket(s, p, at, wall);
   const d = e.door;
   if (!d || s.versions[d.index] !== d.version || !s.matcher.isEnabled(d.index)) return [];
+  if (s.bans.size > 0 && s.bans.banned(p.src, wall)) return [];
   const out: Effect[] = s.debug
     ? [{ kind: 'debug', line: `kernel: ${e.kind} ${e.stage}: ${p.protocol}: ${p.src} -> ${p.dst}:${p.dport}` }]
     : [];

@@ -7,6 +7,7 @@ import { DoublingLog, LogRateLimit } from '../log/rate-limit.js';
 import { KernelAttempts } from '../matcher/kernel-attempts.js';
 import { Matcher } from '../matcher/matcher.js';
 import { SharedKnocks } from '../matcher/shared-knocks.js';
+import { Bans } from '../matcher/bans.js';
 import { SpaGate } from '../matcher/spa-gate.js';
 import { HttpAssembler } from '../matcher/http-assembler.js';
 import type { SpaGpgWork } from '../matcher/spa-verdicts.js';
@@ -33,6 +34,8 @@ export interface EngineOptions {
   readonly replay?: { readonly entries: readonly unknown[]; readonly now: number };
   /** This node is in a fleet: grants are shared, SPA digests and one-time sequences claimed first. */
   readonly fleet?: boolean;
+  /** Bans kept by an earlier run (state file) or engine, and the wall time now. */
+  readonly bans?: { readonly entries: readonly unknown[]; readonly now: number };
   /** Emit the per-packet `debug` effects (-D); off, a flood costs no line per packet. Default on. */
   readonly debug?: boolean;
 }
@@ -52,6 +55,8 @@ export class EngineState {
   readonly gpgPending = new Map<number, { work: SpaGpgWork; via: 'udp' | 'http' | 'tcp' }>();
   gpgNext = 1;
   readonly replay: ReplayCache;
+  /** Sources banned after too many failures (Max_Failures), and the failures counted. */
+  readonly bans = new Bans();
   /** Wall clock of the latest input (ms): the log throttles run on it. */
   wall = 0;
   readonly spaLog = new LogRateLimit(20, 50, () => this.wall);
@@ -81,6 +86,7 @@ export class EngineState {
     this.matcher = new Matcher(config.doors, { localAddresses: this.local, maxAttempts: opts.maxAttempts });
     this.replay = replayCacheFor(config);
     if (opts.replay) this.replay.load(opts.replay.entries, opts.replay.now);
+    if (opts.bans) this.bans.load(opts.bans.entries, opts.bans.now);
     this.gate = new SpaGate(config.doors, this.replay, this.local, config.options.spaTransport);
     this.http = config.options.spaTransport?.httpPort !== undefined ? new HttpAssembler() : undefined;
     config.doors.forEach((d, i) => { if (d.oneTime) this.oneTimeLines.set(i, d.oneTime.line); });

@@ -40,8 +40,8 @@ export interface GrantNote {
   readonly ports?: readonly ProtoPort[];
   readonly nat?: NatGrant;
   /**
-   * SPA: the packet's replay digest. Every node keeps it in its own replay cache, so a replay to
-   * another node is refused even if the claim in Redis was deleted.
+   * SPA: the packet's replay digest; TOTP: the used code's (door and time step). Every node keeps it
+   * in its own replay cache, so a replay to another node is refused even if the claim in Redis was deleted.
    */
   readonly digest?: string;
 }
@@ -140,7 +140,7 @@ function grantNote(o: Obj): Result<{ note: GrantNote }> {
   if (o.kind === 'spa' && !ports) return failure('an SPA grant names its ports');
   const nat = o.nat === undefined ? undefined : natGrant(o.nat);
   if (o.nat !== undefined && (!nat || family !== 4)) return failure('bad NAT target');
-  if (o.digest !== undefined && (o.kind !== 'spa' || typeof o.digest !== 'string' || !DIGEST.test(o.digest))) return failure('bad digest');
+  if (o.digest !== undefined && (typeof o.digest !== 'string' || !DIGEST.test(o.digest))) return failure('bad digest');
   return {
     ok: true,
     note: {

@@ -2,10 +2,18 @@
 // door's TCP flags, and local (or Target) destinations reach user space. The matcher checks the
 // same conditions again, so the filter is an optimisation, never the only guard.
 
-import { TCP_FLAG_ORDER, TCP_FLAG_BITS, type KnockStep, type TcpFlagRule } from '../config/types.js';
+import { TCP_FLAG_ORDER, TCP_FLAG_BITS, type KnockStep, type Protocol, type TcpFlagRule } from '../config/types.js';
+
+/** A span of ports any of which is a knock (a TOTP door's code pair). */
+export interface PortRange {
+  readonly protocol: Protocol;
+  readonly first: number;
+  readonly last: number;
+}
 
 export interface FilterDoor {
   readonly sequence: readonly KnockStep[];
+  readonly ranges?: readonly PortRange[];
   readonly tcpFlags: TcpFlagRule;
   readonly target: string | undefined;
 }
@@ -26,13 +34,21 @@ function flagTests(rule: TcpFlagRule, family: 4 | 6): string {
   return out;
 }
 
+/** `(tcp dst port 1 or 2 or tcp dst portrange 40000-40099)`, or '' when the door has no such port. */
+function portTests(d: FilterDoor, protocol: Protocol): string {
+  const ports = d.sequence.filter((s) => s.protocol === protocol).map((s) => s.port);
+  const tests = ports.length ? [`${protocol} dst port ${ports.join(' or ')}`] : [];
+  for (const r of d.ranges ?? []) if (r.protocol === protocol) tests.push(`${protocol} dst portrange ${r.first}-${r.last}`);
+  return tests.length ? `(${tests.join(' or ')})` : '';
+}
+
 function doorFilter(d: FilterDoor, hosts: readonly string[], family: 4 | 6): string | undefined {
   if (hosts.length === 0) return undefined;
-  const tcp = d.sequence.filter((s) => s.protocol === 'tcp').map((s) => s.port);
-  const udp = d.sequence.filter((s) => s.protocol === 'udp').map((s) => s.port);
   const parts: string[] = [];
-  if (tcp.length) parts.push(`((tcp dst port ${tcp.join(' or ')})${flagTests(d.tcpFlags, family)})`);
-  if (udp.length) parts.push(`(udp dst port ${udp.join(' or ')})`);
+  const tcp = portTests(d, 'tcp');
+  const udp = portTests(d, 'udp');
+  if (tcp) parts.push(`(${tcp}${flagTests(d.tcpFlags, family)})`);
+  if (udp) parts.push(udp);
   return `((${hosts.map((h) => `dst host ${h}`).join(' or ')}) and (${parts.join(' or ')}))`;
 }
 
@@ -69,7 +85,7 @@ function unionFilter(doors: readonly FilterDoor[], hosts: readonly string[]): st
   const udp = new Set<number>();
   for (const d of doors) for (const s of d.sequence) (s.protocol === 'tcp' ? tcp : udp).add(s.port);
   const ports: string[] = [];
-  if (tcp.size + udp.size > MAX_FILTER_PORTS) {
+  if (tcp.size + udp.size > MAX_FILTER_PORTS || doors.some((d) => d.ranges?.length)) {
     ports.push('tcp', 'udp');
   } else {
     if (tcp.size) ports.push(`(tcp dst port ${[...tcp].join(' or ')})`);

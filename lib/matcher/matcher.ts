@@ -8,11 +8,16 @@
 // Attempts live in one Map per door, keyed by source. A Map iterates in insertion order and a
 // door's timeout is fixed, so the first entry of each map is that door's next deadline and the
 // oldest attempt: expiry and eviction cost O(doors), not O(attempts).
+//
+// A TOTP door's code knocks are steps that span 100 ports (lib/totp/ports.ts): any port of the span
+// advances, and the pairs knocked are gathered into the code its 'open' event carries. The code is
+// judged by the engine when the last knock lands, so no sequence changes at step boundaries.
 
 import type { Door, KnockStep } from '../config/types.js';
 import { tcpFlagsMatch } from '../config/tcpflags.js';
 import type { MatchEvent, Packet } from './types.js';
 import { protoPortText, type Protocol } from '../net/protocol.js';
+import { PAIR_SPAN, pairRanges } from '../totp/ports.js';
 
 export const DEFAULT_MAX_ATTEMPTS = 65_536;
 
@@ -22,13 +27,23 @@ interface Attempt {
   readonly order: number; // creation order, for knockd's event order across doors
   readonly deadline: number;
   stage: number;
+  /** A TOTP door's code digits knocked so far. */
+  code: string;
+}
+
+/** One step: a port, or (a TOTP code pair) the first of `span` ports, any of which advances. */
+interface MatchStep {
+  readonly protocol: Protocol;
+  readonly port: number;
+  readonly span: number;
 }
 
 interface DoorState {
   readonly index: number;
   readonly door: Door;
-  steps: readonly KnockStep[];
-  ports: ReadonlySet<string>; // `${protocol}/${port}` of every step: what knockd's BPF filter lets in
+  steps: readonly MatchStep[];
+  ports: ReadonlySet<string>; // `${protocol}/${port}` of every single-port step: what knockd's BPF filter lets in
+  readonly spans: readonly MatchStep[]; // a TOTP door's code steps
   enabled: boolean;
   readonly attempts: Map<string, Attempt>;
 }
@@ -53,9 +68,11 @@ export class Matcher {
   constructor(doors: readonly Door[], opts: MatcherOptions = {}) {
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
     this.local = new Set(opts.localAddresses ?? []);
-    this.doors = doors.map((door, index) => ({
-      index, door, steps: door.sequence, ports: portsOf(door.sequence), enabled: true, attempts: new Map(),
-    }));
+    this.doors = doors.map((door, index) => {
+      const spans = codeSteps(door);
+      const steps = [...stepsOf(door.sequence), ...spans];
+      return { index, door, steps, ports: portsOf(door.sequence), spans, enabled: true, attempts: new Map() };
+    });
   }
 
   setLocalAddresses(addrs: Iterable<string>): void {
@@ -66,7 +83,7 @@ export class Matcher {
   setSequence(doorIndex: number, steps: readonly KnockStep[]): void {
     const d = this.doors[doorIndex]!;
     this.dropAttempts(d);
-    d.steps = steps;
+    d.steps = [...stepsOf(steps), ...d.spans];
     d.ports = portsOf(steps);
   }
 
@@ -81,9 +98,10 @@ export class Matcher {
     return this.doors[doorIndex]!.enabled;
   }
 
-  /** Current sequence of a door (differs from the config once one-time sequences rotate). */
+  /** Current single-port sequence of a door (differs from the config once one-time sequences rotate); a TOTP door's code follows it. */
   sequenceOf(doorIndex: number): readonly KnockStep[] {
-    return this.doors[doorIndex]!.steps;
+    const d = this.doors[doorIndex]!;
+    return d.steps.slice(0, d.steps.length - d.spans.length).map(({ protocol, port }) => ({ protocol, port }));
   }
 
   get size(): number { return this.live; }
@@ -131,8 +149,8 @@ export class Matcher {
           continue;
         }
         const want = d.steps[a.stage]!;
-        if (want.protocol === p.protocol && want.port === p.dport) {
-          this.advance(d, a, events);
+        if (fits(want, p.protocol, p.dport)) {
+          this.advance(d, a, p.dport, events);
         } else {
           this.remove(d, a);
           events.push({ type: 'reset', src: a.src, family: a.family, doorIndex: d.index, door: d.door, stage: a.stage });
@@ -145,16 +163,16 @@ export class Matcher {
       if (!d.enabled || !this.dstMatches(d, p.dst)) continue;
       const first = d.steps[0];
       if (!first) continue; // an SPA-only door has no sequence
-      if (first.protocol !== p.protocol || first.port !== p.dport) continue;
+      if (!fits(first, p.protocol, p.dport)) continue;
       if (p.protocol === 'tcp' && !tcpFlagsMatch(d.door.tcpFlags, p.tcpFlags)) continue;
       if (this.live >= this.maxAttempts) this.evictOldest(events);
       const a: Attempt = {
         src: p.src, family: p.family, order: this.created++, stage: 0,
-        deadline: now + d.door.seqTimeout * 1000,
+        deadline: now + d.door.seqTimeout * 1000, code: '',
       };
       d.attempts.set(p.src, a);
       this.live++;
-      this.advance(d, a, events);
+      this.advance(d, a, p.dport, events);
     }
     return events;
   }
@@ -167,7 +185,8 @@ export class Matcher {
   private visible(p: Packet): boolean {
     const key = stepKey(p.protocol, p.dport);
     for (const d of this.doors) {
-      if (!d.enabled || !d.ports.has(key) || !this.dstMatches(d, p.dst)) continue;
+      const knocked = d.ports.has(key) || d.spans.some((s) => fits(s, p.protocol, p.dport));
+      if (!d.enabled || !knocked || !this.dstMatches(d, p.dst)) continue;
       if (p.protocol !== 'tcp' || tcpFlagsMatch(d.door.tcpFlags, p.tcpFlags)) return true;
     }
     return false;
@@ -177,13 +196,15 @@ export class Matcher {
     return d.door.target !== undefined ? d.door.target === dst : this.local.has(dst);
   }
 
-  private advance(d: DoorState, a: Attempt, events: MatchEvent[]): void {
+  private advance(d: DoorState, a: Attempt, dport: number, events: MatchEvent[]): void {
+    const step = d.steps[a.stage]!;
+    if (step.span > 1) a.code += String(dport - step.port).padStart(2, '0');
     a.stage++;
     const base = { src: a.src, family: a.family, doorIndex: d.index, door: d.door };
     events.push({ type: 'stage', ...base, stage: a.stage });
     if (a.stage >= d.steps.length) {
       this.remove(d, a);
-      events.push({ type: 'open', ...base });
+      events.push(d.spans.length > 0 ? { type: 'open', ...base, code: a.code } : { type: 'open', ...base });
     }
   }
 
@@ -211,6 +232,20 @@ export class Matcher {
     this.evictedCount++;
     events.push({ type: 'evicted', src: a.src, family: a.family, doorIndex: d.index, door: d.door, stage: a.stage });
   }
+}
+
+function fits(step: MatchStep, protocol: Protocol, port: number): boolean {
+  return step.protocol === protocol && port >= step.port && port < step.port + step.span;
+}
+
+function stepsOf(sequence: readonly KnockStep[]): MatchStep[] {
+  return sequence.map(({ protocol, port }) => ({ protocol, port, span: 1 }));
+}
+
+/** A TOTP door's code steps: pair i spans TOTP_Port_Base + 100·i .. + 99. */
+function codeSteps(door: Door): MatchStep[] {
+  const t = door.totp;
+  return t ? pairRanges(t.portBase, t.digits, t.protocol).map((r) => ({ protocol: r.protocol, port: r.first, span: PAIR_SPAN })) : [];
 }
 
 function portsOf(steps: readonly KnockStep[]): ReadonlySet<string> {

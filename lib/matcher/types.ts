@@ -32,8 +32,8 @@ interface EventBase {
 export type MatchEvent =
   /** A knock advanced an attempt to `stage` (1-based), as knockd's `Stage N`. */
   | (EventBase & { readonly type: 'stage'; readonly stage: number })
-  /** The whole sequence was knocked: `OPEN SESAME`. */
-  | (EventBase & { readonly type: 'open' })
+  /** The whole sequence was knocked: `OPEN SESAME` (a TOTP door's once the engine accepts `code`, the digits knocked). */
+  | (EventBase & { readonly type: 'open'; readonly code?: string })
   /** The attempt ran out of time after `stage` correct knocks. */
   | (EventBase & { readonly type: 'timeout'; readonly stage: number })
   /** A wrong knock ended the attempt (knockd logs this only with -D). */

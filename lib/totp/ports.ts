@@ -29,3 +29,11 @@ export function portsCode(ports: readonly number[], base: number): string | unde
 export function codePortRange(base: number, digits: number): { readonly first: number; readonly last: number } {
   return { first: base, last: base + PAIR_SPAN * (digits / 2) - 1 };
 }
+
+/** The ports each pair of a code may use: pair i spans base + 100·i .. + 99. */
+export function pairRanges(base: number, digits: number, protocol: Protocol): { protocol: Protocol; first: number; last: number }[] {
+  return Array.from({ length: digits / 2 }, (_, i) => {
+    const first = base + PAIR_SPAN * i;
+    return { protocol, first, last: first + PAIR_SPAN - 1 };
+  });
+}

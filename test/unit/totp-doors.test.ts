@@ -1,0 +1,260 @@
+// TOTP doors and bans, without a shell: the keys and their errors, the code judged when the last
+// knock lands (current and earlier steps, used once, across reloads and in the state file's replay
+// digests), the static sequence first, wrong codes and resets as failures, bans that stop a
+// source's knocks from being heard, the capture filter's port ranges, and kernel matching's refusal.
+
+import t from 'tap';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../../lib/config/parser.js';
+import { Engine, type Effect } from '../../lib/engine/engine.js';
+import type { Packet } from '../../lib/matcher/types.js';
+import { Bans } from '../../lib/matcher/bans.js';
+import { totpDigest } from '../../lib/matcher/totp-judge.js';
+import { codePorts } from '../../lib/totp/ports.js';
+import { totpCode, totpStep } from '../../lib/totp/totp.js';
+import { kernelRefusal } from '../../lib/daemon/kernel-matching.js';
+import type { ReplayEntry } from '../../lib/spa/replay.js';
+
+const SRV = '10.77.0.1', CLI = '10.77.0.2', OTHER = '10.77.0.3';
+const SECRET = Buffer.from('12345678901234567890');
+const B32 = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
+// A wall time 10 s into a step, so a knock taking a few ms stays in it.
+const WALL = (Math.floor(1_800_000_000 / 30) * 30 + 10) * 1000;
+
+const dir = mkdtempSync(join(tmpdir(), 'sesame-totp-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const secretFile = join(dir, 'secret');
+writeFileSync(secretFile, `${B32}\n`, { mode: 0o600 });
+chmodSync(secretFile, 0o600);
+
+const conf = (extra = '', door = '') => `[totp]
+TOTP_Secret_File = ${secretFile}
+TOTP_Port_Base = 40000
+seq_timeout = 10
+start_command = open %IP%
+cmd_timeout = 10
+Open = tcp/22
+${door}
+${extra}`;
+
+function engine(text = conf(), persist: (e: readonly ReplayEntry[]) => boolean = () => true, opts: { fleet?: boolean; replay?: readonly unknown[] } = {}) {
+  return new Engine(parseConfig(text, 'e.conf'), {
+    localAddresses: [SRV], maxAttempts: 100, onlyIPv4: false, ...(opts.fleet ? { fleet: true } : {}),
+    ...(opts.replay ? { replay: { entries: opts.replay, now: WALL } } : {}),
+  }, { display: (ip) => ip, persistReplay: persist });
+}
+const pkt = (dport: number, src = CLI, protocol: 'tcp' | 'udp' = 'tcp'): Packet => ({ src, dst: SRV, family: 4, protocol, dport, tcpFlags: 2 });
+const logs = (fx: readonly Effect[]) => fx.filter((f) => f.kind === 'log').map((f) => (f as { line: string }).line);
+const code = (wall: number, digits: 6 | 8 = 6) => totpCode(SECRET, totpStep(wall), digits);
+/** Knocks `ports` from `src`, 10 ms apart from `wall`; all effects. */
+function knock(e: Engine, ports: readonly number[], wall = WALL, src = CLI, protocol: 'tcp' | 'udp' = 'tcp'): Effect[] {
+  const out: Effect[] = [];
+  ports.forEach((p, i) => out.push(...e.handle({ kind: 'packet', packet: pkt(p, src, protocol), at: wall + i * 10, wall: wall + i * 10 })));
+  return out;
+}
+const ports = (c: string, base = 40000) => codePorts(c, base, 'tcp').map((p) => p.port);
+const opened = (fx: readonly Effect[]) => logs(fx).some((l) => l.endsWith('OPEN SESAME')) && fx.some((f) => f.kind === 'grant');
+
+t.test('config: keys, defaults and errors naming the line', async (t) => {
+  const c = parseConfig(conf(), 'e.conf');
+  t.match(c.doors[0], { sequence: [], totp: { path: secretFile, digits: 6, portBase: 40000, window: 1, protocol: 'tcp', line: 3 }, bans: undefined });
+  t.same(Buffer.from(c.doors[0]!.totp!.secret), SECRET);
+  const full = parseConfig(conf('TOTP_Digits = 8\nTOTP_Window = 2\nTOTP_Protocol = udp\nMax_Failures = 3\nFailure_Window = 60\nBan_Time = 600\nsequence = 7000'), 'e.conf');
+  t.match(full.doors[0], { sequence: [{ protocol: 'tcp', port: 7000 }], totp: { digits: 8, window: 2, protocol: 'udp' },
+    bans: { maxFailures: 3, failureWindow: 60, banTime: 600 } });
+  t.match(parseConfig('[k]\nsequence = 1,2\nMax_Failures = 5\n', 'e.conf').doors[0]!.bans, { maxFailures: 5, failureWindow: 300, banTime: 3600 }, 'defaults');
+  const bad: [string, RegExp][] = [
+    ['[t]\nTOTP_Port_Base = 40000\n', /line 2: section t: TOTP keys need TOTP_Secret_File/],
+    [`[t]\nTOTP_Secret_File = ${secretFile}\n`, /line 2: section t: TOTP keys need TOTP_Port_Base/],
+    [`${conf()}TOTP_Digits = 7\n`, /line 9: TOTP_Digits must be 6 or 8, not "7"/],
+    [`${conf()}TOTP_Window = 3\n`, /TOTP_Window must be a whole number from 0 to 2/],
+    [`${conf()}TOTP_Protocol = icmp\n`, /TOTP_Protocol must be tcp or udp/],
+    [`[t]\nTOTP_Secret_File = ${secretFile}\nTOTP_Port_Base = 65300\n`, /line 3: TOTP_Port_Base 65300: a 6-digit code needs ports up to 65599, past 65535/],
+    [`[t]\nTOTP_Secret_File = ${secretFile}\nTOTP_Port_Base = 65300\nTOTP_Digits = 8\n`, /past 65535/],
+    ['[t]\nTOTP_Secret_File = relative\n', /not an absolute path/],
+    [`[t]\nTOTP_Secret_File = ${join(dir, 'missing')}\n`, /missing: No such file or directory/],
+    ['[k]\nsequence = 1\nBan_Time = 5\n', /line 3: section k: Failure_Window and Ban_Time need Max_Failures/],
+    ['[k]\nsequence = 1\nMax_Failures = 0\n', /Max_Failures must be a whole number from 1 to 1000/],
+    [`${conf()}[other]\nsequence = 40150\n`, /line 3: section totp: TOTP ports tcp\/40000-40299 overlap tcp\/40150 of section other/],
+    [`${conf()}[other]\nsequence = 40150:udp\n`, /^$/],
+    [`${conf()}[t2]\nTOTP_Secret_File = ${secretFile}\nTOTP_Port_Base = 40299\n`, /overlap TOTP ports tcp\/40299-40598 of section t2/],
+    [`${conf()}One_Time_Sequences = ${secretFile}\n`, /./],
+  ];
+  for (const [text, want] of bad) {
+    if (want.source === '^$') { t.doesNotThrow(() => parseConfig(text, 'e.conf'), 'another protocol does not overlap'); continue; }
+    t.throws(() => parseConfig(text, 'e.conf'), { message: want }, want.source);
+  }
+});
+
+t.test('config: the secret file must be its owner\'s alone and hold base32', async (t) => {
+  const loose = join(dir, 'loose');
+  writeFileSync(loose, `${B32}\n`);
+  chmodSync(loose, 0o644);
+  t.throws(() => parseConfig(`[t]\nTOTP_Secret_File = ${loose}\nTOTP_Port_Base = 1000\n`, 'e.conf'),
+    { message: /loose: mode 644: readable by others than its owner \(chmod 600\)/, line: 2 });
+  const junk = join(dir, 'junk');
+  writeFileSync(junk, 'hello world\n', { mode: 0o600 });
+  t.throws(() => parseConfig(`[t]\nTOTP_Secret_File = ${junk}\nTOTP_Port_Base = 1000\n`, 'e.conf'), { message: /line 2: TOTP_Secret_File .*junk is not base32/ });
+});
+
+t.test('the current code opens, once; the same code again does not, from anyone', async (t) => {
+  const e = engine();
+  const now = code(WALL);
+  const first = knock(e, ports(now));
+  t.same(logs(first), [`${CLI}: totp: Stage 1`, `${CLI}: totp: Stage 2`, `${CLI}: totp: Stage 3`, `${CLI}: totp: OPEN SESAME`]);
+  t.ok(opened(first));
+  const again = knock(e, ports(now), WALL + 1000);
+  t.notOk(opened(again), 'the same source');
+  t.match(logs(again).at(-1), new RegExp(`^${CLI}: totp: TOTP code refused: code already used \\(first by ${CLI} at `));
+  t.notOk(opened(knock(e, ports(now), WALL + 2000, OTHER)), 'another source');
+});
+
+t.test('a wrong code does not open; the previous step\'s code does (window 1), not the one before', async (t) => {
+  const e = engine();
+  const wrong = String((Number(code(WALL)) + 1) % 1_000_000).padStart(6, '0');
+  const fx = knock(e, ports(wrong));
+  t.notOk(opened(fx));
+  t.equal(logs(fx).at(-1), `${CLI}: totp: TOTP code refused: wrong code`);
+  t.ok(opened(knock(e, ports(code(WALL - 30_000)))), 'previous step');
+  t.notOk(opened(knock(e, ports(code(WALL - 60_000)), WALL, OTHER)), 'two steps back');
+  t.notOk(opened(knock(e, ports(code(WALL + 30_000)), WALL, OTHER)), 'the next step');
+  const w0 = engine(conf('TOTP_Window = 0'));
+  t.notOk(opened(knock(w0, ports(code(WALL - 30_000)))), 'window 0: previous step refused');
+  t.ok(opened(knock(w0, ports(code(WALL)))), 'window 0: current step');
+  const w2 = engine(conf('TOTP_Window = 2'));
+  t.ok(opened(knock(w2, ports(code(WALL - 60_000)))), 'window 2: two steps back');
+});
+
+t.test('a knock across a step boundary is judged when its last knock lands', async (t) => {
+  const boundary = Math.ceil(WALL / 30_000) * 30_000;
+  const before = code(boundary - 1);
+  const e = engine();
+  const out: Effect[] = [];
+  const ps = ports(before);
+  ps.forEach((p, i) => out.push(...e.handle({ kind: 'packet', packet: pkt(p), at: boundary - 200 + i * 150, wall: boundary - 200 + i * 150 })));
+  t.ok(opened(out), 'window 1: the code of the step it began in opens');
+  const w0 = engine(conf('TOTP_Window = 0'));
+  const out0: Effect[] = [];
+  ps.forEach((p, i) => out0.push(...w0.handle({ kind: 'packet', packet: pkt(p), at: boundary - 200 + i * 150, wall: boundary - 200 + i * 150 })));
+  t.notOk(opened(out0), 'window 0: refused');
+});
+
+t.test('8 digits: four knocks; UDP; a static sequence first', async (t) => {
+  const e8 = engine(conf('TOTP_Digits = 8'));
+  const c8 = code(WALL, 8);
+  t.equal(ports(c8).length, 4);
+  t.ok(opened(knock(e8, ports(c8))));
+  const eu = engine(conf('TOTP_Protocol = udp'));
+  t.notOk(opened(knock(eu, ports(code(WALL)))), 'TCP knocks to a UDP door');
+  t.ok(opened(knock(eu, ports(code(WALL)), WALL, CLI, 'udp')));
+  const es = engine(conf('sequence = 7000,8000:udp'));
+  t.notOk(opened(knock(es, ports(code(WALL)))), 'the code alone');
+  const fx = [...knock(es, [7000]), ...es.handle({ kind: 'packet', packet: pkt(8000, CLI, 'udp'), at: WALL + 15, wall: WALL + 15 }),
+    ...knock(es, ports(code(WALL)), WALL + 20)];
+  t.ok(opened(fx), 'static ports, then the code');
+  t.equal(logs(fx).filter((l) => l.includes('Stage')).length, 5);
+});
+
+t.test('a used code is written before the door opens; a failed write opens nothing', async (t) => {
+  const seen: (readonly ReplayEntry[])[] = [];
+  const e = engine(conf(), (x) => { seen.push(x); return true; });
+  const fx = knock(e, ports(code(WALL)));
+  t.ok(opened(fx));
+  t.equal(seen.length, 1);
+  t.ok(seen[0]!.some((r) => r.digest === totpDigest('totp', totpStep(WALL))));
+  const failing = engine(conf(), () => false);
+  const f = knock(failing, ports(code(WALL)));
+  t.notOk(opened(f));
+  t.match(logs(f).at(-1), /TOTP code refused: used-code record not written/);
+  // A restart: the persisted digest is loaded and the code stays used.
+  const next = engine(conf(), () => true, { replay: seen[0]! });
+  t.notOk(opened(knock(next, ports(code(WALL)), WALL + 500)), 'refused after a restart');
+  // A reload carries it over.
+  const reloaded = e.next(parseConfig(conf(), 'e.conf'), WALL + 600);
+  t.notOk(opened(knock(reloaded, ports(code(WALL)), WALL + 700, OTHER)), 'refused after a reload');
+});
+
+t.test('fleet: the code\'s digest is claimed before the grant, and shared with it', async (t) => {
+  const e = engine(conf(), () => true, { fleet: true });
+  const fx = knock(e, ports(code(WALL)));
+  const claim = fx.find((f) => f.kind === 'claim') as Extract<Effect, { kind: 'claim' }>;
+  t.ok(claim, 'a claim');
+  t.same(claim.claim, { type: 'replay', digest: totpDigest('totp', totpStep(WALL)), ttlMs: 240_000 });
+  t.ok(claim.granted.some((g) => g.kind === 'grant'), 'the grant waits for the claim');
+  t.match(claim.granted.find((g) => g.kind === 'share'), { grant: { kind: 'knock', door: 'totp', digest: claim.claim.type === 'replay' ? claim.claim.digest : '' } });
+  t.same(logs(claim.refused), [`${CLI}: totp: TOTP code refused: code already used on another fleet node`]);
+  t.notOk(fx.some((f) => f.kind === 'grant'), 'nothing opens before the claim');
+  // Another node's grant note carries the digest: kept here, the code is then used here too.
+  const other = engine(conf(), () => true, { fleet: true });
+  other.handle({ kind: 'fleet-grant', wall: WALL, seconds: 10, note: {
+    type: 'grant', id: 'a'.repeat(32), node: 'n2', kind: 'knock', door: 'totp', ip: OTHER, family: 4, timeout: 10, at: WALL,
+    digest: totpDigest('totp', totpStep(WALL)),
+  } });
+  const mine = knock(other, ports(code(WALL)));
+  t.notOk(mine.some((f) => f.kind === 'claim'), 'no claim for a code this node knows is used');
+  t.match(logs(mine).at(-1), /code already used \(first by fleet node n2/);
+});
+
+t.test('failures ban a source: wrong codes, resets; a banned source\'s right code is not heard', async (t) => {
+  const e = engine(conf('Max_Failures = 2\nFailure_Window = 60\nBan_Time = 120'));
+  const wrong = String((Number(code(WALL)) + 1) % 1_000_000).padStart(6, '0');
+  t.notOk(logs(knock(e, ports(wrong))).some((l) => l.includes('banned')), 'one failure');
+  const fx = knock(e, ports(wrong), WALL + 100);
+  t.ok(logs(fx).includes(`${CLI}: totp: banned for 120s after 2 failures in 60s`), 'the second bans');
+  t.match(fx.find((f) => f.kind === 'bans'), { bans: [{ src: CLI, door: 'totp', until: WALL + 100 + 20 + 120_000, failures: 2 }] });
+  const right = knock(e, ports(code(WALL)), WALL + 1000);
+  t.same(right.filter((f) => f.kind !== 'debug'), [], 'not even a stage line');
+  t.ok(opened(knock(e, ports(code(WALL)), WALL + 1000, OTHER)), 'another source is not banned');
+  t.ok(opened(knock(e, ports(code(WALL + 121_000)), WALL + 121_000)), 'the ban ends');
+  t.same(e.bans(WALL + 121_000), []);
+  // Resets count on any door with Max_Failures.
+  const k = engine('[k]\nsequence = 7000,8000,9000\nMax_Failures = 3\n');
+  for (let i = 0; i < 2; i++) knock(k, [7000, 9000], WALL + i * 100);
+  const third = knock(k, [7000, 9000], WALL + 300);
+  t.ok(logs(third).includes(`${CLI}: k: banned for 3600s after 3 failures in 300s`));
+  t.notOk(opened(knock(k, [7000, 8000, 9000], WALL + 400)), 'banned from the right sequence');
+  // Failures outside the window do not add up.
+  const slow = engine('[k]\nsequence = 7000,8000\nMax_Failures = 2\nFailure_Window = 10\n');
+  knock(slow, [7000, 7000], WALL);
+  t.notOk(logs(knock(slow, [7000, 7000], WALL + 11_000)).some((l) => l.includes('banned')));
+  // Doors without Max_Failures count nothing.
+  const none = engine('[k]\nsequence = 7000,8000\n');
+  for (let i = 0; i < 20; i++) knock(none, [7000, 7000], WALL + i);
+  t.same(none.bans(WALL), []);
+  // Bans carry over a reload.
+  const r = engine(conf('Max_Failures = 1'));
+  knock(r, ports(wrong));
+  const reloaded = r.next(parseConfig(conf('Max_Failures = 2'), 'e.conf'), WALL + 200);
+  t.same(reloaded.bans(WALL + 200).map((b) => b.src), [CLI]);
+});
+
+t.test('Bans: bounded, expiring, loaded with care', async (t) => {
+  const door = parseConfig('[k]\nsequence = 1\nMax_Failures = 1\nBan_Time = 10\n', 'e.conf').doors[0]!;
+  const b = new Bans(4, 3);
+  for (let i = 0; i < 5; i++) b.fail(`10.0.0.${i}`, 0, door, WALL);
+  t.equal(b.size, 3, 'at most 3 bans');
+  t.equal(b.evicted, 2);
+  t.equal(b.banned('10.0.0.0', WALL), undefined, 'the oldest went');
+  t.ok(b.banned('10.0.0.4', WALL));
+  t.equal(b.banned('10.0.0.4', WALL + 10_000), undefined, 'expired');
+  const many = parseConfig('[k]\nsequence = 1\nMax_Failures = 2\n', 'e.conf').doors[0]!;
+  const c = new Bans(4, 4);
+  for (let i = 0; i < 10; i++) c.fail(`10.0.1.${i}`, 0, many, WALL);
+  t.equal(c.evicted, 6, 'failure records capped');
+  const l = new Bans();
+  l.load([{ src: '10.0.0.9', door: 'k', until: WALL + 5000, failures: 3 }, { src: '10.0.0.8', door: 'k', until: WALL - 1 },
+    { src: '$(rm -rf /)', door: 'k', until: WALL + 5000 }, null, 'x', { src: 'fd77::2', door: 'k', until: WALL + 1 }], WALL);
+  t.same(l.list(WALL).map((x) => x.src), ['10.0.0.9', 'fd77::2']);
+});
+
+t.test('the capture filter carries the code ranges; kernel matching refuses TOTP doors', async (t) => {
+  const e = engine(conf('sequence = 7000'));
+  t.equal(e.filter(), `((dst host ${SRV}) and (((tcp dst port 7000 or tcp dst portrange 40000-40099 or tcp dst portrange 40100-40199 ` +
+    'or tcp dst portrange 40200-40299))))');
+  const u = engine(conf('TOTP_Protocol = udp'));
+  t.equal(u.filter(), `((dst host ${SRV}) and ((udp dst portrange 40000-40099 or udp dst portrange 40100-40199 or udp dst portrange 40200-40299)))`);
+  t.match(kernelRefusal(parseConfig(conf(), 'e.conf')), /door totp is a TOTP door/);
+  t.equal(kernelRefusal(parseConfig('[k]\nsequence = 1\nMax_Failures = 2\n', 'e.conf')), undefined);
+});
