@@ -30,7 +30,8 @@ export function failure(s: EngineState, src: string, doorIndex: number, out: Eff
   const ban = s.bans.fail(src, doorIndex, door, s.wall);
   if (!ban) return;
   const { banTime, failureWindow } = door.bans;
-  const line = `${s.deps.display(src)}: ${door.name}: banned for ${banTime}s after ${ban.failures} failures in ${failureWindow}s`;
+  const prefix = ban.src === src ? '' : ` (${ban.src})`;
+  const line = `${s.deps.display(src)}: ${door.name}: banned${prefix} for ${banTime}s after ${ban.failures} failures in ${failureWindow}s`;
   out.push({ kind: 'log', line });
   out.push({ kind: 'bans', bans: s.bans.list(s.wall) });
 }
