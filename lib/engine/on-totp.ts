@@ -28,6 +28,10 @@ export function failure(s: EngineState, src: string, doorIndex: number, out: Eff
   const door = s.config.doors[doorIndex];
   if (!door?.bans) return;
   const ban = s.bans.fail(src, doorIndex, door, s.wall);
+  // A flood of failures from made-up sources pushes the oldest records out: say so, once per doubling.
+  if (s.bans.evicted > 0 && s.banEvictionsLog.due(s.bans.evicted)) {
+    out.push({ kind: 'log', line: `failure records full: ${s.bans.evicted} oldest dropped so far (a flood of failed knocks?)` });
+  }
   if (!ban) return;
   const { banTime, failureWindow } = door.bans;
   const prefix = ban.src === src ? '' : ` (${ban.src})`;
