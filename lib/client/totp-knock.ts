@@ -39,7 +39,8 @@ export function checkTotp(t: TotpTyped): Result<{ settings: TotpSettings }> {
   const portBase = /^[0-9]{1,5}$/.test(value.trim()) ? Number(value.trim()) : NaN;
   if (!(portBase >= 1 && portBase <= 65535)) return failure(`knock: ${name} must be a port from 1 to 65535, not '${value}'`);
   const { last } = codePortRange(portBase, digits);
-  if (last > 65535) return failure(`knock: ${name} ${portBase}: ${digits === 8 ? 'an' : 'a'} ${digits}-digit code needs ports up to ${last}, past 65535`);
+  const code = digits === 8 ? 'an 8-digit code' : 'a 6-digit code';
+  if (last > 65535) return failure(`knock: ${name} ${portBase}: ${code} needs ports up to ${last}, past 65535`);
   return { ok: true, settings: { path: t.path, digits, portBase } };
 }
 

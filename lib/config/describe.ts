@@ -93,11 +93,12 @@ export function describeTotp(t: TotpDoor, afterSequence: boolean): string[] {
     const first = t.portBase + PAIR_SPAN * i;
     ranges.push(`${t.protocol}/${first}-${first + PAIR_SPAN - 1}`);
   }
+  const earlier = t.window === 0 ? 'the current 30 s step only' : `and the ${t.window} earlier 30 s step${t.window === 1 ? '' : 's'}`;
   return [
     `  totp_secret_file: ${t.path}`,
     `  totp_digits: ${t.digits}`,
     `  totp_port_base: ${t.portBase} (line ${t.line})`,
-    `  totp_window: ${t.window} (${t.window === 0 ? 'the current 30 s step only' : `and the ${t.window} earlier 30 s step${t.window === 1 ? '' : 's'}`})`,
+    `  totp_window: ${t.window} (${earlier})`,
     `  totp_protocol: ${t.protocol}`,
     `  totp_ports: ${ranges.join(', ')}${afterSequence ? ' (after the sequence)' : ''}`,
   ];
