@@ -77,7 +77,7 @@ export function describeDoor(d: Door): string[] {
   if (d.bans) {
     const b = d.bans;
     lines.push(
-      `  max_failures: ${b.maxFailures} (line ${b.line})`,
+      `  max_failures: ${b.maxFailures} (${b.byDefault ? 'a TOTP door\'s default' : `line ${b.line}`})`,
       `  failure_window: ${b.failureWindow}`,
       `  ban_time: ${b.banTime}`,
     );

@@ -101,7 +101,8 @@ export function finishTotp(d: DoorDraft, file: string): TotpDoor | undefined {
   const digits = t.digits ?? TOTP_DEFAULTS.digits;
   const { last } = codePortRange(t.portBase.port, digits);
   if (last > 65535) {
-    throw err(file, t.portBase.line, `TOTP_Port_Base ${t.portBase.port}: a ${digits}-digit code needs ports up to ${last}, past 65535`);
+    const code = `${digits === 8 ? 'an' : 'a'} ${digits}-digit code`;
+    throw err(file, t.portBase.line, `TOTP_Port_Base ${t.portBase.port}: ${code} needs ports up to ${last}, past 65535`);
   }
   if (d.oneTime) throw err(file, t.line, `section ${d.name}: TOTP keys cannot be used with One_Time_Sequences`);
   if (d.sharedKnocks !== undefined) {
@@ -125,7 +126,7 @@ export function finishBans(d: DoorDraft, file: string): BanPolicy | undefined {
   if (b.maxFailures === 0) return undefined;
   return {
     maxFailures: b.maxFailures, failureWindow: b.failureWindow ?? BAN_DEFAULTS.failureWindow, banTime: b.banTime ?? BAN_DEFAULTS.banTime,
-    line: b.line,
+    line: b.line, ...(d.bans?.maxFailures === undefined ? { byDefault: true } : {}),
   };
 }
 

@@ -60,7 +60,7 @@ const opened = (fx: readonly Effect[]) => logs(fx).some((l) => l.endsWith('OPEN 
 t.test('config: keys, defaults and errors naming the line', async (t) => {
   const c = parseConfig(conf(), 'e.conf');
   t.match(c.doors[0], { sequence: [], totp: { path: secretFile, digits: 6, portBase: 40000, window: 1, protocol: 'tcp', line: 3 } });
-  t.same(c.doors[0]!.bans, { maxFailures: 10, failureWindow: 300, banTime: 3600, line: 2 }, 'a TOTP door bans by default');
+  t.same(c.doors[0]!.bans, { maxFailures: 10, failureWindow: 300, banTime: 3600, line: 2, byDefault: true }, 'a TOTP door bans by default');
   t.equal(parseConfig(conf('Max_Failures = 0'), 'e.conf').doors[0]!.bans, undefined, 'Max_Failures = 0: no bans');
   t.match(parseConfig(conf('Ban_Time = 60'), 'e.conf').doors[0]!.bans, { maxFailures: 10, banTime: 60 }, 'Ban_Time alone on a TOTP door');
   t.equal(parseConfig('[k]\nsequence = 1\n', 'e.conf').doors[0]!.bans, undefined, 'other doors: none by default');
