@@ -16,8 +16,8 @@ export interface Shell {
   /** Hands a one-time door's rotation back to the engine; returns the effects that follow. */
   rotated(doorIndex: number, r: RotateResult): readonly Effect[];
   refreshFilter(): void;
-  /** Keeps the bans in force (a ban was made). */
-  keepBans(bans: readonly Ban[]): void;
+  /** A ban was made: keep the bans in force, tell the kernel. */
+  banned(ban: Ban): void;
   /** An allowed SPA command message. */
   exec(e: Extract<Effect, { kind: 'exec' }>): void;
   /** A GnuPG SPA message to decrypt (the answer comes back as a 'gpg-done' input). */
@@ -41,7 +41,7 @@ export function carryOut(effects: readonly Effect[], shell: Shell): void {
         carryOut(shell.rotated(e.doorIndex, rotateOneTime(e.door.name, e.door.oneTime!.path, e.line, e.used)), shell);
         break;
       case 'filter': shell.refreshFilter(); break;
-      case 'bans': shell.keepBans(e.bans); break;
+      case 'ban': shell.banned(e.ban); break;
       case 'share': shell.share?.(e.grant); break;
       case 'ask': shell.ask?.(e); break;
       case 'claim': {

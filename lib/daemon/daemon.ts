@@ -15,6 +15,7 @@ import { DeadlineTimer } from './deadline-timer.js';
 import { carryOut } from './carry-out.js';
 import { configForReload } from './reload.js';
 import { BanStore, GrantStore, ReplayStore, StateStore } from './state.js';
+import { BanKeeper } from './ban-keeper.js';
 import { DoorFirewall } from './door-firewall.js';
 import { nftFirewalls } from '../firewall/nft-firewall.js';
 import type { Firewalls } from '../firewall/contract.js';
@@ -53,6 +54,7 @@ export class Daemon {
     (now) => this.apply(this.engine.handle({ kind: 'tick', at: now, wall: Date.now() })),
   );
   private readonly banStore: BanStore;
+  private readonly bansKept: BanKeeper;
   private closing = false;
   private stopping: Promise<void> | undefined;
   /** Releases the instance's locks (state directory, table). */
@@ -70,6 +72,7 @@ export class Daemon {
     this.lookups = resolver && new LookupQueue(resolver, (a, at) => { if (!this.closing) this.handle(a, at); });
     this.banStore = new BanStore(args.stateDir, complain);
     this.engine = firstEngine(config, args, this.interfaces, new ReplayStore(args.stateDir, complain), this.banStore, resolver);
+    this.bansKept = new BanKeeper(this.banStore, () => this.engine.bans(Date.now()), (bans) => this.input?.ban(bans));
   }
 
   /** Parses the config and starts listening; throws ConfigError or StartError. */
@@ -144,7 +147,7 @@ export class Daemon {
       grant: (e) => void this.firewall?.apply(e.knocker, e.door, e.grants, e.done),
       rotated: (i, r) => this.engine.handle({ kind: 'onetime-rotated', doorIndex: i, result: r }),
       refreshFilter: () => this.input?.refresh(this.engine),
-      keepBans: (bans) => { this.banStore.save(bans); this.input?.ban(bans); },
+      banned: (ban) => this.bansKept.add(ban),
       exec: (e) => this.commands.run(e.knocker, e.door, e.argv),
       gpg: (e) => this.gpg.run(e),
       ...(this.fleet ? {
@@ -202,6 +205,7 @@ export class Daemon {
     await this.firewall?.idle();
     await this.runner.flush();
     this.state.flush();
+    this.bansKept.flush();
     this.logger.verbose('closing...');
     this.logger.log(logMsg.shuttingDown());
     this.unlock();
@@ -228,6 +232,7 @@ export class Daemon {
     await this.tcp?.close();
     await Promise.race([this.runner.flush(), new Promise((r) => setTimeout(r, 5000).unref())]);
     this.state.flush();
+    this.bansKept.flush();
     this.unlock();
   }
 }

@@ -106,6 +106,8 @@ export class KernelMatching {
   /** What the running check read: the engine it installs, the event counter (undefined: no table). */
   private checked: { engine: Engine; events: number | undefined } | undefined;
   private readonly lostLog = new DoublingLog();
+  private unbanned = 0;
+  private readonly unbannedLog = new DoublingLog();
   /** First knocks unrecorded (every tier full): in all, as counted by the current table, and last logged. */
   private unrecorded = 0;
   private unrecordedTable = 0;
@@ -201,7 +203,17 @@ export class KernelMatching {
     return this.serial(async () => {
       if (!this.spec?.bans || !this.current) return; // the next install carries them
       const script = banScript(this.spec, banElements(bans, Date.now()));
-      if (script !== '') await this.backend.run(script);
+      if (script === '') return;
+      try {
+        await this.backend.run(script);
+      } catch (err) {
+        // A full set (a flood of bans): the engine still ignores those sources' events.
+        this.unbanned += bans.length;
+        if (this.unbannedLog.due(this.unbanned)) {
+          this.opts.log(`kernel matching: ${this.unbanned} bans could not be put in the kernel so far (latest: ${firstLine(err)}); ` +
+            'their knocks are still ignored');
+        }
+      }
     });
   }
 

@@ -31,8 +31,8 @@ export type Effect =
   }
   /** A one-time door was used: rewrite its file, then hand the result back as an 'onetime-rotated' input. */
   | { readonly kind: 'rotate'; readonly doorIndex: number; readonly door: Door; readonly line: number; readonly used: readonly KnockStep[] }
-  /** The bans now in force (a new one was made): the shell keeps them for restarts and --status. */
-  | { readonly kind: 'bans'; readonly bans: readonly Ban[] }
+  /** A source was banned: the shell keeps the bans in force (Engine.bans) for restarts and --status, and tells the kernel. */
+  | { readonly kind: 'ban'; readonly ban: Ban }
   /** Door sequences or local addresses changed: the capture filter must be rebuilt (Engine.filter). */
   | { readonly kind: 'filter' }
   /** Fleet: a shared door's last port was hit here by `src` without a local open: ask the other nodes for its hits. */

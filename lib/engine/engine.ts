@@ -96,7 +96,7 @@ export class Engine {
     return this.s.matcher.isEnabled(doorIndex);
   }
 
-  /** Bans in force at `wall` (--status reads them from the state file the 'bans' effect writes). */
+  /** Bans in force at `wall` (the shell writes them to bans.json after a 'ban' effect; --status reads that). */
   bans(wall: number): readonly Ban[] {
     return this.s.bans.list(wall);
   }

@@ -35,7 +35,9 @@ export function failure(s: EngineState, src: string, doorIndex: number, out: Eff
   if (!ban) return;
   const { banTime, failureWindow } = door.bans;
   const prefix = ban.src === src ? '' : ` (${ban.src})`;
-  const line = `${s.deps.display(src)}: ${door.name}: banned${prefix} for ${banTime}s after ${ban.failures} failures in ${failureWindow}s`;
-  out.push({ kind: 'log', line });
-  out.push({ kind: 'bans', bans: s.bans.list(s.wall) });
+  // Rate-limited: a spoofed flood can make a ban of every address it makes up.
+  const why = `for ${banTime}s after ${ban.failures} failures in ${failureWindow}s`;
+  const line = () => `${s.deps.display(src)}: ${door.name}: banned${prefix} ${why}`;
+  s.banLog.line(line, (text) => out.push({ kind: 'log', line: text }));
+  out.push({ kind: 'ban', ban });
 }

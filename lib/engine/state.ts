@@ -66,6 +66,7 @@ export class EngineState {
   readonly knockLog = new LogRateLimit(100, 500, () => this.wall, (n) => `${n} knock events not logged (rate limit)`);
   readonly evictionsLog = new DoublingLog();
   readonly banEvictionsLog = new DoublingLog();
+  readonly banLog = new LogRateLimit(20, 50, () => this.wall, (n) => `${n} ban lines not logged (rate limit)`);
   /** One-time doors: the file line their current sequence came from. */
   readonly oneTimeLines = new Map<number, number>();
   local: readonly string[];

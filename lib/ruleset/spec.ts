@@ -60,8 +60,11 @@ export interface BanElement {
   readonly timeoutMs: number;
 }
 
-/** Most bans the kernel holds (the engine holds as many: lib/matcher/bans.ts). */
-export const BAN_SET_SIZE = 65_536;
+/**
+ * Most bans the kernel holds: twice the engine's (lib/matcher/bans.ts), which drops its oldest when
+ * full while the kernel's stay until they expire.
+ */
+export const BAN_SET_SIZE = 131_072;
 
 /** One overflow tier: its size, and its element timeout (ms; a door's Seq_Timeout if shorter). */
 export interface SetTier {

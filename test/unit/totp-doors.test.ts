@@ -207,7 +207,7 @@ t.test('failures ban a source: wrong codes, resets; a banned source\'s right cod
   t.notOk(logs(knock(e, ports(wrong))).some((l) => l.includes('banned')), 'one failure');
   const fx = knock(e, ports(wrong), WALL + 100);
   t.ok(logs(fx).includes(`${CLI}: totp: banned for 120s after 2 failures in 60s`), 'the second bans');
-  t.match(fx.find((f) => f.kind === 'bans'), { bans: [{ src: CLI, door: 'totp', until: WALL + 100 + 20 + 120_000, failures: 2 }] });
+  t.match(fx.find((f) => f.kind === 'ban'), { ban: { src: CLI, door: 'totp', until: WALL + 100 + 20 + 120_000, failures: 2 } });
   const right = knock(e, ports(code(WALL)), WALL + 1000);
   t.same(right.filter((f) => f.kind !== 'debug'), [], 'not even a stage line');
   t.ok(opened(knock(e, ports(code(WALL)), WALL + 1000, OTHER)), 'another source is not banned');
@@ -233,6 +233,18 @@ t.test('failures ban a source: wrong codes, resets; a banned source\'s right cod
   t.ok(logs(b6).includes('fd77::b: k: banned (fd77::/64) for 3600s after 2 failures in 300s'), 'two addresses of one /64');
   t.same(logs(six(7000, 'fd77::c', WALL + 4)), [], 'a third address of it is not heard');
   t.match(logs(six(7000, 'fd77:0:0:1::c', WALL + 5)), ['fd77:0:0:1::c: k: Stage 1'], 'another /64 is');
+  // A flood of bans (made-up sources) is logged at a bounded rate, each ban still made.
+  const flood = engine('[k]\nsequence = 7000,8000\nMax_Failures = 1\n');
+  const lines: string[] = [];
+  let bans = 0;
+  for (let i = 0; i < 300; i++) {
+    const fx = knock(flood, [7000, 7000], WALL + i, `10.99.${i >> 8}.${i & 255}`);
+    lines.push(...logs(fx).filter((l) => l.includes('ban')));
+    bans += fx.filter((f) => f.kind === 'ban').length;
+  }
+  t.equal(bans, 300, 'every ban made');
+  t.ok(lines.length <= 60, `ban lines bounded (${lines.length})`);
+  t.equal(flood.bans(WALL + 400).length, 300);
   // Doors without Max_Failures count nothing.
   const none = engine('[k]\nsequence = 7000,8000\n');
   for (let i = 0; i < 20; i++) knock(none, [7000, 7000], WALL + i);
