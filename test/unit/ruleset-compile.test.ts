@@ -416,12 +416,12 @@ t.test('bans (Max_Failures): sets with the bans in force, a return before any do
   t.notMatch(none, /bans[46]/, 'no ban sets when no door bans');
   const s = spec(BASE, { bans: [{ src: '192.0.2.9', timeoutMs: 3_599_001 }, { src: '2001:db8:1:2::/64', timeoutMs: 10 }] });
   const script = check(t, s);
-  t.match(script, /set bans4 \{ type ipv4_addr; flags timeout; size 65536; elements = \{ 192\.0\.2\.9 timeout 3600s \}; \}/);
-  t.match(script, /set bans6 \{ type ipv6_addr; flags interval,timeout; size 65536; elements = \{ 2001:db8:1:2::\/64 timeout 1s \}; \}/);
+  t.match(script, /set bans4 \{ type ipv4_addr; flags timeout; size 131072; elements = \{ 192\.0\.2\.9 timeout 3600s \}; \}/);
+  t.match(script, /set bans6 \{ type ipv6_addr; flags interval,timeout; size 131072; elements = \{ 2001:db8:1:2::\/64 timeout 1s \}; \}/);
   const visible = script.slice(script.indexOf('chain visible'));
   t.match(visible, /chain visible \{\n    ip saddr @bans4 return\n    ip6 saddr @bans6 return\n/, 'first in visible');
   const empty = check(t, spec(BASE, { bans: [] }));
-  t.match(empty, /set bans4 \{ type ipv4_addr; flags timeout; size 65536; \}/);
+  t.match(empty, /set bans4 \{ type ipv4_addr; flags timeout; size 131072; \}/);
   const add = banScript(s, [{ src: '198.51.100.7', timeoutMs: 60_000 }, { src: '2001:db8::/64', timeoutMs: 60_000 }]);
   t.equal(add, 'add element inet knock_sesame bans4 { 198.51.100.7 timeout 60s }\nadd element inet knock_sesame bans6 { 2001:db8::/64 timeout 60s }\n');
   t.equal(banScript(spec(BASE), [{ src: '198.51.100.7', timeoutMs: 1 }]), '', 'no sets: nothing to add to');
