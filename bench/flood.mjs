@@ -12,6 +12,7 @@
 //   npm run bench:flood -- --wide           (= --sources wide4,wide6)
 //   npm run bench:flood -- --sources narrow,wide4,wide6
 //   npm run bench:flood -- --spa [--rates 5000,20000,50000,100000]
+//   npm run bench:flood -- --totp [--rates 5000,20000,100000,0]
 //
 // Sources: `narrow` (default) 198.18.0.0/15, 131,072 addresses (fits the first tier of a kernel
 // stage set); `wide4` all of 100.64.0.0/10, 4,194,304 addresses; `wide6` a random address in a
@@ -29,6 +30,12 @@
 // an HMAC key. Without one, junk that happens to read as an OpenPGP message reaches gpg (bounded:
 // 2 runs, 8 waiting); with one, nothing unauthenticated does.
 //
+// --totp: TOTP doors instead (8 of them, one secret each, ports 40000 + 1000·k): spoofed SYNs to a
+// port of the first door's first code range (every one starts an attempt there, whatever its pair),
+// and the real knock client knocking each door's current code once; Sesame matches TOTP doors with
+// libpcap (`auto` falls back), so the rows are knockd 0.8 on its static door (as without --totp)
+// and Sesame on the TOTP doors.
+//
 // Root: it makes two network namespaces (10.77.40.0/24) and deletes them at the end.
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -37,15 +44,20 @@ import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { GEN, ROOT, buildGen, cpuSeconds, kernelMB, opt, readIf, rssMB, sh, sleep, tree } from './lab.mjs';
+import { totpCode, totpStep } from '../dist/totp/totp.js';
+import { codePorts } from '../dist/totp/ports.js';
+import { base32Encode } from '../dist/totp/base32.js';
 
 const SPA = process.argv.includes('--spa');
 const GPG = SPA && process.argv.includes('--gpg');
 const GPG_HMAC = GPG && process.argv.includes('--gpg-hmac');
+const TOTP = !SPA && process.argv.includes('--totp');
+const TOTP_SECRET = (k) => Buffer.alloc(20, k + 1);
 /** GnuPG homes and keys made once per bench run (--gpg). */
 let gpgKeys;
 const SECONDS = Number(opt('seconds', '20'));
 const RATES = opt('rates', SPA ? '5000,20000,50000,100000' : '5000,20000,100000,0').split(',').map(Number);
-const ONLY = opt('only', SPA ? 'fwknopd,pcap,kernel' : 'knockd,pcap,kernel').split(',');
+const ONLY = opt('only', SPA ? 'fwknopd,pcap,kernel' : TOTP ? 'knockd,auto' : 'knockd,pcap,kernel').split(',');
 const KNOCKS = SPA ? 9 : 8;
 const SOURCES = (process.argv.includes('--wide') ? 'wide4,wide6' : opt('sources', 'narrow')).split(',');
 for (const src of SOURCES) {
@@ -84,6 +96,7 @@ const DAEMONS = {
     '-p', join(dir, 'fwknopd.pid'), '-i', 'bfs0'],
   pcap: (conf, dir) => [join(ROOT, 'bin/knockd'), '-i', 'bfs0', '-c', conf, '--matching', 'pcap', '--state-dir', join(dir, 'state')],
   kernel: (conf, dir) => [join(ROOT, 'bin/knockd'), '-i', 'bfs0', '-c', conf, '--matching', 'kernel', '--state-dir', join(dir, 'state')],
+  auto: (conf, dir) => [join(ROOT, 'bin/knockd'), '-i', 'bfs0', '-c', conf, '--state-dir', join(dir, 'state')],
 };
 
 async function oneRun(name, rate, sources = 'narrow') {
@@ -101,6 +114,14 @@ async function oneRun(name, rate, sources = 'narrow') {
   } else if (SPA) {
     writeFileSync(conf, `[options]\n  LogFile = ${log}\n[spa]\n  SPA_Key_Base64 = ${keys.key}\n  SPA_HMAC_Key_Base64 = ${keys.hmac}\n` +
       `  SPA_Open_Ports = tcp/22\n  command = /bin/echo OPEN %IP% >> ${out}\n`);
+  } else if (TOTP && name !== 'knockd') {
+    let doors = '';
+    for (let k = 0; k < KNOCKS; k++) {
+      writeFileSync(join(dir, `totp${k}`), `${base32Encode(TOTP_SECRET(k))}\n`, { mode: 0o600 });
+      doors += `[totp${k}]\n  TOTP_Secret_File = ${join(dir, `totp${k}`)}\n  TOTP_Port_Base = ${40000 + 1000 * k}\n  seq_timeout = 10\n` +
+        `  tcpflags = syn\n  command = /bin/echo OPEN %IP% >> ${out}\n`;
+    }
+    writeFileSync(conf, `[options]\n  LogFile = ${log}\n${doors}`);
   } else {
     writeFileSync(conf, `[options]\n  LogFile = ${log}\n[openSSH]\n  sequence = 7000,8000,9000\n  seq_timeout = 10\n  tcpflags = syn\n` +
       `  command = /bin/echo OPEN %IP% >> ${out}\n`);
@@ -121,7 +142,7 @@ async function oneRun(name, rate, sources = 'narrow') {
     let kernelPeak = kernel0;
     const sampler = setInterval(() => { peak = Math.max(peak, rssMB(tree(d.pid))); kernelPeak = Math.max(kernelPeak, kernelMB()); }, 250);
     const genArgs = SPA ? ['udp', SERVER, '62201', String(rate), String(SECONDS), GPG ? '800' : '200']
-      : ['tcp', server, '7000', String(rate), String(SECONDS), '0', sources === 'wide4' ? 'wide' : 'narrow'];
+      : ['tcp', server, TOTP && name !== 'knockd' ? '40050' : '7000', String(rate), String(SECONDS), '0', sources === 'wide4' ? 'wide' : 'narrow'];
     const gen = spawn('ip', ['netns', 'exec', CLI, GEN, ...genArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
     let genOut = '';
     gen.stdout.on('data', (b) => { genOut += b; });
@@ -134,6 +155,10 @@ async function oneRun(name, rate, sources = 'narrow') {
           '-D', SERVER, '--gpg-encryption', '--gpg-recipient-key', gpgKeys.srvFpr, '--gpg-signer-key', gpgKeys.cliFpr,
           '--gpg-home-dir', gpgKeys.cliHome, '--gpg-no-signing-pw', ...(GPG_HMAC ? ['--use-hmac', '--key-base64-hmac', keys.hmac] : [])], true);
       } else if (SPA) {
+      } else if (TOTP && name !== 'knockd') {
+        const code = totpCode(TOTP_SECRET(i), totpStep(Date.now()), 6);
+        const ports = codePorts(code, 40000 + 1000 * i, 'tcp').map((p) => String(p.port));
+        sh('ip', ['netns', 'exec', CLI, 'knock', ...(v6 ? ['-6'] : []), server, ...ports], true);
       } else {
         sh('ip', ['netns', 'exec', CLI, 'knock', ...(v6 ? ['-6'] : []), server, '7000', '8000', '9000'], true);
       }
@@ -203,6 +228,8 @@ async function main() {
   }
   console.log(GPG ? `\n${SECONDS} s of junk UDP (800 bytes, GnuPG-sized) to the SPA port, ${KNOCKS} valid GnuPG packets ` +
     `(${GPG_HMAC ? 'with' : 'without'} HMAC) from the real fwknop client during it` : SPA ? `\n${SECONDS} s of junk UDP (200 bytes) to the SPA port, ${KNOCKS} valid packets from the real fwknop client during it`
+    : TOTP ? `\n${SECONDS} s of spoofed SYNs to the first port (knockd: its static door; Sesame: a port of a TOTP door's first code range), ` +
+      `${KNOCKS} knocks by the real knock client during it (Sesame: each TOTP door's current code once)`
     : `\n${SECONDS} s of spoofed SYNs to the first port, ${KNOCKS} knocks by the real knock client during it`);
   console.log('| daemon | sources | offered pkt/s | reached pkt/s | opened | CPU s | peak RSS MB | idle RSS MB | kernel MB | log bytes |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');
@@ -232,7 +259,7 @@ function makeGpgKeys() {
   return { srvHome: srv.home, cliHome: cli.home, srvFpr: srv.f, cliFpr: cli.f };
 }
 
-const label = (n) => ({ knockd: 'knockd 0.8', fwknopd: 'fwknopd 2.6', pcap: 'Sesame pcap', kernel: 'Sesame kernel' })[n];
+const label = (n) => ({ knockd: 'knockd 0.8', fwknopd: 'fwknopd 2.6', pcap: 'Sesame pcap', kernel: 'Sesame kernel', auto: 'Sesame TOTP' })[n];
 const fmt = (r) => `${label(r.name)} @ ${r.rate === 0 ? 'max' : r.rate} (${r.sources}): reached ${r.reached} pkt/s, ` +
   `opened ${r.opened}/${KNOCKS}, CPU ${r.cpu.toFixed(1)} s, peak RSS ${r.peak.toFixed(0)} MB (idle ${r.idle.toFixed(0)}), ` +
   `kernel +${r.kernel.toFixed(0)} MB, log +${r.logBytes} B`;

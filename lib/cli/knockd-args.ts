@@ -17,6 +17,10 @@ export interface KnockdArgs extends DaemonOptions {
   readonly status: boolean;
   /** Remove Sesame's firewall table: guards and grants (Sesame). */
   readonly flush: boolean;
+  /** Print a TOTP door's otpauth URI and QR code (Sesame). */
+  readonly provision: string | undefined;
+  /** With provision: write a fresh secret first. */
+  readonly newSecret: boolean;
 }
 
 export type ArgsResult =
@@ -49,6 +53,8 @@ export function parseKnockdArgs(argv: readonly string[], prog = 'knockd'): ArgsR
     return { kind: 'bad', message: `${prog}: --matching must be kernel, pcap or auto` };
   }
   const bool = (k: string) => Boolean(Array.isArray(parsed[k]) ? (parsed[k] as unknown[]).at(-1) : parsed[k]);
+  const provision = last(parsed['provision']);
+  if (bool('new-secret') && provision === undefined) return { kind: 'bad', message: `${prog}: --new-secret needs --provision DOOR` };
   return {
     kind: 'run',
     args: {
@@ -64,6 +70,8 @@ export function parseKnockdArgs(argv: readonly string[], prog = 'knockd'): ArgsR
       check: bool('check'),
       status: bool('status'),
       flush: bool('flush'),
+      provision,
+      newSecret: bool('new-secret'),
       stateDir: last(parsed['state-dir']) ?? (instance === undefined ? DEFAULT_STATE_DIR : `${DEFAULT_STATE_DIR}/${instance}`),
       instance,
       maxAttempts: max,
@@ -91,6 +99,8 @@ const TABLE: readonly OptionSpec[] = [
   { name: 'max-attempts', type: 'number' },
   { name: 'instance', type: 'string' },
   { name: 'matching', type: 'string' },
+  { name: 'provision', type: 'string' },
+  { name: 'new-secret', type: 'boolean' },
 ];
 const SHORT_WITH_ARG = new Set(TABLE.filter((o) => o.type !== 'boolean' && o.name.length === 1).map((o) => o.name));
 const SHORT_FLAGS = new Set(TABLE.filter((o) => o.type === 'boolean' && o.name.length === 1).map((o) => o.name));

@@ -19,7 +19,7 @@ function packageVersion(): string {
 export async function main(argv: readonly string[]): Promise<number> {
   const r = parseKnockdArgs(argv);
   // Only the daemon acts on held signals; every other mode lets them go.
-  if (r.kind !== 'run' || r.args.status || r.args.flush || r.args.check) releaseSignals();
+  if (r.kind !== 'run' || r.args.status || r.args.flush || r.args.check || r.args.provision !== undefined) releaseSignals();
   switch (r.kind) {
     case 'help':
       process.stdout.write(KNOCKD_USAGE);
@@ -36,6 +36,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   const args = r.args;
   if (args.status) return showGrants(args.instance, args.config, args.stateDir);
   if (args.flush) return flushGrants(args.instance);
+  if (args.provision !== undefined) {
+    const { provision } = await import('./knockd-provision.js');
+    return provision(args.config, args.provision, args.newSecret, process.stdout, process.stderr);
+  }
   if (args.check) {
     let config;
     try {

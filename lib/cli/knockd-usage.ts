@@ -20,6 +20,8 @@ options:
       --max-attempts <n> most knock attempts tracked at once (default 65536)
       --instance <name>  a second daemon: own table inet sesame_<name>, own state directory
       --matching <how>   kernel (nftables), pcap (libpcap) or auto (default: the kernel where it works)
+      --provision <door> print a TOTP door's otpauth:// URI and QR code for an authenticator app, and exit
+      --new-secret       with --provision: first write a fresh secret to the door's TOTP_Secret_File (0600)
 
 `;
 

@@ -1,5 +1,5 @@
 // knock's command line (getopt "vud:hV46", GNU permutation: options may follow the arguments),
-// read with yargs, plus Sesame's -i/--interface and -s/--source.
+// read with yargs, plus Sesame's -i/--interface and -s/--source, and --totp with its companions.
 
 import { FAMILY_WORDS, laterOf, lastValue, type OptionSpec } from '../getopt/option-table.js';
 import { parseOptions } from '../getopt/yargs-options.js';
@@ -12,8 +12,17 @@ export interface KnockArgs {
   readonly iface: string | undefined;
   readonly source: string | undefined;
   readonly positional: readonly string[];
+  /** --totp FILE, --digits, --port-base (each undefined when not given) and --totp-ports (print, do not send). */
+  readonly totp: KnockTotpArgs;
   /** Which of udp/delay/family were given, so a profile's values apply only where they were not. */
   readonly given: ReadonlySet<'udp' | 'delay' | 'family'>;
+}
+
+export interface KnockTotpArgs {
+  readonly path: string | undefined;
+  readonly digits: string | undefined;
+  readonly portBase: string | undefined;
+  readonly printOnly: boolean;
 }
 
 export type KnockArgsResult =
@@ -32,6 +41,10 @@ const TABLE: readonly OptionSpec[] = [
   { name: 'h', alias: 'help', type: 'boolean' },
   { name: 'i', alias: 'interface', type: 'string' },
   { name: 's', alias: 'source', type: 'string' },
+  { name: 'totp', type: 'string' },
+  { name: 'digits', type: 'string' },
+  { name: 'port-base', type: 'string' },
+  { name: 'totp-ports', type: 'boolean' },
 ];
 
 export function parseKnockArgs(argv: readonly string[]): KnockArgsResult {
@@ -58,6 +71,10 @@ export function parseKnockArgs(argv: readonly string[]): KnockArgsResult {
       udp: Boolean(p['u']), delay, family, verbose: Boolean(p['v']),
       iface: lastValue(p['i']), source: lastValue(p['s']),
       positional: ((p['_'] as unknown[] | undefined) ?? []).map(String), given,
+      totp: {
+        path: lastValue(p['totp']), digits: lastValue(p['digits']), portBase: lastValue(p['port-base']),
+        printOnly: Boolean(p['totp-ports']),
+      },
     },
   };
 }

@@ -13,6 +13,9 @@ import { hit, type Endpoint } from './hit.js';
 import { loadProfile, type Profile } from './profiles.js';
 import { wantsSpa } from './spa-args.js';
 import { spaMain } from './spa-main.js';
+import { checkTotp, portsLine, totpHits, totpSecret, type TotpSettings, type Typed } from './totp-knock.js';
+import { readBoundedFile } from '../fs/bounded-read.js';
+import { strerror } from '../config/errors.js';
 
 const GAI_TEXT: Record<string, string> = {
   ENOTFOUND: 'Name or service not known',
@@ -41,6 +44,43 @@ interface Plan {
   readonly family: 0 | 4 | 6;
   readonly source: string | undefined;
   readonly iface: string | undefined;
+  readonly udp: boolean;
+  /** --totp (or a profile's totp): the code ports follow `hits`, computed when they are sent. */
+  readonly totp: { readonly settings: TotpSettings; readonly secret: Uint8Array } | undefined;
+  /** --totp-ports: print the ports, send nothing. */
+  readonly printOnly: boolean;
+}
+
+/** The largest secret file read: one line of base32 (comments allowed). */
+const MAX_SECRET_BYTES = 4096;
+
+/** --totp, --digits, --port-base over the profile's totp, digits, port_base; the secret read and checked. */
+function totpPlan(a: KnockArgs, p: Profile | undefined, profileName: string | undefined): Result<{ totp: Plan['totp'] }> {
+  const t = a.totp;
+  const path = t.path ?? p?.totp;
+  if (path === undefined) {
+    if (t.printOnly) return failure('knock: --totp-ports needs --totp SECRET_FILE (or a profile with totp)');
+    if (t.digits !== undefined || t.portBase !== undefined) return failure('knock: --digits and --port-base need --totp SECRET_FILE');
+    return { ok: true, totp: undefined };
+  }
+  const typed = (cli: string | undefined, cliName: string, prof: string | undefined, key: string): Typed | undefined => {
+    if (cli !== undefined) return { value: cli, name: cliName };
+    return prof === undefined ? undefined : { value: prof, name: `profile [${profileName}] ${key}` };
+  };
+  const c = checkTotp({
+    path,
+    digits: typed(t.digits, '--digits', p?.digits, 'digits'),
+    portBase: typed(t.portBase, '--port-base', p?.portBase, 'port_base'),
+  });
+  if (!c.ok) return c;
+  let text: string;
+  try {
+    text = readBoundedFile(path, MAX_SECRET_BYTES).toString('utf8');
+  } catch (e) {
+    return failure(`knock: cannot read TOTP secret file ${path}: ${strerror(e)}`);
+  }
+  const s = totpSecret(path, text);
+  return s.ok ? { ok: true, totp: { settings: c.settings, secret: s.secret } } : s;
 }
 
 /** The command line with its profile applied (the command line wins); 'usage' without host or port. */
@@ -49,9 +89,12 @@ function plan(a: KnockArgs): Result<{ plan: Plan }> | 'usage' {
   let portArgs = a.positional.slice(1);
   let { udp, delay, family } = a;
   let { source, iface } = a;
-  if (host?.startsWith('@')) {
+  let profile: Profile | undefined;
+  const profileName = host?.startsWith('@') ? host.slice(1) : undefined;
+  if (profileName !== undefined) {
     let p: Profile;
-    try { p = loadProfile(host.slice(1)); } catch (e) { return failure((e as Error).message); }
+    try { p = loadProfile(profileName); } catch (e) { return failure((e as Error).message); }
+    profile = p;
     host = p.host;
     portArgs = [...p.ports, ...portArgs];
     if (!a.given.has('udp') && p.udp !== undefined) udp = p.udp;
@@ -60,7 +103,11 @@ function plan(a: KnockArgs): Result<{ plan: Plan }> | 'usage' {
     source ??= p.source;
     iface ??= p.iface;
   }
-  if (!host || portArgs.length === 0) return 'usage';
+  const t = totpPlan(a, profile, profileName);
+  if (!t.ok) return t;
+  const printOnly = a.totp.printOnly;
+  // A TOTP knock needs no static port; printing its ports needs no host.
+  if ((!host && !printOnly) || (portArgs.length === 0 && !t.totp)) return 'usage';
   // Every port is checked before the first packet leaves.
   const hits: Hit[] = [];
   for (const typed of portArgs) {
@@ -68,7 +115,7 @@ function plan(a: KnockArgs): Result<{ plan: Plan }> | 'usage' {
     if (!h.ok) return h;
     hits.push(h.hit);
   }
-  return { ok: true, plan: { host, hits, delay, family, source, iface } };
+  return { ok: true, plan: { host: host ?? '', hits, delay, family, source, iface, udp, totp: t.totp, printOnly } };
 }
 
 /** Where the packets go, and from where (-i/-s), as knock resolves it. */
@@ -79,7 +126,8 @@ async function endpoint(p: Plan): Promise<Result<{ to: Endpoint }>> {
     to = { address: res.address, family: res.family === 6 ? 6 : 4 };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? '';
-    return failure(`Failed to resolve hostname '${p.host}' on port ${p.hits[0]!.typed}\ngetaddrinfo: ${GAI_TEXT[code] ?? code}`);
+    const first = p.hits[0] ?? codeHits(p)[0]!;
+    return failure(`Failed to resolve hostname '${p.host}' on port ${first.typed}\ngetaddrinfo: ${GAI_TEXT[code] ?? code}`);
   }
   let source = p.source;
   if (p.iface) {
@@ -93,6 +141,11 @@ async function endpoint(p: Plan): Promise<Result<{ to: Endpoint }>> {
   return { ok: true, to };
 }
 
+/** The code ports of this moment (none without --totp). */
+function codeHits(p: Plan): Hit[] {
+  return p.totp ? totpHits(p.totp.secret, p.totp.settings, p.udp, Date.now()) : [];
+}
+
 export async function knockMain(argv: readonly string[], out = process.stdout, err = process.stderr): Promise<number> {
   if (wantsSpa(argv)) return spaMain(argv, out, err, version());
   const r = parseKnockArgs(argv);
@@ -103,17 +156,23 @@ export async function knockMain(argv: readonly string[], out = process.stdout, e
   if (p === 'usage') { out.write(KNOCK_USAGE); return EXIT.knockUsage; }
   const refuse = (message: string) => { err.write(`${message}\n`); return EXIT.failure; };
   if (!p.ok) return refuse(p.error);
+  if (p.plan.printOnly) { out.write(`${portsLine([...p.plan.hits, ...codeHits(p.plan)])}\n`); return EXIT.ok; }
   const e = await endpoint(p.plan);
   if (!e.ok) return refuse(e.error);
-  const { hits, delay } = p.plan;
-  for (const h of hits) {
-    if (r.args.verbose) out.write(`hitting ${h.protocol} ${e.to.address}:${h.typed}\n`);
-    try {
-      await hit(e.to, h);
-    } catch (x) {
-      err.write(`knock: ${h.protocol} ${e.to.address}:${h.typed}: ${(x as Error).message}\n`);
+  const { delay } = p.plan;
+  const send = async (hits: readonly Hit[]) => {
+    for (const h of hits) {
+      if (r.args.verbose) out.write(`hitting ${h.protocol} ${e.to.address}:${h.typed}\n`);
+      try {
+        await hit(e.to, h);
+      } catch (x) {
+        err.write(`knock: ${h.protocol} ${e.to.address}:${h.typed}: ${(x as Error).message}\n`);
+      }
+      if (delay > 0) await sleep(delay);
     }
-    if (delay > 0) await sleep(delay);
-  }
+  };
+  await send(p.plan.hits);
+  // The code of the moment the static ports are done, so it is as fresh as can be when the last knock lands.
+  await send(codeHits(p.plan));
   return EXIT.ok;
 }

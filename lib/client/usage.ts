@@ -12,6 +12,10 @@ options:
   -i, --interface <if> send from the address of interface <if>
   -s, --source <addr>  send from address <addr>
       @profile         knock the host and ports saved as [profile] in knock.ini
+      --totp <file>    also knock the current TOTP code of the base32 secret in <file>
+      --port-base <n>  with --totp: the door's TOTP_Port_Base (required)
+      --digits <6|8>   with --totp: digits of the code (default 6)
+      --totp-ports     with --totp: print the ports (static, then code) and send nothing
       --spa ...        send one fwknop SPA packet instead (knock --spa --help)
       --spa-keygen     print a new SPA key pair
 

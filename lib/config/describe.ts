@@ -4,7 +4,8 @@
 import { formatNetwork } from './cidr.js';
 import { formatSequence } from './sequence.js';
 import { formatTcpFlags } from './tcpflags.js';
-import { DEFAULTS, type Config, type Door } from './types.js';
+import { DEFAULTS, type Config, type Door, type TotpDoor } from './types.js';
+import { PAIR_SPAN } from '../totp/ports.js';
 import { formatProtoPort } from '../net/protocol.js';
 import { formatIpv4Network } from '../net/ipv4.js';
 
@@ -72,8 +73,35 @@ export function describeDoor(d: Door): string[] {
       );
     }
   }
+  if (d.totp) lines.push(...describeTotp(d.totp, d.sequence.length > 0));
+  if (d.bans) {
+    const b = d.bans;
+    lines.push(
+      `  max_failures: ${b.maxFailures} (${b.byDefault ? 'a TOTP door\'s default' : `line ${b.line}`})`,
+      `  failure_window: ${b.failureWindow}`,
+      `  ban_time: ${b.banTime}`,
+    );
+  }
   if (d.sharedKnocks !== undefined) lines.push(`  fleet_shared_knocks: yes (line ${d.sharedKnocks})`);
   return lines;
+}
+
+/** A TOTP door: its keys, and the port range each pair of digits is knocked in; the secret file by path only. */
+export function describeTotp(t: TotpDoor, afterSequence: boolean): string[] {
+  const ranges: string[] = [];
+  for (let i = 0; i < t.digits / 2; i++) {
+    const first = t.portBase + PAIR_SPAN * i;
+    ranges.push(`${t.protocol}/${first}-${first + PAIR_SPAN - 1}`);
+  }
+  const earlier = t.window === 0 ? 'the current 30 s step only' : `and the ${t.window} earlier 30 s step${t.window === 1 ? '' : 's'}`;
+  return [
+    `  totp_secret_file: ${t.path}`,
+    `  totp_digits: ${t.digits}`,
+    `  totp_port_base: ${t.portBase} (line ${t.line})`,
+    `  totp_window: ${t.window} (${earlier})`,
+    `  totp_protocol: ${t.protocol}`,
+    `  totp_ports: ${ranges.join(', ')}${afterSequence ? ' (after the sequence)' : ''}`,
+  ];
 }
 
 export function describeConfig(c: Config): string {

@@ -4,7 +4,8 @@
 //   TOTP_Port_Base = N          pair i of the code is knocked at N + 100·i + pair
 //   TOTP_Window = 0..2          earlier 30 s steps still accepted, default 1
 //   TOTP_Protocol = tcp | udp   default tcp
-//   Max_Failures = N            (any door) failures from one source that ban it, 1..1000
+//   Max_Failures = N            (any door) failures from one source that ban it, 1..1000; 0: none
+//                               (a TOTP door's default is 10: a 6-digit code falls to guessing)
 //   Failure_Window = S          seconds they must fall within, default 300
 //   Ban_Time = S                seconds a ban lasts, default 3600
 // A TOTP door's static Sequence (if any) is knocked first, then the code.
@@ -17,7 +18,7 @@ import { parseSecretFile } from '../totp/secret.js';
 import { codePortRange } from '../totp/ports.js';
 
 export const TOTP_DEFAULTS = Object.freeze({ digits: 6 as const, window: 1, protocol: 'tcp' as const });
-export const BAN_DEFAULTS = Object.freeze({ failureWindow: 300, banTime: 3600 });
+export const BAN_DEFAULTS = Object.freeze({ failureWindow: 300, banTime: 3600, totpMaxFailures: 10 });
 const MAX_FAILURES = 1000;
 const MAX_FAILURE_WINDOW = 86_400;
 
@@ -76,7 +77,7 @@ export const TOTP_DOOR_KEYS: readonly DoorKey[] = [
     apply(door, value, ctx) {
       const b = bans(door, ctx);
       b.line = ctx.line;
-      b.maxFailures = integer(ctx, 'Max_Failures', value, 1, MAX_FAILURES);
+      b.maxFailures = integer(ctx, 'Max_Failures', value, 0, MAX_FAILURES);
     },
   },
   {
@@ -100,7 +101,8 @@ export function finishTotp(d: DoorDraft, file: string): TotpDoor | undefined {
   const digits = t.digits ?? TOTP_DEFAULTS.digits;
   const { last } = codePortRange(t.portBase.port, digits);
   if (last > 65535) {
-    throw err(file, t.portBase.line, `TOTP_Port_Base ${t.portBase.port}: a ${digits}-digit code needs ports up to ${last}, past 65535`);
+    const code = `${digits === 8 ? 'an' : 'a'} ${digits}-digit code`;
+    throw err(file, t.portBase.line, `TOTP_Port_Base ${t.portBase.port}: ${code} needs ports up to ${last}, past 65535`);
   }
   if (d.oneTime) throw err(file, t.line, `section ${d.name}: TOTP keys cannot be used with One_Time_Sequences`);
   if (d.sharedKnocks !== undefined) {
@@ -113,13 +115,18 @@ export function finishTotp(d: DoorDraft, file: string): TotpDoor | undefined {
   };
 }
 
+/** The door's ban policy: its keys, or a TOTP door's default; none with `Max_Failures = 0`. */
 export function finishBans(d: DoorDraft, file: string): BanPolicy | undefined {
-  const b = d.bans;
+  const b = d.bans ?? (d.totp ? { line: d.totp.line, maxFailures: BAN_DEFAULTS.totpMaxFailures } : undefined);
   if (!b) return undefined;
-  if (b.maxFailures === undefined) throw err(file, b.line, `section ${d.name}: Failure_Window and Ban_Time need Max_Failures`);
+  if (b.maxFailures === undefined) {
+    if (!d.totp) throw err(file, b.line, `section ${d.name}: Failure_Window and Ban_Time need Max_Failures`);
+    b.maxFailures = BAN_DEFAULTS.totpMaxFailures;
+  }
+  if (b.maxFailures === 0) return undefined;
   return {
     maxFailures: b.maxFailures, failureWindow: b.failureWindow ?? BAN_DEFAULTS.failureWindow, banTime: b.banTime ?? BAN_DEFAULTS.banTime,
-    line: b.line,
+    line: b.line, ...(d.bans?.maxFailures === undefined ? { byDefault: true } : {}),
   };
 }
 

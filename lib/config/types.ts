@@ -137,8 +137,10 @@ export interface BanPolicy {
   readonly failureWindow: number;
   /** Seconds a ban lasts. */
   readonly banTime: number;
-  /** Line of Max_Failures. */
+  /** Line of Max_Failures (of the first TOTP key for a TOTP door's default policy). */
   readonly line: number;
+  /** A TOTP door's default: no Max_Failures key. */
+  readonly byDefault?: boolean;
 }
 
 export interface Door {

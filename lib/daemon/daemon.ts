@@ -144,7 +144,7 @@ export class Daemon {
       grant: (e) => void this.firewall?.apply(e.knocker, e.door, e.grants, e.done),
       rotated: (i, r) => this.engine.handle({ kind: 'onetime-rotated', doorIndex: i, result: r }),
       refreshFilter: () => this.input?.refresh(this.engine),
-      keepBans: (bans) => this.banStore.save(bans),
+      keepBans: (bans) => { this.banStore.save(bans); this.input?.ban(bans); },
       exec: (e) => this.commands.run(e.knocker, e.door, e.argv),
       gpg: (e) => this.gpg.run(e),
       ...(this.fleet ? {

@@ -11,9 +11,12 @@ import type { Firewalls } from '../firewall/contract.js';
 import { openNflog, type NflogSource, type OpenNflog } from '../capture/nflog.js';
 import type { NflogFrame } from '../capture/nflog-decode.js';
 import { isPacket } from '../capture/decode.js';
-import { EVENT_COUNTER, UNRECORDED_COUNTER, addressScript, installScript, removeScript, updateScript } from '../ruleset/compile.js';
+import {
+  EVENT_COUNTER, UNRECORDED_COUNTER, addressScript, banScript, installScript, removeScript, updateScript,
+} from '../ruleset/compile.js';
 import { parseEventPrefix, type KernelEvent } from '../ruleset/events.js';
-import type { RulesetSpec } from '../ruleset/spec.js';
+import type { BanElement, RulesetSpec } from '../ruleset/spec.js';
+import type { Ban } from '../matcher/bans.js';
 import type { Packet } from '../matcher/types.js';
 import { randomInt } from 'node:crypto';
 import { DoublingLog } from '../log/rate-limit.js';
@@ -62,6 +65,11 @@ export function kernelRefusal(config: Config): string | undefined {
   // A code changes every 30 s and is judged when its last knock lands: the daemon reads the knocks.
   const totp = config.doors.find((d) => d.totp);
   return totp && `door ${totp.name} is a TOTP door, whose code knocks are matched in the daemon (libpcap)`;
+}
+
+/** Bans as the kernel holds them: what is left of each. */
+function banElements(bans: readonly Ban[], now: number): BanElement[] {
+  return bans.filter((b) => b.until > now).map((b) => ({ src: b.src, timeoutMs: b.until - now }));
 }
 
 export interface KernelMatchingOptions {
@@ -156,6 +164,7 @@ export class KernelMatching {
       doors: engine.kernelDoors(),
       spaPorts: [...new Set(engine.config.doors.flatMap((d) => (d.spa ? [d.spa.port] : [])))],
       spaQueue: this.reader?.batching ? SPA_QUEUE : 1,
+      ...(engine.config.doors.some((d) => d.bans) ? { bans: banElements(engine.bans(Date.now()), Date.now()) } : {}),
       ...(engine.config.options.spaTransport?.httpPort !== undefined ? { spaHttpPort: engine.config.options.spaTransport.httpPort } : {}),
       setSize: KERNEL_SET_SIZE,
       overflow: KERNEL_OVERFLOW,
@@ -185,6 +194,15 @@ export class KernelMatching {
   private serial(fn: () => Promise<void>): Promise<void> {
     this.queue = this.queue.then(fn).catch((err: unknown) => this.opts.log(`kernel matching: ruleset update failed: ${firstLine(err)}`));
     return this.queue;
+  }
+
+  /** Bans made since the install (Max_Failures): the kernel stops tracking those sources. */
+  ban(bans: readonly Ban[]): Promise<void> {
+    return this.serial(async () => {
+      if (!this.spec?.bans || !this.current) return; // the next install carries them
+      const script = banScript(this.spec, banElements(bans, Date.now()));
+      if (script !== '') await this.backend.run(script);
+    });
   }
 
   /** SIGHUP: a new engine, a new table (attempts in progress end, as in knockd). */

@@ -16,6 +16,7 @@ import { matchTableName, nflogGroup } from './instance-lock.js';
 import type { DaemonOptions } from './options.js';
 import type { Firewalls } from '../firewall/contract.js';
 import { StartError } from './start-error.js';
+import type { Ban } from '../matcher/bans.js';
 
 /** A packet to match, or (kernel matching) an NFLOG event with its packet and the engine that judges it. */
 export type Arrival = Packet & { readonly kernel?: { readonly engine: Engine; readonly event: KernelEvent } };
@@ -86,6 +87,11 @@ export class KnockInput {
   refusal(config: Config): string | undefined {
     const why = this.kernel ? kernelRefusal(config) : undefined;
     return why && `kernel matching: ${why}; keeping the running configuration (start with Matching = pcap for it)`;
+  }
+
+  /** Bans in force (a new one was made): the kernel stops tracking them (the engine ignores them anyway). */
+  ban(bans: readonly Ban[]): void {
+    if (this.kernel) void this.kernel.ban(bans);
   }
 
   /** The engine's doors or addresses changed in place (one-time rotation, address watch). */

@@ -28,9 +28,14 @@ export function failure(s: EngineState, src: string, doorIndex: number, out: Eff
   const door = s.config.doors[doorIndex];
   if (!door?.bans) return;
   const ban = s.bans.fail(src, doorIndex, door, s.wall);
+  // A flood of failures from made-up sources pushes the oldest records out: say so, once per doubling.
+  if (s.bans.evicted > 0 && s.banEvictionsLog.due(s.bans.evicted)) {
+    out.push({ kind: 'log', line: `failure records full: ${s.bans.evicted} oldest dropped so far (a flood of failed knocks?)` });
+  }
   if (!ban) return;
   const { banTime, failureWindow } = door.bans;
-  const line = `${s.deps.display(src)}: ${door.name}: banned for ${banTime}s after ${ban.failures} failures in ${failureWindow}s`;
+  const prefix = ban.src === src ? '' : ` (${ban.src})`;
+  const line = `${s.deps.display(src)}: ${door.name}: banned${prefix} for ${banTime}s after ${ban.failures} failures in ${failureWindow}s`;
   out.push({ kind: 'log', line });
   out.push({ kind: 'bans', bans: s.bans.list(s.wall) });
 }

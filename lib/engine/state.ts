@@ -65,6 +65,7 @@ export class EngineState {
   // spoofed packet was ~90 GB of log a day at top rate).
   readonly knockLog = new LogRateLimit(100, 500, () => this.wall, (n) => `${n} knock events not logged (rate limit)`);
   readonly evictionsLog = new DoublingLog();
+  readonly banEvictionsLog = new DoublingLog();
   /** One-time doors: the file line their current sequence came from. */
   readonly oneTimeLines = new Map<number, number>();
   local: readonly string[];

@@ -2,16 +2,21 @@
 // within the window is banned, from every knock door, for the door's Ban_Time. A failure: a knock
 // attempt that resets, or a TOTP code that is wrong or used. Pure: wall-clock ms are handed in.
 //
+// An IPv6 source is counted and banned by its /64: one host usually holds a whole /64, and
+// counting its addresses one by one would give it 2^64 tries.
+//
 // Bounded: failure records and bans are capped (a spoofed flood makes up sources at will); past a
 // cap the oldest record goes. A ban can be provoked by anyone who can send packets from the
 // banned address (spoofed SYNs are cheap): that is why bans never touch SPA or granted access.
 
 import type { Door } from '../config/types.js';
+import { formatNetwork, parseAddress } from '../config/cidr.js';
 
 export const MAX_FAILURE_RECORDS = 65_536;
 export const MAX_BANS = 65_536;
 
 export interface Ban {
+  /** The address banned, or an IPv6 address's /64 (`fd77:1::/64`). */
   readonly src: string;
   readonly door: string;
   /** Wall-clock ms it ends. */
@@ -28,10 +33,11 @@ export class Bans {
 
   constructor(private readonly maxRecords = MAX_FAILURE_RECORDS, private readonly maxBans = MAX_BANS) {}
 
-  /** The ban on `src` at `now`, if one holds. */
+  /** The ban on `src` (or its /64) at `now`, if one holds. */
   banned(src: string, now: number): Ban | undefined {
-    const b = this.bans.get(src);
-    if (b && b.until <= now) { this.bans.delete(src); return undefined; }
+    const key = banKey(src);
+    const b = this.bans.get(key);
+    if (b && b.until <= now) { this.bans.delete(key); return undefined; }
     return b;
   }
 
@@ -39,7 +45,8 @@ export class Bans {
   fail(src: string, doorIndex: number, door: Door, now: number): Ban | undefined {
     const policy = door.bans;
     if (!policy || this.banned(src, now)) return undefined;
-    const key = `${doorIndex}\0${src}`;
+    const who = banKey(src);
+    const key = `${doorIndex}\0${who}`;
     const since = now - policy.failureWindow * 1000;
     const times = (this.failures.get(key) ?? []).filter((t) => t > since);
     times.push(now);
@@ -49,7 +56,7 @@ export class Bans {
       while (this.failures.size > this.maxRecords) { this.failures.delete(this.failures.keys().next().value!); this.evicted++; }
       return undefined;
     }
-    const ban: Ban = { src, door: door.name, until: now + policy.banTime * 1000, failures: times.length };
+    const ban: Ban = { src: who, door: door.name, until: now + policy.banTime * 1000, failures: times.length };
     this.put(ban);
     return ban;
   }
@@ -65,7 +72,7 @@ export class Bans {
     for (const x of entries) {
       const b = x as Partial<Ban> | null;
       if (!b || typeof b.src !== 'string' || typeof b.door !== 'string' || typeof b.until !== 'number' || b.until <= now) continue;
-      if (b.src.length > 45 || !/^[0-9a-f.:]+$/.test(b.src)) continue;
+      if (banKey(b.src.replace(/\/64$/, '')) !== b.src) continue;
       this.put({ src: b.src, door: b.door, until: b.until, failures: typeof b.failures === 'number' ? b.failures : 0 });
     }
   }
@@ -79,4 +86,14 @@ export class Bans {
     this.bans.set(ban.src, ban);
     while (this.bans.size > this.maxBans) { this.bans.delete(this.bans.keys().next().value!); this.evicted++; }
   }
+}
+
+/** What a source is counted and banned as: an IPv4 address itself, an IPv6 address's /64; '' for anything else. */
+export function banKey(src: string): string {
+  const a = parseAddress(src);
+  if (!a) return '';
+  if (a.family === 4) return a.text;
+  const bytes = new Uint8Array(16);
+  bytes.set(a.bytes.subarray(0, 8));
+  return formatNetwork({ family: 6, bytes, prefix: 64 });
 }

@@ -26,7 +26,7 @@ import { TCP_FLAG_BITS, TCP_FLAG_ORDER } from '../config/types.js';
 import { checkAddress, checkName, checkPort, FirewallInputError } from '../firewall/validate.js';
 import { flushBatch } from '../firewall/commands.js';
 import { eventPrefix } from './events.js';
-import type { KernelDoor, RulesetSpec, SetTier } from './spec.js';
+import { BAN_SET_SIZE, type BanElement, type KernelDoor, type RulesetSpec, type SetTier } from './spec.js';
 import { MAX_GRANT_SECONDS } from '../config/types.js';
 
 export const CHAINS = { base: 'knock', visible: 'visible', match: 'match', inflight: 'inflight', http: 'spa_http' } as const;
@@ -54,6 +54,35 @@ function httpFlowSets(spec: RulesetSpec): string[] {
 type Family = 4 | 6;
 const ip = (f: Family) => (f === 4 ? 'ip' : 'ip6');
 const local = (f: Family) => `local${f}`;
+
+/** Banned sources (Max_Failures): an IPv4 address each, an IPv6 /64 each (an interval set). */
+const banSet = (f: Family) => `bans${f}`;
+
+/** `10.0.0.1 timeout 3600s` or `fd77:1::/64 timeout 3600s`, checked. */
+function banElement(b: BanElement): { family: Family; text: string } {
+  const slash = b.src.indexOf('/');
+  const a = checkAddress(slash === -1 ? b.src : b.src.slice(0, slash));
+  if (slash !== -1 && (a.family !== 6 || b.src.slice(slash) !== '/64')) throw new FirewallInputError(`not a ban: ${JSON.stringify(b.src)}`);
+  const ms = Math.min(MAX_GRANT_SECONDS * 1000, Math.max(1000, Math.ceil(checkCount(b.timeoutMs, 'ban timeout') / 1000) * 1000));
+  return { family: a.family, text: `${a.text}${slash === -1 ? '' : '/64'} timeout ${nftTime(ms)}` };
+}
+
+function banSets(spec: RulesetSpec): string[] {
+  if (!spec.bans) return [];
+  checkCount(spec.bans.length + 1, 'ban count');
+  return ([4, 6] as const).map((f) => {
+    const els = spec.bans!.map(banElement).filter((b) => b.family === f).map((b) => b.text);
+    return `  set ${banSet(f)} { type ${f === 4 ? 'ipv4_addr' : 'ipv6_addr'}; flags ${f === 4 ? '' : 'interval,'}timeout; ` +
+      `size ${BAN_SET_SIZE};${els.length ? ` elements = { ${els.join(', ')} };` : ''} }`;
+  });
+}
+
+/** Adds bans to a table compiled with ban sets (a ban made while it runs). */
+export function banScript(spec: RulesetSpec, bans: readonly BanElement[]): string {
+  const t = `inet ${checkName(spec.table)}`;
+  if (!spec.bans) return '';
+  return bans.map(banElement).map((b) => `add element ${t} ${banSet(b.family)} { ${b.text} }\n`).join('');
+}
 
 /** Names of one door's objects: the version makes a rotated door's objects new ones. */
 export function doorBase(d: KernelDoor): string {
@@ -249,6 +278,8 @@ export function dispatchRules(spec: RulesetSpec): { visible: string[]; match: st
   const match: string[] = [];
   const inflight: string[] = [];
   const starts: string[] = [];
+  // A banned source's knocks go no further: no attempt starts, none advances.
+  if (spec.bans) visible.push(`ip saddr @${banSet(4)} return`, `ip6 saddr @${banSet(6)} return`);
   for (const d of spec.doors) {
     const n = d.sequence.length;
     if (n === 0) continue;
@@ -378,6 +409,7 @@ export function installScript(spec: RulesetSpec): string {
     `  counter ${EVENT_COUNTER} { }`,
     `  counter ${UNRECORDED_COUNTER} { }`,
     ...localSets(spec),
+    ...banSets(spec),
     ...httpFlowSets(spec),
     ...spec.doors.flatMap((door) => doorObjects(spec, door)),
     ...chainBlock(CHAINS.inflight, d.inflight),

@@ -36,6 +36,11 @@ export interface RulesetSpec {
    * costs one read per batch; knock events still go at once, and take the queued datagrams along).
    */
   readonly spaQueue?: number;
+  /**
+   * Sources banned (Max_Failures): their knocks are not even tracked. Undefined when no door bans
+   * (the table then has no ban sets); the elements are the bans in force at install time.
+   */
+  readonly bans?: readonly BanElement[];
   /** Most sources one stage set holds (kernel memory bound). */
   readonly setSize: number;
   /**
@@ -48,6 +53,15 @@ export interface RulesetSpec {
   readonly eventRate: number;
   readonly eventBurst: number;
 }
+
+/** A banned IPv4 address or IPv6 /64 and how long its ban has left (ms). */
+export interface BanElement {
+  readonly src: string;
+  readonly timeoutMs: number;
+}
+
+/** Most bans the kernel holds (the engine holds as many: lib/matcher/bans.ts). */
+export const BAN_SET_SIZE = 65_536;
 
 /** One overflow tier: its size, and its element timeout (ms; a door's Seq_Timeout if shorter). */
 export interface SetTier {

@@ -131,3 +131,25 @@ t.test('--matching kernel on a missing interface fails as knockd does', async (t
   t.match(r, /could not open nosuch0: /);
   t.match(r, /exit=1/);
 });
+
+t.test('Max_Failures under kernel matching: resets ban the source in the kernel; its right sequence is then not even tracked', async (t) => {
+  const h = await daemon('[ssh]\n\tsequence = 7000,8000,9000\n\tseq_timeout = 5\n\ttcpflags = syn\n\tMax_Failures = 2\n\tBan_Time = 60\n' +
+    '\tcommand = echo OPEN %IP% >> @OUT@\n');
+  t.match(nft('list', 'set', 'inet', 'knock_sesame', 'bans4'), /flags timeout/, 'the ban sets are in the table');
+  for (let i = 0; i < 2; i++) lab.knock([lab.server4, '7000', '9000']); // a wrong port: the attempt resets
+  const banned = `${lab.client4}: ssh: banned for 60s after 2 failures in 300s`;
+  t.ok(await waitFor(() => h.lines().includes(banned), 3000), 'the ban is logged');
+  t.ok(await waitFor(() => nft('list', 'set', 'inet', 'knock_sesame', 'bans4').includes(lab.client4), 3000), 'and put in the kernel');
+  const before = h.lines().length;
+  lab.knock([lab.server4, '7000', '8000', '9000']);
+  lab.knock(['-6', lab.server6, '7000', '8000', '9000']);
+  t.ok(await waitFor(() => h.opens().includes(`OPEN ${lab.client6}`), 3000), 'another source opens');
+  t.same(h.opens(), [`OPEN ${lab.client6}`], 'the banned source does not');
+  t.notOk(h.lines().slice(before).some((l) => l.startsWith(`${lab.client4}:`)), 'not even a stage line for it');
+  const status = execFileSync(join(ROOT, 'bin/knockd'), ['--status', '--state-dir', lab.file(`state${run}`)], { encoding: 'utf8' });
+  t.match(status, new RegExp(`banned ${lab.client4.replaceAll('.', '\\.')} \\(ssh, 2 failures\\) for \\d+s more`), '--status lists it');
+  // A table put back by the watchdog (an admin's flush) carries the ban again.
+  nft('flush', 'ruleset');
+  t.ok(await waitFor(() => nft('list', 'set', 'inet', 'knock_sesame', 'bans4').includes(lab.client4), 5000), 'restored with the table');
+  await lab.stop(h.d);
+});

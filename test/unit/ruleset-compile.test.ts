@@ -6,7 +6,8 @@
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { parseConfig } from '../../lib/config/parser.js';
-import { addressScript, flagsMatch, installScript, removeScript, updateScript } from '../../lib/ruleset/compile.js';
+import { addressScript, banScript, flagsMatch, installScript, removeScript, updateScript } from '../../lib/ruleset/compile.js';
+import { FirewallInputError } from '../../lib/firewall/validate.js';
 import { eventPrefix, parseEventPrefix } from '../../lib/ruleset/events.js';
 import type { KernelDoor, RulesetSpec } from '../../lib/ruleset/spec.js';
 
@@ -408,4 +409,31 @@ t.test('overflow tiers in the kernel: a full tier passes the knock on, never sto
   t.match(full.stdout, /packets 1 bytes/, 'and counted as unrecorded, for the daemon to say so');
   const wrong = run(`${fill('live4')}${knock(7000)}${knock(8000)}${knock(7000)}${show}`);
   t.notMatch(wrong.stdout, /127\.0\.0\.1/, 'a wrong knock ends the attempt in whatever tiers it is in');
+});
+
+t.test('bans (Max_Failures): sets with the bans in force, a return before any door, and elements added later', async (t) => {
+  const none = installScript(spec(BASE));
+  t.notMatch(none, /bans[46]/, 'no ban sets when no door bans');
+  const s = spec(BASE, { bans: [{ src: '192.0.2.9', timeoutMs: 3_599_001 }, { src: '2001:db8:1:2::/64', timeoutMs: 10 }] });
+  const script = check(t, s);
+  t.match(script, /set bans4 \{ type ipv4_addr; flags timeout; size 65536; elements = \{ 192\.0\.2\.9 timeout 3600s \}; \}/);
+  t.match(script, /set bans6 \{ type ipv6_addr; flags interval,timeout; size 65536; elements = \{ 2001:db8:1:2::\/64 timeout 1s \}; \}/);
+  const visible = script.slice(script.indexOf('chain visible'));
+  t.match(visible, /chain visible \{\n    ip saddr @bans4 return\n    ip6 saddr @bans6 return\n/, 'first in visible');
+  const empty = check(t, spec(BASE, { bans: [] }));
+  t.match(empty, /set bans4 \{ type ipv4_addr; flags timeout; size 65536; \}/);
+  const add = banScript(s, [{ src: '198.51.100.7', timeoutMs: 60_000 }, { src: '2001:db8::/64', timeoutMs: 60_000 }]);
+  t.equal(add, 'add element inet knock_sesame bans4 { 198.51.100.7 timeout 60s }\nadd element inet knock_sesame bans6 { 2001:db8::/64 timeout 60s }\n');
+  t.equal(banScript(spec(BASE), [{ src: '198.51.100.7', timeoutMs: 1 }]), '', 'no sets: nothing to add to');
+  for (const bad of ['10.0.0.1/24', '2001:db8::/48', 'x', '10.0.0.1; flush ruleset', '']) {
+    t.throws(() => banScript(s, [{ src: bad, timeoutMs: 1000 }]), FirewallInputError, bad);
+  }
+  t.throws(() => banScript(s, [{ src: '10.0.0.1', timeoutMs: -5 }]), FirewallInputError);
+  const u = updateScript(s, s);
+  t.match(u, /add rule inet knock_sesame visible ip saddr @bans4 return\nadd rule inet knock_sesame visible ip6 saddr @bans6 return\n/, 'kept by updates');
+  if (canCheck) {
+    const r = spawnSync('unshare', ['-n', 'sh', '-c', 'nft -f - && nft list set inet knock_sesame bans6'], { input: script + u + add, encoding: 'utf8' });
+    t.equal(r.status, 0, r.stderr);
+    t.match(r.stdout, /2001:db8::\/64 timeout 1m/);
+  }
 });

@@ -59,7 +59,11 @@ const opened = (fx: readonly Effect[]) => logs(fx).some((l) => l.endsWith('OPEN 
 
 t.test('config: keys, defaults and errors naming the line', async (t) => {
   const c = parseConfig(conf(), 'e.conf');
-  t.match(c.doors[0], { sequence: [], totp: { path: secretFile, digits: 6, portBase: 40000, window: 1, protocol: 'tcp', line: 3 }, bans: undefined });
+  t.match(c.doors[0], { sequence: [], totp: { path: secretFile, digits: 6, portBase: 40000, window: 1, protocol: 'tcp', line: 3 } });
+  t.same(c.doors[0]!.bans, { maxFailures: 10, failureWindow: 300, banTime: 3600, line: 2, byDefault: true }, 'a TOTP door bans by default');
+  t.equal(parseConfig(conf('Max_Failures = 0'), 'e.conf').doors[0]!.bans, undefined, 'Max_Failures = 0: no bans');
+  t.match(parseConfig(conf('Ban_Time = 60'), 'e.conf').doors[0]!.bans, { maxFailures: 10, banTime: 60 }, 'Ban_Time alone on a TOTP door');
+  t.equal(parseConfig('[k]\nsequence = 1\n', 'e.conf').doors[0]!.bans, undefined, 'other doors: none by default');
   t.same(Buffer.from(c.doors[0]!.totp!.secret), SECRET);
   const full = parseConfig(conf('TOTP_Digits = 8\nTOTP_Window = 2\nTOTP_Protocol = udp\nMax_Failures = 3\nFailure_Window = 60\nBan_Time = 600\nsequence = 7000'), 'e.conf');
   t.match(full.doors[0], { sequence: [{ protocol: 'tcp', port: 7000 }], totp: { digits: 8, window: 2, protocol: 'udp' },
@@ -76,7 +80,7 @@ t.test('config: keys, defaults and errors naming the line', async (t) => {
     ['[t]\nTOTP_Secret_File = relative\n', /not an absolute path/],
     [`[t]\nTOTP_Secret_File = ${join(dir, 'missing')}\n`, /missing: No such file or directory/],
     ['[k]\nsequence = 1\nBan_Time = 5\n', /line 3: section k: Failure_Window and Ban_Time need Max_Failures/],
-    ['[k]\nsequence = 1\nMax_Failures = 0\n', /Max_Failures must be a whole number from 1 to 1000/],
+    ['[k]\nsequence = 1\nMax_Failures = 1001\n', /Max_Failures must be a whole number from 0 to 1000/],
     [`${conf()}[other]\nsequence = 40150\n`, /line 3: section totp: TOTP ports tcp\/40000-40299 overlap tcp\/40150 of section other/],
     [`${conf()}[other]\nsequence = 40150:udp\n`, /^$/],
     [`${conf()}[t2]\nTOTP_Secret_File = ${secretFile}\nTOTP_Port_Base = 40299\n`, /overlap TOTP ports tcp\/40299-40598 of section t2/],
@@ -219,6 +223,16 @@ t.test('failures ban a source: wrong codes, resets; a banned source\'s right cod
   const slow = engine('[k]\nsequence = 7000,8000\nMax_Failures = 2\nFailure_Window = 10\n');
   knock(slow, [7000, 7000], WALL);
   t.notOk(logs(knock(slow, [7000, 7000], WALL + 11_000)).some((l) => l.includes('banned')));
+  // An IPv6 source is banned by its /64.
+  const v6 = engine('[k]\nsequence = 7000,8000\nMax_Failures = 2\n');
+  const six = (dport: number, src: string, at: number) => v6.handle({ kind: 'packet', at, wall: at,
+    packet: { src, dst: 'fd77::1', family: 6, protocol: 'tcp', dport, tcpFlags: 2 } });
+  v6.handle({ kind: 'local-addresses', addresses: [SRV, 'fd77::1'] });
+  six(7000, 'fd77::a', WALL); six(7000, 'fd77::a', WALL + 1);
+  const b6 = [...six(7000, 'fd77::b', WALL + 2), ...six(7000, 'fd77::b', WALL + 3)];
+  t.ok(logs(b6).includes('fd77::b: k: banned (fd77::/64) for 3600s after 2 failures in 300s'), 'two addresses of one /64');
+  t.same(logs(six(7000, 'fd77::c', WALL + 4)), [], 'a third address of it is not heard');
+  t.match(logs(six(7000, 'fd77:0:0:1::c', WALL + 5)), ['fd77:0:0:1::c: k: Stage 1'], 'another /64 is');
   // Doors without Max_Failures count nothing.
   const none = engine('[k]\nsequence = 7000,8000\n');
   for (let i = 0; i < 20; i++) knock(none, [7000, 7000], WALL + i);
@@ -245,8 +259,10 @@ t.test('Bans: bounded, expiring, loaded with care', async (t) => {
   t.equal(c.evicted, 6, 'failure records capped');
   const l = new Bans();
   l.load([{ src: '10.0.0.9', door: 'k', until: WALL + 5000, failures: 3 }, { src: '10.0.0.8', door: 'k', until: WALL - 1 },
-    { src: '$(rm -rf /)', door: 'k', until: WALL + 5000 }, null, 'x', { src: 'fd77::2', door: 'k', until: WALL + 1 }], WALL);
-  t.same(l.list(WALL).map((x) => x.src), ['10.0.0.9', 'fd77::2']);
+    { src: '$(rm -rf /)', door: 'k', until: WALL + 5000 }, null, 'x', { src: 'fd77::2', door: 'k', until: WALL + 1 },
+    { src: 'fd77::/64', door: 'k', until: WALL + 1 }, { src: 'fd77::/48', door: 'k', until: WALL + 1 }], WALL);
+  t.same(l.list(WALL).map((x) => x.src), ['10.0.0.9', 'fd77::/64']);
+  t.ok(l.banned('fd77::2', WALL), 'an address in a banned /64');
 });
 
 t.test('the capture filter carries the code ranges; kernel matching refuses TOTP doors', async (t) => {
