@@ -4,13 +4,14 @@
 // through). One daemon holds six doors with their own secrets and port ranges, so the scenarios do
 // not use up each other's codes (a code is used once per door and 30 s step):
 //   ssh    6 digits, window 1, Open = tcp/2222: the current code opens (a real nft grant); the same
-//          code again from the same and from two other sources is refused, also after a restart;
-//          a wrong code is refused
+//          code again from the same and from two other sources is refused; a wrong code is refused
 //   prev   static Sequence 7000,8000 (TCP) then a UDP code: the previous step's code opens
 //   eight  8 digits: four knocks open
 //   ban    Max_Failures = 3: a source that fails three times is banned, its right code then ignored
-//          (no Stage lines) and not used up; --status lists the ban
-//   edge1  window 1 / edge0 window 0: a knock across a step boundary (libfaketime)
+//          (no Stage lines) and not used up; --status lists the ban; after a restart the used code
+//          is still refused and the ban still holds (state directory)
+//   edge1  window 1 / edge0 window 0: a knock across a step boundary. The daemon runs under
+//          libfaketime throughout (offset 0 until this last scenario moves its clock).
 // Then two fleet nodes on one Redis (10.77.70.0/24): a code used on one is refused on the other,
 // also on a node that was down when the code was used.
 //
