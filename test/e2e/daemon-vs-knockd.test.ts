@@ -10,7 +10,7 @@ import { Lab, REAL_KNOCKD, SESAME, logLines, sleep } from '../helpers/lab.js';
 t.setTimeout(600_000);
 // Kernel matching (the default) here; daemon-vs-knockd-pcap.test.ts runs the same cases with libpcap.
 const MATCHING = process.env['SESAME_TEST_MATCHING'] === 'pcap' ? 'pcap' : 'kernel';
-const lab = MATCHING === 'pcap' ? new Lab(35, 'kp') : new Lab(11, 'kv');
+const lab = MATCHING === 'pcap' ? new Lab(35, 'kq') : new Lab(11, 'kv');
 if (process.getuid?.() !== 0) {
   t.fail('end-to-end tests need root (network namespaces)');
 } else {

@@ -1,5 +1,5 @@
 // GnuPG SPA into Sesame's daemon (issue 24), with the real fwknop client (Debian 2.6.10) in GPG
-// mode, in namespaces 10.77.68.0/24 (ses-gd-srv, ses-gd-cli). The door lists its signers by a
+// mode, in namespaces 10.77.68.0/24 (ses-gg-srv, ses-gg-cli). The door lists its signers by a
 // full fingerprint, a long ID, a short ID, and a signing subkey's primary fingerprint (fwknopd
 // matches only short IDs, #263); a signer not listed, an unsigned packet, an altered packet and a
 // replay are refused, with their reasons; one door has an HMAC key, checked before any gpg work.
@@ -12,7 +12,7 @@ import { generateKeyPair } from '../../lib/spa/keygen.js';
 
 t.setTimeout(300_000);
 const homes: GpgHome[] = [];
-const { lab } = labForFile(t, 68, 'gd', () => { for (const h of homes) h.remove(); });
+const { lab } = labForFile(t, 68, 'gg', () => { for (const h of homes) h.remove(); });
 const home = (tag: string) => { const h = new GpgHome(tag, lab.dir); homes.push(h); return h; };
 const HMAC = generateKeyPair('sha256').hmacKey.toString('base64');
 
