@@ -71,27 +71,25 @@ function whyNoDir(dir: string, err: unknown): string {
   return (err as Error).message;
 }
 
-/** The SPA replay cache's authenticated digests, kept across restarts (spa-replay.json). */
-export class ReplayStore {
+/** A list kept whole in one JSON state file of the state directory: read at start-up, rewritten on change. */
+class JsonListStore<T> {
   readonly path: string;
 
-  constructor(dir: string, private readonly warn: (m: string) => void) {
-    this.path = join(dir, 'spa-replay.json');
+  constructor(dir: string, file: string, private readonly key: string, private readonly what: string,
+    private readonly warn: (m: string) => void) {
+    this.path = join(dir, file);
   }
 
   load(): unknown[] {
-    const { items, problems } = readJsonState(this.path, 'entries', 'replay cache');
+    const { items, problems } = readJsonState(this.path, this.key, this.what);
     for (const p of problems) this.warn(`warning: ${p}`);
     return items;
   }
 
-  /**
-   * Written before the grant is acted on, so a replay after a crash is still refused. False when
-   * the file could not be written (the old one stays whole): the caller must not grant.
-   */
-  save(entries: readonly ReplayEntry[]): boolean {
+  /** False when the file could not be written (the old one stays whole). */
+  save(items: readonly T[]): boolean {
     try {
-      writeJsonState(this.path, 'entries', entries);
+      writeJsonState(this.path, this.key, items);
       return true;
     } catch (err) {
       this.warn(`warning: cannot write ${this.path}: ${(err as Error).message}`);
@@ -100,26 +98,21 @@ export class ReplayStore {
   }
 }
 
+/**
+ * The SPA replay cache's authenticated digests and used TOTP codes, kept across restarts
+ * (spa-replay.json). Written before the grant is acted on, so a replay after a crash is still
+ * refused: when save() returns false the caller must not grant.
+ */
+export class ReplayStore extends JsonListStore<ReplayEntry> {
+  constructor(dir: string, warn: (m: string) => void) {
+    super(dir, 'spa-replay.json', 'entries', 'replay cache', warn);
+  }
+}
+
 /** Sources banned after too many failures (bans.json): kept across restarts, listed by --status. */
-export class BanStore {
-  readonly path: string;
-
-  constructor(dir: string, private readonly warn: (m: string) => void) {
-    this.path = join(dir, 'bans.json');
-  }
-
-  load(): unknown[] {
-    const { items, problems } = readJsonState(this.path, 'bans', 'ban list');
-    for (const p of problems) this.warn(`warning: ${p}`);
-    return items;
-  }
-
-  save(bans: readonly Ban[]): void {
-    try {
-      writeJsonState(this.path, 'bans', bans);
-    } catch (err) {
-      this.warn(`warning: cannot write ${this.path}: ${(err as Error).message}`);
-    }
+export class BanStore extends JsonListStore<Ban> {
+  constructor(dir: string, warn: (m: string) => void) {
+    super(dir, 'bans.json', 'bans', 'ban list', warn);
   }
 }
 

@@ -16,7 +16,7 @@ t.test('a burst of bans: one write, one kernel batch', async (t) => {
   const store = new BanStore(dir, (m) => t.fail(m));
   const saves: number[] = [];
   const save = store.save.bind(store);
-  store.save = (b) => { saves.push(b.length); save(b); };
+  store.save = (b) => { saves.push(b.length); return save(b); };
   const inForce: Ban[] = [];
   const batches: number[] = [];
   const keeper = new BanKeeper(store, () => inForce, (b) => batches.push(b.length), 20);
