@@ -115,6 +115,13 @@ test_install_and_knock() { # suite tag octet
   check "$s" install "knockd -V names Sesame" bash -c "chroot '$r' /usr/sbin/knockd -V | grep -q Sesame"
   check "$s" install "knockd --check -c /etc/knockd.conf" in_root "$r" /usr/sbin/knockd --check -c /etc/knockd.conf
   check "$s" install "knock -h" bash -c "chroot '$r' /usr/bin/knock -h | grep -q usage"
+  # TOTP: the bundled qrcode module loads (--provision), and the client computes a code's ports.
+  printf 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n' > "$r/tmp/totp.secret" && chmod 600 "$r/tmp/totp.secret"
+  printf '[totp]\n  TOTP_Secret_File = /tmp/totp.secret\n  TOTP_Port_Base = 40000\n  command = true\n' > "$r/tmp/totp.conf"
+  check "$s" install "knockd --provision prints the otpauth URI and a QR code" bash -c \
+    "chroot '$r' /usr/sbin/knockd --provision totp -c /tmp/totp.conf | grep -q 'otpauth://totp/Sesame:totp%40.*secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ'"
+  check "$s" install "knock --totp --totp-ports prints three ports" bash -c \
+    "chroot '$r' /usr/bin/knock --totp /tmp/totp.secret --port-base 40000 --totp-ports | grep -Eq '^400[0-9]{2} 401[0-9]{2} 402[0-9]{2}\$'"
   check "$s" install "knockd.service installed, not enabled" bash -c "unit=\$(
     for u in /usr/lib/systemd/system/knockd.service /lib/systemd/system/knockd.service; do
     [ -f '$r'\$u ] && echo \$u && break; done); [ -n \"\$unit\" ] &&
