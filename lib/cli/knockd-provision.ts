@@ -10,7 +10,8 @@ import type { TotpDoor } from '../config/types.js';
 import { strerror } from '../config/errors.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { base32Encode } from '../totp/base32.js';
-import { NEW_SECRET_BYTES } from '../totp/secret.js';
+import { NEW_SECRET_BYTES, parseSecretFile } from '../totp/secret.js';
+import { readBoundedFile } from '../fs/bounded-read.js';
 import { totpUri } from '../totp/uri.js';
 
 type Out = Pick<NodeJS.WriteStream, 'write'>;
@@ -52,6 +53,11 @@ export async function provision(configPath: string, doorName: string, newSecret:
   if (typeof totp === 'number') return totp;
   let secret = totp.secret;
   if (newSecret) {
+    // Replaces a secret, never another file the config happens to name (a typo, /etc/passwd).
+    const existing = readExisting(totp.path);
+    if (existing !== undefined && !parseSecretFile(existing).ok) {
+      return refuse(`${totp.path} exists and does not hold a TOTP secret; not overwriting it (remove it first)`);
+    }
     secret = randomBytes(NEW_SECRET_BYTES);
     try {
       writeFileAtomic(totp.path, `${base32Encode(secret)}\n`, 0o600);
@@ -65,4 +71,13 @@ export async function provision(configPath: string, doorName: string, newSecret:
   const qr = await QRCode.toString(uri, { type: 'terminal', small: true });
   out.write(`${uri}\n${qr}\n`);
   return EXIT.ok;
+}
+
+/** The file's text, or undefined when there is none (a link or an unreadable file reads as junk). */
+function readExisting(path: string): string | undefined {
+  try {
+    return readBoundedFile(path, 4096).toString('utf8');
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : '';
+  }
 }

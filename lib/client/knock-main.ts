@@ -4,7 +4,7 @@ import { EXIT } from '../errors/exit.js';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { parseKnockArgs, type KnockArgs } from './args.js';
 import { failure, type Result } from '../errors/result.js';
 import { KNOCK_USAGE, KNOCK_VERSION_TEXT } from './usage.js';
@@ -46,13 +46,24 @@ interface Plan {
   readonly iface: string | undefined;
   readonly udp: boolean;
   /** --totp (or a profile's totp): the code ports follow `hits`, computed when they are sent. */
-  readonly totp: { readonly settings: TotpSettings; readonly secret: Uint8Array } | undefined;
+  /** `warning`: the secret file is readable by others. */
+  readonly totp: { readonly settings: TotpSettings; readonly secret: Uint8Array; readonly warning?: string } | undefined;
   /** --totp-ports: print the ports, send nothing. */
   readonly printOnly: boolean;
 }
 
 /** The largest secret file read: one line of base32 (comments allowed). */
 const MAX_SECRET_BYTES = 4096;
+
+/** The secret is as good as a password: say so when others may read it (knockd refuses such a file). */
+function sharedWarning(path: string): string | undefined {
+  try {
+    const mode = statSync(path).mode & 0o777;
+    return mode & 0o077 ? `knock: warning: ${path} is readable by others (mode ${mode.toString(8)}; chmod 600)` : undefined;
+  } catch {
+    return undefined; // read a moment ago: nothing to add
+  }
+}
 
 /** --totp, --digits, --port-base over the profile's totp, digits, port_base; the secret read and checked. */
 function totpPlan(a: KnockArgs, p: Profile | undefined, profileName: string | undefined): Result<{ totp: Plan['totp'] }> {
@@ -80,7 +91,9 @@ function totpPlan(a: KnockArgs, p: Profile | undefined, profileName: string | un
     return failure(`knock: cannot read TOTP secret file ${path}: ${strerror(e)}`);
   }
   const s = totpSecret(path, text);
-  return s.ok ? { ok: true, totp: { settings: c.settings, secret: s.secret } } : s;
+  if (!s.ok) return s;
+  const warning = sharedWarning(path);
+  return { ok: true, totp: { settings: c.settings, secret: s.secret, ...(warning ? { warning } : {}) } };
 }
 
 /** The command line with its profile applied (the command line wins); 'usage' without host or port. */
@@ -156,6 +169,7 @@ export async function knockMain(argv: readonly string[], out = process.stdout, e
   if (p === 'usage') { out.write(KNOCK_USAGE); return EXIT.knockUsage; }
   const refuse = (message: string) => { err.write(`${message}\n`); return EXIT.failure; };
   if (!p.ok) return refuse(p.error);
+  if (p.plan.totp?.warning) err.write(`${p.plan.totp.warning}\n`);
   if (p.plan.printOnly) { out.write(`${portsLine([...p.plan.hits, ...codeHits(p.plan)])}\n`); return EXIT.ok; }
   const e = await endpoint(p.plan);
   if (!e.ok) return refuse(e.error);

@@ -1,6 +1,7 @@
 // Bans made, carried out in batches: under a flood of failures from made-up sources a ban must not
-// cost a file write and an nft run each. At most every 250 ms, bans.json is rewritten with the bans
-// in force and the new ones go to the kernel's sets in one script; stop() writes what is pending.
+// cost a file write and an nft run each. At most once a second, bans.json is rewritten with the bans
+// in force and the new ones go to the kernel's sets in one script (the engine ignores a banned
+// source's knocks from the start); flush() at shutdown writes what is pending.
 
 import type { Ban } from '../matcher/bans.js';
 import { MAX_BANS } from '../matcher/bans.js';
@@ -16,7 +17,7 @@ export class BanKeeper {
     private readonly inForce: () => readonly Ban[],
     /** Puts new bans in the kernel (kernel matching; nothing with libpcap). */
     private readonly kernel: (bans: readonly Ban[]) => void,
-    private readonly delayMs = 250,
+    private readonly delayMs = 1000,
   ) {}
 
   add(ban: Ban): void {

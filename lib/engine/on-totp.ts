@@ -11,6 +11,12 @@ type Open = Extract<MatchEvent, { type: 'open' }>;
 
 /** The digest of the accepted code of a TOTP door's open, or undefined when the code is refused (logged, and a failure). */
 export function acceptTotp(s: EngineState, e: Open, who: string, out: Effect[]): string | undefined {
+  if (e.door.bans && s.bans.saturated(s.wall)) {
+    // Failures cannot be counted: a guesser would hide among the flood. Closed until room frees up.
+    const line = `${who}: ${e.door.name}: TOTP code refused: failure records and bans full`;
+    s.knockLog.line(line, (text) => out.push({ kind: 'log', line: text }));
+    return undefined;
+  }
   const v = judgeTotp(e.door, e.code ?? '', s.wall, s.replay);
   let reason = v.ok ? undefined : v.reason;
   if (v.ok) {
@@ -28,9 +34,10 @@ export function failure(s: EngineState, src: string, doorIndex: number, out: Eff
   const door = s.config.doors[doorIndex];
   if (!door?.bans) return;
   const ban = s.bans.fail(src, doorIndex, door, s.wall);
-  // A flood of failures from made-up sources pushes the oldest records out: say so, once per doubling.
-  if (s.bans.evicted > 0 && s.banEvictionsLog.due(s.bans.evicted)) {
-    out.push({ kind: 'log', line: `failure records full: ${s.bans.evicted} oldest dropped so far (a flood of failed knocks?)` });
+  // A flood of failures from made-up sources filled both tables: say so, once per doubling.
+  if (s.bans.lost > 0 && s.banEvictionsLog.due(s.bans.lost)) {
+    out.push({ kind: 'log', line: `failure records and bans full: ${s.bans.lost} failures not counted so far ` +
+      '(a flood of failing sources?); TOTP doors refuse every code until there is room again' });
   }
   if (!ban) return;
   const { banTime, failureWindow } = door.bans;

@@ -5,9 +5,14 @@
 // An IPv6 source is counted and banned by its /64: one host usually holds a whole /64, and
 // counting its addresses one by one would give it 2^64 tries.
 //
-// Bounded: failure records and bans are capped (a spoofed flood makes up sources at will); past a
-// cap the oldest record goes. A ban can be provoked by anyone who can send packets from the
-// banned address (spoofed SYNs are cheap): that is why bans never touch SPA or granted access.
+// Bounded, and closed when full: failure records and bans are capped (a spoofed flood makes up
+// sources at will), and nothing is pushed out to make room, since a flood that could push a record
+// out would give its sender fresh guesses. Stale records and ended bans make room; a failure that
+// finds no room for its record bans its source at once; one that finds no room for a ban either
+// is lost, and the table says it is saturated: TOTP doors then open for no one until room frees
+// up (fail closed; SPA is not affected). A ban can be provoked by anyone who can send packets
+// from the banned address (spoofed SYNs are cheap): that is why bans never touch SPA or granted
+// access.
 
 import type { Door } from '../config/types.js';
 import { formatNetwork, parseAddress } from '../config/cidr.js';
@@ -24,12 +29,18 @@ export interface Ban {
   readonly failures: number;
 }
 
+interface Record {
+  readonly times: number[];
+  /** When the record is stale: its last failure plus the door's Failure_Window. */
+  readonly staleAt: number;
+}
+
 export class Bans {
-  /** `door index \0 source` → wall times of recent failures (oldest first). */
-  private readonly failures = new Map<string, number[]>();
+  /** `door index \0 source` → recent failures; in order of last failure (re-inserted on each). */
+  private readonly failures = new Map<string, Record>();
   private readonly bans = new Map<string, Ban>();
-  /** Records dropped because a cap was reached. */
-  evicted = 0;
+  /** Failures that found no room for a record or a ban (both tables full). */
+  lost = 0;
 
   constructor(private readonly maxRecords = MAX_FAILURE_RECORDS, private readonly maxBans = MAX_BANS) {}
 
@@ -47,18 +58,27 @@ export class Bans {
     if (!policy || this.banned(src, now)) return undefined;
     const who = banKey(src);
     const key = `${doorIndex}\0${who}`;
-    const since = now - policy.failureWindow * 1000;
-    const times = (this.failures.get(key) ?? []).filter((t) => t > since);
+    const windowMs = policy.failureWindow * 1000;
+    const old = this.failures.get(key);
+    const times = (old?.times ?? []).filter((t) => t > now - windowMs);
     times.push(now);
-    this.failures.delete(key); // re-inserted last: the Map's first entry is the least recent
+    this.failures.delete(key);
     if (times.length < policy.maxFailures) {
-      this.failures.set(key, times);
-      while (this.failures.size > this.maxRecords) { this.failures.delete(this.failures.keys().next().value!); this.evicted++; }
-      return undefined;
+      if (old || this.roomForRecord(now)) {
+        this.failures.set(key, { times, staleAt: now + windowMs });
+        return undefined;
+      }
+      // No room to count it: closed, the source is banned at once.
     }
-    const ban: Ban = { src: who, door: door.name, until: now + policy.banTime * 1000, failures: times.length };
-    this.put(ban);
-    return ban;
+    return this.ban({ src: who, door: door.name, until: now + policy.banTime * 1000, failures: times.length }, now);
+  }
+
+  /**
+   * Whether failures are being lost: no room for a record or a ban. TOTP doors then refuse every
+   * code (a flood of failing sources must not hide one that guesses).
+   */
+  saturated(now: number): boolean {
+    return !this.roomForRecord(now) && !this.roomForBan(now);
   }
 
   /** Bans still holding at `now` (for the state file and --status). */
@@ -67,13 +87,13 @@ export class Bans {
     return [...this.bans.values()];
   }
 
-  /** Bans kept by an earlier run or engine: well-formed ones still holding at `now`. */
+  /** Bans kept by an earlier run or engine: well-formed ones still holding at `now`, as many as fit. */
   load(entries: readonly unknown[], now: number): void {
     for (const x of entries) {
       const b = x as Partial<Ban> | null;
       if (!b || typeof b.src !== 'string' || typeof b.door !== 'string' || typeof b.until !== 'number' || b.until <= now) continue;
       if (banKey(b.src.replace(/\/64$/, '')) !== b.src) continue;
-      this.put({ src: b.src, door: b.door, until: b.until, failures: typeof b.failures === 'number' ? b.failures : 0 });
+      this.ban({ src: b.src, door: b.door, until: b.until, failures: typeof b.failures === 'number' ? b.failures : 0 }, now);
     }
   }
 
@@ -81,10 +101,29 @@ export class Bans {
     return this.bans.size;
   }
 
-  private put(ban: Ban): void {
+  private ban(ban: Ban, now: number): Ban | undefined {
+    if (!this.bans.has(ban.src) && !this.roomForBan(now)) { this.lost++; return undefined; }
     this.bans.delete(ban.src);
     this.bans.set(ban.src, ban);
-    while (this.bans.size > this.maxBans) { this.bans.delete(this.bans.keys().next().value!); this.evicted++; }
+    return ban;
+  }
+
+  /** Room for one more failure record, once stale ones (from the least recent on) are dropped. */
+  private roomForRecord(now: number): boolean {
+    for (const [k, r] of this.failures) {
+      if (this.failures.size < this.maxRecords || r.staleAt > now) break;
+      this.failures.delete(k);
+    }
+    return this.failures.size < this.maxRecords;
+  }
+
+  /** Room for one more ban, once ended ones (from the oldest on) are dropped. */
+  private roomForBan(now: number): boolean {
+    for (const [k, b] of this.bans) {
+      if (this.bans.size < this.maxBans || b.until > now) break;
+      this.bans.delete(k);
+    }
+    return this.bans.size < this.maxBans;
   }
 }
 

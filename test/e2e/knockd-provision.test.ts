@@ -126,6 +126,15 @@ t.test('refusals: a door without TOTP, an unknown door, a secret others can read
   t.equal(noFile.stdout, '');
 });
 
+t.test('--new-secret replaces a secret, never another file the config names', async (t) => {
+  const precious = secretFile('precious.txt', 'root:x:0:0:root:/root:/bin/bash\n', 0o644);
+  const conf = join(dir, 'typo.conf');
+  writeFileSync(conf, `[t]\n\tTOTP_Secret_File = ${precious}\n\tTOTP_Port_Base = 40000\n\tcommand = true\n`);
+  const r = knockd(['--provision', 't', '--new-secret', '-c', conf]);
+  t.same(r, { code: 1, stdout: '', stderr: `knockd: --provision: ${precious} exists and does not hold a TOTP secret; not overwriting it (remove it first)\n` });
+  t.equal(readFileSync(precious, 'utf8'), 'root:x:0:0:root:/root:/bin/bash\n', 'untouched');
+});
+
 t.test('--check shows the TOTP doors by their keys, never the secret', async (t) => {
   const r = knockd(['--check', '-c', CONF]);
   t.equal(r.code, 0, r.stderr);

@@ -146,12 +146,16 @@ t.test('knockMain: --totp-ports prints the ports of the current code and sends n
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const secret = join(dir, 'gate.totp');
   writeFileSync(secret, `${RFC_SECRET}\n`);
-  chmodSync(secret, 0o644); // the user's own file: any mode is read
+  chmodSync(secret, 0o644); // the user's own file: any mode is read, with a warning
   const line = (udp: boolean) => portsLine(totpHits(SECRET, s6, udp, Date.now()));
 
   await awayFromStepEnd();
   let r = await main(['--totp-ports', '--totp', secret, '--port-base', '40000']);
-  t.same(r, { code: 0, out: `${line(false)}\n`, err: '' }, 'no host needed to print');
+  t.same(r, { code: 0, out: `${line(false)}\n`, err: `knock: warning: ${secret} is readable by others (mode 644; chmod 600)\n` },
+    'no host needed to print; a secret others can read is named');
+  chmodSync(secret, 0o600);
+  r = await main(['--totp-ports', '--totp', secret, '--port-base', '40000']);
+  t.same(r, { code: 0, out: `${line(false)}\n`, err: '' }, 'mode 600: no warning');
   r = await main(['--totp-ports', '--totp', secret, '--port-base', '40000', '-u', 'gate.invalid', '7000', 'ssh']);
   t.same(r, { code: 0, out: `7000:udp 22:udp ${line(true)}\n`, err: '' }, 'static ports first; -u makes all udp; no lookup of the host');
   r = await main(['--totp-ports', '--totp', secret, '--port-base', '40000', '--digits', '8', 'h', '7000:udp']);

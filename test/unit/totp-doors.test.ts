@@ -256,19 +256,30 @@ t.test('failures ban a source: wrong codes, resets; a banned source\'s right cod
   t.same(reloaded.bans(WALL + 200).map((b) => b.src), [CLI]);
 });
 
-t.test('Bans: bounded, expiring, loaded with care', async (t) => {
+t.test('Bans: bounded and closed when full: nothing pushed out, stale records and ended bans make room', async (t) => {
   const door = parseConfig('[k]\nsequence = 1\nMax_Failures = 1\nBan_Time = 10\n', 'e.conf').doors[0]!;
   const b = new Bans(4, 3);
   for (let i = 0; i < 5; i++) b.fail(`10.0.0.${i}`, 0, door, WALL);
   t.equal(b.size, 3, 'at most 3 bans');
-  t.equal(b.evicted, 2);
-  t.equal(b.banned('10.0.0.0', WALL), undefined, 'the oldest went');
-  t.ok(b.banned('10.0.0.4', WALL));
-  t.equal(b.banned('10.0.0.4', WALL + 10_000), undefined, 'expired');
-  const many = parseConfig('[k]\nsequence = 1\nMax_Failures = 2\n', 'e.conf').doors[0]!;
+  t.equal(b.lost, 2, 'the two past the cap are lost, not made by pushing others out');
+  t.ok(b.banned('10.0.0.0', WALL), 'the first ban holds');
+  t.equal(b.banned('10.0.0.4', WALL), undefined);
+  t.equal(b.banned('10.0.0.0', WALL + 10_000), undefined, 'expired');
+  t.ok(b.fail('10.0.0.4', 0, door, WALL + 10_000), 'ended bans make room');
+  // A flood of one-failure sources cannot push a guesser's record out.
+  const many = parseConfig('[k]\nsequence = 1\nMax_Failures = 3\nFailure_Window = 60\nBan_Time = 100\n', 'e.conf').doors[0]!;
   const c = new Bans(4, 4);
-  for (let i = 0; i < 10; i++) c.fail(`10.0.1.${i}`, 0, many, WALL);
-  t.equal(c.evicted, 6, 'failure records capped');
+  const guesser = '192.0.2.66';
+  c.fail(guesser, 0, many, WALL);
+  c.fail(guesser, 0, many, WALL + 1);
+  for (let i = 0; i < 3; i++) t.equal(c.fail(`10.0.1.${i}`, 0, many, WALL + 2), undefined, 'counted');
+  t.match(c.fail('10.0.1.9', 0, many, WALL + 3), { src: '10.0.1.9', failures: 1 }, 'no room for its record: banned at once');
+  t.match(c.fail(guesser, 0, many, WALL + 4), { src: guesser, failures: 3 }, 'the guesser\'s third failure still bans it');
+  t.notOk(c.saturated(WALL + 5), 'bans have room');
+  for (let i = 10; i < 20; i++) c.fail(`10.0.2.${i}`, 0, many, WALL + 5);
+  t.ok(c.saturated(WALL + 6), 'records and bans full: saturated');
+  t.ok(c.lost > 0);
+  t.notOk(c.saturated(WALL + 60_010), 'stale records make room again');
   const l = new Bans();
   l.load([{ src: '10.0.0.9', door: 'k', until: WALL + 5000, failures: 3 }, { src: '10.0.0.8', door: 'k', until: WALL - 1 },
     { src: '$(rm -rf /)', door: 'k', until: WALL + 5000 }, null, 'x', { src: 'fd77::2', door: 'k', until: WALL + 1 },
