@@ -117,6 +117,7 @@ export function finishTotp(d: DoorDraft, file: string): TotpDoor | undefined {
 
 /** The door's ban policy: its keys, or a TOTP door's default; none with `Max_Failures = 0`. */
 export function finishBans(d: DoorDraft, file: string): BanPolicy | undefined {
+  const byDefault = d.bans?.maxFailures === undefined;
   const b = d.bans ?? (d.totp ? { line: d.totp.line, maxFailures: BAN_DEFAULTS.totpMaxFailures } : undefined);
   if (!b) return undefined;
   if (b.maxFailures === undefined) {
@@ -126,7 +127,7 @@ export function finishBans(d: DoorDraft, file: string): BanPolicy | undefined {
   if (b.maxFailures === 0) return undefined;
   return {
     maxFailures: b.maxFailures, failureWindow: b.failureWindow ?? BAN_DEFAULTS.failureWindow, banTime: b.banTime ?? BAN_DEFAULTS.banTime,
-    line: b.line, ...(d.bans?.maxFailures === undefined ? { byDefault: true } : {}),
+    line: b.line, ...(byDefault ? { byDefault: true } : {}),
   };
 }
 

@@ -126,7 +126,7 @@ export interface TotpDoor {
   /** Earlier time steps whose codes are still accepted: 0..2. */
   readonly window: number;
   readonly protocol: Protocol;
-  /** Line of the first TOTP_ key. */
+  /** Line of TOTP_Port_Base (where range errors point). */
   readonly line: number;
 }
 

@@ -133,7 +133,8 @@ export class Daemon {
     // A kernel event of an engine a SIGHUP replaced meanwhile (one that waited for its -l lookup) is
     // dropped: its doors are revoked, and its effects (a one-time rotation) would reach the wrong door.
     if (a.kernel && a.kernel.engine !== this.engine) return;
-    const wall = Date.now();
+    // Its arrival on the wall clock too, not after a -l lookup: a TOTP code is judged at it.
+    const wall = Math.round(Date.now() - (performance.now() - at));
     this.apply(this.engine.handle(a.kernel
       ? { kind: 'kernel-event', event: a.kernel.event, packet: a, at, wall }
       : { kind: 'packet', packet: a, at, wall }));

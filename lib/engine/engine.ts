@@ -55,13 +55,14 @@ export class Engine {
 
   /**
    * SIGHUP: the engine for a new config. Carried over: local addresses, the kept replay
-   * digests (a reload must not let a captured SPA packet or a used code in again) and the bans. Dropped: knocks in progress,
+   * digests (a reload must not let a captured SPA packet or a used code in again), the bans and
+   * the failures counted (a reload must not give a guesser fresh tries). Dropped: knocks in progress,
    * as knockd does, and the log throttles' state.
    */
   next(config: Config, wall: number, matching = this.matching): Engine {
     const replay = { entries: this.s.replay.kept(), now: wall };
-    const bans = { entries: this.s.bans.list(wall), now: wall };
-    return new Engine(config, { ...this.opts, matching, localAddresses: this.s.local, replay, bans }, this.deps);
+    const { bans: _loaded, ...opts } = this.opts;
+    return new Engine(config, { ...opts, matching, localAddresses: this.s.local, replay, banTable: this.s.bans }, this.deps);
   }
 
   /** Whether a packet concerns this engine at all (-4 drops IPv6): the shell asks before any lookup. */

@@ -13,19 +13,23 @@ type Open = Extract<MatchEvent, { type: 'open' }>;
 export function acceptTotp(s: EngineState, e: Open, who: string, out: Effect[]): string | undefined {
   if (e.door.bans && s.bans.saturated(s.wall)) {
     // Failures cannot be counted: a guesser would hide among the flood. Closed until room frees up.
-    const line = `${who}: ${e.door.name}: TOTP code refused: failure records and bans full`;
+    const line = `${who}: ${e.door.name}: TOTP code refused: ban table full`;
     s.knockLog.line(line, (text) => out.push({ kind: 'log', line: text }));
     return undefined;
   }
   const v = judgeTotp(e.door, e.code ?? '', s.wall, s.replay);
-  let reason = v.ok ? undefined : v.reason;
-  if (v.ok) {
-    s.replay.keep(v.digest, e.src, s.wall);
-    if (s.deps.persistReplay(s.replay.kept())) return v.digest;
-    reason = 'used-code record not written (disk full?)';
+  const refuse = (reason: string) =>
+    s.knockLog.line(() => `${who}: ${e.door.name}: TOTP code refused: ${reason}`, (line) => out.push({ kind: 'log', line }));
+  if (!v.ok) {
+    refuse(v.reason);
+    failure(s, e.src, e.doorIndex, out);
+    return undefined;
   }
-  s.knockLog.line(() => `${who}: ${e.door.name}: TOTP code refused: ${reason}`, (line) => out.push({ kind: 'log', line }));
-  failure(s, e.src, e.doorIndex, out);
+  s.replay.keep(v.digest, e.src, s.wall);
+  if (s.deps.persistReplay(s.replay.kept())) return v.digest;
+  // Not written, so nothing opens; the code is not the knocker's fault, and stays theirs to try again.
+  s.replay.forget(v.digest);
+  refuse('used-code record not written (disk full?)');
   return undefined;
 }
 
@@ -33,10 +37,10 @@ export function acceptTotp(s: EngineState, e: Open, who: string, out: Effect[]):
 export function failure(s: EngineState, src: string, doorIndex: number, out: Effect[]): void {
   const door = s.config.doors[doorIndex];
   if (!door?.bans) return;
-  const ban = s.bans.fail(src, doorIndex, door, s.wall);
+  const ban = s.bans.fail(src, door, s.wall);
   // A flood of failures from made-up sources filled both tables: say so, once per doubling.
   if (s.bans.lost > 0 && s.banEvictionsLog.due(s.bans.lost)) {
-    out.push({ kind: 'log', line: `failure records and bans full: ${s.bans.lost} failures not counted so far ` +
+    out.push({ kind: 'log', line: `ban table full: ${s.bans.lost} bans could not be made so far ` +
       '(a flood of failing sources?); TOTP doors refuse every code until there is room again' });
   }
   if (!ban) return;

@@ -34,8 +34,10 @@ export interface EngineOptions {
   readonly replay?: { readonly entries: readonly unknown[]; readonly now: number };
   /** This node is in a fleet: grants are shared, SPA digests and one-time sequences claimed first. */
   readonly fleet?: boolean;
-  /** Bans kept by an earlier run (state file) or engine, and the wall time now. */
+  /** Bans kept by an earlier run (state file), and the wall time now. */
   readonly bans?: { readonly entries: readonly unknown[]; readonly now: number };
+  /** The failure records and bans of the engine this one replaces (a reload), carried over whole. */
+  readonly banTable?: Bans;
   /** Emit the per-packet `debug` effects (-D); off, a flood costs no line per packet. Default on. */
   readonly debug?: boolean;
 }
@@ -56,7 +58,7 @@ export class EngineState {
   gpgNext = 1;
   readonly replay: ReplayCache;
   /** Sources banned after too many failures (Max_Failures), and the failures counted. */
-  readonly bans = new Bans();
+  readonly bans: Bans;
   /** Wall clock of the latest input (ms): the log throttles run on it. */
   wall = 0;
   readonly spaLog = new LogRateLimit(20, 50, () => this.wall);
@@ -88,6 +90,7 @@ export class EngineState {
     this.matcher = new Matcher(config.doors, { localAddresses: this.local, maxAttempts: opts.maxAttempts });
     this.replay = replayCacheFor(config);
     if (opts.replay) this.replay.load(opts.replay.entries, opts.replay.now);
+    this.bans = opts.banTable ?? new Bans();
     if (opts.bans) this.bans.load(opts.bans.entries, opts.bans.now);
     this.gate = new SpaGate(config.doors, this.replay, this.local, config.options.spaTransport);
     this.http = config.options.spaTransport?.httpPort !== undefined ? new HttpAssembler() : undefined;

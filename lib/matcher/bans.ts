@@ -7,14 +7,18 @@
 //
 // Bounded, and closed when full: failure records and bans are capped (a spoofed flood makes up
 // sources at will), and nothing is pushed out to make room, since a flood that could push a record
-// out would give its sender fresh guesses. Stale records and ended bans make room; a failure that
-// finds no room for its record bans its source at once; one that finds no room for a ban either
-// is lost, and the table says it is saturated: TOTP doors then open for no one until room frees
-// up (fail closed; SPA is not affected). A ban can be provoked by anyone who can send packets
-// from the banned address (spoofed SYNs are cheap): that is why bans never touch SPA or granted
-// access.
+// or a ban out would give its sender fresh guesses. Stale records and ended bans make room; a
+// failure that finds no room for its record bans its source at once; while there is no room for a
+// ban, the table says it is saturated and TOTP doors open for no one (fail closed; SPA is not
+// affected). A source that reached its limit but found no room for a ban keeps its record, over
+// the limit. A ban can be provoked by anyone who can send packets from the banned address
+// (spoofed SYNs are cheap): that is why bans never touch SPA or granted access.
+//
+// A record is a count in a fixed window that starts at its first failure (fixed size whatever
+// Max_Failures is). Records are keyed by door name, so a reload carries them over (Engine.next).
 
 import type { Door } from '../config/types.js';
+import { MAX_GRANT_SECONDS } from '../config/types.js';
 import { formatNetwork, parseAddress } from '../config/cidr.js';
 
 export const MAX_FAILURE_RECORDS = 65_536;
@@ -29,17 +33,17 @@ export interface Ban {
   readonly failures: number;
 }
 
-interface Record {
-  readonly times: number[];
-  /** When the record is stale: its last failure plus the door's Failure_Window. */
-  readonly staleAt: number;
+interface FailureRecord {
+  count: number;
+  /** When its window ends (first failure + Failure_Window): stale from then on. */
+  staleAt: number;
 }
 
 export class Bans {
-  /** `door index \0 source` → recent failures; in order of last failure (re-inserted on each). */
-  private readonly failures = new Map<string, Record>();
+  /** `door name \0 source` → failures in the current window; in order of last failure (re-inserted on each). */
+  private readonly failures = new Map<string, FailureRecord>();
   private readonly bans = new Map<string, Ban>();
-  /** Failures that found no room for a record or a ban (both tables full). */
+  /** Bans that found no room (the ban table full). */
   lost = 0;
 
   constructor(private readonly maxRecords = MAX_FAILURE_RECORDS, private readonly maxBans = MAX_BANS) {}
@@ -52,33 +56,31 @@ export class Bans {
     return b;
   }
 
-  /** A failure of `src` at `door` (index `doorIndex`); returns the ban it brings, if it brings one. */
-  fail(src: string, doorIndex: number, door: Door, now: number): Ban | undefined {
+  /** A failure of `src` at `door`; returns the ban it brings, if it brings one. */
+  fail(src: string, door: Door, now: number): Ban | undefined {
     const policy = door.bans;
-    if (!policy || this.banned(src, now)) return undefined;
     const who = banKey(src);
-    const key = `${doorIndex}\0${who}`;
-    const windowMs = policy.failureWindow * 1000;
+    if (!policy || who === '' || this.banned(src, now)) return undefined;
+    const key = `${door.name}\0${who}`;
     const old = this.failures.get(key);
-    const times = (old?.times ?? []).filter((t) => t > now - windowMs);
-    times.push(now);
-    this.failures.delete(key);
-    if (times.length < policy.maxFailures) {
-      if (old || this.roomForRecord(now)) {
-        this.failures.set(key, { times, staleAt: now + windowMs });
-        return undefined;
-      }
-      // No room to count it: closed, the source is banned at once.
+    const r = old && old.staleAt > now ? old : { count: 0, staleAt: now + policy.failureWindow * 1000 };
+    r.count = Math.min(r.count + 1, policy.maxFailures);
+    this.failures.delete(key); // re-inserted last: the Map's first entry is the least recently failed
+    const failures = r.count;
+    // No room to count it: closed, the source is banned at once.
+    if (r.count < policy.maxFailures && !old && !this.roomForRecord(now)) r.count = policy.maxFailures;
+    if (r.count < policy.maxFailures) {
+      this.failures.set(key, r);
+      return undefined;
     }
-    return this.ban({ src: who, door: door.name, until: now + policy.banTime * 1000, failures: times.length }, now);
+    const ban = this.ban({ src: who, door: door.name, until: now + policy.banTime * 1000, failures }, now);
+    if (!ban && (old || this.roomForRecord(now))) this.failures.set(key, r); // no room for a ban: kept, over its limit
+    return ban;
   }
 
-  /**
-   * Whether failures are being lost: no room for a record or a ban. TOTP doors then refuse every
-   * code (a flood of failing sources must not hide one that guesses).
-   */
+  /** Whether there is no room for another ban: TOTP doors then refuse every code (a guesser could not be banned). */
   saturated(now: number): boolean {
-    return !this.roomForRecord(now) && !this.roomForBan(now);
+    return !this.roomForBan(now);
   }
 
   /** Bans still holding at `now` (for the state file and --status). */
@@ -87,13 +89,14 @@ export class Bans {
     return [...this.bans.values()];
   }
 
-  /** Bans kept by an earlier run or engine: well-formed ones still holding at `now`, as many as fit. */
+  /** Bans kept by an earlier run: well-formed ones still holding at `now` (none past a week from now), as many as fit. */
   load(entries: readonly unknown[], now: number): void {
     for (const x of entries) {
       const b = x as Partial<Ban> | null;
       if (!b || typeof b.src !== 'string' || typeof b.door !== 'string' || typeof b.until !== 'number' || b.until <= now) continue;
-      if (banKey(b.src.replace(/\/64$/, '')) !== b.src) continue;
-      this.ban({ src: b.src, door: b.door, until: b.until, failures: typeof b.failures === 'number' ? b.failures : 0 }, now);
+      if (b.src === '' || banKey(b.src.replace(/\/64$/, '')) !== b.src) continue;
+      const until = Math.min(b.until, now + MAX_GRANT_SECONDS * 1000);
+      this.ban({ src: b.src, door: b.door, until, failures: typeof b.failures === 'number' ? b.failures : 0 }, now);
     }
   }
 
@@ -108,7 +111,7 @@ export class Bans {
     return ban;
   }
 
-  /** Room for one more failure record, once stale ones (from the least recent on) are dropped. */
+  /** Room for one more failure record, once stale ones (from the least recently failed on) are dropped. */
   private roomForRecord(now: number): boolean {
     for (const [k, r] of this.failures) {
       if (this.failures.size < this.maxRecords || r.staleAt > now) break;

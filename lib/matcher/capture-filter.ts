@@ -84,12 +84,15 @@ function unionFilter(doors: readonly FilterDoor[], hosts: readonly string[]): st
   const tcp = new Set<number>();
   const udp = new Set<number>();
   for (const d of doors) for (const s of d.sequence) (s.protocol === 'tcp' ? tcp : udp).add(s.port);
+  const ranges = new Set<string>();
+  for (const d of doors) for (const r of d.ranges ?? []) ranges.add(`${r.protocol} dst portrange ${r.first}-${r.last}`);
   const ports: string[] = [];
-  if (tcp.size + udp.size > MAX_FILTER_PORTS || doors.some((d) => d.ranges?.length)) {
+  if (tcp.size + udp.size + ranges.size > MAX_FILTER_PORTS) {
     ports.push('tcp', 'udp');
   } else {
     if (tcp.size) ports.push(`(tcp dst port ${[...tcp].join(' or ')})`);
     if (udp.size) ports.push(`(udp dst port ${[...udp].join(' or ')})`);
+    for (const r of ranges) ports.push(`(${r})`);
   }
   return `(${hostList(hosts)} and (${ports.join(' or ')}))`;
 }

@@ -61,8 +61,8 @@ export interface BanElement {
 }
 
 /**
- * Most bans the kernel holds: twice the engine's (lib/matcher/bans.ts), which drops its oldest when
- * full while the kernel's stay until they expire.
+ * Most bans the kernel holds: twice the engine's (lib/matcher/bans.ts), so a set that still holds
+ * bans the engine saw end (clocks round differently) never refuses one the engine made.
  */
 export const BAN_SET_SIZE = 131_072;
 

@@ -62,6 +62,11 @@ export class ReplayCache {
     return true;
   }
 
+  /** Takes back a digest just kept (its write to disk failed, so nothing was granted on it). */
+  forget(digest: string): void {
+    this.auth.delete(digest);
+  }
+
   /** Drops authenticated entries older than the window (their packets are stale anyway). */
   prune(now: number): void {
     for (const [d, e] of this.auth) {

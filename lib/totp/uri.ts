@@ -16,10 +16,16 @@ export function totpUri(u: TotpUri): string {
   return `otpauth://totp/${encodeURIComponent(u.issuer)}:${encodeURIComponent(u.label)}?${q}`;
 }
 
-/** Reads a URI back (tests and `knock --totp` may be handed one); undefined if it is not a TOTP URI. */
+/** Reads a URI back (what --provision printed, in the tests); undefined if it is not a TOTP URI. */
 export function parseTotpUri(text: string): TotpUri | undefined {
   const m = /^otpauth:\/\/totp\/([^?]*)\?(.*)$/.exec(text.trim());
   if (!m) return undefined;
+  let label: string;
+  try {
+    label = decodeURIComponent(m[1]!);
+  } catch {
+    return undefined; // a stray % sign
+  }
   const q = new URLSearchParams(m[2]);
   const secret = base32Decode(q.get('secret') ?? '');
   const digits = Number(q.get('digits') ?? '6');
@@ -27,7 +33,6 @@ export function parseTotpUri(text: string): TotpUri | undefined {
   if ((q.get('algorithm') ?? 'SHA1').toUpperCase() !== 'SHA1' || Number(q.get('period') ?? TOTP_STEP_SECONDS) !== TOTP_STEP_SECONDS) {
     return undefined;
   }
-  const label = decodeURIComponent(m[1]!);
   const issuer = q.get('issuer') ?? label.split(':')[0]!;
   return { label: label.includes(':') ? label.slice(label.indexOf(':') + 1) : label, secret, issuer, digits };
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../../lib/config/parser.js';
 import { Engine, type Effect } from '../../lib/engine/engine.js';
 import type { Packet } from '../../lib/matcher/types.js';
-import { Bans } from '../../lib/matcher/bans.js';
+import { Bans, MAX_FAILURE_RECORDS } from '../../lib/matcher/bans.js';
 import { totpDigest } from '../../lib/matcher/totp-judge.js';
 import { codePorts } from '../../lib/totp/ports.js';
 import { totpCode, totpStep } from '../../lib/totp/totp.js';
@@ -39,10 +39,11 @@ Open = tcp/22
 ${door}
 ${extra}`;
 
-function engine(text = conf(), persist: (e: readonly ReplayEntry[]) => boolean = () => true, opts: { fleet?: boolean; replay?: readonly unknown[] } = {}) {
+function engine(text = conf(), persist: (e: readonly ReplayEntry[]) => boolean = () => true,
+  opts: { fleet?: boolean; replay?: readonly unknown[]; banTable?: Bans } = {}) {
   return new Engine(parseConfig(text, 'e.conf'), {
     localAddresses: [SRV], maxAttempts: 100, onlyIPv4: false, ...(opts.fleet ? { fleet: true } : {}),
-    ...(opts.replay ? { replay: { entries: opts.replay, now: WALL } } : {}),
+    ...(opts.replay ? { replay: { entries: opts.replay, now: WALL } } : {}), ...(opts.banTable ? { banTable: opts.banTable } : {}),
   }, { display: (ip) => ip, persistReplay: persist });
 }
 const pkt = (dport: number, src = CLI, protocol: 'tcp' | 'udp' = 'tcp'): Packet => ({ src, dst: SRV, family: 4, protocol, dport, tcpFlags: 2 });
@@ -168,10 +169,13 @@ t.test('a used code is written before the door opens; a failed write opens nothi
   t.ok(opened(fx));
   t.equal(seen.length, 1);
   t.ok(seen[0]!.some((r) => r.digest === totpDigest('totp', totpStep(WALL))));
-  const failing = engine(conf(), () => false);
+  let writes = 0;
+  const failing = engine(conf('Max_Failures = 1'), () => ++writes > 1);
   const f = knock(failing, ports(code(WALL)));
   t.notOk(opened(f));
   t.match(logs(f).at(-1), /TOTP code refused: used-code record not written/);
+  t.notOk(f.some((x) => x.kind === 'ban'), 'not the knocker\'s failure: no ban, even at Max_Failures = 1');
+  t.ok(opened(knock(failing, ports(code(WALL)), WALL + 100)), 'the code stays theirs: the retry opens once the write works');
   // A restart: the persisted digest is loaded and the code stays used.
   const next = engine(conf(), () => true, { replay: seen[0]! });
   t.notOk(opened(knock(next, ports(code(WALL)), WALL + 500)), 'refused after a restart');
@@ -259,33 +263,63 @@ t.test('failures ban a source: wrong codes, resets; a banned source\'s right cod
 t.test('Bans: bounded and closed when full: nothing pushed out, stale records and ended bans make room', async (t) => {
   const door = parseConfig('[k]\nsequence = 1\nMax_Failures = 1\nBan_Time = 10\n', 'e.conf').doors[0]!;
   const b = new Bans(4, 3);
-  for (let i = 0; i < 5; i++) b.fail(`10.0.0.${i}`, 0, door, WALL);
+  for (let i = 0; i < 5; i++) b.fail(`10.0.0.${i}`, door, WALL);
   t.equal(b.size, 3, 'at most 3 bans');
   t.equal(b.lost, 2, 'the two past the cap are lost, not made by pushing others out');
   t.ok(b.banned('10.0.0.0', WALL), 'the first ban holds');
   t.equal(b.banned('10.0.0.4', WALL), undefined);
   t.equal(b.banned('10.0.0.0', WALL + 10_000), undefined, 'expired');
-  t.ok(b.fail('10.0.0.4', 0, door, WALL + 10_000), 'ended bans make room');
+  t.ok(b.fail('10.0.0.4', door, WALL + 10_000), 'ended bans make room');
   // A flood of one-failure sources cannot push a guesser's record out.
   const many = parseConfig('[k]\nsequence = 1\nMax_Failures = 3\nFailure_Window = 60\nBan_Time = 100\n', 'e.conf').doors[0]!;
   const c = new Bans(4, 4);
   const guesser = '192.0.2.66';
-  c.fail(guesser, 0, many, WALL);
-  c.fail(guesser, 0, many, WALL + 1);
-  for (let i = 0; i < 3; i++) t.equal(c.fail(`10.0.1.${i}`, 0, many, WALL + 2), undefined, 'counted');
-  t.match(c.fail('10.0.1.9', 0, many, WALL + 3), { src: '10.0.1.9', failures: 1 }, 'no room for its record: banned at once');
-  t.match(c.fail(guesser, 0, many, WALL + 4), { src: guesser, failures: 3 }, 'the guesser\'s third failure still bans it');
+  c.fail(guesser, many, WALL);
+  c.fail(guesser, many, WALL + 1);
+  for (let i = 0; i < 3; i++) t.equal(c.fail(`10.0.1.${i}`, many, WALL + 2), undefined, 'counted');
+  t.match(c.fail('10.0.1.9', many, WALL + 3), { src: '10.0.1.9', failures: 1 }, 'no room for its record: banned at once');
+  t.match(c.fail(guesser, many, WALL + 4), { src: guesser, failures: 3 }, 'the guesser\'s third failure still bans it');
   t.notOk(c.saturated(WALL + 5), 'bans have room');
-  for (let i = 10; i < 20; i++) c.fail(`10.0.2.${i}`, 0, many, WALL + 5);
-  t.ok(c.saturated(WALL + 6), 'records and bans full: saturated');
+  for (let i = 10; i < 20; i++) c.fail(`10.0.2.${i}`, many, WALL + 5);
+  t.ok(c.saturated(WALL + 6), 'ban table full: saturated');
   t.ok(c.lost > 0);
-  t.notOk(c.saturated(WALL + 60_010), 'stale records make room again');
+  t.notOk(c.saturated(WALL + 100_010), 'ended bans make room again');
   const l = new Bans();
   l.load([{ src: '10.0.0.9', door: 'k', until: WALL + 5000, failures: 3 }, { src: '10.0.0.8', door: 'k', until: WALL - 1 },
     { src: '$(rm -rf /)', door: 'k', until: WALL + 5000 }, null, 'x', { src: 'fd77::2', door: 'k', until: WALL + 1 },
     { src: 'fd77::/64', door: 'k', until: WALL + 1 }, { src: 'fd77::/48', door: 'k', until: WALL + 1 }], WALL);
   t.same(l.list(WALL).map((x) => x.src), ['10.0.0.9', 'fd77::/64']);
   t.ok(l.banned('fd77::2', WALL), 'an address in a banned /64');
+});
+
+t.test('a full ban table closes TOTP doors: a guesser who cannot be banned gets no more tries, nor the right code', async (t) => {
+  const table = new Bans(MAX_FAILURE_RECORDS, 2);
+  const e = engine(conf('Max_Failures = 2'), () => true, { banTable: table });
+  const wrong = (w: number) => String((Number(code(w)) + 1) % 1_000_000).padStart(6, '0');
+  for (const src of ['10.77.9.1', '10.77.9.2']) { knock(e, ports(wrong(WALL)), WALL, src); knock(e, ports(wrong(WALL)), WALL + 20, src); }
+  t.equal(e.bans(WALL).length, 2, 'the table is full of bans');
+  for (let i = 0; i < 5; i++) {
+    t.same(logs(knock(e, ports(wrong(WALL)), WALL + 40 + i)).at(-1), `${CLI}: totp: TOTP code refused: ban table full`, 'guesses refused unjudged');
+  }
+  const right = knock(e, ports(code(WALL)), WALL + 80);
+  t.notOk(opened(right), 'the right code does not open either');
+  t.equal(logs(right).at(-1), `${CLI}: totp: TOTP code refused: ban table full`);
+  t.notOk(opened(knock(e, ports(code(WALL)), WALL + 90, OTHER)), 'nor for anyone else');
+  const later = WALL + 3_600_000 + 100;
+  t.ok(opened(knock(e, ports(code(later)), later, OTHER)), 'bans ended: open again');
+  // Failures at a door without TOTP while the table is full: the ban that cannot be made is said once per doubling.
+  const k = engine('[k]\nsequence = 7000,8000\nMax_Failures = 1\n', () => true, { banTable: new Bans(MAX_FAILURE_RECORDS, 1) });
+  knock(k, [7000, 7000], WALL, '10.77.9.9');
+  const full = knock(k, [7000, 7000], WALL + 10);
+  t.ok(logs(full).some((l) => l.startsWith('ban table full: 1 bans could not be made so far')), 'said');
+  t.ok(logs(knock(k, [7000, 7000], WALL + 20)).some((l) => l.startsWith('ban table full: 2 bans')), 'again at twice as many');
+  t.notOk(logs(knock(k, [7000, 7000], WALL + 30)).some((l) => l.startsWith('ban table full')), 'not at three');
+  // Across a reload, the failures counted and the bans go on.
+  const r = engine(conf('Max_Failures = 3'));
+  knock(r, ports(wrong(WALL)), WALL);
+  knock(r, ports(wrong(WALL)), WALL + 20);
+  const next = r.next(parseConfig(conf('Max_Failures = 3'), 'e.conf'), WALL + 30);
+  t.ok(knock(next, ports(wrong(WALL)), WALL + 40).some((x) => x.kind === 'ban'), 'the third failure after a reload bans');
 });
 
 t.test('the capture filter carries the code ranges; kernel matching refuses TOTP doors', async (t) => {
@@ -295,5 +329,9 @@ t.test('the capture filter carries the code ranges; kernel matching refuses TOTP
   const u = engine(conf('TOTP_Protocol = udp'));
   t.equal(u.filter(), `((dst host ${SRV}) and ((udp dst portrange 40000-40099 or udp dst portrange 40100-40199 or udp dst portrange 40200-40299)))`);
   t.match(kernelRefusal(parseConfig(conf(), 'e.conf')), /door totp is a TOTP door/);
+  const many = Array.from({ length: 70 }, (_, i) => `[d${i}]\nsequence = ${1000 + i}\n`).join('');
+  const big = engine(`${conf()}${many}`);
+  t.match(big.filter(), /or \(tcp dst portrange 40000-40099\) or \(tcp dst portrange 40100-40199\) or \(tcp dst portrange 40200-40299\)\)\)$/,
+    'past the precise clauses, the union filter keeps the ranges (not all of TCP)');
   t.equal(kernelRefusal(parseConfig('[k]\nsequence = 1\nMax_Failures = 2\n', 'e.conf')), undefined);
 });

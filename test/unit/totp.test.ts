@@ -87,6 +87,7 @@ t.test('otpauth URIs', async (t) => {
   t.equal(parseTotpUri(`otpauth://totp/x?secret=${RFC_B32}&period=60`), undefined, '60 s');
   t.equal(parseTotpUri(`otpauth://totp/x?secret=${RFC_B32}&digits=7`), undefined, '7 digits');
   t.equal(parseTotpUri('otpauth://totp/x?secret=1'), undefined, 'not base32');
+  t.equal(parseTotpUri(`otpauth://totp/%E0%A4%A?secret=${RFC_B32}`), undefined, 'a broken escape in the label');
 });
 
 t.test('secret files', async (t) => {
