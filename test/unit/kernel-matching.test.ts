@@ -289,3 +289,29 @@ t.test('stop: the watchdog ends, the group closes, the table goes', async (t) =>
   await again.km.stop();
   t.pass('a table that cannot be removed (already gone) is no error');
 });
+
+t.test('bans: ban sets only with a ban policy, the bans in force at install, new ones added in one script, a failure said once per doubling', async (t) => {
+  const plain = await setup();
+  await plain.km.ban([{ src: '192.0.2.9', door: 'ssh', until: Date.now() + 60_000, failures: 3 }]);
+  t.notMatch(plain.kernel.scripted.get(TABLE)!.text, /bans4/, 'no ban policy: no sets, nothing added');
+  const policy = '[ssh]\nSequence = 7000,8000,9000\nMax_Failures = 2\nCommand = /bin/true\n';
+  const { kernel, km, lines } = await setup(policy);
+  t.match(kernel.scripted.get(TABLE)!.text, /set bans4 \{ type ipv4_addr; flags timeout; size 131072; \}/);
+  const before = kernel.batches.length;
+  await km.ban([{ src: '192.0.2.9', door: 'ssh', until: Date.now() + 60_000, failures: 2 },
+    { src: '2001:db8:1::/64', door: 'ssh', until: Date.now() + 30_000, failures: 2 }]);
+  t.equal(kernel.batches.length, before + 1, 'one script');
+  t.match(kernel.batches.at(-1), /^add element inet knock_sesame bans4 \{ 192\.0\.2\.9 timeout (59|60)s \}\nadd element inet knock_sesame bans6 \{ 2001:db8:1::\/64 timeout (29|30)s \}\n$/);
+  await km.ban([{ src: '192.0.2.10', door: 'ssh', until: Date.now() - 1, failures: 2 }]);
+  t.equal(kernel.batches.length, before + 1, 'an ended ban is not added');
+  kernel.failNext('ENOSPC', 'Error: Could not process rule: No space left on device');
+  await km.ban([{ src: '192.0.2.11', door: 'ssh', until: Date.now() + 60_000, failures: 2 }]);
+  t.match(lines.at(-1), /^kernel matching: 1 bans could not be put in the kernel so far \(latest: Error: Could not process rule: No space left on device\); their knocks are still ignored$/);
+  kernel.failNext('ENOSPC');
+  await km.ban([{ src: '192.0.2.12', door: 'ssh', until: Date.now() + 60_000, failures: 2 }]);
+  t.match(lines.at(-1), /^kernel matching: 2 bans/, 'at twice as many');
+  kernel.failNext('ENOSPC');
+  const n = lines.length;
+  await km.ban([{ src: '192.0.2.13', door: 'ssh', until: Date.now() + 60_000, failures: 2 }]);
+  t.equal(lines.length, n, 'not at three');
+});
