@@ -10,7 +10,7 @@ import type { TotpDoor } from '../config/types.js';
 import { strerror } from '../config/errors.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { base32Encode } from '../totp/base32.js';
-import { NEW_SECRET_BYTES, parseSecretFile } from '../totp/secret.js';
+import { MAX_SECRET_FILE_BYTES, NEW_SECRET_BYTES, parseSecretFile } from '../totp/secret.js';
 import { readBoundedFile } from '../fs/bounded-read.js';
 import { totpUri } from '../totp/uri.js';
 
@@ -76,7 +76,7 @@ export async function provision(configPath: string, doorName: string, newSecret:
 /** The file's text, or undefined when there is none (a link or an unreadable file reads as junk). */
 function readExisting(path: string): string | undefined {
   try {
-    return readBoundedFile(path, 4096).toString('utf8');
+    return readBoundedFile(path, MAX_SECRET_FILE_BYTES).toString('utf8');
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : '';
   }

@@ -16,6 +16,7 @@ import { spaMain } from './spa-main.js';
 import { checkTotp, portsLine, totpHits, totpSecret, type TotpSettings, type Typed } from './totp-knock.js';
 import { readBoundedFile } from '../fs/bounded-read.js';
 import { strerror } from '../config/errors.js';
+import { MAX_SECRET_FILE_BYTES } from '../totp/secret.js';
 
 const GAI_TEXT: Record<string, string> = {
   ENOTFOUND: 'Name or service not known',
@@ -52,8 +53,6 @@ interface Plan {
   readonly printOnly: boolean;
 }
 
-/** The largest secret file read: one line of base32 (comments allowed). */
-const MAX_SECRET_BYTES = 4096;
 
 /** The secret is as good as a password: say so when others may read it (knockd refuses such a file). */
 function sharedWarning(path: string): string | undefined {
@@ -86,7 +85,7 @@ function totpPlan(a: KnockArgs, p: Profile | undefined, profileName: string | un
   if (!c.ok) return c;
   let text: string;
   try {
-    text = readBoundedFile(path, MAX_SECRET_BYTES).toString('utf8');
+    text = readBoundedFile(path, MAX_SECRET_FILE_BYTES).toString('utf8');
   } catch (e) {
     return failure(`knock: cannot read TOTP secret file ${path}: ${strerror(e)}`);
   }

@@ -3,7 +3,7 @@
 // arguments, so every rule here is tested with fixed times; knock-main.ts reads the file and the clock.
 
 import { failure, type Result } from '../errors/result.js';
-import { codePortRange, codePorts } from '../totp/ports.js';
+import { codePorts, codeRangeProblem } from '../totp/ports.js';
 import { parseSecretFile } from '../totp/secret.js';
 import { totpCode, totpStep, type TotpDigits } from '../totp/totp.js';
 import type { Hit } from './ports.js';
@@ -38,9 +38,8 @@ export function checkTotp(t: TotpTyped): Result<{ settings: TotpSettings }> {
   const { value, name } = t.portBase;
   const portBase = /^[0-9]{1,5}$/.test(value.trim()) ? Number(value.trim()) : NaN;
   if (!(portBase >= 1 && portBase <= 65535)) return failure(`knock: ${name} must be a port from 1 to 65535, not '${value}'`);
-  const { last } = codePortRange(portBase, digits);
-  const code = digits === 8 ? 'an 8-digit code' : 'a 6-digit code';
-  if (last > 65535) return failure(`knock: ${name} ${portBase}: ${code} needs ports up to ${last}, past 65535`);
+  const problem = codeRangeProblem(portBase, digits);
+  if (problem) return failure(`knock: ${name} ${portBase}: ${problem}`);
   return { ok: true, settings: { path: t.path, digits, portBase } };
 }
 

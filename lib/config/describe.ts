@@ -5,7 +5,7 @@ import { formatNetwork } from './cidr.js';
 import { formatSequence } from './sequence.js';
 import { formatTcpFlags } from './tcpflags.js';
 import { DEFAULTS, type Config, type Door, type TotpDoor } from './types.js';
-import { PAIR_SPAN } from '../totp/ports.js';
+import { pairRanges } from '../totp/ports.js';
 import { formatProtoPort } from '../net/protocol.js';
 import { formatIpv4Network } from '../net/ipv4.js';
 
@@ -88,11 +88,7 @@ export function describeDoor(d: Door): string[] {
 
 /** A TOTP door: its keys, and the port range each pair of digits is knocked in; the secret file by path only. */
 export function describeTotp(t: TotpDoor, afterSequence: boolean): string[] {
-  const ranges: string[] = [];
-  for (let i = 0; i < t.digits / 2; i++) {
-    const first = t.portBase + PAIR_SPAN * i;
-    ranges.push(`${t.protocol}/${first}-${first + PAIR_SPAN - 1}`);
-  }
+  const ranges = pairRanges(t.portBase, t.digits, t.protocol).map((r) => `${r.protocol}/${r.first}-${r.last}`);
   const earlier = t.window === 0 ? 'the current 30 s step only' : `and the ${t.window} earlier 30 s step${t.window === 1 ? '' : 's'}`;
   return [
     `  totp_secret_file: ${t.path}`,

@@ -14,6 +14,7 @@ import { finishSpaTransport } from './spa-transport-keys.js';
 import { finishFleet } from './fleet-keys.js';
 import { checkTotpRanges, finishBans, finishTotp } from './totp-keys.js';
 import { MAX_CONFIG_BYTES, readBoundedFile } from '../fs/bounded-read.js';
+import { MAX_SECRET_FILE_BYTES } from '../totp/secret.js';
 
 /** The file access the parser needs, so tests and the daemon can supply their own. */
 export interface ConfigIO {
@@ -33,23 +34,26 @@ export const nodeIO: ConfigIO = {
     accessSync(path, fsc.R_OK | fsc.W_OK);
     accessSync(dirname(path), fsc.W_OK | fsc.X_OK);
   },
-  checkPrivate(path) {
-    const st = statSync(path);
-    const me = process.getuid?.() ?? 0;
-    if (st.uid !== 0 && st.uid !== me) throw Object.assign(new Error(`owned by uid ${st.uid}, not root`), { code: 'EPERM' });
-    if (st.mode & 0o022) {
-      throw Object.assign(new Error(`mode ${(st.mode & 0o777).toString(8)}: writable by others than its owner`), { code: 'EPERM' });
-    }
-  },
+  checkPrivate(path) { ownedPrivately(path); },
   readSecret(path) {
-    nodeIO.checkPrivate!(path);
-    const mode = statSync(path).mode & 0o777;
+    const mode = ownedPrivately(path) & 0o777;
     if (mode & 0o077) {
       throw Object.assign(new Error(`mode ${mode.toString(8)}: readable by others than its owner (chmod 600)`), { code: 'EPERM' });
     }
-    return readBoundedFile(path, 4096);
+    return readBoundedFile(path, MAX_SECRET_FILE_BYTES);
   },
 };
+
+/** Throws unless `path` is root's (or this user's) and writable by no one else; its mode otherwise. */
+function ownedPrivately(path: string): number {
+  const st = statSync(path);
+  const me = process.getuid?.() ?? 0;
+  if (st.uid !== 0 && st.uid !== me) throw Object.assign(new Error(`owned by uid ${st.uid}, not root`), { code: 'EPERM' });
+  if (st.mode & 0o022) {
+    throw Object.assign(new Error(`mode ${(st.mode & 0o777).toString(8)}: writable by others than its owner`), { code: 'EPERM' });
+  }
+  return st.mode;
+}
 
 const SECTION_NAME_MAX = 127; // knockd truncates door names to 127 bytes
 

@@ -15,7 +15,7 @@ import type { DoorDraft, DoorKey, KeyContext } from './drafts.js';
 import { MAX_GRANT_SECONDS, type BanPolicy, type Door, type TotpDoor } from './types.js';
 import { parsePort } from './port-list.js';
 import { parseSecretFile } from '../totp/secret.js';
-import { codePortRange } from '../totp/ports.js';
+import { codePortRange, codeRangeProblem } from '../totp/ports.js';
 
 export const TOTP_DEFAULTS = Object.freeze({ digits: 6 as const, window: 1, protocol: 'tcp' as const });
 export const BAN_DEFAULTS = Object.freeze({ failureWindow: 300, banTime: 3600, totpMaxFailures: 10 });
@@ -99,11 +99,8 @@ export function finishTotp(d: DoorDraft, file: string): TotpDoor | undefined {
   if (!t.path || !t.secret) throw err(file, t.line, `section ${d.name}: TOTP keys need TOTP_Secret_File`);
   if (!t.portBase) throw err(file, t.line, `section ${d.name}: TOTP keys need TOTP_Port_Base`);
   const digits = t.digits ?? TOTP_DEFAULTS.digits;
-  const { last } = codePortRange(t.portBase.port, digits);
-  if (last > 65535) {
-    const code = `${digits === 8 ? 'an' : 'a'} ${digits}-digit code`;
-    throw err(file, t.portBase.line, `TOTP_Port_Base ${t.portBase.port}: ${code} needs ports up to ${last}, past 65535`);
-  }
+  const problem = codeRangeProblem(t.portBase.port, digits);
+  if (problem) throw err(file, t.portBase.line, `TOTP_Port_Base ${t.portBase.port}: ${problem}`);
   if (d.oneTime) throw err(file, t.line, `section ${d.name}: TOTP keys cannot be used with One_Time_Sequences`);
   if (d.sharedKnocks !== undefined) {
     throw err(file, d.sharedKnocks,

@@ -38,8 +38,8 @@ export function failure(s: EngineState, src: string, doorIndex: number, out: Eff
   const door = s.config.doors[doorIndex];
   if (!door?.bans) return;
   const ban = s.bans.fail(src, door, s.wall);
-  // A flood of failures from made-up sources filled both tables: say so, once per doubling.
-  if (s.bans.lost > 0 && s.banEvictionsLog.due(s.bans.lost)) {
+  // A flood of failures from made-up sources filled the ban table: say so, once per doubling.
+  if (s.bans.lost > 0 && s.banLostLog.due(s.bans.lost)) {
     out.push({ kind: 'log', line: `ban table full: ${s.bans.lost} bans could not be made so far ` +
       '(a flood of failing sources?); TOTP doors refuse every code until there is room again' });
   }

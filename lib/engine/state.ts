@@ -67,7 +67,8 @@ export class EngineState {
   // spoofed packet was ~90 GB of log a day at top rate).
   readonly knockLog = new LogRateLimit(100, 500, () => this.wall, (n) => `${n} knock events not logged (rate limit)`);
   readonly evictionsLog = new DoublingLog();
-  readonly banEvictionsLog = new DoublingLog();
+  /** Bans the full table could not take: said once per doubling. */
+  readonly banLostLog = new DoublingLog();
   readonly banLog = new LogRateLimit(20, 50, () => this.wall, (n) => `${n} ban lines not logged (rate limit)`);
   /** One-time doors: the file line their current sequence came from. */
   readonly oneTimeLines = new Map<number, number>();

@@ -70,8 +70,9 @@ function banElement(b: BanElement): { family: Family; text: string } {
 function banSets(spec: RulesetSpec): string[] {
   if (!spec.bans) return [];
   checkCount(spec.bans.length + 1, 'ban count');
+  const all = spec.bans.map(banElement);
   return ([4, 6] as const).map((f) => {
-    const els = spec.bans!.map(banElement).filter((b) => b.family === f).map((b) => b.text);
+    const els = all.filter((b) => b.family === f).map((b) => b.text);
     return `  set ${banSet(f)} { type ${f === 4 ? 'ipv4_addr' : 'ipv6_addr'}; flags ${f === 4 ? '' : 'interval,'}timeout; ` +
       `size ${BAN_SET_SIZE};${els.length ? ` elements = { ${els.join(', ')} };` : ''} }`;
   });

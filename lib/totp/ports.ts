@@ -25,6 +25,12 @@ export function portsCode(ports: readonly number[], base: number): string | unde
   return code;
 }
 
+/** Why a code of `digits` digits cannot be knocked from `base` (its ports pass 65535), or undefined. */
+export function codeRangeProblem(base: number, digits: number): string | undefined {
+  const { last } = codePortRange(base, digits);
+  return last > 65535 ? `${digits === 8 ? 'an' : 'a'} ${digits}-digit code needs ports up to ${last}, past 65535` : undefined;
+}
+
 /** The first and last port a code of `digits` digits may use from `base`. */
 export function codePortRange(base: number, digits: number): { readonly first: number; readonly last: number } {
   return { first: base, last: base + PAIR_SPAN * (digits / 2) - 1 };

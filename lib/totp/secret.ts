@@ -4,6 +4,8 @@
 import { base32Decode } from './base32.js';
 
 export const MIN_SECRET_BYTES = 10;
+/** The largest secret file read: one line of base32, and comments. */
+export const MAX_SECRET_FILE_BYTES = 4096;
 export const NEW_SECRET_BYTES = 20;
 
 export type SecretRead = { readonly ok: true; readonly secret: Uint8Array } | { readonly ok: false; readonly error: string };
