@@ -3,10 +3,10 @@
 // runs this; `npx depcruise lib` shows violations.
 const RANKS = {
   errors: -1, net: -1, // the error tree and the protocol type: importable from every layer
-  fs: 0, log: 0, spa: 0, getopt: 0, totp: 0,
+  fs: 0, log: 0, spa: 0, getopt: 0, totp: 0, events: 0,
   config: 1, gpg: 1, // gpg: the GnuPG runner (spawns gpg); its framing and policy are pure, in spa/
   matcher: 2, firewall: 2, actions: 2,
-  onetime: 3, capture: 3, ruleset: 3, fleet: 3,
+  onetime: 3, capture: 3, ruleset: 3, fleet: 3, hooks: 3,
   engine: 4,
   daemon: 5, client: 5,
   cli: 6,
@@ -20,7 +20,7 @@ const folders = Object.keys(RANKS);
 // at run time only other pure modules (type-only imports of anything are fine). Pure files in
 // folders that also do I/O are named one by one.
 const PURE = '^lib/(' + [
-  '(engine|matcher|spa|ruleset|errors|net|totp)/',
+  '(engine|matcher|spa|ruleset|errors|net|totp|events)/',
   'config/(address|cidr|errors|lines|tcpflags|types)[.]ts$',
   'firewall/(commands|nat-commands|validate)[.]ts$',
   'log/(messages|rate-limit)[.]ts$',
