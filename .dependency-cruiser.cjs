@@ -6,7 +6,7 @@ const RANKS = {
   fs: 0, log: 0, spa: 0, getopt: 0, totp: 0, events: 0,
   config: 1, gpg: 1, // gpg: the GnuPG runner (spawns gpg); its framing and policy are pure, in spa/
   matcher: 2, firewall: 2, actions: 2,
-  onetime: 3, capture: 3, ruleset: 3, fleet: 3, hooks: 3,
+  onetime: 3, capture: 3, ruleset: 3, fleet: 3, hooks: 3, metrics: 3,
   engine: 4,
   daemon: 5, client: 5,
   cli: 6,

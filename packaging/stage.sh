@@ -61,6 +61,11 @@ done
 # knockd user's configuration is never replaced, prompted about or purged (packaging/README.md).
 cp "$tree/etc/knockd.conf" "$dest/usr/share/sesame/knockd.conf"
 cp "$tree/packaging/systemd/knockd.default" "$dest/usr/share/sesame/knockd.default"
+# The Grafana dashboard and the Prometheus alert rules (with their promtool tests), for admins to load.
+mkdir -p "$dest/usr/share/sesame/grafana" "$dest/usr/share/sesame/prometheus"
+cp "$tree/packaging/grafana/sesame.json" "$dest/usr/share/sesame/grafana/"
+cp "$tree/packaging/prometheus/sesame-alerts.yml" "$tree/packaging/prometheus/sesame-alerts.test.yml" \
+  "$tree/packaging/prometheus/prometheus.yml.example" "$dest/usr/share/sesame/prometheus/"
 if [ -n "$unitdir" ]; then
   mkdir -p "$dest$unitdir"
   sed "s|^EnvironmentFile=.*|EnvironmentFile=-$envfile|" "$tree/packaging/systemd/knockd.service" \

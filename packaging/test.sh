@@ -122,6 +122,13 @@ test_install_and_knock() { # suite tag octet
     "chroot '$r' /usr/sbin/knockd --provision totp -c /tmp/totp.conf | grep -q 'otpauth://totp/Sesame:totp%40.*secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ'"
   check "$s" install "knock --totp --totp-ports prints three ports" bash -c \
     "chroot '$r' /usr/bin/knock --totp /tmp/totp.secret --port-base 40000 --totp-ports | grep -Eq '^400[0-9]{2} 401[0-9]{2} 402[0-9]{2}\$'"
+  # Metrics: the bundled prom-client loads and exports; the dashboard and alert rules are installed.
+  check "$s" install "the metrics registry loads (prom-client bundled)" in_root "$r" /usr/bin/node -e \
+    "import('/usr/lib/sesame/dist/metrics/registry.js').then((m) => new m.Metrics({ activeGrants: async () => new Map(),
+      bans: () => 0, eventsDropped: () => ({}), redisUp: () => undefined }).text()).then((t) => process.exit(/^sesame_bans_active 0/m.test(t) ? 0 : 1))"
+  check "$s" install "promtool check rules /usr/share/sesame/prometheus/sesame-alerts.yml" \
+    promtool check rules "$r/usr/share/sesame/prometheus/sesame-alerts.yml"
+  check "$s" install "the Grafana dashboard is installed" test -s "$r/usr/share/sesame/grafana/sesame.json"
   check "$s" install "knockd.service installed, not enabled" bash -c "unit=\$(
     for u in /usr/lib/systemd/system/knockd.service /lib/systemd/system/knockd.service; do
     [ -f '$r'\$u ] && echo \$u && break; done); [ -n \"\$unit\" ] &&

@@ -39,6 +39,8 @@ export interface RunnerOptions {
   readonly onPendingChange?: (pending: readonly PendingStop[]) => void;
   /** Shells running at once (default 32); the rest wait their turn. */
   readonly maxParallel?: number;
+  /** Told how each command ended (the metrics' sesame_commands_total). */
+  readonly onDone?: (door: string, phase: 'start' | 'stop', ok: boolean) => void;
 }
 
 export const DEFAULT_MAX_PARALLEL = 32;
@@ -79,6 +81,7 @@ export class CommandRunner {
   private readonly mono: () => number;
   private readonly timers: Timers;
   private readonly onChange: ((p: readonly PendingStop[]) => void) | undefined;
+  private readonly onDone: RunnerOptions['onDone'];
   private readonly entries = new Set<Entry>();
   private readonly maxParallel: number;
   private running = 0;
@@ -92,6 +95,7 @@ export class CommandRunner {
     this.mono = opts.mono ?? opts.now ?? (() => performance.now());
     this.timers = opts.timers ?? realTimers;
     this.onChange = opts.onPendingChange;
+    this.onDone = opts.onDone;
     this.maxParallel = opts.maxParallel ?? DEFAULT_MAX_PARALLEL;
   }
 
@@ -115,7 +119,7 @@ export class CommandRunner {
       this.entries.add(entry);
       this.changed();
     }
-    const done = this.run(req.door.name, startCmd).then(() => {
+    const done = this.run(req.door.name, startCmd, 'start').then(() => {
       if (!entry || !this.entries.has(entry) || entry.running) return;
       entry.stop = { ...entry.stop, dueAt: this.now() + cmdTimeoutMs };
       entry.due = this.mono() + cmdTimeoutMs;
@@ -179,18 +183,19 @@ export class CommandRunner {
     if (entry.timer !== undefined) { this.timers.clear(entry.timer); entry.timer = undefined; }
     const { stop } = entry;
     this.log.log(logMsg.commandTimeout(stop.knocker, stop.door));
-    const ran = stop.command === '' ? Promise.resolve() : this.run(stop.door, stop.command);
+    const ran = stop.command === '' ? Promise.resolve() : this.run(stop.door, stop.command, 'stop');
     // Forget it only once it has run: after a crash mid-way it runs again rather than never.
     this.track(ran.then(() => { this.entries.delete(entry); this.changed(); }));
   }
 
-  private async run(door: string, command: string): Promise<void> {
+  private async run(door: string, command: string, phase: 'start' | 'stop'): Promise<void> {
     await this.slot();
     this.log.log(logMsg.runningCommand(door, command));
     let r;
     try { r = await this.shell(command); } finally { this.freeSlot(); }
     if (r.error) this.log.log(logMsg.forkFailed(), { stderr: true });
     else if (r.code !== 0) this.log.log(logMsg.nonZero(door, r.code), { stderr: true });
+    this.onDone?.(door, phase, !r.error && r.code === 0);
   }
 
   /**

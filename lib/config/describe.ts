@@ -133,6 +133,18 @@ export function describeConfig(c: Config): string {
       `  spa_tcp_port: ${t.tcpPort ?? NONE}${t.tcpPort !== undefined ? ' (Sesame listens)' : ''}`,
     );
   }
+  if (o.metricsListen) {
+    const { host, port } = o.metricsListen;
+    lines.push(`  metrics_listen: ${host.includes(':') ? `[${host}]` : host}:${port} (GET /metrics)`);
+  }
+  if (o.events) {
+    const { webhook, command } = o.events;
+    // The secret file by path, never what it holds.
+    if (webhook) {
+      lines.push(`  event_webhook: ${webhook.url}`, `  event_webhook_secret_file: ${webhook.secretFile ?? `${NONE} (unsigned)`}`);
+    }
+    if (command) lines.push(`  event_command: ${command}`);
+  }
   for (const d of c.doors) lines.push(...describeDoor(d));
   return lines.join('\n') + '\n';
 }

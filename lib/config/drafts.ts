@@ -2,7 +2,7 @@
 // interfaces: shared by the key tables (keys.ts, spa-keys.ts) and the parser, so neither table
 // imports the other's types.
 
-import type { KnockStep, Matching, NatAddress, NatDestination, OneTimeSource, SpaDoor, TcpFlagRule } from './types.js';
+import type { KnockStep, ListenAddress, Matching, NatAddress, NatDestination, OneTimeSource, SpaDoor, TcpFlagRule } from './types.js';
 import type { ProtoPort } from '../net/protocol.js';
 import type { Network } from './cidr.js';
 import type { CommandTemplate } from '../spa/command-allow.js';
@@ -63,6 +63,13 @@ export interface OptionsDraft {
   interfaces: string[] | undefined;
   matching: Matching | undefined;
   captureBuffer: number | undefined;
+  metricsListen?: ListenAddress;
+  events?: {
+    firstLine: number;
+    webhook?: { url: string; line: number };
+    secret?: { path: string; secret: string; line: number };
+    command?: string;
+  };
   spaTransport?: {
     firstLine: number;
     httpPort?: number;

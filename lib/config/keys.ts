@@ -13,6 +13,7 @@ import { parseOpenPorts } from './port-list.js';
 import { SPA_NAT_DOOR_KEYS } from './spa-nat-keys.js';
 import { FLEET_DOOR_KEYS, FLEET_OPTION_KEYS } from './fleet-keys.js';
 import { SPA_TRANSPORT_OPTION_KEYS } from './spa-transport-keys.js';
+import { OBSERVE_OPTION_KEYS } from './observe-keys.js';
 import { TOTP_DOOR_KEYS } from './totp-keys.js';
 import type { DoorKey, KeyContext, OptionKey } from './drafts.js';
 
@@ -74,6 +75,7 @@ export const OPTION_KEYS: readonly OptionKey[] = [
   },
   ...FLEET_OPTION_KEYS,
   ...SPA_TRANSPORT_OPTION_KEYS,
+  ...OBSERVE_OPTION_KEYS,
 ];
 
 export const DOOR_KEYS: readonly DoorKey[] = [

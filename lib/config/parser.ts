@@ -11,6 +11,7 @@ import { DEFAULTS, MAX_GRANT_SECONDS, deepFreeze, type Config, type Door } from 
 import { nextOneTimeSequence } from './onetime-scan.js';
 import { finishSpa } from './spa-keys.js';
 import { finishSpaTransport } from './spa-transport-keys.js';
+import { finishEvents } from './observe-keys.js';
 import { finishFleet } from './fleet-keys.js';
 import { checkTotpRanges, finishBans, finishTotp } from './totp-keys.js';
 import { MAX_CONFIG_BYTES, readBoundedFile } from '../fs/bounded-read.js';
@@ -148,7 +149,9 @@ export function parseConfig(data: Buffer | string, file: string, io: ConfigIO = 
       '(shared hits are matched against the configured Sequence)', file, sharedOneTime.sharedKnocks);
   }
   const spaTransport = finishSpaTransport(options.spaTransport, finished, file);
-  return deepFreeze({ path: file, options: { ...options, fleet, spaTransport }, doors: finished, warnings });
+  const events = finishEvents(options.events, file);
+  const { metricsListen } = options;
+  return deepFreeze({ path: file, options: { ...options, fleet, spaTransport, events, metricsListen }, doors: finished, warnings });
 }
 
 function loadOneTime(door: DoorDraft, path: string, io: ConfigIO, ctx: KeyContext): void {

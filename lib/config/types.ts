@@ -193,6 +193,21 @@ export interface Options {
   readonly fleet: FleetOptions | undefined;
   /** SPA_HTTP_* and SPA_TCP_Port (Sesame): SPA beside UDP; undefined when neither is set. */
   readonly spaTransport: SpaTransport | undefined;
+  /** `Metrics_Listen =` (Sesame): where GET /metrics is served; undefined: no metrics listener. */
+  readonly metricsListen: ListenAddress | undefined;
+  /** Event_* keys (Sesame): where events go; undefined: nowhere. */
+  readonly events: EventOptions | undefined;
+}
+
+/** An address literal and port to listen on (lib/config/observe-keys.ts). */
+export interface ListenAddress { readonly host: string; readonly port: number; readonly line: number }
+
+/** Event_Webhook (with its secret's first line, when signed) and Event_Command. */
+export interface EventOptions {
+  readonly webhook: { readonly url: string; readonly secretFile: string | undefined; readonly secret: string | undefined } | undefined;
+  readonly command: string | undefined;
+  /** The first Event_* key's line. */
+  readonly line: number;
 }
 
 /** SPA over HTTP (sniffed on a web server's port) and over a TCP connection (lib/config/spa-transport-keys.ts). */

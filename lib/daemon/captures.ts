@@ -12,7 +12,10 @@ export class Captures {
   private readonly losses = new LossReport();
 
   /** `bufferSize`: libpcap's ring per interface in bytes (Capture_Buffer or its default). */
-  constructor(private readonly interfaces: readonly string[], private readonly logger: Logger, private readonly bufferSize: number) {}
+  constructor(
+    private readonly interfaces: readonly string[], private readonly logger: Logger, private readonly bufferSize: number,
+    private readonly lost: (counts: Readonly<Record<string, number>>) => void = () => {},
+  ) {}
 
   /** Opens every interface; rejects with the first one's error (knockd's `could not open ...`). */
   async open(filter: string, onPackets: (packets: Packet[]) => void, onReopened: () => void = () => {}): Promise<void> {
@@ -24,6 +27,7 @@ export class Captures {
         notice: (m) => this.logger.log(m, { stderr: true }),
         dropped: (counts) => {
           this.logger.debug(`dropped frames: ${JSON.stringify(counts)}`);
+          this.lost(counts);
           const line = this.losses.add(iface, counts);
           if (line) this.logger.log(line);
         },

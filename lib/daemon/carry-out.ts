@@ -5,6 +5,7 @@ import type { Effect } from '../engine/engine.js';
 import type { FleetClaim, GrantShare } from '../engine/effects.js';
 import type { Logger } from '../log/logger.js';
 import type { Ban } from '../matcher/bans.js';
+import type { SesameEvent } from '../events/types.js';
 import type { RotateResult } from '../onetime/rotate.js';
 import { rotateOneTime } from '../onetime/rotate.js';
 
@@ -22,6 +23,8 @@ export interface Shell {
   exec(e: Extract<Effect, { kind: 'exec' }>): void;
   /** A GnuPG SPA message to decrypt (the answer comes back as a 'gpg-done' input). */
   gpg(e: Extract<Effect, { kind: 'gpg' }>): void;
+  /** Something to count and tell (metrics, event sinks). */
+  event?(e: SesameEvent): void;
   /** Fleet mode: tell the other nodes of a grant, and claim digests and sequences fleet-wide. */
   share?(g: GrantShare): void;
   claim?(c: FleetClaim): Promise<'won' | 'lost' | 'down'>;
@@ -42,6 +45,7 @@ export function carryOut(effects: readonly Effect[], shell: Shell): void {
         break;
       case 'filter': shell.refreshFilter(); break;
       case 'ban': shell.banned(e.ban); break;
+      case 'event': shell.event?.(e.event); break;
       case 'share': shell.share?.(e.grant); break;
       case 'ask': shell.ask?.(e); break;
       case 'claim': {

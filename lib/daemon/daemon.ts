@@ -31,6 +31,8 @@ import { FleetMember } from './fleet-member.js';
 import { SpaTcpServer } from './spa-tcp-server.js';
 import { SpaCommands } from './spa-commands.js';
 import { SpaGpgRunner } from './spa-gpg-runner.js';
+import { Watch } from './watch.js';
+import { quietObserver, type Observer } from './observer.js';
 
 export class Daemon {
   private engine: Engine;
@@ -39,6 +41,7 @@ export class Daemon {
   private addressWatch: AddressWatch | undefined;
   private fleet: FleetMember | undefined;
   private tcp: SpaTcpServer | undefined;
+  private watch: Watch | undefined;
   private readonly interfaces: readonly string[];
   private readonly logger: Logger;
   private readonly state: StateStore;
@@ -66,8 +69,12 @@ export class Daemon {
     this.logger = new Logger({ logFile: logFile ?? args.logFile, useSyslog, verbose: args.verbose, debug: args.debug });
     const complain = (m: string) => this.logger.log(m, { stderr: true });
     this.state = new StateStore(args.stateDir, complain);
-    this.runner = new CommandRunner({ log: this.logger, onPendingChange: (p) => this.state.save(p) });
-    this.commands = new SpaCommands((m) => this.logger.log(m));
+    this.runner = new CommandRunner({
+      log: this.logger, onPendingChange: (p) => this.state.save(p),
+      onDone: (door, phase, ok) => this.observe.command(door, phase, ok ? 'ok' : 'failed'),
+    });
+    this.commands = new SpaCommands((m) => this.logger.log(m), undefined,
+      (door, ok) => this.observe.command(door, 'spa', ok ? 'ok' : 'failed'));
     const resolver = args.lookup ? new Resolver() : undefined;
     this.lookups = resolver && new LookupQueue(resolver, (a, at) => { if (!this.closing) this.handle(a, at); });
     this.banStore = new BanStore(args.stateDir, complain);
@@ -82,19 +89,28 @@ export class Daemon {
     try {
       d.unlock = lockInstance(args.stateDir, args.instance);
       for (const w of config.warnings) d.logger.log(`warning: ${w}`, { stderr: true });
+      d.watch = await Watch.open(config, {
+        log: (m) => d.logger.log(m),
+        kernelGrants: () => d.firewall?.kernelGrants() ?? Promise.resolve([]),
+        bans: () => d.engine.bans(Date.now()).length,
+        redisUp: () => d.fleet?.up,
+        config: () => d.engine.config,
+      }, config.options.fleet?.node);
       // The guard goes up before anything listens, so no knock can be granted into a missing table.
       const grants = new GrantStore(args.stateDir, tableName(args.instance), (m) => d.logger.log(m, { stderr: true }));
       d.firewall = await DoorFirewall.start(config, {
         firewalls, log: (m) => d.logger.log(m), table: tableName(args.instance), interfaces: d.interfaces, store: grants,
+        repaired: (what, line) => d.observe.event({ type: 'firewall-repaired', what, detail: line }),
       });
       d.fleet = await FleetMember.join(config, {
-        engine: () => d.engine, apply: (e) => { if (!d.closing) d.apply(e); }, log: (m) => d.logger.log(m),
+        engine: () => d.engine, apply: (e) => { if (!d.closing) d.apply(e); }, log: (m) => d.logger.log(m), observe: d.observe,
       });
       ({ input: d.input, engine: d.engine } = await KnockInput.open(d.engine, {
         args, interfaces: d.interfaces, logger: d.logger, firewalls,
         arrive: (a) => d.arrive(a),
         unheard: (n) => void d.engine.handle({ kind: 'unheard-knocks', count: n }),
         reopened: () => d.addressWatch?.check(),
+        observe: d.observe,
       }));
       const tcpPort = config.options.spaTransport?.tcpPort;
       if (tcpPort !== undefined) {
@@ -105,6 +121,7 @@ export class Daemon {
       }
     } catch (err) {
       d.unlock();
+      void d.watch?.close();
       void d.fleet?.close();
       void d.input?.stop(true);
       // A lock's or a capture's failure is a start-up error; the firewall's a ConfigError naming the Open line.
@@ -120,6 +137,11 @@ export class Daemon {
     d.logger.verbose(`listening on ${d.interfaces.join(',')}...`);
     d.logger.log(logMsg.startingUp(d.interfaces.join(',')));
     return d;
+  }
+
+  /** Where metrics and events go (the quiet observer without Metrics_Listen and Event_*). */
+  private get observe(): Observer {
+    return this.watch?.observer ?? quietObserver;
   }
 
   private arrive(a: Arrival): void {
@@ -151,6 +173,7 @@ export class Daemon {
       banned: (ban) => this.bansKept.add(ban),
       exec: (e) => this.commands.run(e.knocker, e.door, e.argv),
       gpg: (e) => this.gpg.run(e),
+      event: (e) => this.observe.event(e),
       ...(this.fleet ? {
         share: (g) => this.fleet!.share(g), claim: (c) => this.fleet!.claim(c), ask: (e) => this.fleet!.ask(e.door, e.src, e.family),
       } : {}),
@@ -179,6 +202,7 @@ export class Daemon {
       this.logger.log('Capture_Buffer changed; it takes effect when knockd restarts', { stderr: true });
     }
     const before = this.engine;
+    void this.watch?.reload(before.config, config, config.options.fleet?.node);
     this.engine = before.next(config, Date.now()); // what carries over: Engine.next
     this.logger.verbose(`re-opening log file`);
     this.logger.openFile();
@@ -202,6 +226,7 @@ export class Daemon {
     this.gpg.stop();
     await this.fleet?.close();
     this.firewall?.stop();
+    await this.watch?.close();
     this.logger.verbose('waiting for child processes...');
     await this.firewall?.idle();
     await this.runner.flush();

@@ -48,6 +48,8 @@ export interface DoorFirewallOptions {
   readonly clock?: Clock;
   /** The watchdog's timer (a test's, or the process's). */
   readonly scheduler?: WatchScheduler;
+  /** Told of each repair the watchdog made ('table': replaced whole; 'grants': lost ones back, stray ones out), with its log line. */
+  readonly repaired?: (what: 'table' | 'grants', line: string) => void;
 }
 
 const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0];
@@ -125,6 +127,7 @@ export class DoorFirewall {
     private readonly store: GrantRecords | undefined,
     private readonly clock: Clock,
     scheduler: WatchScheduler | undefined,
+    private readonly repaired: NonNullable<DoorFirewallOptions['repaired']>,
   ) {
     // Retried every second: the guarded ports may be open to everyone until the table is back.
     this.watchdog = new TableWatchdog({
@@ -215,7 +218,8 @@ export class DoorFirewall {
     let kept: { kept: number; dropped: number };
     try {
       const table = await opts.firewalls.open(tableName, log);
-      fw = new DoorFirewall(table, inspect, tableName, guards, nat, ifaces, log, store, opts.clock ?? systemClock, opts.scheduler);
+      fw = new DoorFirewall(table, inspect, tableName, guards, nat, ifaces, log, store, opts.clock ?? systemClock, opts.scheduler,
+        opts.repaired ?? (() => {}));
       kept = await fw.adoptEarlierGrants();
       // Whole, in one transaction: nothing of what the table held before (a stale dump's guard,
       // a chain or grant added by hand) survives into what the watchdog will call correct.
@@ -344,7 +348,7 @@ export class DoorFirewall {
     });
     if (missing.length > 0) {
       await this.table.grant(missing);
-      this.log(`firewall: table inet ${this.tableName} had lost ${plural(missing.length, 'live grant')} (nft flush set?); ` +
+      this.repair('grants', `firewall: table inet ${this.tableName} had lost ${plural(missing.length, 'live grant')} (nft flush set?); ` +
         `restored ${missing.length === 1 ? 'it' : 'them'}`);
     }
     if (this.live.full) return; // past the cap, what Sesame made is no longer all known
@@ -357,7 +361,7 @@ export class DoorFirewall {
     const removed = stray.filter((x) => !skipped.includes(x));
     if (removed.length > 0) {
       const shown = `${removed.slice(0, 3).map((x) => x.text).join(', ')}${removed.length > 3 ? ', ...' : ''}`;
-      this.log(`firewall: table inet ${this.tableName} held ${plural(removed.length, 'grant')} ` +
+      this.repair('grants', `firewall: table inet ${this.tableName} held ${plural(removed.length, 'grant')} ` +
         'Sesame did not make (a saved ruleset reloaded?); ' +
         `removed ${removed.length === 1 ? 'it' : 'them'}: ${shown}`);
     }
@@ -376,8 +380,19 @@ export class DoorFirewall {
   private async restore(why: string): Promise<void> {
     const grants = await this.replaceWhole();
     this.needsRestore = false;
-    this.log(`firewall: table inet ${this.tableName} ${why}; ` +
+    this.repair('table', `firewall: table inet ${this.tableName} ${why}; ` +
       `restored the guard of ${portsText(this.guards) || 'no ports'} and ${plural(grants.length, 'live grant')}`);
+  }
+
+  /** A repair's log line, and the observer told. */
+  private repair(what: 'table' | 'grants', line: string): void {
+    this.log(line);
+    this.repaired(what, line);
+  }
+
+  /** The allow grants in the kernel now (the metrics' sesame_active_grants); none when they cannot be read. */
+  kernelGrants(): Promise<Grant[]> {
+    return this.table.list().catch(() => []);
   }
 
   /** Stops the watchdog (shutdown). The table and its grants stay: the kernel expires them. */

@@ -9,6 +9,9 @@ import type { BanStore, ReplayStore } from './state.js';
 import type { Resolver } from './resolver.js';
 import { wantedMatching } from './knock-input.js';
 
+/** Whether anything watches this daemon (Metrics_Listen, Event_*): the engine then emits 'event' effects. */
+export const watched = (config: Config): boolean => config.options.metricsListen !== undefined || config.options.events !== undefined;
+
 export function firstEngine(config: Config, args: DaemonOptions, interfaces: readonly string[], replay: ReplayStore,
   bans: BanStore, resolver: Resolver | undefined): Engine {
   return new Engine(config, {
@@ -20,6 +23,7 @@ export function firstEngine(config: Config, args: DaemonOptions, interfaces: rea
     bans: { entries: bans.load(), now: Date.now() },
     fleet: config.options.fleet !== undefined,
     debug: args.debug,
+    events: watched(config),
   }, {
     display: (ip) => (resolver ? resolver.display(ip) : ip),
     persistReplay: (entries) => replay.save(entries),

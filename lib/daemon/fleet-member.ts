@@ -24,6 +24,7 @@ import { resyncLine, retryLine, type UpHow } from '../fleet/session-lines.js';
 import type { Now, Tally } from '../fleet/session-types.js';
 import { LogRateLimit } from '../log/rate-limit.js';
 import { StartError } from './start-error.js';
+import { quietObserver, type Observer } from './observer.js';
 
 /** While Redis is up, claims and shares it refused are tried again this often (ms). */
 const RETRY_MS = 5000;
@@ -32,6 +33,8 @@ export interface MemberDeps {
   engine(): Engine;
   apply(effects: readonly Effect[]): void;
   log(line: string): void;
+  /** Told of notes sent and received, and of Redis going down and coming back. */
+  observe?: Observer;
 }
 
 
@@ -47,9 +50,13 @@ export class FleetMember {
   private readonly refusedLog = new LogRateLimit(2, 20, Date.now, (n) => `fleet: ${n} more refused notes not logged (rate limit)`);
   /** Asks and answers waiting to leave together. */
   private batch: NodeJS.Timeout | undefined;
+  /** Whether Redis answers (sesame_fleet_redis_up); down until the first connection. */
+  private redisUp = false;
+  private readonly observe: Observer;
 
   private constructor(config: Config, private readonly deps: MemberDeps, Link: typeof FleetLink) {
     const f = config.options.fleet!;
+    this.observe = deps.observe ?? quietObserver;
     this.node = f.node ?? hostname().split('.')[0]!;
     if (!FLEET_NAME.test(this.node)) throw new StartError(`fleet: host name "${this.node}" is not a node name; set Fleet_Node`);
     this.session = new FleetSession(this.node, randomBytes(4));
@@ -64,16 +71,22 @@ export class FleetMember {
       redis: redisOptions(target.target, secrets.password, secrets.sentinelPassword), sentinel: target.target.kind === 'sentinel',
       ring: secrets.ring, name: f.name, node: this.node,
     }, {
-      note: (n) => this.onNote(n),
-      bad: (why) => this.refusedLog.line(this.session.refuse(why), (l) => deps.log(l)),
-      up: (how) => void this.onUp(label, how),
-      down: (why) => deps.log(`fleet: Redis at ${label} unreachable (${why}); serving alone until it is back`),
+      note: (n) => { this.observe.fleetNote('in', 'accepted'); this.onNote(n); },
+      bad: (why) => { this.observe.fleetNote('in', 'refused'); this.refusedLog.line(this.session.refuse(why), (l) => deps.log(l)); },
+      up: (how) => { this.redisIs(true); void this.onUp(label, how); },
+      down: (why) => {
+        this.redisIs(false);
+        deps.log(`fleet: Redis at ${label} unreachable (${why}); serving alone until it is back`);
+      },
       refused: (why) => this.refusedCommands.line(
         () => `fleet: Redis refused a command (${why}); decided alone, tried again every ${RETRY_MS / 1000} s`,
         (l) => deps.log(l),
       ),
-      stalled: (ms) => deps.log(`fleet: Redis at ${label} stopped answering (no reply within ${ms} ms); ` +
-        'serving alone, without waiting, until it answers'),
+      stalled: (ms) => {
+        this.redisIs(false);
+        deps.log(`fleet: Redis at ${label} stopped answering (no reply within ${ms} ms); ` +
+          'serving alone, without waiting, until it answers');
+      },
       channelLost: (why, ms) => deps.log(`fleet: Redis dropped this node's subscription to the fleet's channel (${why}); ` +
         `listening again in ${(ms / 1000).toFixed(1)} s, then resynchronising`),
       skew: (ms, followed) => deps.log(`fleet: this node's clock is ${Math.abs(ms)} ms ${ms > 0 ? 'behind' : 'ahead of'} Redis; ` +
@@ -121,7 +134,26 @@ export class FleetMember {
   /** Tells the fleet of a grant made here. */
   share(g: GrantShare): void {
     const note = this.session.share(g, this.now());
-    void this.link.publishGrant(note).then((ok) => { if (!ok) this.session.pending.share(note); });
+    void this.link.publishGrant(note).then((ok) => {
+      this.sent(ok);
+      if (!ok) this.session.pending.share(note);
+    });
+  }
+
+  /** Whether Redis answers now: read when Prometheus scrapes. */
+  get up(): boolean {
+    return this.redisUp;
+  }
+
+  /** Redis went down or came back: an event on each change. */
+  private redisIs(up: boolean): void {
+    if (up === this.redisUp) return;
+    this.redisUp = up;
+    this.observe.event({ type: 'fleet-redis', up });
+  }
+
+  private sent(ok: boolean): void {
+    this.observe.fleetNote('out', ok ? 'sent' : 'failed');
   }
 
   close(): Promise<void> {
@@ -151,7 +183,7 @@ export class FleetMember {
   }
 
   private publish(notes: readonly FleetNote[]): void {
-    for (const n of notes) void this.link.publishNote(n);
+    for (const n of notes) void this.link.publishNote(n).then((ok) => this.sent(ok));
   }
 
   private apply(effects: readonly Effect[]): void {

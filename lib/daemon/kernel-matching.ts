@@ -88,6 +88,10 @@ export interface KernelMatchingOptions {
   readonly nflog?: OpenNflog;
   /** The watchdog's timer (a test's, or the process's). */
   readonly scheduler?: WatchScheduler;
+  /** Told when the watchdog replaced the table, with the log line. */
+  readonly repaired?: (line: string) => void;
+  /** Told of NFLOG events lost. */
+  readonly lost?: (n: number) => void;
 }
 
 const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
@@ -129,7 +133,9 @@ export class KernelMatching {
       healthy: () => this.counted(),
       replace: async (why) => {
         await this.install(this.checked!.engine);
-        opts.log(`kernel matching: ${table} ${why}; replaced it (knocks in progress were lost)`);
+        const line = `kernel matching: ${table} ${why}; replaced it (knocks in progress were lost)`;
+        opts.log(line);
+        opts.repaired?.(line);
       },
       failing: (err) => `kernel matching: cannot restore ${table}: ${firstLine(err)}; ` +
         'retrying, less often while it fails (at most every minute)',
@@ -313,6 +319,7 @@ export class KernelMatching {
   /** Events lost (the daemon behind, or the kernel's buffer full); logged at most once per doubling. */
   private countLost(n: number, where: 'daemon' | 'kernel'): void {
     this.lost += n;
+    this.opts.lost?.(n);
     if (this.lostLog.due(this.lost)) {
       const latest = where === 'kernel' ? 'receive buffer full' : 'daemon behind';
       this.opts.log(`kernel matching: ${this.lost} NFLOG events lost so far (latest: ${latest})`);

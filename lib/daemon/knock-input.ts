@@ -17,6 +17,7 @@ import type { DaemonOptions } from './options.js';
 import type { Firewalls } from '../firewall/contract.js';
 import { StartError } from './start-error.js';
 import type { Ban } from '../matcher/bans.js';
+import { captureLosses, quietObserver, type Observer } from './observer.js';
 
 /** A packet to match, or (kernel matching) an NFLOG event with its packet and the engine that judges it. */
 export type Arrival = Packet & { readonly kernel?: { readonly engine: Engine; readonly event: KernelEvent } };
@@ -38,6 +39,8 @@ export interface KnockInputOptions {
   readonly unheard: (n: number) => void;
   /** A capture came back after its interface returned (addresses may have changed). */
   readonly reopened: () => void;
+  /** Told of packets and events lost, and of kernel table repairs (metrics, events). */
+  readonly observe?: Observer;
   /** Kernel matching's NFLOG group and watchdog timer, where a test hands in its own. */
   readonly kernel?: Pick<KernelMatchingOptions, 'nflog' | 'scheduler'>;
 }
@@ -53,7 +56,9 @@ export class KnockInput {
    * knockd's capture does.
    */
   static async open(engine: Engine, opts: KnockInputOptions): Promise<{ input: KnockInput; engine: Engine }> {
-    const input = new KnockInput(new Captures(opts.interfaces, opts.logger, engine.config.options.captureBuffer ?? DEFAULTS.captureBuffer));
+    const observe = opts.observe ?? quietObserver;
+    const input = new KnockInput(new Captures(opts.interfaces, opts.logger, engine.config.options.captureBuffer ?? DEFAULTS.captureBuffer,
+      (counts) => captureLosses(observe, counts)));
     const want = wantedMatching(opts.args, engine.config);
     if (want !== 'pcap') {
       const missing = opts.interfaces.find((i) => !interfacePresent(i));
@@ -66,6 +71,8 @@ export class KnockInput {
           log: (m) => opts.logger.log(m),
           unheard: opts.unheard,
           event: (engine, event, p) => opts.arrive({ ...p, kernel: { engine, event } }),
+          lost: (n) => observe.captureDropped('nflog', n),
+          repaired: (line) => observe.event({ type: 'firewall-repaired', what: 'kernel-table', detail: line }),
           ...opts.kernel,
         });
         // -v says which; the log stays knockd's (fail2ban and logwatch read it) unless kernel matching fails.

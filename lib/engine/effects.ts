@@ -7,6 +7,7 @@ import type { OpenRequest } from '../actions/runner.js';
 import type { Grant } from '../firewall/commands.js';
 import type { FleetClaim, GrantShare } from '../fleet/session-types.js';
 import type { Ban } from '../matcher/bans.js';
+import type { SesameEvent } from '../events/types.js';
 
 // Defined by the fleet session (a lower layer), which hands them over; named here for the shell.
 export type { FleetClaim, GrantShare };
@@ -33,6 +34,8 @@ export type Effect =
   | { readonly kind: 'rotate'; readonly doorIndex: number; readonly door: Door; readonly line: number; readonly used: readonly KnockStep[] }
   /** A source was banned: the shell keeps the bans in force (Engine.bans) for restarts and --status, and tells the kernel. */
   | { readonly kind: 'ban'; readonly ban: Ban }
+  /** Something to count and tell (metrics, Event_Webhook, Event_Command); only with EngineOptions.events. */
+  | { readonly kind: 'event'; readonly event: SesameEvent }
   /** Door sequences or local addresses changed: the capture filter must be rebuilt (Engine.filter). */
   | { readonly kind: 'filter' }
   /** Fleet: a shared door's last port was hit here by `src` without a local open: ask the other nodes for its hits. */

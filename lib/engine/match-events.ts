@@ -7,6 +7,7 @@ import type { Effect } from './effects.js';
 import { knockLine } from './lines.js';
 import { acceptTotp, failure } from './on-totp.js';
 import type { EngineState } from './state.js';
+import { emit, grantEvent } from './event-effects.js';
 
 export function matchEffects(s: EngineState, events: readonly MatchEvent[], out: Effect[]): void {
   for (const e of events) {
@@ -15,16 +16,19 @@ export function matchEffects(s: EngineState, events: readonly MatchEvent[], out:
       case 'timeout':
         // Formatted (and the name looked up) only if the throttle lets the line through.
         s.knockLog.line(() => knockLine(e, s.deps.display(e.src))!, (line) => out.push({ kind: 'log', line }));
+        if (e.type === 'stage') emit(s, out, () => ({ type: 'stage', door: e.door.name, stage: e.stage }));
         break;
       case 'open': {
         const who = s.deps.display(e.src);
         const digest = e.door.totp ? acceptTotp(s, e, who, out) : undefined;
         if (e.door.totp && digest === undefined) break;
+        const grant = grantEffect({ knocker: who, door: e.door, ip: e.src, timeout: e.door.cmdTimeout });
         const granted: Effect[] = [
           { kind: 'log', line: knockLine(e, who)! },
           { kind: 'run', request: { door: e.door, ip: e.src, family: e.family, knocker: who } },
-          ...grants(grantEffect({ knocker: who, door: e.door, ip: e.src, timeout: e.door.cmdTimeout })),
+          ...grants(grant),
         ];
+        emit(s, granted, () => grantEvent(e.door.totp ? 'totp' : 'knock', e.door, e.src, e.door.cmdTimeout, grant));
         if (s.opts.fleet) {
           granted.push({
             kind: 'share',

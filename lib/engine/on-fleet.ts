@@ -8,6 +8,7 @@ import type { Effect } from './effects.js';
 import { fleetDoor, fleetGrantEffects } from './fleet.js';
 import { matchEffects } from './match-events.js';
 import type { EngineState } from './state.js';
+import { emit, grantEvent } from './event-effects.js';
 
 export function onFleetGrant(s: EngineState, note: GrantNote, seconds: number, wall: number): Effect[] {
   s.wall = wall;
@@ -23,7 +24,10 @@ export function onFleetGrant(s: EngineState, note: GrantNote, seconds: number, w
     return out;
   }
   if (!s.matcher.isEnabled(s.config.doors.indexOf(decided.door))) return [];
-  return fleetGrantEffects(note, decided.door, Math.max(1, Math.min(seconds, note.timeout)), who);
+  const left = Math.max(1, Math.min(seconds, note.timeout));
+  const out = fleetGrantEffects(note, decided.door, left, who);
+  emit(s, out, () => grantEvent('fleet', decided.door, note.ip, left, out.find((e) => e.kind === 'grant')));
+  return out;
 }
 
 /** Another node used a one-time sequence: if it is this door's current one, move on (nothing opens). */

@@ -12,6 +12,8 @@ import type { EngineState } from './state.js';
 import type { GateResult } from '../matcher/spa-gate.js';
 import { gpgVerdict, type GpgOutcome } from '../matcher/spa-gpg.js';
 import type { SpaMessage } from './inputs.js';
+import { emit, grantEvent } from './event-effects.js';
+import { refusalReason } from './refusal-reason.js';
 
 /** `10.0.0.5:3306`, or `local port 22` for local NAT. */
 const natText = (n: NatGrant) => (n.kind === 'local' ? `local port ${n.port}` : `${n.address}:${n.port}`);
@@ -60,6 +62,7 @@ function verdictEffects(s: EngineState, p: Packet, via: 'udp' | 'http' | 'tcp', 
       const refused = verdict;
       s.spaLog.line(() => logMsg.spaRefused(s.deps.display(p.src), refused.door?.name, refused.reason),
         (line) => out.push({ kind: 'log', line }));
+      emit(s, out, () => ({ type: 'spa-refused', reason: refusalReason(refused.reason) }));
       break;
     }
     case 'command': {
@@ -77,7 +80,7 @@ function verdictEffects(s: EngineState, p: Packet, via: 'udp' | 'http' | 'tcp', 
       // A command runs once across the fleet: its digest is claimed first, as a grant's.
       out.push({
         kind: 'claim', claim: { type: 'replay', digest: c.digest, ttlMs: s.replay.windowMs }, granted: run,
-        refused: [{ kind: 'log', line: logMsg.spaRefused(who, c.door.name, 'replay detected (accepted by another fleet node)') }],
+        refused: lostClaim(s, who, c.door.name),
       });
       break;
     }
@@ -89,9 +92,11 @@ function verdictEffects(s: EngineState, p: Packet, via: 'udp' | 'http' | 'tcp', 
       granted.push({
         kind: 'log', line: logMsg.spaOpen(who, verdict.door.name, verdict.ip, ports, verdict.fields.username, verdict.timeout),
       });
-      granted.push(...grants(grantEffect({
+      const grant = grantEffect({
         knocker: who, door: verdict.door, ip: verdict.ip, timeout: verdict.timeout, ports: verdict.ports, ...(nat ? { nat } : {}),
-      })));
+      });
+      granted.push(...grants(grant));
+      emit(s, granted, () => grantEvent(nat ? 'nat' : 'spa', verdict.door, verdict.ip, verdict.timeout, grant, verdict.ports));
       for (const x of verdict.ports) {
         granted.push({ kind: 'run', request: {
           door: verdict.door, ip: verdict.ip, family: verdict.family, knocker: who,
@@ -108,11 +113,18 @@ function verdictEffects(s: EngineState, p: Packet, via: 'udp' | 'http' | 'tcp', 
       } });
       out.push({
         kind: 'claim', claim: { type: 'replay', digest: verdict.digest, ttlMs: s.replay.windowMs }, granted,
-        refused: [{ kind: 'log', line: logMsg.spaRefused(who, verdict.door.name, 'replay detected (accepted by another fleet node)') }],
+        refused: lostClaim(s, who, verdict.door.name),
       });
       break;
     }
   }
+}
+
+/** What a node that lost the fleet claim for a message's digest does: refuse it as a replay. */
+function lostClaim(s: EngineState, who: string, door: string): Effect[] {
+  const out: Effect[] = [{ kind: 'log', line: logMsg.spaRefused(who, door, 'replay detected (accepted by another fleet node)') }];
+  emit(s, out, () => ({ type: 'spa-refused', reason: 'replay' }));
+  return out;
 }
 
 /** A message read from a connection to SPA_TCP_Port (the shell's listener). */

@@ -6,6 +6,7 @@ import { judgeTotp } from '../matcher/totp-judge.js';
 import type { MatchEvent } from '../matcher/types.js';
 import type { Effect } from './effects.js';
 import type { EngineState } from './state.js';
+import { emit } from './event-effects.js';
 
 type Open = Extract<MatchEvent, { type: 'open' }>;
 
@@ -51,4 +52,5 @@ export function failure(s: EngineState, src: string, doorIndex: number, out: Eff
   const line = () => `${s.deps.display(src)}: ${door.name}: banned${prefix} ${why}`;
   s.banLog.line(line, (text) => out.push({ kind: 'log', line: text }));
   out.push({ kind: 'ban', ban });
+  emit(s, out, () => ({ type: 'ban', door: door.name, address: ban.src, seconds: banTime, failures: ban.failures }));
 }

@@ -40,6 +40,8 @@ export interface EngineOptions {
   readonly banTable?: Bans;
   /** Emit the per-packet `debug` effects (-D); off, a flood costs no line per packet. Default on. */
   readonly debug?: boolean;
+  /** Emit 'event' effects (grants, stages, refusals, bans) for metrics and event sinks. Default off. */
+  readonly events?: boolean;
 }
 
 /** Digests are held twice the widest age window: a packet may be stamped up to SPA_Max_Age ahead. */

@@ -1,0 +1,60 @@
+// Metrics_Listen: GET /metrics and nothing else, for a Prometheus server on a management network.
+// Bounded: a few connections at a time, short timeouts, no request body read; a scrape that fails
+// answers 500 without the reason (it is logged).
+
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** More concurrent scrapes than a few Prometheus servers make is someone else. */
+export const MAX_CONNECTIONS = 16;
+const TIMEOUT_MS = 10_000;
+
+export interface MetricsSource {
+  text(): Promise<string>;
+  readonly contentType: string;
+}
+
+export class MetricsServer {
+  private constructor(private readonly server: http.Server) {}
+
+  /** Listens on host:port; rejects with the system's error (EADDRINUSE, EADDRNOTAVAIL, ...). */
+  static listen(host: string, port: number, source: MetricsSource, log: (line: string) => void): Promise<MetricsServer> {
+    const server = http.createServer({ requestTimeout: TIMEOUT_MS, headersTimeout: TIMEOUT_MS, maxHeaderSize: 8192 }, (req, res) => {
+      const path = (req.url ?? '').split('?')[0];
+      res.setHeader('Connection', 'close');
+      if (path !== '/metrics') { res.writeHead(404, { 'Content-Type': 'text/plain' }).end('only /metrics here\n'); return; }
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('GET only\n');
+        return;
+      }
+      source.text().then(
+        (body) => { res.writeHead(200, { 'Content-Type': source.contentType }).end(req.method === 'HEAD' ? undefined : body); },
+        (err: unknown) => {
+          log(`metrics: scrape failed: ${(err as Error).message}`);
+          res.writeHead(500, { 'Content-Type': 'text/plain' }).end('scrape failed\n');
+        });
+    });
+    server.maxConnections = MAX_CONNECTIONS;
+    server.keepAliveTimeout = 1000;
+    server.setTimeout(TIMEOUT_MS, (socket) => socket.destroy());
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port, ipv6Only: host.includes(':') }, () => {
+        server.off('error', reject);
+        server.on('error', (err) => log(`metrics: ${err.message}`));
+        resolve(new MetricsServer(server));
+      });
+    });
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections?.();
+    });
+  }
+}
