@@ -36,6 +36,10 @@
 // libpcap (`auto` falls back), so the rows are knockd 0.8 on its static door (as without --totp)
 // and Sesame on the TOTP doors.
 //
+// --metrics: Sesame kernel with and without Metrics_Listen + a signed Event_Webhook (a receiver in
+// the client namespace answering 204; /metrics scraped every second during the run), side by side
+// on the static door: the cost of being watched (CPU and RSS differences per rate at the end).
+//
 // Root: it makes two network namespaces (10.77.40.0/24) and deletes them at the end.
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -52,12 +56,13 @@ const SPA = process.argv.includes('--spa');
 const GPG = SPA && process.argv.includes('--gpg');
 const GPG_HMAC = GPG && process.argv.includes('--gpg-hmac');
 const TOTP = !SPA && process.argv.includes('--totp');
+const METRICS = !SPA && !TOTP && process.argv.includes('--metrics');
 const TOTP_SECRET = (k) => Buffer.alloc(20, k + 1);
 /** GnuPG homes and keys made once per bench run (--gpg). */
 let gpgKeys;
 const SECONDS = Number(opt('seconds', '20'));
 const RATES = opt('rates', SPA ? '5000,20000,50000,100000' : '5000,20000,100000,0').split(',').map(Number);
-const ONLY = opt('only', SPA ? 'fwknopd,pcap,kernel' : TOTP ? 'knockd,auto' : 'knockd,pcap,kernel').split(',');
+const ONLY = opt('only', SPA ? 'fwknopd,pcap,kernel' : TOTP ? 'knockd,auto' : METRICS ? 'kernel,watched' : 'knockd,pcap,kernel').split(',');
 const KNOCKS = SPA ? 9 : 8;
 const SOURCES = (process.argv.includes('--wide') ? 'wide4,wide6' : opt('sources', 'narrow')).split(',');
 for (const src of SOURCES) {
@@ -96,6 +101,7 @@ const DAEMONS = {
     '-p', join(dir, 'fwknopd.pid'), '-i', 'bfs0'],
   pcap: (conf, dir) => [join(ROOT, 'bin/knockd'), '-i', 'bfs0', '-c', conf, '--matching', 'pcap', '--state-dir', join(dir, 'state')],
   kernel: (conf, dir) => [join(ROOT, 'bin/knockd'), '-i', 'bfs0', '-c', conf, '--matching', 'kernel', '--state-dir', join(dir, 'state')],
+  watched: (conf, dir) => [join(ROOT, 'bin/knockd'), '-i', 'bfs0', '-c', conf, '--matching', 'kernel', '--state-dir', join(dir, 'state')],
   auto: (conf, dir) => [join(ROOT, 'bin/knockd'), '-i', 'bfs0', '-c', conf, '--state-dir', join(dir, 'state')],
 };
 
@@ -123,7 +129,9 @@ async function oneRun(name, rate, sources = 'narrow') {
     }
     writeFileSync(conf, `[options]\n  LogFile = ${log}\n${doors}`);
   } else {
-    writeFileSync(conf, `[options]\n  LogFile = ${log}\n[openSSH]\n  sequence = 7000,8000,9000\n  seq_timeout = 10\n  tcpflags = syn\n` +
+    const watched = name === 'watched' ? `  Metrics_Listen = ${SERVER}:9464\n  Event_Webhook = http://${CLIENT}:8080/hook\n` +
+      `  Event_Webhook_Secret_File = ${hookSecret(dir)}\n` : '';
+    writeFileSync(conf, `[options]\n  LogFile = ${log}\n${watched}[openSSH]\n  sequence = 7000,8000,9000\n  seq_timeout = 10\n  tcpflags = syn\n` +
       `  command = /bin/echo OPEN %IP% >> ${out}\n`);
   }
   const d = spawn('ip', ['netns', 'exec', SRV, ...DAEMONS[name](conf, dir)], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -141,6 +149,9 @@ async function oneRun(name, rate, sources = 'narrow') {
     const kernel0 = kernelMB();
     let kernelPeak = kernel0;
     const sampler = setInterval(() => { peak = Math.max(peak, rssMB(tree(d.pid))); kernelPeak = Math.max(kernelPeak, kernelMB()); }, 250);
+    // Watched: Prometheus's part, a scrape a second (the scraper's own CPU is not the daemon's).
+    const scraper = name === 'watched'
+      ? setInterval(() => spawn('ip', ['netns', 'exec', CLI, 'curl', '-s', '-o', '/dev/null', `http://${SERVER}:9464/metrics`]), 1000) : undefined;
     const genArgs = SPA ? ['udp', SERVER, '62201', String(rate), String(SECONDS), GPG ? '800' : '200']
       : ['tcp', server, TOTP && name !== 'knockd' ? '40050' : '7000', String(rate), String(SECONDS), '0', sources === 'wide4' ? 'wide' : 'narrow'];
     const gen = spawn('ip', ['netns', 'exec', CLI, GEN, ...genArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -167,6 +178,7 @@ async function oneRun(name, rate, sources = 'narrow') {
     await genDone;
     await sleep(1500); // a daemon behind gets its last chance
     clearInterval(sampler);
+    if (scraper) clearInterval(scraper);
     if (d.exitCode !== null || d.signalCode !== null) {
       console.log(`${label(name)} @ ${rate} (${sources}): the daemon died (${d.signalCode ?? d.exitCode}): ${stderr.trim()}`);
     }
@@ -209,6 +221,7 @@ async function main() {
   if (GPG) gpgKeys = makeGpgKeys();
   labUp();
   const rows = [];
+  const receiver = METRICS ? startReceiver() : undefined;
   try {
     for (const sources of SOURCES) {
       for (const rate of RATES) {
@@ -220,6 +233,7 @@ async function main() {
       }
     }
   } finally {
+    receiver?.stop();
     labDown();
     if (gpgKeys) for (const h of [gpgKeys.srvHome, gpgKeys.cliHome]) {
       sh('gpgconf', ['--homedir', h, '--kill', 'gpg-agent'], true);
@@ -236,6 +250,16 @@ async function main() {
   for (const r of rows) {
     console.log(`| ${label(r.name)} | ${r.sources} | ${r.rate === 0 ? 'max' : r.rate} | ${r.reached} | ${r.opened}/${KNOCKS} | ` +
       `${r.cpu.toFixed(1)} | ${r.peak.toFixed(0)} | ${r.idle.toFixed(0)} | ${r.kernel.toFixed(0)} | ${r.logBytes} |`);
+  }
+  if (!METRICS) return;
+  console.log(`\nwebhook deliveries received: ${receiver.count()}`);
+  console.log('| offered pkt/s | CPU s off | CPU s watched | CPU ratio | peak RSS MB off | watched | RSS diff MB |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const rate of RATES) {
+    const off = rows.find((r) => r.rate === rate && r.name === 'kernel'), on = rows.find((r) => r.rate === rate && r.name === 'watched');
+    if (!off || !on) continue;
+    console.log(`| ${rate === 0 ? 'max' : rate} | ${off.cpu.toFixed(2)} | ${on.cpu.toFixed(2)} | ${(on.cpu / off.cpu).toFixed(3)} | ` +
+      `${off.peak.toFixed(1)} | ${on.peak.toFixed(1)} | ${(on.peak - off.peak).toFixed(1)} |`);
   }
 }
 /** A server and a client GnuPG home (rsa2048, no passphrase), each with the other's public key; the client's certified by the server (fwknopd wants validity). */
@@ -259,7 +283,24 @@ function makeGpgKeys() {
   return { srvHome: srv.home, cliHome: cli.home, srvFpr: srv.f, cliFpr: cli.f };
 }
 
-const label = (n) => ({ knockd: 'knockd 0.8', fwknopd: 'fwknopd 2.6', pcap: 'Sesame pcap', kernel: 'Sesame kernel', auto: 'Sesame TOTP' })[n];
+const label = (n) => ({ knockd: 'knockd 0.8', fwknopd: 'fwknopd 2.6', pcap: 'Sesame pcap', kernel: 'Sesame kernel', auto: 'Sesame TOTP',
+  watched: 'Sesame kernel + metrics + webhook' })[n];
+
+/** A webhook secret file (0600) in `dir`. */
+function hookSecret(dir) {
+  const p = join(dir, 'hook.secret');
+  writeFileSync(p, `${randomBytes(24).toString('base64')}\n`, { mode: 0o600 });
+  chmodSync(p, 0o600);
+  return p;
+}
+
+/** --metrics: the webhook receiver (test/helpers/event-receiver.mjs) in the client namespace. */
+function startReceiver() {
+  const out = join(mkdtempSync(join(tmpdir(), 'sesame-hooks-')), 'hooks.jsonl');
+  const p = spawn('ip', ['netns', 'exec', CLI, process.execPath, join(ROOT, 'test/helpers/event-receiver.mjs'), CLIENT, '8080', 'ok', out],
+    { stdio: 'ignore' });
+  return { stop: () => p.kill('SIGKILL'), count: () => readIf(out).split('\n').filter(Boolean).length };
+}
 const fmt = (r) => `${label(r.name)} @ ${r.rate === 0 ? 'max' : r.rate} (${r.sources}): reached ${r.reached} pkt/s, ` +
   `opened ${r.opened}/${KNOCKS}, CPU ${r.cpu.toFixed(1)} s, peak RSS ${r.peak.toFixed(0)} MB (idle ${r.idle.toFixed(0)}), ` +
   `kernel +${r.kernel.toFixed(0)} MB, log +${r.logBytes} B`;

@@ -141,7 +141,10 @@ export function describeConfig(c: Config): string {
     const { webhook, command } = o.events;
     // The secret file by path, never what it holds.
     if (webhook) {
-      lines.push(`  event_webhook: ${webhook.url}`, `  event_webhook_secret_file: ${webhook.secretFile ?? `${NONE} (unsigned)`}`);
+      // Many services carry a token in the path: only the scheme, host and port are printed.
+      const u = new URL(webhook.url);
+      const shown = `${u.origin}${u.pathname === '/' && !u.search ? '/' : '/...'}`;
+      lines.push(`  event_webhook: ${shown}`, `  event_webhook_secret_file: ${webhook.secretFile ?? `${NONE} (unsigned)`}`);
     }
     if (command) lines.push(`  event_command: ${command}`);
   }

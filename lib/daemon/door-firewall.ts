@@ -390,9 +390,9 @@ export class DoorFirewall {
     this.repaired(what, line);
   }
 
-  /** The allow grants in the kernel now (the metrics' sesame_active_grants); none when they cannot be read. */
+  /** The allow grants in the kernel now (the metrics' sesame_active_grants); rejects when they cannot be read. */
   kernelGrants(): Promise<Grant[]> {
-    return this.table.list().catch(() => []);
+    return this.table.list();
   }
 
   /** Stops the watchdog (shutdown). The table and its grants stay: the kernel expires them. */

@@ -35,9 +35,29 @@ export function grantsByDoor(doors: readonly Door[], grants: readonly Grant[]): 
   return counts;
 }
 
+/** A scrape reads the kernel's grants at most this often (ms); scrapes meanwhile share the last read. */
+export const KERNEL_READ_MS = 5000;
+
+/** One read at a time, its result kept for `ttlMs`: whoever reaches Metrics_Listen cannot make the daemon list the kernel in a loop. */
+export class CachedRead<T> {
+  private last: { at: number; value: Promise<T> } | undefined;
+
+  constructor(private readonly read: () => Promise<T>, private readonly ttlMs: number) {}
+
+  get(now: number): Promise<T> {
+    if (this.last && now - this.last.at < this.ttlMs) return this.last.value;
+    const value = this.read();
+    this.last = { at: now, value };
+    value.catch(() => { if (this.last?.value === value) this.last = undefined; }); // a failed read is not kept
+    return value;
+  }
+}
+
 export class Watch {
   private sink: EventSink | undefined;
   private readonly droppedBefore: Record<string, number> = {};
+  /** SIGHUPs one after another: the last config's sinks are the ones left open. */
+  private reloads: Promise<void> = Promise.resolve();
   readonly observer: Observer;
 
   private constructor(
@@ -54,8 +74,9 @@ export class Watch {
     if (listen) {
       const [{ Metrics: M }, { MetricsServer: S }] = await Promise.all([import('../metrics/registry.js'), import('../metrics/server.js')]);
       let w: Watch | undefined;
+      const grants = new CachedRead(() => deps.kernelGrants(), KERNEL_READ_MS);
       const readings: Readings = {
-        activeGrants: async () => grantsByDoor(deps.config().doors, await deps.kernelGrants()),
+        activeGrants: async () => grantsByDoor(deps.config().doors, await grants.get(performance.now())),
         bans: () => deps.bans(),
         redisUp: () => deps.redisUp(),
         eventsDropped: () => w?.dropped() ?? {},
@@ -78,8 +99,14 @@ export class Watch {
     return w;
   }
 
-  /** SIGHUP: new doors' series; the event sinks reopened if Event_* changed. */
-  async reload(before: Config, config: Config, node: string | undefined): Promise<void> {
+  /** SIGHUP: new doors' series; the event sinks reopened if Event_* changed. Never rejects. */
+  reload(before: Config, config: Config, node: string | undefined): Promise<void> {
+    this.reloads = this.reloads.then(() => this.reloadOnce(before, config, node))
+      .catch((err: unknown) => this.deps.log(`events: reload failed: ${(err as Error).message}`));
+    return this.reloads;
+  }
+
+  private async reloadOnce(before: Config, config: Config, node: string | undefined): Promise<void> {
     this.metrics?.doorsAre(config.doors);
     if (JSON.stringify(before.options.metricsListen) !== JSON.stringify(config.options.metricsListen)) {
       this.deps.log('Metrics_Listen changed; it takes effect when knockd restarts');
@@ -89,13 +116,13 @@ export class Watch {
       this.deps.log('Event_* set where none was; it takes effect when knockd restarts');
       return;
     }
+    // The new sinks first, then the old ones close: no event falls between them.
     const old = this.sink;
-    this.sink = undefined;
+    await this.openSinks(config, node);
     if (old) {
       await old.close(2000);
       for (const st of old.stats()) this.droppedBefore[st.sink] = (this.droppedBefore[st.sink] ?? 0) + st.dropped;
     }
-    await this.openSinks(config, node);
   }
 
   /** Dropped so far by sink, those of sinks a SIGHUP replaced included (the counter never goes back). */
@@ -107,7 +134,7 @@ export class Watch {
 
   private async openSinks(config: Config, node: string | undefined): Promise<void> {
     const e = config.options.events;
-    if (!e) return;
+    if (!e) { this.sink = undefined; return; }
     const { openSinks } = await import('../hooks/sinks.js');
     this.sink = openSinks({
       ...(e.webhook ? { webhook: { url: e.webhook.url, ...(e.webhook.secret ? { secret: encode(e.webhook.secret) } : {}) } } : {}),

@@ -11,7 +11,7 @@ const RULES: ReadonlyArray<readonly [RegExp, RefusalReason]> = [
   [/^HMAC mismatch/, 'hmac'],
   [/^stale packet/, 'age'],
   [/^GnuPG: /, 'gpg'],
-  [/HTTP|X-Forwarded-For|^not an address: /, 'http'],
+  [/^(bad HTTP|too many HTTP|HTTP |X-Forwarded-For|not an address: )/, 'http'],
   [/^(not an SPA packet|bad packet format|packet too long|too short|decryption failed|bad message digest|bad field)/, 'decode'],
 ];
 

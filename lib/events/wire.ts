@@ -40,9 +40,14 @@ function fields(e: SesameEvent, wallMs: number): [string, Field][] {
   }
 }
 
-/** The JSON sent for an event: version, type, time (ISO 8601 UTC), node, then the event's fields. */
-export function eventBody(e: SesameEvent, at: { wallMs: number; node: string }): string {
+/**
+ * The JSON sent for an event: version, type, time (ISO 8601 UTC), node, the delivery id when given,
+ * then the event's fields. The id is in the body so the signature covers it: a captured request
+ * replayed with another X-Sesame-Delivery is still a duplicate a receiver can drop.
+ */
+export function eventBody(e: SesameEvent, at: { wallMs: number; node: string; delivery?: string }): string {
   const o: Record<string, Field> = { version: WIRE_VERSION, type: e.type, time: new Date(at.wallMs).toISOString(), node: at.node };
+  if (at.delivery !== undefined) o['delivery'] = at.delivery;
   for (const [k, v] of fields(e, at.wallMs)) o[k] = v;
   return JSON.stringify(o);
 }

@@ -53,7 +53,7 @@ class Queued {
   }
 
   get body(): string {
-    this.text ??= eventBody(this.e, { wallMs: this.wallMs, node: this.node });
+    this.text ??= eventBody(this.e, { wallMs: this.wallMs, node: this.node, delivery: this.delivery });
     return this.text;
   }
 }

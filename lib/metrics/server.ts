@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 /** More concurrent scrapes than a few Prometheus servers make is someone else. */
 export const MAX_CONNECTIONS = 16;
 const TIMEOUT_MS = 10_000;
+/** Headers must be in within this; checked every second, so slow clients cannot hold every slot for long. */
+const HEADERS_MS = 3000;
 
 export interface MetricsSource {
   text(): Promise<string>;
@@ -19,7 +21,9 @@ export class MetricsServer {
 
   /** Listens on host:port; rejects with the system's error (EADDRINUSE, EADDRNOTAVAIL, ...). */
   static listen(host: string, port: number, source: MetricsSource, log: (line: string) => void): Promise<MetricsServer> {
-    const server = http.createServer({ requestTimeout: TIMEOUT_MS, headersTimeout: TIMEOUT_MS, maxHeaderSize: 8192 }, (req, res) => {
+    const server = http.createServer({
+      requestTimeout: TIMEOUT_MS, headersTimeout: HEADERS_MS, connectionsCheckingInterval: 1000, maxHeaderSize: 8192,
+    }, (req, res) => {
       const path = (req.url ?? '').split('?')[0];
       res.setHeader('Connection', 'close');
       if (path !== '/metrics') { res.writeHead(404, { 'Content-Type': 'text/plain' }).end('only /metrics here\n'); return; }

@@ -179,5 +179,5 @@ t.test('a Metrics_Listen that cannot bind is a start error naming the key', asyn
   p.stderr.on('data', (b: Buffer) => { err += b.toString(); });
   const code = await new Promise<number | null>((r) => p.once('exit', (c) => r(c)));
   t.not(code, 0, 'knockd exits');
-  t.match(err, /Metrics_Listen = 10\.77\.71\.250:9464 \(line 5\): cannot listen: .*EADDRNOTAVAIL/);
+  t.match(err, /Metrics_Listen = 10\.77\.71\.250:9464 \(line 4\): cannot listen: .*EADDRNOTAVAIL/);
 });

@@ -50,8 +50,10 @@ t.test('the script gets the JSON on stdin and SESAME_EVENT', async (t) => {
   await until(() => s.stats()[0]!.delivered === 2);
   const files = readdirSync(out).sort();
   t.equal(files.length, 4, 'two events, two files each; no stage');
-  const bodies = files.filter((f) => f.endsWith('.json')).map((f) => readFileSync(join(out, f), 'utf8'));
-  t.ok(bodies.includes(eventBody(grant, { wallMs: wall, node: 'bastion-1' })), 'the grant, byte for byte');
+  // Each file is named by its SESAME_DELIVERY, the id the body carries too.
+  const bodies = files.filter((f) => f.endsWith('.json'))
+    .map((f) => ({ delivery: f.slice(0, -'.json'.length), text: readFileSync(join(out, f), 'utf8') }));
+  t.ok(bodies.some((b) => b.text === eventBody(grant, { wallMs: wall, node: 'bastion-1', delivery: b.delivery })), 'the grant, byte for byte');
   const envs = files.filter((f) => f.endsWith('.env')).map((f) => readFileSync(join(out, f), 'utf8')).sort();
   t.same(envs, ['ban ', 'grant '], 'SESAME_EVENT set; the daemon\'s environment (HOME) not passed');
   for (const f of files.filter((x) => x.endsWith('.json'))) t.match(f, /^[0-9a-f-]{36}\.json$/, 'SESAME_DELIVERY set');

@@ -81,9 +81,10 @@ t.test('a grant arrives as signed JSON the receiver verifies', async (t) => {
     Date.now() / 1000), 'not with another secret');
   const body = JSON.parse(g.body);
   t.same(body, {
-    version: 1, type: 'grant', time: new Date(wall).toISOString(), node: 'bastion-1', door: 'ssh', kind: 'spa',
+    version: 1, type: 'grant', time: new Date(wall).toISOString(), node: 'bastion-1',
+    delivery: g.headers[HEADER_DELIVERY.toLowerCase()], door: 'ssh', kind: 'spa',
     address: '192.0.2.7', ports: ['tcp/22'], seconds: 30, expires: new Date(wall + 30_000).toISOString(),
-  });
+  }, 'the delivery id is in the body too, under the signature');
   await new Promise((res) => setTimeout(res, 50));
   t.equal(r.got.length, 1, "a 'stage' is not delivered");
   t.same(s.stats(), [{ sink: 'webhook', delivered: 1, dropped: 0 }]);

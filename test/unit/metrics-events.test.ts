@@ -19,7 +19,7 @@ import { Metrics } from '../../lib/metrics/registry.js';
 import { METRIC_NAMES } from '../../lib/metrics/names.js';
 import { MetricsServer, MAX_CONNECTIONS } from '../../lib/metrics/server.js';
 import { encodeAccess, type SpaKeys } from '../../lib/spa/wire.js';
-import { grantsByDoor } from '../../lib/daemon/watch.js';
+import { CachedRead, grantsByDoor } from '../../lib/daemon/watch.js';
 
 const SRV = '10.77.0.1', CLI = '10.77.0.2';
 const K = Buffer.alloc(32, 1), H = Buffer.alloc(64, 2);
@@ -62,6 +62,8 @@ t.test('config: the keys, their defaults and errors naming the line', async (t) 
   t.match(text, /metrics_listen: 127\.0\.0\.1:9464/);
   t.match(text, new RegExp(`event_webhook_secret_file: ${secretFile}`));
   t.notMatch(text, /a webhook secret/, '--check never prints the secret');
+  t.match(text, /event_webhook: https:\/\/hooks\.example\/\.\.\.\n/, 'nor the URL\'s path and query (tokens live there)');
+  t.notMatch(text, /sesame\?x=1/);
   const short = join(dir, 'short');
   writeFileSync(short, 'too short\n', { mode: 0o600 });
   const loose = join(dir, 'loose');
@@ -249,4 +251,19 @@ t.test('listener: GET /metrics only', async (t) => {
   t.teardown(() => failing.close());
   t.equal((await get(failing.port, '/metrics')).status, 500);
   t.same(logs, ['metrics: scrape failed: kernel']);
+});
+
+t.test('the kernel is read once per period, whatever the scrapes', async (t) => {
+  let reads = 0;
+  let fail = false;
+  const c = new CachedRead(async () => { reads++; if (fail) throw new Error('nft'); return reads; }, 5000);
+  t.equal(await c.get(0), 1);
+  t.equal(await c.get(10), 1, 'a scrape meanwhile shares the read');
+  await Promise.all([c.get(100), c.get(200), c.get(300)]);
+  t.equal(reads, 1);
+  t.equal(await c.get(5000), 2, 'read again once the period is over');
+  fail = true;
+  await t.rejects(c.get(10_000), /nft/, 'a failed read fails the scrape');
+  fail = false;
+  t.equal(await c.get(10_001), 4, 'and is not kept');
 });
