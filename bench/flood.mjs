@@ -13,6 +13,7 @@
 //   npm run bench:flood -- --sources narrow,wide4,wide6
 //   npm run bench:flood -- --spa [--rates 5000,20000,50000,100000]
 //   npm run bench:flood -- --totp [--rates 5000,20000,100000,0]
+//   npm run bench:flood -- --metrics [--repeat 3] [--scrape-ms 1000]
 //
 // Sources: `narrow` (default) 198.18.0.0/15, 131,072 addresses (fits the first tier of a kernel
 // stage set); `wide4` all of 100.64.0.0/10, 4,194,304 addresses; `wide6` a random address in a
@@ -64,6 +65,10 @@ const SECONDS = Number(opt('seconds', '20'));
 const RATES = opt('rates', SPA ? '5000,20000,50000,100000' : '5000,20000,100000,0').split(',').map(Number);
 const ONLY = opt('only', SPA ? 'fwknopd,pcap,kernel' : TOTP ? 'knockd,auto' : METRICS ? 'kernel,watched' : 'knockd,pcap,kernel').split(',');
 const KNOCKS = SPA ? 9 : 8;
+/** Runs of each (daemon, rate), interleaved; the summary quotes medians. */
+const REPEAT = Number(opt('repeat', '1'));
+/** --metrics: how often /metrics is scraped during a run (ms; 0: never). */
+const SCRAPE_MS = Number(opt('scrape-ms', '1000'));
 const SOURCES = (process.argv.includes('--wide') ? 'wide4,wide6' : opt('sources', 'narrow')).split(',');
 for (const src of SOURCES) {
   if (!['narrow', 'wide4', 'wide6'].includes(src)) throw new Error(`--sources: narrow, wide4 or wide6, not ${src}`);
@@ -150,8 +155,8 @@ async function oneRun(name, rate, sources = 'narrow') {
     let kernelPeak = kernel0;
     const sampler = setInterval(() => { peak = Math.max(peak, rssMB(tree(d.pid))); kernelPeak = Math.max(kernelPeak, kernelMB()); }, 250);
     // Watched: Prometheus's part, a scrape a second (the scraper's own CPU is not the daemon's).
-    const scraper = name === 'watched'
-      ? setInterval(() => spawn('ip', ['netns', 'exec', CLI, 'curl', '-s', '-o', '/dev/null', `http://${SERVER}:9464/metrics`]), 1000) : undefined;
+    const scraper = name === 'watched' && SCRAPE_MS > 0
+      ? setInterval(() => spawn('ip', ['netns', 'exec', CLI, 'curl', '-s', '-o', '/dev/null', `http://${SERVER}:9464/metrics`]), SCRAPE_MS) : undefined;
     const genArgs = SPA ? ['udp', SERVER, '62201', String(rate), String(SECONDS), GPG ? '800' : '200']
       : ['tcp', server, TOTP && name !== 'knockd' ? '40050' : '7000', String(rate), String(SECONDS), '0', sources === 'wide4' ? 'wide' : 'narrow'];
     const gen = spawn('ip', ['netns', 'exec', CLI, GEN, ...genArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -223,7 +228,7 @@ async function main() {
   const rows = [];
   const receiver = METRICS ? startReceiver() : undefined;
   try {
-    for (const sources of SOURCES) {
+    for (let round = 0; round < REPEAT; round++) for (const sources of SOURCES) {
       for (const rate of RATES) {
         for (const name of ONLY) {
           const r = await oneRun(name, rate, sources);
@@ -253,13 +258,16 @@ async function main() {
   }
   if (!METRICS) return;
   console.log(`\nwebhook deliveries received: ${receiver.count()}`);
+  const med = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+  console.log(`\nmedians of ${REPEAT} run${REPEAT === 1 ? '' : 's'} each`);
   console.log('| offered pkt/s | CPU s off | CPU s watched | CPU ratio | peak RSS MB off | watched | RSS diff MB |');
   console.log('|---|---|---|---|---|---|---|');
   for (const rate of RATES) {
-    const off = rows.find((r) => r.rate === rate && r.name === 'kernel'), on = rows.find((r) => r.rate === rate && r.name === 'watched');
-    if (!off || !on) continue;
-    console.log(`| ${rate === 0 ? 'max' : rate} | ${off.cpu.toFixed(2)} | ${on.cpu.toFixed(2)} | ${(on.cpu / off.cpu).toFixed(3)} | ` +
-      `${off.peak.toFixed(1)} | ${on.peak.toFixed(1)} | ${(on.peak - off.peak).toFixed(1)} |`);
+    const of = (name, k) => med(rows.filter((r) => r.rate === rate && r.name === name).map((r) => r[k]));
+    const [c0, c1, p0, p1] = [of('kernel', 'cpu'), of('watched', 'cpu'), of('kernel', 'peak'), of('watched', 'peak')];
+    if (c0 === undefined || c1 === undefined) continue;
+    console.log(`| ${rate === 0 ? 'max' : rate} | ${c0.toFixed(2)} | ${c1.toFixed(2)} | ${(c1 / c0).toFixed(3)} | ` +
+      `${p0.toFixed(1)} | ${p1.toFixed(1)} | ${(p1 - p0).toFixed(1)} |`);
   }
 }
 /** A server and a client GnuPG home (rsa2048, no passphrase), each with the other's public key; the client's certified by the server (fwknopd wants validity). */

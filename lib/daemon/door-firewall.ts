@@ -27,7 +27,7 @@ import { lockHolder, tableLockPath } from './instance-lock.js';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { LiveGrants } from './live-grants.js';
-import { formatProtoPort } from '../net/protocol.js';
+import { formatProtoPort, type ProtoPort } from '../net/protocol.js';
 
 /** Monotonic and wall-clock milliseconds: the process's, or a test's. */
 export interface Clock { mono(): number; wall(): number }
@@ -390,9 +390,21 @@ export class DoorFirewall {
     this.repaired(what, line);
   }
 
-  /** The allow grants in the kernel now (the metrics' sesame_active_grants); rejects when they cannot be read. */
-  kernelGrants(): Promise<Grant[]> {
-    return this.table.list();
+  /**
+   * The allow grants' ports in the kernel now (the metrics' sesame_active_grants): the two allow
+   * sets dumped directly (nothing else of the kernel's ruleset is read, whatever kernel matching's
+   * sets hold under a flood), or listed by nft without nftables-napi. Rejects when they cannot be read.
+   */
+  async kernelGrants(): Promise<ProtoPort[]> {
+    if (!this.inspect) return this.table.list();
+    const out: ProtoPort[] = [];
+    for (const set of [ALLOW4, ALLOW6]) {
+      for (const text of this.inspect.grantSet(set)) {
+        const [, protocol, port] = text.split(' . ');
+        if ((protocol === 'tcp' || protocol === 'udp') && port !== undefined) out.push({ protocol, port: Number(port) });
+      }
+    }
+    return out;
   }
 
   /** Stops the watchdog (shutdown). The table and its grants stay: the kernel expires them. */

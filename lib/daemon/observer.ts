@@ -23,7 +23,11 @@ export interface EventTarget { send(e: SesameEvent, wallMs: number): void }
 export function observer(metrics: Metrics | undefined, sink: () => EventTarget | undefined): Observer {
   return {
     on: true,
-    event(e) { metrics?.event(e); sink()?.send(e, Date.now()); },
+    event(e) {
+      metrics?.event(e);
+      // Stages are only counted: no clock read, no sink, for a flood's worth of them.
+      if (e.type !== 'stage') sink()?.send(e, Date.now());
+    },
     command(door, phase, status) { metrics?.command(door, phase, status); },
     captureDropped(source, count) { metrics?.captureDropped(source, count); },
     fleetNote(direction, result) { metrics?.fleetNote(direction, result); },

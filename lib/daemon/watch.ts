@@ -4,7 +4,7 @@
 
 import { hostname } from 'node:os';
 import type { Config, Door } from '../config/types.js';
-import type { Grant } from '../firewall/grants.js';
+import type { ProtoPort } from '../net/protocol.js';
 import type { Metrics, Readings } from '../metrics/registry.js';
 import type { MetricsServer } from '../metrics/server.js';
 import type { EventSink } from '../hooks/sinks.js';
@@ -16,16 +16,19 @@ const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 
 export interface WatchDeps {
   readonly log: (line: string) => void;
-  /** The kernel's allow grants now. */
-  kernelGrants(): Promise<readonly Grant[]>;
+  /** The ports of the kernel's allow grants now (NAT grants are not in the allow sets). */
+  kernelGrants(): Promise<readonly ProtoPort[]>;
   bans(): number;
   redisUp(): boolean | undefined;
   /** The config in force (its doors name the series). */
   config(): Config;
 }
 
-/** Grants in the kernel by door: each door with Open ports, counting the grants of its ports. */
-export function grantsByDoor(doors: readonly Door[], grants: readonly Grant[]): Map<string, number> {
+/**
+ * Allow grants in the kernel by door: each door with Open ports, counting the grants of its ports
+ * (a port two doors open counts for both: the kernel does not say which door granted it).
+ */
+export function grantsByDoor(doors: readonly Door[], grants: readonly (ProtoPort & { readonly nat?: unknown })[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const d of doors) {
     if (!d.open?.length) continue;

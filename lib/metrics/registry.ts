@@ -3,11 +3,12 @@
 // dropped). Every series a door or fixed label list can have starts at 0, so rate() and alert
 // rules see it from the first scrape.
 
-import promClient from 'prom-client';
 import type { Counter, Gauge } from 'prom-client';
+import * as prom from './prom-parts.js';
 import { GRANT_KINDS, REFUSAL_REASONS, type SesameEvent } from '../events/types.js';
 import { METRICS, type MetricName } from './names.js';
 import { registerProcessMetrics } from './process-metrics.js';
+import { Tally } from './tally.js';
 
 /** What the registry reads at scrape time. */
 export interface Readings {
@@ -31,7 +32,7 @@ const REPAIRS = ['table', 'grants', 'kernel-table'];
 const NOTE_RESULTS = [['in', 'accepted'], ['in', 'refused'], ['out', 'sent'], ['out', 'failed']] as const;
 
 export class Metrics {
-  readonly registry = new promClient.Registry();
+  readonly registry = new prom.Registry();
   private readonly grants: Counter;
   private readonly stages: Counter;
   private readonly refused: Counter;
@@ -40,13 +41,19 @@ export class Metrics {
   private readonly repairs: Counter;
   private readonly notes: Counter;
   private readonly doors = new Set<string>();
+  /** Stages and refusals, counted at flood rates: handed to prom-client when it collects. */
+  private readonly stageTally = new Tally();
+  private readonly refusedTally = new Tally();
 
   /** `fleet`: this daemon is in a fleet (its notes' series start at 0). */
   constructor(private readonly read: Readings, fleet = false) {
-    const counter = (m: MetricName) => new promClient.Counter({ name: m.name, help: m.help, labelNames: [...m.labels], registers: [] });
+    const counter = (m: MetricName, tally?: Tally) => new prom.Counter({
+      name: m.name, help: m.help, labelNames: [...m.labels], registers: [],
+      ...(tally ? { collect(this: Counter) { tally.flush((labels, n) => this.inc(labels, n)); } } : {}),
+    });
     this.grants = counter(METRICS.grants);
-    this.stages = counter(METRICS.stages);
-    this.refused = counter(METRICS.spaRefused);
+    this.stages = counter(METRICS.stages, this.stageTally);
+    this.refused = counter(METRICS.spaRefused, this.refusedTally);
     this.commands = counter(METRICS.commands);
     this.dropped = counter(METRICS.captureDropped);
     this.repairs = counter(METRICS.repairs);
@@ -75,8 +82,8 @@ export class Metrics {
   event(e: SesameEvent): void {
     switch (e.type) {
       case 'grant': this.grants.inc({ door: e.door, kind: e.kind }); break;
-      case 'stage': this.stages.inc({ door: e.door, stage: String(e.stage) }); break;
-      case 'spa-refused': this.refused.inc({ reason: e.reason }); break;
+      case 'stage': this.stageTally.add(`${e.door}\0${e.stage}`, () => ({ door: e.door, stage: String(e.stage) })); break;
+      case 'spa-refused': this.refusedTally.add(e.reason, () => ({ reason: e.reason })); break;
       case 'firewall-repaired': this.repairs.inc({ what: e.what }); break;
       case 'ban': case 'fleet-redis': case 'refusals': break; // gauges read at scrape time; summaries are for sinks
     }
@@ -106,7 +113,7 @@ export class Metrics {
   private gauges(fleet: boolean): void {
     const read = this.read;
     const gauge = (m: MetricName, collect: (g: Gauge) => void | Promise<void>) =>
-      new promClient.Gauge({ name: m.name, help: m.help, labelNames: [...m.labels], registers: [this.registry],
+      new prom.Gauge({ name: m.name, help: m.help, labelNames: [...m.labels], registers: [this.registry],
         collect() { return collect(this); } });
     gauge(METRICS.activeGrants, async (g) => {
       g.reset();
@@ -115,7 +122,7 @@ export class Metrics {
     gauge(METRICS.bansActive, (g) => g.set(read.bans()));
     // Without a fleet there is no Redis to be up or down: no series at all.
     if (fleet) gauge(METRICS.redisUp, (g) => g.set(read.redisUp() ? 1 : 0));
-    const dropped = new promClient.Counter({ name: METRICS.eventsDropped.name, help: METRICS.eventsDropped.help,
+    const dropped = new prom.Counter({ name: METRICS.eventsDropped.name, help: METRICS.eventsDropped.help,
       labelNames: [...METRICS.eventsDropped.labels], registers: [this.registry],
       collect() {
         this.reset();

@@ -4,7 +4,9 @@
 // packet accepted by a and replayed to b is refused; a one-time sequence used on a moves b on, and
 // a node that missed it refuses it by the fleet's claim; a restarted node loads the live grants;
 // with Redis killed every node serves alone (and refuses a replay to itself), and once Redis is
-// back the grants made meanwhile reach every node.
+// back the grants made meanwhile reach every node. Node a also serves metrics and runs an
+// Event_Command: its sesame_fleet_redis_up and fleet notes follow, and it is told of Redis going
+// down and coming back.
 
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
@@ -47,9 +49,22 @@ const lines = (n: FleetNode) => logLines(readIf(logOf(n)));
 const mark = (n: FleetNode) => lines(n).length;
 const logged = (n: FleetNode, from: number, re: RegExp, ms = 5000) => waitFor(() => lines(n).slice(from).some((l) => re.test(l)), ms);
 
+// Node a's metrics and events (issue 26).
+const EVENTS = join(lab.dir, 'a.events');
+const onEvent = lab.file('on-event', `#!/bin/sh\n{ cat; echo; } >> ${EVENTS}\n`);
+chmodSync(onEvent, 0o755);
+const watchA = `\tMetrics_Listen = ${A.addr}:9464\n\tEvent_Command = ${onEvent}\n`;
+const scrapeA = (): string => lab.exec(lab.cli, ['curl', '-s', '--max-time', '3', `http://${A.addr}:9464/metrics`], true);
+const sampleA = (series: string): number | undefined => {
+  const line = scrapeA().split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+};
+const redisEvents = () => readIf(EVENTS).split('\n').filter((l) => l.includes('"type":"fleet-redis"'))
+  .map((l) => (JSON.parse(l) as { up: boolean }).up);
+
 function config(n: FleetNode): string {
   const otp = lab.file(`${n.name}.otp`, ONE_TIME);
-  return lab.file(`${n.name}.conf`, `${lab.options(n, pwFile)}[ssh]
+  return lab.file(`${n.name}.conf`, `${lab.options(n, pwFile, n === A ? watchA : '')}[ssh]
 \tSequence = 7000,8000,9000
 \tSeq_Timeout = 5
 \tOpen = tcp/2222
@@ -166,6 +181,10 @@ t.test('a restarted node loads the live grants', async (t) => {
 });
 
 t.test('Redis down: every node serves alone; back: the fleet converges', async (t) => {
+  t.equal(sampleA('sesame_fleet_redis_up'), 1, 'a: sesame_fleet_redis_up 1');
+  t.ok((sampleA('sesame_fleet_notes_total{direction="out",result="sent"}') ?? 0) > 0, 'a: notes sent are counted');
+  t.ok((sampleA('sesame_fleet_notes_total{direction="in",result="accepted"}') ?? 0) > 0, 'a: notes received are counted');
+  const events = redisEvents().length;
   const marks = lab.nodes.map(mark);
   await lab.killRedis();
   for (const [i, n] of lab.nodes.entries()) {
@@ -185,10 +204,16 @@ t.test('Redis down: every node serves alone; back: the fleet converges', async (
   t.ok(await logged(C, fc2, /SPA: refused: replay detected \(first seen from /), 'c: a replay to the same node is refused by its own cache');
   t.notOk(granted(A, 2223).test(status(A)), 'a: no grant yet (no Redis)');
   t.equal(lines(A).slice(marks[0]).filter((l) => /unreachable/.test(l)).length, 1, 'a: the loss is logged once');
+  t.equal(sampleA('sesame_fleet_redis_up'), 0, 'a: sesame_fleet_redis_up 0');
+  t.ok(await waitFor(() => redisEvents().length > events, 5000), 'a: Event_Command told of it');
+  t.same(redisEvents().slice(events), [false], 'a: one fleet-redis event, down');
 
   const back = lab.nodes.map(mark);
   await lab.startRedis(PASSWORD);
   for (const [i, n] of lab.nodes.entries()) t.ok(await logged(n, back[i]!, /fleet: joined t38 as node /, 15_000), `${n.name}: rejoined`);
+  t.equal(sampleA('sesame_fleet_redis_up'), 1, 'a: sesame_fleet_redis_up 1 again');
+  t.ok(await waitFor(() => redisEvents().length > events + 1, 5000), 'a: told Redis is back');
+  t.same(redisEvents().slice(events), [false, true], 'a: down, then up');
   for (const n of [A, C]) t.ok(await grantedOn(n, 2223, 8000), `${n.name}: b's grant made during the outage arrived`);
   for (const n of [A, B]) t.ok(await grantedOn(n, 2225, 8000), `${n.name}: c's SPA grant made during the outage arrived`);
   // The digest c accepted alone is now claimed: a replay to a is refused too.

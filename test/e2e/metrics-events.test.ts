@@ -31,6 +31,7 @@ function conf(name: string, webhook: string, extra = ''): { conf: string; log: s
   const text = `[options]\n\tLogFile = ${log}\n\tInterface = ${lab.sif}\n\tMetrics_Listen = ${lab.server4}:9464\n` +
     `\tEvent_Webhook = ${webhook}\n\tEvent_Webhook_Secret_File = ${secretFile}\n${extra}` +
     '[ssh]\n\tSequence = 7000,8000,9000\n\tSeq_Timeout = 5\n\tOpen = tcp/2222\n\tCmd_Timeout = 20\n\tStart_Command = true\n' +
+    '\tMax_Failures = 2\n' +
     `[spa]\n\tSPA_Key_Base64 = ${K}\n\tSPA_HMAC_Key_Base64 = ${H}\n\tSPA_Open_Ports = tcp/22\n\tOpen = tcp/22\n\tCmd_Timeout = 20\n`;
   return { conf: lab.file(`${name}.conf`, text), log };
 }
@@ -110,7 +111,7 @@ t.test('metrics, a real Prometheus, a signed webhook and Event_Command', async (
   t.ok((sample(text, 'process_resident_memory_bytes') ?? 0) > 10e6, 'process metrics');
 
   // The webhook: signed JSON for each grant, verified with the shared secret.
-  t.ok(await waitFor(() => readIf(hooks).split('\n').filter(Boolean).length >= 5, 10_000), 'five grant events delivered');
+  t.ok(await waitFor(() => readIf(hooks).split('\n').filter(Boolean).length >= 5, 10_000), 'five grant events delivered (and a Redis-less node says nothing else)');
   const got = readIf(hooks).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { headers: Record<string, string>; body: string });
   const secret = new TextEncoder().encode(SECRET);
   const now = Math.floor(Date.now() / 1000);
@@ -127,6 +128,19 @@ t.test('metrics, a real Prometheus, a signed webhook and Event_Command', async (
   t.equal(got[0]!.headers[HEADER_EVENT.toLowerCase()], 'grant');
   t.ok(await waitFor(() => readIf(cmdOut).includes(' grant'), 10_000), 'Event_Command ran with the event on stdin');
   t.match(readIf(cmdOut), /"type":"grant".*"door":"ssh"/);
+
+  // A ban (two resets from one source) and a flushed ruleset: counted, and told to the webhook.
+  for (let i = 0; i < 2; i++) for (const port of [7000, 9000]) lab.synFrom(lab.client4b, port);
+  t.ok(await waitFor(() => sample(scrape(), 'sesame_bans_active') === 1, 5000), 'the ban is in sesame_bans_active');
+  lab.exec(lab.srv, ['nft', 'flush', 'ruleset']);
+  t.ok(await waitFor(() => {
+    const s = scrape();
+    return sample(s, 'sesame_firewall_repairs_total{what="table"}') === 1 && sample(s, 'sesame_firewall_repairs_total{what="kernel-table"}') === 1;
+  }, 10_000), 'the grant table and the kernel-matching table put back, and counted');
+  const told = () => readIf(hooks).split('\n').filter(Boolean).map((l) => JSON.parse(JSON.parse(l).body as string) as Record<string, unknown>);
+  t.ok(await waitFor(() => told().some((b) => b['type'] === 'firewall-repaired'), 10_000), 'the repair reached the webhook');
+  t.match(told().find((b) => b['type'] === 'ban'), { type: 'ban', door: 'ssh', address: lab.client4b, failures: 2, seconds: 3600 });
+  t.match(told().find((b) => b['type'] === 'firewall-repaired' && b['what'] === 'table'), { detail: /firewall: table inet sesame/ });
 
   // A real Prometheus server in the client namespace scrapes the daemon every second.
   const pdir = lab.file('prometheus');

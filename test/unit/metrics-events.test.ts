@@ -207,6 +207,14 @@ t.test('registry: values after events, and promtool check metrics passes', async
   t.notMatch(text, /nodejs_/, 'no nodejs_* metrics');
   const out = execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
   t.equal(out.trim(), '', 'promtool check metrics: no complaint');
+  // Stages and refusals are tallied between scrapes: what a scrape took is not counted twice.
+  for (let i = 0; i < 3; i++) m.event({ type: 'stage', door: 'ssh', stage: 2 });
+  t.match(await m.text(), /^sesame_knock_stages_total\{door="ssh",stage="2"\} 3$/m);
+  for (let i = 0; i < 2; i++) m.event({ type: 'stage', door: 'ssh', stage: 2 });
+  m.event({ type: 'spa-refused', reason: 'hmac' });
+  const later = await m.text();
+  t.match(later, /^sesame_knock_stages_total\{door="ssh",stage="2"\} 5$/m);
+  t.match(later, /^sesame_spa_refused_total\{reason="hmac"\} 2$/m);
   const noFleet = new Metrics(readings(), false);
   t.notMatch(await noFleet.text(), /^sesame_fleet_redis_up /m, 'no Redis gauge without a fleet');
 });
