@@ -100,6 +100,8 @@ export interface KeyContext {
   readPrivate(path: string): string;
   /** Reads a secret (TOTP_Secret_File): root's or this user's, readable and writable by its owner alone. */
   readSecret(path: string): string;
+  /** Checks a program to run (Event_Command): a regular executable file root's (or this user's), writable by no one else. */
+  checkProgram(path: string): void;
 }
 
 export interface DoorKey {

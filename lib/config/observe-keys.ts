@@ -23,6 +23,10 @@ function listen(ctx: KeyContext, value: string): ListenAddress {
   }
   const port = Number(m[3]);
   if (port < 1 || port > 65535) failAtLine(ctx, `Metrics_Listen: port ${m[3]} is not 1-65535`);
+  if (host === '0.0.0.0' || host === '::') {
+    ctx.warnings.push(`${ctx.file}: line ${ctx.line}: Metrics_Listen ${value} listens on every address: bind it to a management address ` +
+      '(the metrics name your doors; docs/metrics.md)');
+  }
   return { host, port, line: ctx.line };
 }
 
@@ -42,7 +46,8 @@ function webhookUrl(ctx: KeyContext, value: string): string {
 }
 
 function secret(ctx: KeyContext, path: string): { path: string; secret: string } {
-  const first = (ctx.readSecret(path).split('\n')[0] ?? '').replace(/\r$/, '').trim();
+  // The first line as it is, without its line ending: receivers read it the same way (docs/events.md).
+  const first = (ctx.readSecret(path).split('\n')[0] ?? '').replace(/\r$/, '');
   if (new TextEncoder().encode(first).length < MIN_WEBHOOK_SECRET_BYTES) {
     failAtLine(ctx, `Event_Webhook_Secret_File: ${path}: the secret (its first line) is shorter than ${MIN_WEBHOOK_SECRET_BYTES} bytes`);
   }
@@ -54,6 +59,7 @@ function command(ctx: KeyContext, value: string): string {
   if (!value.startsWith('/') || /\s/.test(value)) {
     failAtLine(ctx, `Event_Command: "${value}" is not an absolute path (no arguments, no shell)`);
   }
+  ctx.checkProgram(value); // run as root: someone else's or a writable program would be theirs to run as root
   return value;
 }
 

@@ -26,6 +26,8 @@ export interface ConfigIO {
   checkPrivate?(path: string): void;
   /** Throws unless `path` is also unreadable by others than its owner (a secret); --provision --new-secret supplies its own. */
   readSecret?(path: string): Buffer;
+  /** Throws unless `path` is a program only root (or this user) can change: Event_Command, run as root. */
+  checkProgram?(path: string): void;
 }
 
 export const nodeIO: ConfigIO = {
@@ -36,6 +38,17 @@ export const nodeIO: ConfigIO = {
     accessSync(dirname(path), fsc.W_OK | fsc.X_OK);
   },
   checkPrivate(path) { ownedPrivately(path); },
+  checkProgram(path) {
+    const mode = ownedPrivately(path);
+    if ((mode & fsc.S_IFMT) !== fsc.S_IFREG) throw Object.assign(new Error('not a regular file'), { code: 'EINVAL' });
+    if ((mode & 0o111) === 0) throw Object.assign(new Error('not executable (chmod 755)'), { code: 'EACCES' });
+    // Whoever can write its directory can put another program in its place (unless the directory is sticky, as /tmp).
+    const dir = statSync(dirname(path));
+    const me = process.getuid?.() ?? 0;
+    if ((dir.uid !== 0 && dir.uid !== me) || ((dir.mode & 0o022) && !(dir.mode & 0o1000))) {
+      throw Object.assign(new Error(`its directory ${dirname(path)} can be written by others than root`), { code: 'EPERM' });
+    }
+  },
   readSecret(path) {
     const mode = ownedPrivately(path) & 0o777;
     if (mode & 0o077) {
@@ -111,6 +124,7 @@ export function parseConfig(data: Buffer | string, file: string, io: ConfigIO = 
       loadOneTime: (d, path) => loadOneTime(d, path, io, ctx),
       readPrivate: (path) => readPrivate(path, io, ctx),
       readSecret: (path) => readSecret(path, io, ctx),
+      checkProgram: (path) => checkProgram(path, io, ctx),
     };
     if (section === 'options') {
       const spec = OPTION_KEY_INDEX.get(key);
@@ -183,6 +197,15 @@ function readPrivate(path: string, io: ConfigIO, ctx: KeyContext): string {
 function readSecret(path: string, io: ConfigIO, ctx: KeyContext): string {
   try {
     return (io.readSecret ?? ((p: string) => { io.checkPrivate?.(p); return io.readFile(p); }))(path).toString('utf8');
+  } catch (err) {
+    throw new ConfigError(msg.sysError(path, err instanceof Error && !('errno' in err) ? err.message : strerror(err)), ctx.file, ctx.line);
+  }
+}
+
+/** A program the daemon runs as root (Event_Command): the IO's check, as a ConfigError naming this line. */
+function checkProgram(path: string, io: ConfigIO, ctx: KeyContext): void {
+  try {
+    io.checkProgram?.(path);
   } catch (err) {
     throw new ConfigError(msg.sysError(path, err instanceof Error && !('errno' in err) ? err.message : strerror(err)), ctx.file, ctx.line);
   }

@@ -10,6 +10,7 @@ import type { MetricsServer } from '../metrics/server.js';
 import type { EventSink } from '../hooks/sinks.js';
 import { observer, quietObserver, type Observer } from './observer.js';
 import { StartError } from './start-error.js';
+import { CachedRead } from '../metrics/cached-read.js';
 import { watched } from './first-engine.js';
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -40,21 +41,6 @@ export function grantsByDoor(doors: readonly Door[], grants: readonly (ProtoPort
 
 /** A scrape reads the kernel's grants at most this often (ms); scrapes meanwhile share the last read. */
 export const KERNEL_READ_MS = 5000;
-
-/** One read at a time, its result kept for `ttlMs`: whoever reaches Metrics_Listen cannot make the daemon list the kernel in a loop. */
-export class CachedRead<T> {
-  private last: { at: number; value: Promise<T> } | undefined;
-
-  constructor(private readonly read: () => Promise<T>, private readonly ttlMs: number) {}
-
-  get(now: number): Promise<T> {
-    if (this.last && now - this.last.at < this.ttlMs) return this.last.value;
-    const value = this.read();
-    this.last = { at: now, value };
-    value.catch(() => { if (this.last?.value === value) this.last = undefined; }); // a failed read is not kept
-    return value;
-  }
-}
 
 export class Watch {
   private sink: EventSink | undefined;

@@ -5,7 +5,7 @@
 
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,9 +17,11 @@ import type { SesameEvent } from '../../lib/events/types.js';
 import type { Packet } from '../../lib/matcher/types.js';
 import { Metrics } from '../../lib/metrics/registry.js';
 import { METRIC_NAMES } from '../../lib/metrics/names.js';
-import { MetricsServer, MAX_CONNECTIONS } from '../../lib/metrics/server.js';
+import net from 'node:net';
+import { MetricsServer, MAX_PER_SOURCE } from '../../lib/metrics/server.js';
 import { encodeAccess, type SpaKeys } from '../../lib/spa/wire.js';
-import { CachedRead, grantsByDoor } from '../../lib/daemon/watch.js';
+import { grantsByDoor } from '../../lib/daemon/watch.js';
+import { CachedRead } from '../../lib/metrics/cached-read.js';
 
 const SRV = '10.77.0.1', CLI = '10.77.0.2';
 const K = Buffer.alloc(32, 1), H = Buffer.alloc(64, 2);
@@ -28,6 +30,9 @@ const NOW = 1_800_000_000_000;
 
 const dir = mkdtempSync(join(tmpdir(), 'sesame-metrics-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const hook = join(dir, 'on-event');
+writeFileSync(hook, '#!/bin/sh\ncat > /dev/null\n', { mode: 0o755 });
+chmodSync(hook, 0o755);
 const secretFile = join(dir, 'hook.secret');
 writeFileSync(secretFile, 'a webhook secret of 32 bytes....\n', { mode: 0o600 });
 chmodSync(secretFile, 0o600);
@@ -51,11 +56,11 @@ t.test('config: the keys, their defaults and errors naming the line', async (t) 
   t.equal(none.options.metricsListen, undefined, 'off by default');
   t.equal(none.options.events, undefined);
   const c = parseConfig(`[options]\nMetrics_Listen = 127.0.0.1:9464\nEvent_Webhook = https://hooks.example/sesame?x=1\n` +
-    `Event_Webhook_Secret_File = ${secretFile}\nEvent_Command = /usr/local/bin/on-event\n${DOORS}`, 'm.conf');
+    `Event_Webhook_Secret_File = ${secretFile}\nEvent_Command = ${hook}\n${DOORS}`, 'm.conf');
   t.same(c.options.metricsListen, { host: '127.0.0.1', port: 9464, line: 2 });
   t.same(c.options.events, {
     webhook: { url: 'https://hooks.example/sesame?x=1', secretFile, secret: 'a webhook secret of 32 bytes....' },
-    command: '/usr/local/bin/on-event', line: 3,
+    command: hook, line: 3,
   });
   t.same(parseConfig(`[options]\nMetrics_Listen = [::1]:9464\n${DOORS}`, 'm.conf').options.metricsListen, { host: '::1', port: 9464, line: 2 });
   const text = describeConfig(c);
@@ -64,6 +69,30 @@ t.test('config: the keys, their defaults and errors naming the line', async (t) 
   t.notMatch(text, /a webhook secret/, '--check never prints the secret');
   t.match(text, /event_webhook: https:\/\/hooks\.example\/\.\.\.\n/, 'nor the URL\'s path and query (tokens live there)');
   t.notMatch(text, /sesame\?x=1/);
+  const wide = parseConfig(`[options]\nMetrics_Listen = 0.0.0.0:9464\n${DOORS}`, 'm.conf');
+  t.match(wide.warnings, [/m\.conf: line 2: Metrics_Listen 0\.0\.0\.0:9464 listens on every address/], 'every address: a warning');
+  const padded = join(dir, 'padded');
+  writeFileSync(padded, '  a padded secret of 16+ bytes  \r\nsecond line\n', { mode: 0o600 });
+  chmodSync(padded, 0o600);
+  t.equal(parseConfig(`[options]\nEvent_Webhook = http://x/\nEvent_Webhook_Secret_File = ${padded}\n${DOORS}`, 'm.conf')
+    .options.events?.webhook?.secret, '  a padded secret of 16+ bytes  ', 'the first line as it is, without its line ending');
+  const script = (name: string, mode: number) => { const p = join(dir, name); writeFileSync(p, '#!/bin/sh\n'); chmodSync(p, mode); return p; };
+  const sub = join(dir, 'open-dir');
+  mkdirSync(sub);
+  chmodSync(sub, 0o777);
+  const inOpenDir = join(sub, 'hook');
+  writeFileSync(inOpenDir, '#!/bin/sh\n');
+  chmodSync(inOpenDir, 0o755);
+  const programs: [string, RegExp][] = [
+    [script('plain', 0o644), /plain: not executable \(chmod 755\)/],
+    [script('loose', 0o775), /loose: mode 775: writable by others than its owner/],
+    [join(dir, 'none'), /none: No such file or directory/],
+    [dir, /not a regular file/],
+    [inOpenDir, /its directory .*open-dir can be written by others than root/],
+  ];
+  for (const [path, want] of programs) {
+    t.throws(() => parseConfig(`[options]\nEvent_Command = ${path}\n${DOORS}`, 'm.conf'), { message: want, line: 2 }, want.source);
+  }
   const short = join(dir, 'short');
   writeFileSync(short, 'too short\n', { mode: 0o600 });
   const loose = join(dir, 'loose');
@@ -253,7 +282,25 @@ t.test('listener: GET /metrics only', async (t) => {
   t.equal((await get(s.port, '/metrics', 'POST')).status, 405);
   t.equal((await get(s.port, '/metrics?x=1')).status, 200, 'a query string is ignored');
   await t.rejects(MetricsServer.listen('127.0.0.1', s.port, m, () => {}), { code: 'EADDRINUSE' }, 'a taken port: the error');
-  t.equal(MAX_CONNECTIONS, 16);
+  // One address holds at most MAX_PER_SOURCE connections: past them it is refused, others are not.
+  const idle = await Promise.all(Array.from({ length: MAX_PER_SOURCE }, () => new Promise<net.Socket>((res) => {
+    const c = net.connect(s.port, '127.0.0.1', () => res(c));
+  })));
+  await new Promise((r) => setTimeout(r, 50));
+  await t.rejects(get(s.port, '/metrics'), 'a fifth connection from the same address is closed');
+  idle[0]!.destroy();
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal((await get(s.port, '/metrics')).status, 200, 'a slot freed: served again');
+  for (const c of idle) c.destroy();
+  await new Promise((r) => setTimeout(r, 50));
+  // Pipelined requests on one connection: one answer.
+  const answers = await new Promise<number>((res) => {
+    const c = net.connect(s.port, '127.0.0.1', () => c.write('GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(50)));
+    let text = '';
+    c.on('data', (b: Buffer) => { text += b.toString(); });
+    c.on('close', () => res(text.split('HTTP/1.1 200').length - 1));
+  });
+  t.equal(answers, 1, 'fifty pipelined GETs: one answer');
   const failing = await MetricsServer.listen('127.0.0.1', 0, { contentType: 'text/plain', text: () => Promise.reject(new Error('kernel')) },
     (l) => logs.push(l));
   t.teardown(() => failing.close());
