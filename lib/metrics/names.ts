@@ -28,7 +28,7 @@ export const METRICS = {
   redisUp: { name: 'sesame_fleet_redis_up', type: 'gauge', labels: [],
     help: '1 while the fleet\'s Redis is reachable, 0 while it is not (absent without a fleet).' },
   fleetNotes: { name: 'sesame_fleet_notes_total', type: 'counter', labels: ['direction', 'result'],
-    help: 'Fleet notes sent (direction="out": sent, failed) and received (direction="in": accepted, refused).' },
+    help: 'Fleet notes sent (direction="out": sent, failed) and received (direction="in": accepted if sealed and fresh, else refused).' },
   bansActive: { name: 'sesame_bans_active', type: 'gauge', labels: [],
     help: 'Sources banned now (Max_Failures).' },
   eventsDropped: { name: 'sesame_events_dropped_total', type: 'counter', labels: ['sink'],
