@@ -21,7 +21,7 @@ cd "$root"
 cp -R package.json package-lock.json LICENSE README.md bin lib man etc tsconfig.json "$tree/"
 cp -R dist "$tree/dist"
 find "$tree/dist" -name '*.map' -delete
-cp -R packaging/systemd packaging/stage.sh packaging/addons.sh "$tree/packaging/"
+cp -R packaging/systemd packaging/grafana packaging/prometheus packaging/stage.sh packaging/addons.sh "$tree/packaging/"
 cp -R packaging/debian "$tree/debian"
 mkdir -p "$tree/packages"
 for pkg in nftables-napi packet-stats; do
